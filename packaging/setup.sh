@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Lookout needs on Debian 12 (bookworm).
+#
+#   bash packaging/setup.sh
+#
+# Idempotent: packages already installed are skipped, and `apt-get update` runs only when
+# something is missing. Recommends are not installed (they would pull in avahi, polkit, cups
+# helpers…); the few that matter are listed explicitly. Needs root (or sudo) only when it has something to install.
+# The Rust toolchain is not installed here: install rustup from https://rustup.rs first.
+set -euo pipefail
+
+# Building: a C compiler and libc headers for the `ring` and `cc` build scripts. The GUI
+# libraries are loaded at run time (winit and wayland-sys use dlopen), so no -dev packages.
+build_packages=(
+    gcc
+    libc6-dev
+    pkg-config
+    ca-certificates
+)
+
+# Running the desktop viewer (eframe/glow on X11 or Wayland, software GL via Mesa).
+runtime_packages=(
+    libgl1
+    libegl1
+    libgl1-mesa-dri
+    libx11-6
+    libx11-xcb1
+    libxcursor1
+    libxrandr2
+    libxi6
+    libxkbcommon0
+    libxkbcommon-x11-0
+    libwayland-client0
+    libwayland-cursor0
+    libwayland-egl1
+    fonts-dejavu-core
+)
+
+# Real-peer tests and benchmarks: X servers, VNC servers and viewer, websockify, a headed
+# browser, screenshots (ImageMagick `import`), pointer control (xdotool).
+test_packages=(
+    xvfb
+    xauth
+    xfonts-base
+    x11-utils
+    x11-xserver-utils
+    x11vnc
+    tigervnc-standalone-server
+    tigervnc-viewer
+    websockify
+    chromium
+    fonts-liberation
+    imagemagick
+    xdotool
+    procps
+)
+
+required_rust="1.95"
+
+log() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+command -v dpkg-query >/dev/null && command -v apt-get >/dev/null \
+    || die "this script supports Debian 12 (apt-get and dpkg-query not found)"
+
+is_installed() {
+    [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == installed ]]
+}
+
+missing=()
+for package in "${build_packages[@]}" "${runtime_packages[@]}" "${test_packages[@]}"; do
+    is_installed "$package" || missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+    log "all Debian packages already installed"
+else
+    log "installing: ${missing[*]}"
+    sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "run as root (or install sudo) to install: ${missing[*]}"
+        sudo=(sudo --non-interactive)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt_options=(-y -q -o Dpkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confold)
+    "${sudo[@]}" apt-get "${apt_options[@]}" update
+    "${sudo[@]}" apt-get "${apt_options[@]}" install --no-install-recommends "${missing[@]}" </dev/null
+    for package in "${missing[@]}"; do
+        is_installed "$package" || die "$package did not install"
+    done
+    log "installed: ${missing[*]}"
+fi
+
+# The Rust toolchain (rustup puts cargo in ~/.cargo/bin, which may not be on PATH yet).
+if ! command -v cargo >/dev/null && [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]]; then
+    die "cargo is installed in ${CARGO_HOME:-$HOME/.cargo}/bin but not on PATH; run: . \"${CARGO_HOME:-$HOME/.cargo}/env\""
+fi
+command -v cargo >/dev/null \
+    || die "cargo not found: install Rust $required_rust with rustup (https://rustup.rs), then rerun"
+cargo_version="$(cargo --version)"
+version="$(awk '{print $2}' <<<"$cargo_version")"
+if [[ "$(printf '%s\n%s\n' "$required_rust" "$version" | sort -V | head -n1)" != "$required_rust" ]]; then
+    die "Lookout needs Rust $required_rust or newer, found $cargo_version; run: rustup update stable"
+fi
+log "using $cargo_version"

@@ -1,0 +1,197 @@
+//! Command-line argument types (clap). No behaviour lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::core::source::rfb::EncodingPreference;
+
+/// Watch, steer, record and replay the browser and desktop tasks of AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "lookout", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log filter (e.g. `info`, `lookout=debug`); also LOOKOUT_LOG.
+    #[arg(long, global = true, env = "LOOKOUT_LOG", default_value = "warn")]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open a window watching a task or a VNC server.
+    #[cfg(feature = "gui")]
+    View(ViewArgs),
+    /// Connect headless, save the first complete picture as PNG and exit.
+    Snapshot(SnapshotArgs),
+    /// Run the built-in simulator of the provider APIs until interrupted.
+    Serve(ServeArgs),
+    /// Start the simulator and watch its demo task: no account, no network.
+    #[cfg(feature = "gui")]
+    Demo(DemoArgs),
+}
+
+/// Where to connect and with which credentials.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// What to watch: `optexity:TASK_ID`, `rfb+ws://HOST:PORT/PATH`, `rfb+wss://…`,
+    /// `vnc://HOST:PORT`.
+    pub source: String,
+
+    /// Config file (default: the platform config dir's lookout/config.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Profile in the config file (default: its default_profile; also LOOKOUT_PROFILE).
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// Optexity API base URL (overrides OPTEXITY_BASE_URL and the config file).
+    #[arg(long, value_name = "URL")]
+    pub optexity_base_url: Option<String>,
+
+    /// Optexity API key (overrides OPTEXITY_API_KEY and the config file).
+    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    pub optexity_api_key: Option<String>,
+
+    /// VNC password, if the server asks for one (also LOOKOUT_VNC_PASSWORD).
+    #[arg(long, value_name = "PASSWORD")]
+    pub vnc_password: Option<String>,
+
+    /// Picture encodings to ask for.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
+    pub encoding: EncodingArg,
+
+    /// Tight JPEG quality, 0 (smallest) to 9 (best).
+    #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub quality: Option<u8>,
+
+    /// Ask for lossless pictures only (no JPEG).
+    #[arg(long, conflicts_with = "quality")]
+    pub lossless: bool,
+
+    /// Compression level, 0 (fast) to 9 (small).
+    #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub compress: Option<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    /// Tight, ZRLE, Hextile, CopyRect, Raw: the best the server offers.
+    Auto,
+    Raw,
+    Hextile,
+    Zrle,
+    Tight,
+}
+
+impl From<EncodingArg> for EncodingPreference {
+    fn from(e: EncodingArg) -> Self {
+        match e {
+            EncodingArg::Auto => EncodingPreference::Auto,
+            EncodingArg::Raw => EncodingPreference::Raw,
+            EncodingArg::Hextile => EncodingPreference::Hextile,
+            EncodingArg::Zrle => EncodingPreference::Zrle,
+            EncodingArg::Tight => EncodingPreference::Tight,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ScaleArg {
+    /// Scale the picture to fit the window, keeping its aspect ratio.
+    #[default]
+    Fit,
+    /// One remote pixel per screen pixel, with scrolling.
+    #[value(name = "1:1")]
+    OneToOne,
+}
+
+#[cfg(feature = "gui")]
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// How to size the picture.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Fit)]
+    pub scale: ScaleArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Where to write the PNG.
+    #[arg(short, long, value_name = "FILE.png")]
+    pub output: PathBuf,
+
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address for the simulator's HTTP/WebSocket API.
+    #[arg(long, default_value = "127.0.0.1:8600")]
+    pub addr: SocketAddr,
+
+    /// API key the simulator accepts.
+    #[arg(long, default_value = "sim-optexity-key")]
+    pub api_key: String,
+}
+
+#[cfg(feature = "gui")]
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Which demo task to watch.
+    #[arg(long, default_value = "demo")]
+    pub task: String,
+
+    /// How to size the picture.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Fit)]
+    pub scale: ScaleArg,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn snapshot_parses_its_flags() {
+        let cli = Cli::try_parse_from([
+            "lookout",
+            "snapshot",
+            "vnc://127.0.0.1:5901",
+            "-o",
+            "out.png",
+            "--timeout",
+            "5",
+            "--encoding",
+            "zrle",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Snapshot(s) => {
+                assert_eq!(s.output, PathBuf::from("out.png"));
+                assert_eq!(s.timeout, 5.0);
+                assert_eq!(s.connect.encoding, EncodingArg::Zrle);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from(["lookout", "snapshot", "x", "-o", "y", "--quality", "10"])
+                .is_err()
+        );
+    }
+}

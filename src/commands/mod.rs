@@ -1,0 +1,42 @@
+//! What each CLI subcommand does, on top of the core. `main` only dispatches here.
+
+pub mod serve;
+pub mod snapshot;
+#[cfg(feature = "gui")]
+pub mod view;
+
+use anyhow::Context as _;
+
+use crate::cli::ConnectArgs;
+use crate::core::config::{self, Overrides};
+use crate::core::redact::Secret;
+use crate::core::session::SessionConfig;
+use crate::core::source::SourceSpec;
+
+/// Parses the source and merges config file, environment and flags.
+pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionConfig)> {
+    let source: SourceSpec = args.source.parse()?;
+    let path = match &args.config {
+        Some(p) => p.clone(),
+        None => config::default_path().context("cannot find the config directory")?,
+    };
+    let file = config::load(&path)?;
+    let overrides = Overrides {
+        profile: args.profile.clone(),
+        optexity_base_url: args.optexity_base_url.clone(),
+        optexity_api_key: args.optexity_api_key.clone().map(Secret::new),
+        vnc_password: args.vnc_password.clone().map(Secret::new),
+        jpeg_quality: args.quality,
+        lossless: args.lossless,
+        compress_level: args.compress,
+    };
+    let settings = config::resolve(&file, |k| std::env::var(k).ok(), &overrides)?;
+    Ok((
+        source,
+        SessionConfig {
+            settings,
+            encodings: args.encoding.into(),
+            ..SessionConfig::default()
+        },
+    ))
+}

@@ -1,0 +1,43 @@
+//! `lookout serve`: the simulator alone, until Ctrl-C.
+
+use anyhow::Context as _;
+
+use crate::sim::{SimConfig, SimHandle};
+
+/// Starts the simulator and prints how to reach it.
+pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
+    let addr = config.addr;
+    SimHandle::start(config)
+        .await
+        .with_context(|| format!("cannot start the simulator on {addr}"))
+}
+
+/// What `lookout serve` prints: base URL, key and demo tasks, ready to paste.
+pub fn banner(sim: &SimHandle) -> String {
+    let mut out = String::new();
+    out.push_str("Lookout simulator is running (Ctrl-C to stop)\n");
+    out.push_str(&format!("  base URL : {}\n", sim.base_url()));
+    out.push_str(&format!("  API key  : {}\n", sim.api_key()));
+    out.push_str(&format!("  VNC (TCP): vnc://{}\n", sim.rfb_tcp_addr()));
+    out.push_str("  tasks    :\n");
+    for (id, what) in sim.demo_tasks() {
+        out.push_str(&format!("    optexity:{id:<14} {what}\n"));
+    }
+    out.push_str(&format!(
+        "Try:\n  OPTEXITY_BASE_URL={} OPTEXITY_API_KEY={} lookout view optexity:demo\n",
+        sim.base_url(),
+        sim.api_key()
+    ));
+    out
+}
+
+/// Runs until Ctrl-C.
+pub async fn run(config: SimConfig) -> anyhow::Result<()> {
+    let sim = start(config).await?;
+    print!("{}", banner(&sim));
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    sim.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! One error type for the core: each source and provider keeps its own enum of named
+//! failures, gathered here with the two questions the session asks of any error.
+
+use super::net::NetError;
+use super::provider::optexity::OptexityError;
+use super::source::SourceParseError;
+use super::source::rfb::RfbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Optexity(#[from] OptexityError),
+    #[error(transparent)]
+    Rfb(#[from] RfbError),
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error(transparent)]
+    Source(#[from] SourceParseError),
+}
+
+impl CoreError {
+    /// Whether trying the same thing again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CoreError::Optexity(e) => e.is_retryable(),
+            CoreError::Rfb(e) => e.is_retryable(),
+            CoreError::Net(e) => e.is_retryable(),
+            CoreError::Source(_) => false,
+        }
+    }
+
+    /// One plain line for the operator. Never holds a secret: every variant's message is
+    /// built from redacted parts.
+    pub fn user_message(&self) -> String {
+        let text = self.to_string();
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => text,
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The whole boundary between the core and its front ends.
+//!
+//! The core sends [`SessionEvent`]s (state changes and rare notices) over a bounded channel
+//! and publishes pixels through the [`FrameSlot`](super::frame::FrameSlot); hot counters
+//! live in [`StreamStats`] atomics that the UI samples. Front ends send [`Command`]s back.
+//! After anything new, the core calls the [`Waker`] so the UI repaints; nothing else does.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::input::InputEvent;
+
+/// Wakes the front end: `egui::Context::request_repaint` in the GUI, a counter in tests.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// A waker that does nothing, for headless commands that poll.
+pub fn noop_waker() -> Waker {
+    Arc::new(|| {})
+}
+
+/// Where a session is in its life. Shown to the operator as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// Asking the provider for the stream endpoint.
+    Loading,
+    /// The task exists but has not started; `status` is the provider's word for it.
+    WaitingForTask { status: String },
+    /// Opening the stream (TCP, TLS, WebSocket, protocol handshake).
+    Connecting { attempt: u32 },
+    /// Pictures are arriving.
+    Live(LiveInfo),
+    /// The stream dropped; trying again after a pause.
+    Reconnecting {
+        attempt: u32,
+        retry_in_ms: u64,
+        reason: String,
+    },
+    /// The stream is over for good (the task finished, or the operator stopped it).
+    Ended { reason: String },
+    /// Something failed that waiting will not fix; the operator may Retry.
+    Failed { message: String },
+}
+
+impl SessionState {
+    /// A short word for status lines and titles.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SessionState::Loading => "loading",
+            SessionState::WaitingForTask { .. } => "waiting",
+            SessionState::Connecting { .. } => "connecting",
+            SessionState::Live(_) => "live",
+            SessionState::Reconnecting { .. } => "reconnecting",
+            SessionState::Ended { .. } => "ended",
+            SessionState::Failed { .. } => "error",
+        }
+    }
+
+    /// True once the session will do nothing more without a [`Command::Retry`].
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            SessionState::Ended { .. } | SessionState::Failed { .. }
+        )
+    }
+}
+
+/// What is known about a live picture stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveInfo {
+    pub width: u32,
+    pub height: u32,
+    /// The remote's own name for itself (RFB desktop name), untrusted text.
+    pub desktop_name: String,
+    /// Protocol and version, e.g. "RFB 3.8".
+    pub protocol: String,
+}
+
+/// Core → front end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    State(SessionState),
+    /// The remote rang its bell.
+    Bell,
+    /// The remote put text on its clipboard (RFB ServerCutText), bounded in size.
+    RemoteClipboard(String),
+}
+
+/// Front end → core.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Start again after `Ended` or `Failed` (or reconnect now while backing off).
+    Retry,
+    /// Close the stream and end the session.
+    Stop,
+    /// Operator input, in remote pixels. Sent only in interactive mode.
+    Input(InputEvent),
+    /// Ask the remote for a full picture.
+    Refresh,
+}
+
+/// Counters the source bumps as data arrives; the UI derives rates by sampling them.
+#[derive(Debug, Default)]
+pub struct StreamStats {
+    bytes_in: AtomicU64,
+    updates: AtomicU64,
+    rects: AtomicU64,
+    /// The most recent picture encoding, as its RFB number plus 1<<32 (0: none yet).
+    last_encoding: AtomicU64,
+}
+
+/// One reading of [`StreamStats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSample {
+    pub bytes_in: u64,
+    pub updates: u64,
+    pub rects: u64,
+    pub last_encoding: Option<i32>,
+}
+
+impl StreamStats {
+    pub fn add_bytes(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn add_update(&self, rects: usize) {
+        self.updates.fetch_add(1, Ordering::Relaxed);
+        self.rects.fetch_add(rects as u64, Ordering::Relaxed);
+    }
+
+    pub fn set_encoding(&self, encoding: i32) {
+        // Store as u32 bits in the low half with a presence flag above it.
+        let v = (1u64 << 32) | u64::from(encoding as u32);
+        self.last_encoding.store(v, Ordering::Relaxed);
+    }
+
+    pub fn sample(&self) -> StatsSample {
+        let enc = self.last_encoding.load(Ordering::Relaxed);
+        StatsSample {
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            updates: self.updates.load(Ordering::Relaxed),
+            rects: self.rects.load(Ordering::Relaxed),
+            last_encoding: (enc >> 32 == 1).then_some(enc as u32 as i32),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_keep_negative_encodings() {
+        let s = StreamStats::default();
+        assert_eq!(s.sample().last_encoding, None);
+        s.set_encoding(-239);
+        s.add_bytes(10);
+        s.add_update(3);
+        let got = s.sample();
+        assert_eq!(got.last_encoding, Some(-239));
+        assert_eq!((got.bytes_in, got.updates, got.rects), (10, 1, 3));
+        s.set_encoding(16);
+        assert_eq!(s.sample().last_encoding, Some(16));
+    }
+}

@@ -1,0 +1,515 @@
+//! Pixels: the session framebuffer, dirty rectangles and the latest-wins [`FrameSlot`].
+//!
+//! A source decodes into its own [`Framebuffer`] (RGBA8, alpha always 255) and, at each
+//! end of update, calls [`FrameSlot::publish`] with the rectangles it touched. The slot
+//! copies just those rectangles into its shared buffer and accumulates their union; the UI
+//! (or a headless command) later calls [`FrameSlot::take`] and uploads only what changed.
+//! A slow consumer therefore always sees the newest picture and never a backlog.
+
+use std::sync::Mutex;
+
+/// Largest framebuffer side we accept from any source (RFB allows 65535).
+pub const MAX_DIMENSION: u32 = 16384;
+
+/// Above this many pending dirty rectangles the slot keeps only their bounding box.
+const MAX_PENDING_RECTS: usize = 64;
+
+/// A rectangle in remote pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl Rect {
+    pub const fn new(x: u32, y: u32, w: u32, h: u32) -> Self {
+        Self { x, y, w, h }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.w == 0 || self.h == 0
+    }
+
+    /// Exclusive right edge, saturating so hostile values cannot overflow.
+    pub fn right(&self) -> u32 {
+        self.x.saturating_add(self.w)
+    }
+
+    /// Exclusive bottom edge, saturating.
+    pub fn bottom(&self) -> u32 {
+        self.y.saturating_add(self.h)
+    }
+
+    /// The smallest rectangle holding both.
+    pub fn union(&self, other: &Rect) -> Rect {
+        if self.is_empty() {
+            return *other;
+        }
+        if other.is_empty() {
+            return *self;
+        }
+        let x = self.x.min(other.x);
+        let y = self.y.min(other.y);
+        Rect::new(
+            x,
+            y,
+            self.right().max(other.right()) - x,
+            self.bottom().max(other.bottom()) - y,
+        )
+    }
+
+    pub fn area(&self) -> u64 {
+        u64::from(self.w) * u64::from(self.h)
+    }
+}
+
+/// Errors about picture geometry, shared by every picture source.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    #[error("framebuffer size {w}x{h} is outside 1..={MAX_DIMENSION} on a side")]
+    FramebufferTooLarge { w: u32, h: u32 },
+    #[error("rectangle {x},{y} {w}x{h} lies outside the {fb_w}x{fb_h} framebuffer")]
+    RectOutOfBounds {
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
+        fb_w: u32,
+        fb_h: u32,
+    },
+}
+
+/// An RGBA8 picture, row-major, stride `width * 4`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Framebuffer {
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+}
+
+impl Framebuffer {
+    /// An opaque black picture of the given size, if the size is within bounds.
+    pub fn new(width: u32, height: u32) -> Result<Self, FrameError> {
+        check_size(width, height)?;
+        let mut pixels = vec![0u8; width as usize * height as usize * 4];
+        for px in pixels.chunks_exact_mut(4) {
+            px[3] = 255;
+        }
+        Ok(Self {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    /// Wraps RGBA8 pixels; `None` if the length does not match or the size is out of bounds.
+    pub fn from_rgba(width: u32, height: u32, pixels: Vec<u8>) -> Option<Self> {
+        check_size(width, height).ok()?;
+        (pixels.len() == width as usize * height as usize * 4).then_some(Self {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    pub fn full_rect(&self) -> Rect {
+        Rect::new(0, 0, self.width, self.height)
+    }
+
+    /// All pixels, RGBA8, row-major.
+    pub fn pixels(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    pub fn pixels_mut(&mut self) -> &mut [u8] {
+        &mut self.pixels
+    }
+
+    pub fn into_pixels(self) -> Vec<u8> {
+        self.pixels
+    }
+
+    /// Resizes to a new geometry, keeping no old content (RFB DesktopSize semantics).
+    pub fn resize(&mut self, width: u32, height: u32) -> Result<(), FrameError> {
+        *self = Self::new(width, height)?;
+        Ok(())
+    }
+
+    /// Checks that `r` lies wholly inside the picture.
+    pub fn check_rect(&self, r: Rect) -> Result<(), FrameError> {
+        if r.right() <= self.width
+            && r.bottom() <= self.height
+            && r.x < u32::MAX - r.w
+            && r.y < u32::MAX - r.h
+        {
+            Ok(())
+        } else {
+            Err(FrameError::RectOutOfBounds {
+                x: r.x,
+                y: r.y,
+                w: r.w,
+                h: r.h,
+                fb_w: self.width,
+                fb_h: self.height,
+            })
+        }
+    }
+
+    /// Byte offset of pixel (x, y). The caller has checked the coordinates.
+    fn offset(&self, x: u32, y: u32) -> usize {
+        (y as usize * self.width as usize + x as usize) * 4
+    }
+
+    /// The bytes of one row segment of `r`. The caller has checked `r`.
+    pub fn row(&self, r: Rect, dy: u32) -> &[u8] {
+        let start = self.offset(r.x, r.y + dy);
+        &self.pixels[start..start + r.w as usize * 4]
+    }
+
+    /// The mutable bytes of one row segment of `r`. The caller has checked `r`.
+    pub fn row_mut(&mut self, r: Rect, dy: u32) -> &mut [u8] {
+        let start = self.offset(r.x, r.y + dy);
+        &mut self.pixels[start..start + r.w as usize * 4]
+    }
+
+    /// Fills `r` with one colour (alpha forced to 255).
+    pub fn fill_rect(&mut self, r: Rect, rgba: [u8; 4]) -> Result<(), FrameError> {
+        self.check_rect(r)?;
+        let px = [rgba[0], rgba[1], rgba[2], 255];
+        for dy in 0..r.h {
+            for chunk in self.row_mut(r, dy).chunks_exact_mut(4) {
+                chunk.copy_from_slice(&px);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the `dst.w`×`dst.h` area at (`src_x`, `src_y`) to `dst`; overlap is fine.
+    pub fn copy_rect(&mut self, src_x: u32, src_y: u32, dst: Rect) -> Result<(), FrameError> {
+        self.check_rect(dst)?;
+        self.check_rect(Rect::new(src_x, src_y, dst.w, dst.h))?;
+        let row_bytes = dst.w as usize * 4;
+        let copy_row = |fb: &mut Self, dy: u32| {
+            let from = fb.offset(src_x, src_y + dy);
+            let to = fb.offset(dst.x, dst.y + dy);
+            fb.pixels.copy_within(from..from + row_bytes, to);
+        };
+        if dst.y > src_y {
+            for dy in (0..dst.h).rev() {
+                copy_row(self, dy);
+            }
+        } else {
+            for dy in 0..dst.h {
+                copy_row(self, dy);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes rows of packed RGBA8 pixels (`r.w * 4` bytes each) into `r`, forcing alpha to 255.
+    pub fn put_rgba(&mut self, r: Rect, src: &[u8]) -> Result<(), FrameError> {
+        self.check_rect(r)?;
+        let row_bytes = r.w as usize * 4;
+        for (dy, src_row) in src.chunks_exact(row_bytes).take(r.h as usize).enumerate() {
+            let dst = self.row_mut(r, dy as u32);
+            dst.copy_from_slice(src_row);
+            for px in dst.chunks_exact_mut(4) {
+                px[3] = 255;
+            }
+        }
+        Ok(())
+    }
+
+    /// A copy of the pixels inside `r` as packed rows. The caller has checked `r`.
+    pub fn crop(&self, r: Rect) -> Vec<u8> {
+        let mut out = Vec::with_capacity(r.area() as usize * 4);
+        for dy in 0..r.h {
+            out.extend_from_slice(self.row(r, dy));
+        }
+        out
+    }
+
+    /// Copies the area `r` from `src`, which must have the same geometry.
+    fn copy_area_from(&mut self, src: &Framebuffer, r: Rect) {
+        for dy in 0..r.h {
+            let start = self.offset(r.x, r.y + dy);
+            let end = start + r.w as usize * 4;
+            self.pixels[start..end].copy_from_slice(&src.pixels[start..end]);
+        }
+    }
+}
+
+fn check_size(w: u32, h: u32) -> Result<(), FrameError> {
+    if w == 0 || h == 0 || w > MAX_DIMENSION || h > MAX_DIMENSION {
+        Err(FrameError::FramebufferTooLarge { w, h })
+    } else {
+        Ok(())
+    }
+}
+
+/// A cursor image drawn locally over the picture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CursorShape {
+    pub width: u32,
+    pub height: u32,
+    pub hotspot_x: u32,
+    pub hotspot_y: u32,
+    /// RGBA8 with real alpha (0 where the cursor mask is clear).
+    pub rgba: Vec<u8>,
+}
+
+/// What a consumer gets from [`FrameSlot::take`].
+#[derive(Debug)]
+pub struct FrameView<'a> {
+    /// The whole current picture.
+    pub frame: &'a Framebuffer,
+    /// The areas changed since the last take. When `resized` is true, treat the whole picture
+    /// as changed.
+    pub dirty: &'a [Rect],
+    pub resized: bool,
+    /// The cursor, when it changed since the last take (`Some(None)`: hide it).
+    pub cursor: Option<Option<&'a CursorShape>>,
+    /// The remote pointer position as last reported, if any.
+    pub pointer: Option<(u32, u32)>,
+    /// How many updates were published in all.
+    pub seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    frame: Option<Framebuffer>,
+    dirty: Vec<Rect>,
+    resized: bool,
+    cursor: Option<CursorShape>,
+    cursor_changed: bool,
+    pointer: Option<(u32, u32)>,
+    pointer_changed: bool,
+    seq: u64,
+    taken_seq: u64,
+}
+
+/// The latest-wins hand-over point between a source and its consumer.
+#[derive(Debug, Default)]
+pub struct FrameSlot {
+    state: Mutex<SlotState>,
+}
+
+impl FrameSlot {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        // A panic while holding this lock cannot leave the pixels unsafe, so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Publishes the end of an update: copies the `dirty` areas of `fb` into the slot.
+    /// Rectangles outside `fb` are clipped away.
+    pub fn publish(&self, fb: &Framebuffer, dirty: &[Rect]) {
+        let mut s = self.lock();
+        let same_geometry = s
+            .frame
+            .as_ref()
+            .is_some_and(|f| f.width == fb.width && f.height == fb.height);
+        if !same_geometry {
+            s.frame = Some(fb.clone());
+            s.dirty.clear();
+            s.resized = true;
+        } else if let Some(shared) = s.frame.as_mut() {
+            let mut added = Vec::with_capacity(dirty.len());
+            for r in dirty {
+                let clipped = clip(*r, fb.width, fb.height);
+                if !clipped.is_empty() {
+                    shared.copy_area_from(fb, clipped);
+                    added.push(clipped);
+                }
+            }
+            if !s.resized {
+                s.dirty.extend(added);
+                if s.dirty.len() > MAX_PENDING_RECTS {
+                    let bbox = s.dirty.iter().fold(Rect::default(), |a, r| a.union(r));
+                    s.dirty = vec![bbox];
+                }
+            }
+        }
+        s.seq += 1;
+    }
+
+    /// Replaces the cursor image (`None` hides it).
+    pub fn set_cursor(&self, cursor: Option<CursorShape>) {
+        let mut s = self.lock();
+        s.cursor = cursor;
+        s.cursor_changed = true;
+    }
+
+    /// Records where the remote pointer is.
+    pub fn set_pointer(&self, x: u32, y: u32) {
+        let mut s = self.lock();
+        s.pointer = Some((x, y));
+        s.pointer_changed = true;
+    }
+
+    /// Number of updates published so far.
+    pub fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    /// Calls `f` with what changed since the last take, then clears the change set.
+    /// Returns `None` without calling `f` when nothing changed.
+    pub fn take<T>(&self, f: impl FnOnce(FrameView<'_>) -> T) -> Option<T> {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        let changed = s.seq != s.taken_seq || s.cursor_changed || s.pointer_changed;
+        let frame = s.frame.as_ref()?;
+        if !changed {
+            return None;
+        }
+        let out = f(FrameView {
+            frame,
+            dirty: &s.dirty,
+            resized: s.resized,
+            cursor: s.cursor_changed.then_some(s.cursor.as_ref()),
+            pointer: s.pointer,
+            seq: s.seq,
+        });
+        s.dirty.clear();
+        s.resized = false;
+        s.cursor_changed = false;
+        s.pointer_changed = false;
+        s.taken_seq = s.seq;
+        Some(out)
+    }
+
+    /// A copy of the current picture, if any update was published.
+    pub fn snapshot(&self) -> Option<Framebuffer> {
+        self.lock().frame.clone()
+    }
+}
+
+fn clip(r: Rect, w: u32, h: u32) -> Rect {
+    let x = r.x.min(w);
+    let y = r.y.min(h);
+    Rect::new(x, y, r.right().min(w) - x, r.bottom().min(h) - y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_rejects_zero_and_oversized() {
+        assert!(Framebuffer::new(0, 10).is_err());
+        assert_eq!(
+            Framebuffer::new(MAX_DIMENSION + 1, 1),
+            Err(FrameError::FramebufferTooLarge {
+                w: MAX_DIMENSION + 1,
+                h: 1
+            })
+        );
+        let fb = Framebuffer::new(3, 2).unwrap();
+        assert_eq!(fb.pixels().len(), 24);
+        assert!(fb.pixels().chunks(4).all(|p| p == [0, 0, 0, 255]));
+    }
+
+    #[test]
+    fn check_rect_rejects_overflowing_rects() {
+        let fb = Framebuffer::new(10, 10).unwrap();
+        assert!(fb.check_rect(Rect::new(0, 0, 10, 10)).is_ok());
+        assert!(fb.check_rect(Rect::new(5, 5, 6, 1)).is_err());
+        assert!(fb.check_rect(Rect::new(u32::MAX, 0, 2, 1)).is_err());
+        assert!(fb.check_rect(Rect::new(0, u32::MAX - 1, 1, 5)).is_err());
+    }
+
+    #[test]
+    fn copy_rect_handles_overlap_both_ways() {
+        let mut fb = Framebuffer::new(4, 4).unwrap();
+        for y in 0..4u32 {
+            fb.fill_rect(Rect::new(0, y, 4, 1), [y as u8 * 10, 0, 0, 0])
+                .unwrap();
+        }
+        // Scroll down by one: rows 0..3 move to 1..4.
+        fb.copy_rect(0, 0, Rect::new(0, 1, 4, 3)).unwrap();
+        let reds: Vec<u8> = (0..4).map(|y| fb.pixels()[y * 16]).collect();
+        assert_eq!(reds, vec![0, 0, 10, 20]);
+        // Scroll up by two.
+        fb.copy_rect(0, 2, Rect::new(0, 0, 4, 2)).unwrap();
+        let reds: Vec<u8> = (0..4).map(|y| fb.pixels()[y * 16]).collect();
+        assert_eq!(reds, vec![10, 20, 10, 20]);
+        assert!(fb.copy_rect(1, 1, Rect::new(0, 0, 4, 4)).is_err());
+    }
+
+    #[test]
+    fn put_rgba_forces_opaque_alpha() {
+        let mut fb = Framebuffer::new(2, 1).unwrap();
+        fb.put_rgba(Rect::new(0, 0, 2, 1), &[1, 2, 3, 0, 4, 5, 6, 7])
+            .unwrap();
+        assert_eq!(fb.pixels(), &[1, 2, 3, 255, 4, 5, 6, 255]);
+    }
+
+    #[test]
+    fn slot_accumulates_dirty_rects_and_latest_pixels_win() {
+        let slot = FrameSlot::new();
+        assert!(slot.take(|_| ()).is_none());
+        let mut fb = Framebuffer::new(8, 8).unwrap();
+        slot.publish(&fb, &[fb.full_rect()]);
+        let first = slot.take(|v| (v.resized, v.seq)).unwrap();
+        assert_eq!(first, (true, 1));
+        assert!(slot.take(|_| ()).is_none(), "nothing new after a take");
+
+        fb.fill_rect(Rect::new(0, 0, 2, 2), [9, 9, 9, 255]).unwrap();
+        slot.publish(&fb, &[Rect::new(0, 0, 2, 2)]);
+        fb.fill_rect(Rect::new(4, 4, 2, 2), [7, 7, 7, 255]).unwrap();
+        slot.publish(&fb, &[Rect::new(4, 4, 2, 2), Rect::new(6, 6, 9, 9)]);
+        let (dirty, px, seq) = slot
+            .take(|v| (v.dirty.to_vec(), v.frame.pixels()[(4 * 8 + 4) * 4], v.seq))
+            .unwrap();
+        assert_eq!(
+            dirty,
+            vec![
+                Rect::new(0, 0, 2, 2),
+                Rect::new(4, 4, 2, 2),
+                Rect::new(6, 6, 2, 2)
+            ]
+        );
+        assert_eq!(px, 7);
+        assert_eq!(seq, 3);
+    }
+
+    #[test]
+    fn slot_collapses_many_rects_into_bounding_box() {
+        let slot = FrameSlot::new();
+        let fb = Framebuffer::new(200, 200).unwrap();
+        slot.publish(&fb, &[]);
+        slot.take(|_| ());
+        let rects: Vec<Rect> = (0..100).map(|i| Rect::new(i, i, 1, 1)).collect();
+        slot.publish(&fb, &rects);
+        let dirty = slot.take(|v| v.dirty.to_vec()).unwrap();
+        assert_eq!(dirty, vec![Rect::new(0, 0, 100, 100)]);
+    }
+
+    #[test]
+    fn slot_reports_resize_and_cursor() {
+        let slot = FrameSlot::new();
+        slot.publish(&Framebuffer::new(4, 4).unwrap(), &[]);
+        slot.take(|_| ());
+        slot.publish(&Framebuffer::new(5, 4).unwrap(), &[Rect::new(0, 0, 1, 1)]);
+        slot.set_cursor(None);
+        let (resized, w, cursor_hidden) = slot
+            .take(|v| (v.resized, v.frame.width(), v.cursor == Some(None)))
+            .unwrap();
+        assert!(resized);
+        assert_eq!(w, 5);
+        assert!(cursor_hidden);
+    }
+}

@@ -1,0 +1,12 @@
+//! The headless core: sessions, sources, providers, frames. Never names egui.
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod frame;
+pub mod input;
+pub mod net;
+pub mod provider;
+pub mod redact;
+pub mod session;
+pub mod source;

@@ -1,0 +1,414 @@
+//! Transports: TCP, TLS and WebSocket connections, and the HTTP client the providers share.
+//!
+//! TLS is rustls with the `ring` provider and the platform's trust store, built once and used by
+//! both reqwest and our WebSocket connector. [`connect_byte_stream`] turns an RFB endpoint
+//! (plain TCP, or binary WebSocket messages) into two bounded channels of bytes that a
+//! blocking decoder thread and the session task use; message boundaries disappear there.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use super::event::StreamStats;
+use super::redact;
+
+/// Time allowed for TCP + TLS + WebSocket/HTTP upgrade.
+pub const CONNECT_TIMEOUT_MS: u64 = 10_000;
+/// Largest WebSocket message we accept.
+pub const MAX_WS_MESSAGE_BYTES: usize = 16 << 20;
+/// Chunks of socket bytes queued for the decoder.
+const INCOMING_CHUNKS: usize = 64;
+/// Client messages queued for the socket.
+const OUTGOING_MESSAGES: usize = 256;
+
+/// Why a connection could not be made or did not last.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("cannot connect to {target}: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("timed out connecting to {target}")]
+    ConnectTimeout { target: String },
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("WebSocket upgrade to {target} refused: HTTP {status}")]
+    UpgradeRefused { target: String, status: u16 },
+    #[error("WebSocket error: {0}")]
+    WebSocket(String),
+    #[error("the server sent a text message on a binary stream")]
+    UnexpectedText,
+    #[error("connection closed{}", .0.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Closed(Option<String>),
+}
+
+impl NetError {
+    /// Reconnecting may help for everything but TLS set-up problems.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, NetError::Tls(_))
+    }
+}
+
+/// Anything we can read and write bytes over.
+pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for T {}
+
+/// The shared rustls client configuration (ring + platform verifier).
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, NetError> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            use rustls_platform_verifier::BuilderVerifierExt;
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_platform_verifier()
+                .map_err(|e| e.to_string())
+                .map(|b| Arc::new(b.with_no_client_auth()))
+        })
+        .clone()
+        .map_err(NetError::Tls)
+}
+
+/// The HTTP client every provider uses.
+pub fn http_client() -> Result<reqwest::Client, NetError> {
+    // Anything that builds rustls configs without naming a provider gets ring too.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = tls_config()?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured((*tls).clone())
+        .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| NetError::Tls(e.to_string()))
+}
+
+async fn with_timeout<T>(
+    target: &str,
+    fut: impl Future<Output = Result<T, NetError>>,
+) -> Result<T, NetError> {
+    tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), fut)
+        .await
+        .unwrap_or_else(|_| {
+            Err(NetError::ConnectTimeout {
+                target: target.to_string(),
+            })
+        })
+}
+
+/// Opens a TCP connection (no timeout of its own).
+async fn tcp(host: &str, port: u16, target: &str) -> Result<TcpStream, NetError> {
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| NetError::Connect {
+            target: target.to_string(),
+            reason: e.to_string(),
+        })?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Plain TCP to `host:port`, with the connect timeout.
+pub async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, NetError> {
+    let target = format!("{host}:{port}");
+    with_timeout(&target, tcp(host, port, &target)).await
+}
+
+/// A WebSocket over our connection type.
+pub type WsStream = tokio_tungstenite::WebSocketStream<Box<dyn ByteStream>>;
+
+/// Opens a WebSocket to a `ws://` or `wss://` URL offering `subprotocols`.
+pub async fn connect_ws(url: &url::Url, subprotocols: &[&str]) -> Result<WsStream, NetError> {
+    let target = redact::url(url.as_str());
+    with_timeout(&target, async {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let tls = match url.scheme() {
+            "ws" => false,
+            "wss" => true,
+            other => {
+                return Err(NetError::Connect {
+                    target: target.clone(),
+                    reason: format!("unsupported scheme {other}"),
+                });
+            }
+        };
+        let port = url.port().unwrap_or(if tls { 443 } else { 80 });
+        let host_for_tcp = host.trim_start_matches('[').trim_end_matches(']');
+        let tcp = tcp(host_for_tcp, port, &target).await?;
+        let stream: Box<dyn ByteStream> = if tls {
+            let name = rustls::pki_types::ServerName::try_from(host_for_tcp.to_string())
+                .map_err(|e| NetError::Tls(e.to_string()))?;
+            let conn = tokio_rustls::TlsConnector::from(tls_config()?)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| NetError::Connect {
+                    target: target.clone(),
+                    reason: format!("TLS: {e}"),
+                })?;
+            Box::new(conn)
+        } else {
+            Box::new(tcp)
+        };
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| NetError::WebSocket(e.to_string()))?;
+        if !subprotocols.is_empty() {
+            let value = subprotocols.join(", ");
+            request.headers_mut().insert(
+                http::header::SEC_WEBSOCKET_PROTOCOL,
+                value
+                    .parse()
+                    .map_err(|_| NetError::WebSocket("bad subprotocol".into()))?,
+            );
+        }
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_WS_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_WS_MESSAGE_BYTES));
+        let (ws, _response) =
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+                .await
+                .map_err(|e| match e {
+                    tungstenite::Error::Http(resp) => NetError::UpgradeRefused {
+                        target: target.clone(),
+                        status: resp.status().as_u16(),
+                    },
+                    other => NetError::Connect {
+                        target: target.clone(),
+                        reason: redact_ws_error(&other),
+                    },
+                })?;
+        Ok(ws)
+    })
+    .await
+}
+
+/// tungstenite errors can quote URLs; keep only what is safe.
+fn redact_ws_error(e: &tungstenite::Error) -> String {
+    match e {
+        tungstenite::Error::Url(_) => "invalid WebSocket URL".to_string(),
+        other => redact::url(&other.to_string()),
+    }
+}
+
+/// The two ends of a byte pipe to a remote, as the session and decoder see them.
+pub struct BytePipe {
+    /// Socket bytes, in order, in chunks of any size. Ends (None) when the socket closes.
+    pub incoming: mpsc::Receiver<Bytes>,
+    /// Bytes to write, one client message per item.
+    pub outgoing: mpsc::Sender<Vec<u8>>,
+    /// Resolves when the connection ends, with why.
+    pub closed: oneshot::Receiver<NetError>,
+}
+
+/// Starts pumping a plain byte stream (TCP or TLS) through bounded channels.
+pub fn pipe_stream(stream: impl ByteStream + 'static, stats: Arc<StreamStats>) -> BytePipe {
+    let (in_tx, in_rx) = mpsc::channel(INCOMING_CHUNKS);
+    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUTGOING_MESSAGES);
+    let (closed_tx, closed_rx) = oneshot::channel();
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    tokio::spawn(async move {
+        let read_loop = async {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match rd.read(&mut buf).await {
+                    Ok(0) => return NetError::Closed(None),
+                    Ok(n) => {
+                        stats.add_bytes(n);
+                        if in_tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                            return NetError::Closed(Some("decoder stopped".into()));
+                        }
+                    }
+                    Err(e) => return NetError::Closed(Some(e.to_string())),
+                }
+            }
+        };
+        let write_loop = async {
+            while let Some(msg) = out_rx.recv().await {
+                if let Err(e) = wr.write_all(&msg).await {
+                    return NetError::Closed(Some(e.to_string()));
+                }
+            }
+            NetError::Closed(Some("session closed the connection".into()))
+        };
+        let why = tokio::select! {
+            why = read_loop => why,
+            why = write_loop => why,
+        };
+        let _ = closed_tx.send(why);
+    });
+    BytePipe {
+        incoming: in_rx,
+        outgoing: out_tx,
+        closed: closed_rx,
+    }
+}
+
+/// Starts pumping a binary WebSocket through bounded channels.
+pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
+    let (in_tx, in_rx) = mpsc::channel(INCOMING_CHUNKS);
+    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUTGOING_MESSAGES);
+    let (closed_tx, closed_rx) = oneshot::channel();
+    let (mut sink, mut stream) = ws.split();
+    tokio::spawn(async move {
+        let read_loop = async {
+            while let Some(msg) = stream.next().await {
+                match msg {
+                    Ok(Message::Binary(data)) => {
+                        stats.add_bytes(data.len());
+                        if in_tx.send(data).await.is_err() {
+                            return NetError::Closed(Some("decoder stopped".into()));
+                        }
+                    }
+                    Ok(Message::Text(_)) => return NetError::UnexpectedText,
+                    Ok(Message::Close(frame)) => {
+                        return NetError::Closed(frame.and_then(|f| {
+                            (!f.reason.is_empty()).then(|| {
+                                format!("{} ({})", redact::url(&f.reason), u16::from(f.code))
+                            })
+                        }));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return NetError::WebSocket(redact_ws_error(&e)),
+                }
+            }
+            NetError::Closed(None)
+        };
+        let write_loop = async {
+            while let Some(msg) = out_rx.recv().await {
+                if let Err(e) = sink.send(Message::Binary(msg.into())).await {
+                    return NetError::WebSocket(redact_ws_error(&e));
+                }
+            }
+            let _ = sink.close().await;
+            NetError::Closed(Some("session closed the connection".into()))
+        };
+        let why = tokio::select! {
+            why = read_loop => why,
+            why = write_loop => why,
+        };
+        let _ = closed_tx.send(why);
+    });
+    BytePipe {
+        incoming: in_rx,
+        outgoing: out_tx,
+        closed: closed_rx,
+    }
+}
+
+/// A blocking [`std::io::Read`] over the incoming chunks, for a decoder thread.
+pub struct ChannelReader {
+    rx: mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl ChannelReader {
+    pub fn new(rx: mpsc::Receiver<Bytes>) -> Self {
+        Self {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// A blocking [`std::io::Write`] that queues each write as one outgoing message.
+#[derive(Clone)]
+pub struct ChannelWriter {
+    tx: mpsc::Sender<Vec<u8>>,
+}
+
+impl ChannelWriter {
+    pub fn new(tx: mpsc::Sender<Vec<u8>>) -> Self {
+        Self { tx }
+    }
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx.blocking_send(buf.to_vec()).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "connection closed")
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn channel_reader_joins_chunks_and_ends_cleanly() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Bytes::from_static(b"ab")).unwrap();
+        tx.try_send(Bytes::from_static(b"cde")).unwrap();
+        drop(tx);
+        let mut r = ChannelReader::new(rx);
+        let mut got = [0u8; 4];
+        r.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abcd");
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"e");
+    }
+
+    #[test]
+    fn channel_writer_reports_a_closed_peer() {
+        let (tx, rx) = mpsc::channel(1);
+        let mut w = ChannelWriter::new(tx);
+        w.write_all(b"hello").unwrap();
+        drop(rx);
+        assert_eq!(
+            w.write_all(b"x").unwrap_err().kind(),
+            std::io::ErrorKind::BrokenPipe
+        );
+    }
+
+    #[tokio::test]
+    async fn tcp_pipe_carries_bytes_both_ways() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(b"RFB 003.008\n").await.unwrap();
+            let mut buf = [0u8; 3];
+            s.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        let stats = Arc::new(StreamStats::default());
+        let stream = connect_tcp("127.0.0.1", addr.port()).await.unwrap();
+        let mut pipe = pipe_stream(stream, stats.clone());
+        let first = pipe.incoming.recv().await.unwrap();
+        assert_eq!(&first[..], b"RFB 003.008\n");
+        pipe.outgoing.send(b"xyz".to_vec()).await.unwrap();
+        assert_eq!(&server.await.unwrap(), b"xyz");
+        assert_eq!(stats.sample().bytes_in, 12);
+        assert!(matches!(pipe.closed.await.unwrap(), NetError::Closed(_)));
+    }
+}

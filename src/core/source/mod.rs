@@ -1,0 +1,194 @@
+//! Sources: what a session watches, named the way the operator types it.
+//!
+//! [`SourceSpec`] parses `optexity:TASK`, `rfb+ws://…`, `rfb+wss://…` and `vnc://host:port`.
+//! The protocol decoders live below: [`rfb`] for VNC.
+
+pub mod rfb;
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::core::redact;
+
+/// Default TCP port for `vnc://` without one.
+pub const DEFAULT_VNC_PORT: u16 = 5900;
+
+/// What to watch.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// An Optexity task: REST gives a websockify URL for each connection.
+    Optexity { task_id: String },
+    /// RFB over a WebSocket (websockify), `ws://` or `wss://`.
+    RfbWebSocket { url: url::Url },
+    /// RFB over plain TCP.
+    RfbTcp {
+        host: String,
+        port: u16,
+        /// A password given in the URL's userinfo.
+        password: Option<redact::Secret>,
+    },
+}
+
+/// Why a source string was not understood.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SourceParseError {
+    #[error(
+        "unknown source {0:?}: expected optexity:TASK_ID, rfb+ws://HOST:PORT/PATH, rfb+wss://…, or vnc://HOST:PORT"
+    )]
+    Unknown(String),
+    #[error("invalid URL in source {source_text:?}: {reason}")]
+    BadUrl { source_text: String, reason: String },
+    #[error("empty task id in {0:?}")]
+    EmptyTaskId(String),
+}
+
+impl FromStr for SourceSpec {
+    type Err = SourceParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Some(task) = s.strip_prefix("optexity:") {
+            let task = task.trim_start_matches("//");
+            if task.is_empty() {
+                return Err(SourceParseError::EmptyTaskId(s.to_string()));
+            }
+            return Ok(SourceSpec::Optexity {
+                task_id: task.to_string(),
+            });
+        }
+        let bad = |reason: String| SourceParseError::BadUrl {
+            source_text: redact::url(s),
+            reason,
+        };
+        if let Some(rest) = s
+            .strip_prefix("rfb+")
+            .filter(|r| r.starts_with("ws://") || r.starts_with("wss://"))
+        {
+            let url = url::Url::parse(rest).map_err(|e| bad(e.to_string()))?;
+            if url.host_str().is_none() {
+                return Err(bad("no host".into()));
+            }
+            return Ok(SourceSpec::RfbWebSocket { url });
+        }
+        if s.starts_with("vnc://") {
+            let url = url::Url::parse(s).map_err(|e| bad(e.to_string()))?;
+            let host = url
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| bad("no host".into()))?;
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            return Ok(SourceSpec::RfbTcp {
+                host,
+                port: url.port().unwrap_or(DEFAULT_VNC_PORT),
+                password: url.password().map(|p| {
+                    redact::Secret::new(percent_decode(p).unwrap_or_else(|| p.to_string()))
+                }),
+            });
+        }
+        Err(SourceParseError::Unknown(redact::url(s)))
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+impl SourceSpec {
+    /// What the operator sees: the source with every secret hidden.
+    pub fn label(&self) -> String {
+        match self {
+            SourceSpec::Optexity { task_id } => format!("optexity:{task_id}"),
+            SourceSpec::RfbWebSocket { url } => format!("rfb+{}", redact::url(url.as_str())),
+            SourceSpec::RfbTcp { host, port, .. } => {
+                if host.contains(':') {
+                    format!("vnc://[{host}]:{port}")
+                } else {
+                    format!("vnc://{host}:{port}")
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl fmt::Debug for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceSpec({})", self.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_form() {
+        assert_eq!(
+            "optexity:bf98".parse::<SourceSpec>().unwrap(),
+            SourceSpec::Optexity {
+                task_id: "bf98".into()
+            }
+        );
+        let ws: SourceSpec = "rfb+ws://127.0.0.1:6080/websockify?token=abc"
+            .parse()
+            .unwrap();
+        match &ws {
+            SourceSpec::RfbWebSocket { url } => {
+                assert_eq!(url.scheme(), "ws");
+                assert_eq!(url.port(), Some(6080));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(ws.label(), "rfb+ws://127.0.0.1:6080/websockify?token=***");
+        let tcp: SourceSpec = "vnc://localhost".parse().unwrap();
+        assert_eq!(tcp.label(), "vnc://localhost:5900");
+        let pw: SourceSpec = "vnc://:s%40cret@[::1]:5901".parse().unwrap();
+        match pw {
+            SourceSpec::RfbTcp {
+                host,
+                port,
+                password,
+            } => {
+                assert_eq!((host.as_str(), port), ("::1", 5901));
+                assert_eq!(password.unwrap().expose(), "s@cret");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_garbage_without_leaking_tokens() {
+        assert_eq!(
+            "optexity:".parse::<SourceSpec>(),
+            Err(SourceParseError::EmptyTaskId("optexity:".into()))
+        );
+        let err = "http://x/?token=SECRET".parse::<SourceSpec>().unwrap_err();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+        assert!(matches!(
+            "rfb+ws://".parse::<SourceSpec>(),
+            Err(SourceParseError::BadUrl { .. })
+        ));
+        assert!("vnc://:5900".parse::<SourceSpec>().is_err());
+    }
+}

@@ -1,0 +1,33 @@
+//! Lookout: watch, steer, record and replay the browser and desktop tasks of AI agents.
+//!
+//! # Architecture
+//!
+//! ```text
+//! provider (REST: stream URL, token, status)
+//!   -> transport (TCP / WebSocket)            core::net
+//!   -> source (wire messages -> framebuffer)   core::source::rfb
+//!   -> FrameSlot (latest wins + dirty rects)   core::frame
+//!   -> Waker -> front end (egui texture, PNG)  ui, cli
+//! ```
+//!
+//! * **Threads.** `main` builds the one multi-thread tokio runtime. Each session is one async
+//!   task that owns its socket; picture decoding runs on one named blocking thread per
+//!   connection, fed by a bounded channel of socket bytes. The GUI runs on the main thread.
+//! * **Boundary.** [`core::event`] is the whole interface between core and front ends:
+//!   [`core::event::SessionEvent`] out, [`core::event::Command`] in, pixels through
+//!   [`core::frame::FrameSlot`], counters through [`core::event::StreamStats`].
+//! * **Errors.** Each source and provider has its own `thiserror` enum naming each failure,
+//!   gathered in [`core::error::CoreError`] with `is_retryable()` and `user_message()`.
+//!   Front ends use `anyhow`. Untrusted bytes never panic and never allocate without a bound.
+//! * **Secrets.** Keys and tokens are [`core::redact::Secret`]s; URLs pass through
+//!   [`core::redact::url`] before they are shown anywhere.
+//!
+//! Modules: [`core`] (headless), [`sim`] (the built-in provider simulator), `ui` (egui,
+//! behind the `gui` feature), [`cli`] (argument types).
+
+pub mod cli;
+// TEMP until sim API lands: pub mod commands;
+pub mod core;
+pub mod sim;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -1,0 +1,70 @@
+//! The `lookout` binary: parse the command line, start logging, build the one tokio
+//! runtime, dispatch. Behaviour lives in the library.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use lookout::cli::{Cli, Command};
+use lookout::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.log);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("lookout: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .thread_name("lookout-worker")
+        .enable_all()
+        .build()?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    match cli.command {
+        Command::Snapshot(args) => {
+            let (source, config) = commands::session_setup(&args.connect)?;
+            if !(args.timeout.is_finite() && args.timeout > 0.0) {
+                anyhow::bail!("--timeout must be a positive number of seconds");
+            }
+            let timeout = Duration::from_secs_f64(args.timeout.min(86_400.0));
+            rt.block_on(commands::snapshot::run(
+                source,
+                config,
+                &args.output,
+                timeout,
+            ))
+        }
+        Command::Serve(args) => rt.block_on(commands::serve::run(lookout::sim::SimConfig {
+            addr: args.addr,
+            api_key: args.api_key,
+            ..Default::default()
+        })),
+        #[cfg(feature = "gui")]
+        Command::View(args) => {
+            let (source, config) = commands::session_setup(&args.connect)?;
+            commands::view::run(&rt, source, config, args.scale)
+        }
+        #[cfg(feature = "gui")]
+        Command::Demo(args) => commands::view::demo(&rt, &args.task, args.scale),
+    }
+}

@@ -1,0 +1,189 @@
+//! The state overlay: a centred card over the (dimmed) picture saying why no live picture
+//! is showing, from the core's [`SessionState`]. [`for_state`] is the pure wording;
+//! [`overlay_ui`] draws it and reports a click on "Retry".
+
+use egui::{Align, Align2, Area, Color32, Frame, Layout, Margin, Order, Rect, RichText, Ui};
+
+use super::theme;
+use crate::core::event::SessionState;
+
+/// Longest untrusted text (provider status, error message) shown in the card.
+const MAX_DETAIL_CHARS: usize = 300;
+
+/// What the overlay says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverlayText {
+    pub title: String,
+    pub detail: Option<String>,
+    /// Offer a "Retry" button.
+    pub retry: bool,
+    pub tone: Tone,
+}
+
+/// The colour of the overlay's accent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Busy,
+    Quiet,
+    Error,
+}
+
+/// The overlay for a state; `None` when the picture is live.
+pub fn for_state(state: &SessionState) -> Option<OverlayText> {
+    let text = |title: String, detail: Option<&str>, tone| OverlayText {
+        title,
+        detail: detail.filter(|d| !d.is_empty()).map(clip),
+        retry: false,
+        tone,
+    };
+    Some(match state {
+        SessionState::Live(_) => return None,
+        SessionState::Loading => text("Initializing stream…".into(), None, Tone::Busy),
+        SessionState::WaitingForTask { status } => text(
+            format!("Waiting for the task to start (status: {})", clip(status)),
+            None,
+            Tone::Busy,
+        ),
+        SessionState::Connecting { attempt } => {
+            let detail = (*attempt > 1).then(|| format!("Attempt {attempt}"));
+            text("Connecting…".into(), detail.as_deref(), Tone::Busy)
+        }
+        SessionState::Reconnecting {
+            attempt,
+            retry_in_ms,
+            reason,
+        } => text(
+            format!(
+                "Connection lost — reconnecting in {} s (attempt {attempt})",
+                retry_in_ms.div_ceil(1000)
+            ),
+            Some(reason),
+            Tone::Busy,
+        ),
+        SessionState::Ended { reason } => {
+            text("Stream ended".into(), Some(reason), Tone::Quiet)
+        }
+        SessionState::Failed { message } => OverlayText {
+            retry: true,
+            ..text(clip(message), None, Tone::Error)
+        },
+    })
+}
+
+/// Shortens untrusted text to a size a card can show.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+/// Draws the card centred on `over` and returns true when "Retry" was clicked.
+pub fn overlay_ui(ui: &Ui, over: Rect, text: &OverlayText) -> bool {
+    let accent = match text.tone {
+        Tone::Busy => theme::ACCENT,
+        Tone::Quiet => theme::TEXT_WEAK,
+        Tone::Error => theme::ERROR,
+    };
+    let width = (over.width() - 48.0).clamp(160.0, 460.0);
+    let mut retry = false;
+    Area::new(ui.scope_id().with("state_overlay"))
+        .order(Order::Middle)
+        .fixed_pos(over.center())
+        .pivot(Align2::CENTER_CENTER)
+        .constrain_to(over)
+        .show(ui.ctx(), |ui| {
+            Frame::new()
+                .fill(theme::CARD)
+                .stroke((1.0, theme::CARD_EDGE))
+                .corner_radius(10)
+                .inner_margin(Margin::symmetric(24, 18))
+                .show(ui, |ui| {
+                    ui.set_max_width(width);
+                    ui.with_layout(Layout::top_down(Align::Center), |ui| {
+                        let (dot, _) =
+                            ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                        ui.painter().circle_filled(dot.center(), 4.0, accent);
+                        ui.add_space(4.0);
+                        ui.label(RichText::new(&text.title).size(16.0).color(theme::TEXT));
+                        if let Some(detail) = &text.detail {
+                            ui.add_space(2.0);
+                            ui.label(RichText::new(detail).color(theme::TEXT_WEAK));
+                        }
+                        if text.retry {
+                            ui.add_space(10.0);
+                            let button = egui::Button::new(
+                                RichText::new("Retry").color(Color32::WHITE),
+                            )
+                            .fill(theme::ACCENT_STRONG)
+                            .min_size(egui::vec2(96.0, 28.0));
+                            retry = ui.add(button).clicked();
+                        }
+                    });
+                });
+        });
+    retry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::event::LiveInfo;
+
+    #[test]
+    fn wording_per_state() {
+        let title = |s: SessionState| for_state(&s).map(|o| o.title);
+        assert_eq!(
+            title(SessionState::Loading).as_deref(),
+            Some("Initializing stream…")
+        );
+        assert_eq!(
+            title(SessionState::WaitingForTask {
+                status: "queued".into()
+            })
+            .as_deref(),
+            Some("Waiting for the task to start (status: queued)")
+        );
+        assert_eq!(
+            title(SessionState::Reconnecting {
+                attempt: 3,
+                retry_in_ms: 4_200,
+                reason: "reset".into()
+            })
+            .as_deref(),
+            Some("Connection lost — reconnecting in 5 s (attempt 3)")
+        );
+        let live = SessionState::Live(LiveInfo {
+            width: 1,
+            height: 1,
+            desktop_name: String::new(),
+            protocol: "RFB 3.8".into(),
+        });
+        assert_eq!(for_state(&live), None);
+    }
+
+    #[test]
+    fn only_failure_offers_retry() {
+        let failed = for_state(&SessionState::Failed {
+            message: "Bad key".into(),
+        })
+        .unwrap();
+        assert!(failed.retry);
+        assert_eq!(failed.title, "Bad key");
+        let ended = for_state(&SessionState::Ended {
+            reason: "done".into(),
+        })
+        .unwrap();
+        assert!(!ended.retry);
+        assert_eq!(ended.detail.as_deref(), Some("done"));
+    }
+
+    #[test]
+    fn long_untrusted_text_is_clipped_on_a_char_boundary() {
+        let long = "é".repeat(MAX_DETAIL_CHARS + 50);
+        let o = for_state(&SessionState::Ended { reason: long }).unwrap();
+        let detail = o.detail.unwrap();
+        assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(detail.ends_with('…'));
+    }
+}

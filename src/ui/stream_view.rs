@@ -1,0 +1,449 @@
+//! The task view: one session's picture with its state overlay, toolbar and status line.
+//!
+//! Each frame [`TaskView::ui`] drains the session's events (keeping the latest state), takes
+//! what changed from the [`FrameSlot`](crate::core::frame::FrameSlot) and uploads it to one
+//! egui texture — the whole picture on the first frame or a resize, then `set_partial` per
+//! dirty rectangle — and draws it fitted or at 1:1 with the locally drawn cursor on top.
+//! Nothing here repaints on its own except the once-a-second rate refresh while traffic is
+//! shown: the core's waker repaints when something new arrives, so an idle view costs nothing.
+
+use std::time::Duration;
+
+use egui::{
+    Align, CentralPanel, Color32, ColorImage, Context, Frame, Key, KeyboardShortcut, Layout,
+    Margin, Modifiers, Panel, Painter, Rect, RichText, ScrollArea, Sense, TextureHandle,
+    TextureOptions, Ui, pos2,
+};
+
+use super::layout::{self, Placement, ScaleMode};
+use super::overlay::{self, OverlayText, Tone};
+use super::rates::{self, RateMeter};
+use super::theme;
+use crate::core::event::{Command, SessionEvent, SessionState, StatsSample};
+use crate::core::frame::{self, CursorShape, FrameView, Framebuffer};
+use crate::core::session::SessionHandle;
+
+/// Switches between Fit and 1:1.
+pub const SCALE_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Num1);
+/// Sends Retry when the session has failed, ended or is backing off.
+pub const RETRY_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
+
+/// The whole texture, in texture coordinates.
+const FULL_UV: Rect = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
+
+/// The remote picture as uploaded to the GPU.
+struct Picture {
+    texture: TextureHandle,
+    size: [u32; 2],
+    options: TextureOptions,
+}
+
+/// The remote cursor image, drawn over the picture at the pointer.
+struct CursorImage {
+    texture: TextureHandle,
+    size: [u32; 2],
+    hotspot: [u32; 2],
+}
+
+/// One session on screen: owns its [`SessionHandle`].
+pub struct TaskView {
+    handle: SessionHandle,
+    state: SessionState,
+    scale: ScaleMode,
+    picture: Option<Picture>,
+    /// A picture we cannot upload: bigger than the GPU's largest texture.
+    too_large: Option<[u32; 2]>,
+    cursor: Option<CursorImage>,
+    pointer: Option<(u32, u32)>,
+    rates: RateMeter,
+    /// The picture area of the last frame, to choose filtering before the next upload.
+    last_area: Option<Rect>,
+}
+
+impl std::fmt::Debug for TaskView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskView")
+            .field("label", &self.handle.label())
+            .field("state", &self.state)
+            .field("scale", &self.scale)
+            .field("picture", &self.picture_size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskView {
+    pub fn new(handle: SessionHandle) -> Self {
+        Self {
+            handle,
+            state: SessionState::Loading,
+            scale: ScaleMode::default(),
+            picture: None,
+            too_large: None,
+            cursor: None,
+            pointer: None,
+            rates: RateMeter::default(),
+            last_area: None,
+        }
+    }
+
+    pub fn with_scale(mut self, scale: ScaleMode) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    pub fn scale(&self) -> ScaleMode {
+        self.scale
+    }
+
+    pub fn set_scale(&mut self, scale: ScaleMode) {
+        self.scale = scale;
+    }
+
+    /// The latest state the core reported.
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// The session's label (secrets already hidden).
+    pub fn label(&self) -> &str {
+        self.handle.label()
+    }
+
+    /// The size of the picture on screen, in remote pixels.
+    pub fn picture_size(&self) -> Option<[u32; 2]> {
+        self.picture.as_ref().map(|p| p.size)
+    }
+
+    /// Asks the core to end the session (the window is closing).
+    pub fn stop(&self) {
+        self.handle.send(Command::Stop);
+    }
+
+    /// Draws the view into `ui`: toolbar on top, status line at the bottom, picture between.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        while let Some(event) = self.handle.try_recv_event() {
+            match event {
+                SessionEvent::State(state) => self.state = state,
+                // View-only: bells and the remote clipboard are not surfaced yet.
+                SessionEvent::Bell | SessionEvent::RemoteClipboard(_) => {}
+            }
+        }
+        self.pull_frames(&ctx);
+        if ui.input_mut(|i| i.consume_shortcut(&SCALE_SHORTCUT)) {
+            self.scale = self.scale.toggled();
+        }
+        if self.can_retry() && ui.input_mut(|i| i.consume_shortcut(&RETRY_SHORTCUT)) {
+            self.handle.send(Command::Retry);
+        }
+
+        let now_s = ui.input(|i| i.time);
+        let sample = self.handle.stats().sample();
+        self.rates.observe(now_s, sample);
+        if let Some(wait_s) = self.rates.next_reading_in_s(now_s, &sample) {
+            ctx.request_repaint_after(
+                Duration::try_from_secs_f64(wait_s).unwrap_or(Duration::from_secs(1)),
+            );
+        }
+
+        let bar = Frame::new()
+            .fill(theme::CHROME)
+            .inner_margin(Margin::symmetric(10, 5));
+        Panel::top("lookout_toolbar")
+            .frame(bar)
+            .show(ui, |ui| self.toolbar_ui(ui));
+        Panel::bottom("lookout_status")
+            .frame(bar)
+            .show(ui, |ui| self.status_ui(ui, &sample));
+        CentralPanel::no_frame()
+            .frame(Frame::new().fill(theme::BACKDROP))
+            .show(ui, |ui| self.picture_ui(ui));
+    }
+
+    fn can_retry(&self) -> bool {
+        self.state.is_final() || matches!(self.state, SessionState::Reconnecting { .. })
+    }
+
+    /// Uploads whatever the source published since the last frame.
+    fn pull_frames(&mut self, ctx: &Context) {
+        let max_side = ctx.input(|i| i.max_texture_side);
+        let slot = self.handle.frames().clone();
+        slot.take(|view| self.upload(ctx, &view, max_side));
+    }
+
+    fn upload(&mut self, ctx: &Context, view: &FrameView<'_>, max_side: usize) {
+        let fb = view.frame;
+        let size = [fb.width(), fb.height()];
+        if let Some(cursor) = view.cursor {
+            self.cursor = cursor.and_then(|c| cursor_image(ctx, c, max_side));
+        }
+        self.pointer = view.pointer;
+
+        if size.iter().any(|&side| side as usize > max_side) {
+            self.picture = None;
+            self.too_large = Some(size);
+            return;
+        }
+        self.too_large = None;
+        match &mut self.picture {
+            Some(pic) if !view.resized && pic.size == size => {
+                for r in view.dirty {
+                    if !r.is_empty() && fb.check_rect(*r).is_ok() {
+                        let pos = [r.x as usize, r.y as usize];
+                        pic.texture
+                            .set_partial(pos, color_image(fb, *r), pic.options);
+                    }
+                }
+            }
+            _ => {
+                let options = self.options_for(size, ctx.pixels_per_point());
+                self.upload_whole(ctx, fb, options);
+            }
+        }
+    }
+
+    /// Replaces the texture's content and filtering with the whole of `fb`.
+    fn upload_whole(&mut self, ctx: &Context, fb: &Framebuffer, options: TextureOptions) {
+        let image = color_image(fb, fb.full_rect());
+        let size = [fb.width(), fb.height()];
+        match &mut self.picture {
+            Some(pic) => {
+                pic.texture.set(image, options);
+                pic.size = size;
+                pic.options = options;
+            }
+            None => {
+                self.picture = Some(Picture {
+                    texture: ctx.load_texture("lookout-picture", image, options),
+                    size,
+                    options,
+                });
+            }
+        }
+    }
+
+    /// The filtering the picture will want where it was last drawn.
+    fn options_for(&self, size: [u32; 2], pixels_per_point: f32) -> TextureOptions {
+        match (self.scale, self.last_area) {
+            (ScaleMode::OneToOne, _) => layout::texture_options(1.0),
+            (ScaleMode::Fit, Some(area)) => {
+                layout::texture_options(layout::fit(area, size, pixels_per_point).pixel_scale)
+            }
+            (ScaleMode::Fit, None) => TextureOptions::LINEAR,
+        }
+    }
+
+    /// Re-uploads the picture when its scale calls for other filtering (rare: on a mode
+    /// switch or when a window resize crosses a whole-number scale).
+    fn refilter(&mut self, ctx: &Context, placement: &Placement) {
+        let wanted = layout::texture_options(placement.pixel_scale);
+        if self.picture.as_ref().is_some_and(|p| p.options != wanted)
+            && let Some(fb) = self.handle.frames().snapshot()
+        {
+            self.upload_whole(ctx, &fb, wanted);
+        }
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Lookout").strong().color(theme::TEXT));
+            ui.add_space(8.0);
+            let tip = format!(
+                "Toggle Fit / 1:1 ({})",
+                ui.ctx().format_shortcut(&SCALE_SHORTCUT)
+            );
+            ui.scope(|ui| {
+                ui.spacing_mut().item_spacing.x = 2.0;
+                for mode in [ScaleMode::Fit, ScaleMode::OneToOne] {
+                    let picked = ui
+                        .selectable_label(self.scale == mode, mode.label())
+                        .on_hover_text(&tip);
+                    if picked.clicked() {
+                        self.scale = mode;
+                    }
+                }
+            });
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                if self.can_retry() {
+                    let tip = format!(
+                        "Connect again now ({})",
+                        ui.ctx().format_shortcut(&RETRY_SHORTCUT)
+                    );
+                    if ui.button("Reconnect").on_hover_text(tip).clicked() {
+                        self.handle.send(Command::Retry);
+                    }
+                }
+            });
+        });
+    }
+
+    fn status_ui(&self, ui: &mut Ui, sample: &StatsSample) {
+        ui.horizontal(|ui| {
+            let (dot, _) = ui.allocate_exact_size(egui::vec2(8.0, 14.0), Sense::hover());
+            ui.painter()
+                .circle_filled(dot.center(), 3.5, state_color(&self.state));
+            ui.label(RichText::new(self.state.label()).color(theme::TEXT));
+            ui.label(RichText::new(self.handle.label()).color(theme::TEXT_WEAK));
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                let weak = |text: String| RichText::new(text).color(theme::TEXT_WEAK);
+                if let Some(id) = sample.last_encoding {
+                    ui.label(weak(encoding_name(id)));
+                }
+                ui.label(weak(rates::format_bandwidth(self.rates.bytes_per_s())));
+                ui.label(weak(rates::format_update_rate(self.rates.updates_per_s())));
+                if let Some([w, h]) = self.remote_size() {
+                    ui.label(RichText::new(format!("{w}×{h}")).color(theme::TEXT));
+                }
+            });
+        });
+    }
+
+    /// The remote picture size: what we hold, or else what the core announced.
+    fn remote_size(&self) -> Option<[u32; 2]> {
+        self.picture_size().or(self.too_large).or(match &self.state {
+            SessionState::Live(info) => Some([info.width, info.height]),
+            _ => None,
+        })
+    }
+
+    fn picture_ui(&mut self, ui: &mut Ui) {
+        let area = ui.max_rect();
+        self.last_area = Some(area);
+        let overlay = overlay::for_state(&self.state).or_else(|| self.too_large_text(ui.ctx()));
+        let tint = if overlay.is_some() {
+            theme::DIM_TINT
+        } else {
+            Color32::WHITE
+        };
+        let ppp = ui.pixels_per_point();
+        if let Some(size) = self.picture_size() {
+            match self.scale {
+                ScaleMode::Fit => {
+                    let placement = layout::fit(area, size, ppp);
+                    self.refilter(ui.ctx(), &placement);
+                    ui.allocate_rect(area, Sense::hover());
+                    self.paint(ui.painter(), &placement, tint);
+                }
+                ScaleMode::OneToOne => {
+                    ScrollArea::both().auto_shrink(false).show(ui, |ui| {
+                        let content =
+                            layout::one_to_one_size(size, ppp).max(ui.available_size());
+                        let (rect, _) = ui.allocate_exact_size(content, Sense::hover());
+                        let placement = layout::one_to_one(rect, size, ppp);
+                        self.refilter(ui.ctx(), &placement);
+                        self.paint(ui.painter(), &placement, tint);
+                    });
+                }
+            }
+        } else if overlay.is_none() {
+            ui.painter().text(
+                area.center(),
+                egui::Align2::CENTER_CENTER,
+                "Waiting for the first picture…",
+                egui::FontId::proportional(14.0),
+                theme::TEXT_WEAK,
+            );
+        }
+        if let Some(text) = overlay
+            && overlay::overlay_ui(ui, area, &text)
+        {
+            self.handle.send(Command::Retry);
+        }
+    }
+
+    fn too_large_text(&self, ctx: &Context) -> Option<OverlayText> {
+        let [w, h] = self.too_large?;
+        let max_side = ctx.input(|i| i.max_texture_side);
+        Some(OverlayText {
+            title: format!("The picture is {w}×{h}, larger than this GPU can show"),
+            detail: Some(format!("The largest texture here is {max_side} pixels on a side.")),
+            retry: false,
+            tone: Tone::Error,
+        })
+    }
+
+    /// Paints the picture, and the cursor when the picture is live (undimmed).
+    fn paint(&self, painter: &Painter, placement: &Placement, tint: Color32) {
+        let Some(pic) = &self.picture else { return };
+        painter.image(pic.texture.id(), placement.rect, FULL_UV, tint);
+        if tint != Color32::WHITE {
+            return;
+        }
+        if let (Some(cursor), Some((x, y))) = (&self.cursor, self.pointer) {
+            let left = x as f32 - cursor.hotspot[0] as f32;
+            let top = y as f32 - cursor.hotspot[1] as f32;
+            let min = placement.to_view(pic.size, left, top);
+            let max = placement.to_view(
+                pic.size,
+                left + cursor.size[0] as f32,
+                top + cursor.size[1] as f32,
+            );
+            painter.with_clip_rect(placement.rect).image(
+                cursor.texture.id(),
+                Rect::from_min_max(min, max),
+                FULL_UV,
+                Color32::WHITE,
+            );
+        }
+    }
+}
+
+/// The pixels of `r` (inside `fb`) as an egui image, in one pass.
+fn color_image(fb: &Framebuffer, r: frame::Rect) -> ColorImage {
+    let mut pixels = Vec::with_capacity(r.area() as usize);
+    for dy in 0..r.h {
+        // Alpha is always 255 in a Framebuffer, so premultiplied and straight agree.
+        pixels.extend(
+            fb.row(r, dy)
+                .chunks_exact(4)
+                .map(|p| Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3])),
+        );
+    }
+    ColorImage::new([r.w as usize, r.h as usize], pixels)
+}
+
+/// The cursor as a texture; `None` (hidden) if its shape is empty or inconsistent.
+fn cursor_image(ctx: &Context, c: &CursorShape, max_side: usize) -> Option<CursorImage> {
+    let (w, h) = (c.width as usize, c.height as usize);
+    let fits = w > 0 && h > 0 && w <= max_side && h <= max_side;
+    if !fits || c.rgba.len() != w * h * 4 {
+        return None;
+    }
+    let image = ColorImage::from_rgba_unmultiplied([w, h], &c.rgba);
+    Some(CursorImage {
+        texture: ctx.load_texture("lookout-cursor", image, TextureOptions::LINEAR),
+        size: [c.width, c.height],
+        hotspot: [c.hotspot_x, c.hotspot_y],
+    })
+}
+
+fn state_color(state: &SessionState) -> Color32 {
+    match state {
+        SessionState::Live(_) => theme::LIVE,
+        SessionState::Failed { .. } => theme::ERROR,
+        SessionState::Ended { .. } => theme::TEXT_WEAK,
+        _ => theme::WARN,
+    }
+}
+
+/// The RFB name of a picture encoding. Stand-in until the RFB module exports its own
+/// `encoding_name`.
+fn encoding_name(id: i32) -> String {
+    let name = match id {
+        0 => "Raw",
+        1 => "CopyRect",
+        2 => "RRE",
+        4 => "CoRRE",
+        5 => "Hextile",
+        6 => "Zlib",
+        7 => "Tight",
+        8 => "ZlibHex",
+        15 => "TRLE",
+        16 => "ZRLE",
+        21 => "JPEG",
+        50 => "Open H.264",
+        -260 => "TightPNG",
+        _ => return format!("encoding {id}"),
+    };
+    name.to_owned()
+}

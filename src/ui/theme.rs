@@ -1,0 +1,84 @@
+//! Lookout's look: one dark palette and the egui style built from it. [`apply`] is called
+//! once when the window opens (and by UI tests); the colour constants are used by the
+//! widgets that paint by hand.
+
+use egui::{Color32, CornerRadius, Margin, Shadow, Stroke, Theme, Visuals, vec2};
+
+/// Window chrome: toolbar and status line.
+pub const CHROME: Color32 = Color32::from_rgb(0x17, 0x19, 0x1e);
+/// Behind the picture (the letterbox bars).
+pub const BACKDROP: Color32 = Color32::from_rgb(0x0c, 0x0d, 0x10);
+/// Overlay cards and popups.
+pub const CARD: Color32 = Color32::from_rgb(0x1f, 0x22, 0x29);
+pub const CARD_EDGE: Color32 = Color32::from_rgb(0x2e, 0x33, 0x3d);
+pub const TEXT: Color32 = Color32::from_rgb(0xe2, 0xe5, 0xeb);
+pub const TEXT_WEAK: Color32 = Color32::from_rgb(0x8b, 0x92, 0xa0);
+pub const ACCENT: Color32 = Color32::from_rgb(0x5b, 0x9b, 0xff);
+pub const ACCENT_STRONG: Color32 = Color32::from_rgb(0x2f, 0x6f, 0xe0);
+pub const LIVE: Color32 = Color32::from_rgb(0x3f, 0xc2, 0x7a);
+pub const WARN: Color32 = Color32::from_rgb(0xe8, 0xb3, 0x4b);
+pub const ERROR: Color32 = Color32::from_rgb(0xf0, 0x6a, 0x6a);
+/// Tint that dims the picture under an overlay.
+pub const DIM_TINT: Color32 = Color32::from_gray(90);
+
+const WIDGET_IDLE: Color32 = Color32::from_rgb(0x26, 0x2a, 0x33);
+const WIDGET_HOVER: Color32 = Color32::from_rgb(0x30, 0x35, 0x40);
+const WIDGET_PRESS: Color32 = Color32::from_rgb(0x3a, 0x40, 0x4d);
+
+/// Installs the dark style on `ctx` and makes it the only theme.
+pub fn apply(ctx: &egui::Context) {
+    ctx.set_theme(Theme::Dark);
+    ctx.style_mut_of(Theme::Dark, |style| {
+        style.visuals = visuals();
+        style.spacing.item_spacing = vec2(8.0, 6.0);
+        style.spacing.button_padding = vec2(10.0, 4.0);
+        style.spacing.menu_margin = Margin::same(6);
+    });
+}
+
+fn visuals() -> Visuals {
+    let mut v = Visuals::dark();
+    let radius = CornerRadius::same(5);
+    v.panel_fill = CHROME;
+    v.window_fill = CARD;
+    v.window_stroke = Stroke::new(1.0, CARD_EDGE);
+    v.window_corner_radius = CornerRadius::same(10);
+    v.menu_corner_radius = CornerRadius::same(8);
+    v.window_shadow = Shadow {
+        offset: [0, 6],
+        blur: 18,
+        spread: 0,
+        color: Color32::from_black_alpha(110),
+    };
+    v.popup_shadow = v.window_shadow;
+    v.extreme_bg_color = BACKDROP;
+    v.faint_bg_color = CARD;
+    v.hyperlink_color = ACCENT;
+    v.error_fg_color = ERROR;
+    v.warn_fg_color = WARN;
+    v.selection.bg_fill = ACCENT_STRONG;
+    v.selection.stroke = Stroke::new(1.0, Color32::WHITE);
+
+    let w = &mut v.widgets;
+    w.noninteractive.bg_fill = CHROME;
+    w.noninteractive.weak_bg_fill = CHROME;
+    w.noninteractive.bg_stroke = Stroke::new(1.0, CARD_EDGE);
+    w.noninteractive.fg_stroke = Stroke::new(1.0, TEXT);
+    for (state, fill) in [
+        (&mut w.inactive, WIDGET_IDLE),
+        (&mut w.hovered, WIDGET_HOVER),
+        (&mut w.active, WIDGET_PRESS),
+        (&mut w.open, WIDGET_HOVER),
+    ] {
+        state.bg_fill = fill;
+        state.weak_bg_fill = fill;
+        state.bg_stroke = Stroke::NONE;
+        state.corner_radius = radius;
+        state.expansion = 0.0;
+    }
+    w.inactive.fg_stroke = Stroke::new(1.0, TEXT);
+    w.hovered.fg_stroke = Stroke::new(1.0, Color32::WHITE);
+    w.active.fg_stroke = Stroke::new(1.0, Color32::WHITE);
+    w.hovered.bg_stroke = Stroke::new(1.0, CARD_EDGE);
+    v
+}

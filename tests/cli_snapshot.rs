@@ -1,0 +1,96 @@
+//! `lookout snapshot` as a user runs it: the real binary against the simulator.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Output;
+
+use lookout::sim::{SimConfig, SimHandle};
+
+async fn snapshot(sim: &SimHandle, args: &[&str], key: &str) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lookout"));
+    cmd.arg("snapshot")
+        .args(args)
+        .env("OPTEXITY_BASE_URL", sim.base_url())
+        .env("OPTEXITY_API_KEY", key)
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("lookout-test-no-config"),
+        )
+        .env_remove("LOOKOUT_PROFILE");
+    cmd.output().await.unwrap()
+}
+
+fn read_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_writes_the_remote_picture_at_its_size() {
+    let sim = SimHandle::start(SimConfig {
+        width: 800,
+        height: 500,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (encoding, file) in [("auto", "a.png"), ("raw", "r.png"), ("zrle", "z.png")] {
+        let out = dir.path().join(file);
+        let result = snapshot(
+            &sim,
+            &[
+                "optexity:demo",
+                "-o",
+                out.to_str().unwrap(),
+                "--timeout",
+                "20",
+                "--encoding",
+                encoding,
+            ],
+            sim.api_key(),
+        )
+        .await;
+        assert!(
+            result.status.success(),
+            "{encoding}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let (w, h, pixels) = read_png(&out);
+        assert_eq!((w, h), (800, 500));
+        let distinct: std::collections::HashSet<&[u8]> = pixels.chunks(3).collect();
+        assert!(distinct.len() > 8, "{encoding}: picture is nearly blank");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_failures_exit_nonzero_with_one_clear_line() {
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.png");
+    let out_arg = out.to_str().unwrap();
+    let cases = [
+        (
+            "optexity:demo-finished",
+            sim.api_key(),
+            "task demo-finished is not running (409)",
+        ),
+        ("optexity:ghost", sim.api_key(), "not found (404)"),
+        ("optexity:demo", "bad-key", "(401)"),
+    ];
+    for (source, key, want) in cases {
+        let result = snapshot(&sim, &[source, "-o", out_arg, "--timeout", "10"], key).await;
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "{source} succeeded");
+        assert!(stderr.contains(want), "{source}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{source}: {stderr}");
+        assert!(!stderr.contains("bad-key"), "the key leaked: {stderr}");
+        assert!(!out.exists(), "{source} wrote a file");
+    }
+    sim.shutdown().await;
+}
