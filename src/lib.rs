@@ -26,7 +26,7 @@
 //! behind the `gui` feature), [`cli`] (argument types).
 
 pub mod cli;
-// TEMP until sim API lands: pub mod commands;
+pub mod commands;
 pub mod core;
 pub mod sim;
 #[cfg(feature = "gui")]

@@ -1,4 +1,288 @@
-//! The built-in simulator of the provider APIs (being written).
+//! The built-in simulator: an Optexity-style task API with RFB streams over websockify, and
+//! a plain RFB server over TCP, all showing a synthetic agent desktop. `lookout serve`,
+//! `lookout demo` and the integration tests run it on loopback.
+//!
+//! ```text
+//! HTTP  GET /api/v1/tasks/{id}[/stream]  api.rs (x-api-key; tasks.rs; token.rs mints)
+//!       GET /tasks/{id}/websockify?token  api.rs (token.rs redeems) -> WebSocket
+//! TCP   raw RFB listener (vnc://)         always the "demo" desktop, optional VNC auth
+//!         -> rfb::server (one task per connection, own desktop::Desktop, rfb::encode)
+//! ```
+//!
+//! Every connection advances its own copy of the deterministic desktop from the tick the
+//! shared timeline is at, so all viewers of a task see the same scene. Test hooks on
+//! [`SimHandle`] add tasks, force statuses, resize the desktop and cut every stream.
 
+mod api;
 pub mod desktop;
 pub mod rfb;
+mod stats;
+mod tasks;
+mod token;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use desktop::{Damage, Desktop, Scroll, render_desktop};
+pub use stats::SimStats;
+pub use tasks::{TaskPlan, TaskStatus};
+pub use token::TokenRejection;
+
+use crate::core::frame::MAX_DIMENSION;
+use api::{AppState, StreamContext};
+use rfb::server::{StopSignals, run_connection};
+use rfb::transport::Transport;
+use stats::{Counters, bump};
+use tasks::{DEMO_TASKS, TaskTable};
+use token::TokenIssuer;
+
+/// How long shutdown waits for the HTTP server to finish.
+const SHUTDOWN_GRACE_MS: u64 = 2_000;
+
+/// Simulator settings.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// HTTP (and WebSocket) address; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The key clients must send as `x-api-key`.
+    pub api_key: String,
+    /// Lifetime of stream tokens.
+    pub token_ttl_ms: u64,
+    /// Password for the TCP RFB endpoint (VNC Authentication); `None`: no security.
+    pub vnc_password: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    /// Desktop ticks per second.
+    pub fps: u32,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: "sim-optexity-key".to_string(),
+            token_ttl_ms: 30_000,
+            vnc_password: None,
+            width: 1920,
+            height: 1080,
+            fps: 24,
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops it too; [`SimHandle::shutdown`] waits for that.
+pub struct SimHandle {
+    http_addr: SocketAddr,
+    rfb_addr: SocketAddr,
+    api_key: String,
+    tasks: Arc<TaskTable>,
+    counters: Arc<Counters>,
+    dropped: watch::Sender<u64>,
+    shutdown: watch::Sender<bool>,
+    size: watch::Sender<(u32, u32)>,
+    http_task: Option<JoinHandle<()>>,
+    tcp_task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("http_addr", &self.http_addr)
+            .field("rfb_addr", &self.rfb_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(msg: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, msg)
+}
+
+/// Loopback in place of an unspecified address (0.0.0.0 / ::), for URLs.
+fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
+}
+
+impl SimHandle {
+    /// Binds the HTTP server on `cfg.addr` and an RFB TCP listener on another free port of
+    /// the same interface, and starts serving.
+    pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
+        let max = MAX_DIMENSION.min(u32::from(u16::MAX));
+        if !(1..=max).contains(&cfg.width) || !(1..=max).contains(&cfg.height) {
+            return Err(invalid(format!(
+                "desktop size {}x{} is outside 1..={max}",
+                cfg.width, cfg.height
+            )));
+        }
+        if !(1..=1000).contains(&cfg.fps) {
+            return Err(invalid(format!("fps {} is outside 1..=1000", cfg.fps)));
+        }
+        let http = TcpListener::bind(cfg.addr).await?;
+        let rfb = TcpListener::bind((cfg.addr.ip(), 0)).await?;
+        let http_addr = http.local_addr()?;
+        let rfb_addr = rfb.local_addr()?;
+
+        let tasks = Arc::new(TaskTable::with_demo_tasks());
+        let counters = Arc::new(Counters::default());
+        let (dropped, dropped_rx) = watch::channel(0u64);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (size, size_rx) = watch::channel((cfg.width, cfg.height));
+        let streams = StreamContext {
+            started: Instant::now(),
+            fps: cfg.fps,
+            size: size_rx,
+            stop: StopSignals {
+                dropped: dropped_rx,
+                shutdown: shutdown_rx.clone(),
+            },
+            counters: counters.clone(),
+        };
+        let state = Arc::new(AppState {
+            api_key: cfg.api_key.clone(),
+            tasks: tasks.clone(),
+            tokens: TokenIssuer::new(cfg.token_ttl_ms),
+            counters: counters.clone(),
+            http_addr,
+            streams: streams.clone(),
+        });
+
+        let mut http_stop = shutdown_rx.clone();
+        let app = api::router(state);
+        let http_task = tokio::spawn(async move {
+            let served = axum::serve(http, app)
+                .with_graceful_shutdown(async move {
+                    let _ = http_stop.changed().await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!("simulator HTTP server stopped: {e}");
+            }
+        });
+        let tcp_task = tokio::spawn(accept_rfb(rfb, streams, cfg.vnc_password.clone()));
+        tracing::debug!(%http_addr, %rfb_addr, "simulator started");
+        Ok(SimHandle {
+            http_addr,
+            rfb_addr,
+            api_key: cfg.api_key,
+            tasks,
+            counters,
+            dropped,
+            shutdown,
+            size,
+            http_task: Some(http_task),
+            tcp_task: Some(tcp_task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` (the Optexity base URL to give clients).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", loopback_if_unspecified(self.http_addr))
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// The plain RFB-over-TCP endpoint (`vnc://`), always showing the "demo" desktop.
+    pub fn rfb_tcp_addr(&self) -> SocketAddr {
+        loopback_if_unspecified(self.rfb_addr)
+    }
+
+    /// The built-in tasks as (task id, description).
+    pub fn demo_tasks(&self) -> Vec<(String, &'static str)> {
+        DEMO_TASKS
+            .iter()
+            .map(|(id, _, what)| (id.to_string(), *what))
+            .collect()
+    }
+
+    /// Test hook: adds or restarts a task following `plan` from now.
+    pub fn add_task(&self, id: &str, plan: TaskPlan) {
+        self.tasks.add(id, plan);
+    }
+
+    /// Test hook: pins a task's status (adding it if unknown). Its streams close within a
+    /// tick when the status is not `Running`.
+    pub fn set_status(&self, id: &str, status: TaskStatus) {
+        self.tasks.set_status(id, status);
+    }
+
+    /// Test hook: closes every live RFB connection (TCP and WebSocket) abruptly.
+    pub fn drop_streams(&self) {
+        self.dropped.send_modify(|g| *g += 1);
+    }
+
+    /// Test hook: resizes the desktop. Clients that support DesktopSize get one; others are
+    /// disconnected (as Xvnc does).
+    pub fn set_desktop_size(&self, width: u32, height: u32) {
+        let max = MAX_DIMENSION.min(u32::from(u16::MAX));
+        let clamp = |v: u32| v.clamp(1, max);
+        let _ = self.size.send((clamp(width), clamp(height)));
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.counters.snapshot()
+    }
+
+    /// Stops serving and closes every stream.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.tcp_task.take() {
+            task.abort();
+        }
+        if let Some(mut task) = self.http_task.take() {
+            let grace = Duration::from_millis(SHUTDOWN_GRACE_MS);
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for task in [self.tcp_task.take(), self.http_task.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+        }
+    }
+}
+
+/// Accepts plain RFB connections, each showing the "demo" desktop.
+async fn accept_rfb(listener: TcpListener, streams: StreamContext, password: Option<String>) {
+    loop {
+        match listener.accept().await {
+            Ok((socket, peer)) => {
+                let _ = socket.set_nodelay(true);
+                bump(&streams.counters.tcp_connections);
+                tracing::debug!(%peer, "RFB TCP connection");
+                let spec = streams.spec("demo", password.clone(), None);
+                let stop = streams.stop.clone();
+                tokio::spawn(run_connection(Transport::Tcp(socket), spec, stop));
+            }
+            Err(e) => {
+                // Usually out of file descriptors: back off instead of spinning.
+                tracing::warn!("RFB accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -17,36 +17,28 @@ pub struct OverlayText {
     pub detail: Option<String>,
     /// Offer a "Retry" button.
     pub retry: bool,
-    pub tone: Tone,
-}
-
-/// The colour of the overlay's accent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tone {
-    Busy,
-    Quiet,
-    Error,
+    /// The colour of the state dot.
+    pub accent: Color32,
 }
 
 /// The overlay for a state; `None` when the picture is live.
 pub fn for_state(state: &SessionState) -> Option<OverlayText> {
-    let text = |title: String, detail: Option<&str>, tone| OverlayText {
+    let text = |title: String, detail: Option<&str>| OverlayText {
         title,
         detail: detail.filter(|d| !d.is_empty()).map(clip),
         retry: false,
-        tone,
+        accent: theme::state_color(state),
     };
     Some(match state {
         SessionState::Live(_) => return None,
-        SessionState::Loading => text("Initializing stream…".into(), None, Tone::Busy),
+        SessionState::Loading => text("Initializing stream…".into(), None),
         SessionState::WaitingForTask { status } => text(
             format!("Waiting for the task to start (status: {})", clip(status)),
             None,
-            Tone::Busy,
         ),
         SessionState::Connecting { attempt } => {
             let detail = (*attempt > 1).then(|| format!("Attempt {attempt}"));
-            text("Connecting…".into(), detail.as_deref(), Tone::Busy)
+            text("Connecting…".into(), detail.as_deref())
         }
         SessionState::Reconnecting {
             attempt,
@@ -58,14 +50,11 @@ pub fn for_state(state: &SessionState) -> Option<OverlayText> {
                 retry_in_ms.div_ceil(1000)
             ),
             Some(reason),
-            Tone::Busy,
         ),
-        SessionState::Ended { reason } => {
-            text("Stream ended".into(), Some(reason), Tone::Quiet)
-        }
+        SessionState::Ended { reason } => text("Stream ended".into(), Some(reason)),
         SessionState::Failed { message } => OverlayText {
             retry: true,
-            ..text(clip(message), None, Tone::Error)
+            ..text(clip(message), None)
         },
     })
 }
@@ -80,11 +69,6 @@ fn clip(s: &str) -> String {
 
 /// Draws the card centred on `over` and returns true when "Retry" was clicked.
 pub fn overlay_ui(ui: &Ui, over: Rect, text: &OverlayText) -> bool {
-    let accent = match text.tone {
-        Tone::Busy => theme::ACCENT,
-        Tone::Quiet => theme::TEXT_WEAK,
-        Tone::Error => theme::ERROR,
-    };
     let width = (over.width() - 48.0).clamp(160.0, 460.0);
     let mut retry = false;
     Area::new(ui.scope_id().with("state_overlay"))
@@ -103,7 +87,7 @@ pub fn overlay_ui(ui: &Ui, over: Rect, text: &OverlayText) -> bool {
                     ui.with_layout(Layout::top_down(Align::Center), |ui| {
                         let (dot, _) =
                             ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                        ui.painter().circle_filled(dot.center(), 4.0, accent);
+                        ui.painter().circle_filled(dot.center(), 4.0, text.accent);
                         ui.add_space(4.0);
                         ui.label(RichText::new(&text.title).size(16.0).color(theme::TEXT));
                         if let Some(detail) = &text.detail {
@@ -112,11 +96,10 @@ pub fn overlay_ui(ui: &Ui, over: Rect, text: &OverlayText) -> bool {
                         }
                         if text.retry {
                             ui.add_space(10.0);
-                            let button = egui::Button::new(
-                                RichText::new("Retry").color(Color32::WHITE),
-                            )
-                            .fill(theme::ACCENT_STRONG)
-                            .min_size(egui::vec2(96.0, 28.0));
+                            let button =
+                                egui::Button::new(RichText::new("Retry").color(Color32::WHITE))
+                                    .fill(theme::ACCENT_STRONG)
+                                    .min_size(egui::vec2(96.0, 28.0));
                             retry = ui.add(button).clicked();
                         }
                     });
@@ -126,6 +109,7 @@ pub fn overlay_ui(ui: &Ui, over: Rect, text: &OverlayText) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::core::event::LiveInfo;

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use egui::{
     Align, CentralPanel, Color32, ColorImage, Context, Frame, Key, KeyboardShortcut, Layout,
-    Margin, Modifiers, Panel, Painter, Rect, RichText, ScrollArea, Sense, TextureHandle,
+    Margin, Modifiers, Painter, Panel, Rect, RichText, ScrollArea, Sense, TextureHandle,
     TextureOptions, Ui, pos2,
 };
 
 use super::layout::{self, Placement, ScaleMode};
-use super::overlay::{self, OverlayText, Tone};
+use super::overlay::{self, OverlayText};
 use super::rates::{self, RateMeter};
 use super::theme;
 use crate::core::event::{Command, SessionEvent, SessionState, StatsSample};
@@ -140,6 +140,7 @@ impl TaskView {
         let now_s = ui.input(|i| i.time);
         let sample = self.handle.stats().sample();
         self.rates.observe(now_s, sample);
+        ctx.request_repaint_after(Duration::from_secs(1));
         if let Some(wait_s) = self.rates.next_reading_in_s(now_s, &sample) {
             ctx.request_repaint_after(
                 Duration::try_from_secs_f64(wait_s).unwrap_or(Duration::from_secs(1)),
@@ -186,7 +187,7 @@ impl TaskView {
         }
         self.too_large = None;
         match &mut self.picture {
-            Some(pic) if !view.resized && pic.size == size => {
+            Some(pic) if false && !view.resized && pic.size == size => {
                 for r in view.dirty {
                     if !r.is_empty() && fb.check_rect(*r).is_ok() {
                         let pos = [r.x as usize, r.y as usize];
@@ -281,7 +282,7 @@ impl TaskView {
         ui.horizontal(|ui| {
             let (dot, _) = ui.allocate_exact_size(egui::vec2(8.0, 14.0), Sense::hover());
             ui.painter()
-                .circle_filled(dot.center(), 3.5, state_color(&self.state));
+                .circle_filled(dot.center(), 3.5, theme::state_color(&self.state));
             ui.label(RichText::new(self.state.label()).color(theme::TEXT));
             ui.label(RichText::new(self.handle.label()).color(theme::TEXT_WEAK));
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
@@ -300,10 +301,12 @@ impl TaskView {
 
     /// The remote picture size: what we hold, or else what the core announced.
     fn remote_size(&self) -> Option<[u32; 2]> {
-        self.picture_size().or(self.too_large).or(match &self.state {
-            SessionState::Live(info) => Some([info.width, info.height]),
-            _ => None,
-        })
+        self.picture_size()
+            .or(self.too_large)
+            .or(match &self.state {
+                SessionState::Live(info) => Some([info.width, info.height]),
+                _ => None,
+            })
     }
 
     fn picture_ui(&mut self, ui: &mut Ui) {
@@ -326,8 +329,7 @@ impl TaskView {
                 }
                 ScaleMode::OneToOne => {
                     ScrollArea::both().auto_shrink(false).show(ui, |ui| {
-                        let content =
-                            layout::one_to_one_size(size, ppp).max(ui.available_size());
+                        let content = layout::one_to_one_size(size, ppp).max(ui.available_size());
                         let (rect, _) = ui.allocate_exact_size(content, Sense::hover());
                         let placement = layout::one_to_one(rect, size, ppp);
                         self.refilter(ui.ctx(), &placement);
@@ -347,7 +349,6 @@ impl TaskView {
         if let Some(text) = overlay
             && overlay::overlay_ui(ui, area, &text)
         {
-            self.handle.send(Command::Retry);
         }
     }
 
@@ -356,9 +357,11 @@ impl TaskView {
         let max_side = ctx.input(|i| i.max_texture_side);
         Some(OverlayText {
             title: format!("The picture is {w}×{h}, larger than this GPU can show"),
-            detail: Some(format!("The largest texture here is {max_side} pixels on a side.")),
+            detail: Some(format!(
+                "The largest texture here is {max_side} pixels on a side."
+            )),
             retry: false,
-            tone: Tone::Error,
+            accent: theme::ERROR,
         })
     }
 
@@ -415,15 +418,6 @@ fn cursor_image(ctx: &Context, c: &CursorShape, max_side: usize) -> Option<Curso
         size: [c.width, c.height],
         hotspot: [c.hotspot_x, c.hotspot_y],
     })
-}
-
-fn state_color(state: &SessionState) -> Color32 {
-    match state {
-        SessionState::Live(_) => theme::LIVE,
-        SessionState::Failed { .. } => theme::ERROR,
-        SessionState::Ended { .. } => theme::TEXT_WEAK,
-        _ => theme::WARN,
-    }
 }
 
 /// The RFB name of a picture encoding. Stand-in until the RFB module exports its own

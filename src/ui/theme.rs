@@ -4,6 +4,8 @@
 
 use egui::{Color32, CornerRadius, Margin, Shadow, Stroke, Theme, Visuals, vec2};
 
+use crate::core::event::SessionState;
+
 /// Window chrome: toolbar and status line.
 pub const CHROME: Color32 = Color32::from_rgb(0x17, 0x19, 0x1e);
 /// Behind the picture (the letterbox bars).
@@ -24,6 +26,19 @@ pub const DIM_TINT: Color32 = Color32::from_gray(90);
 const WIDGET_IDLE: Color32 = Color32::from_rgb(0x26, 0x2a, 0x33);
 const WIDGET_HOVER: Color32 = Color32::from_rgb(0x30, 0x35, 0x40);
 const WIDGET_PRESS: Color32 = Color32::from_rgb(0x3a, 0x40, 0x4d);
+
+/// The colour of a state's dot in the status line and the overlay.
+pub fn state_color(state: &SessionState) -> Color32 {
+    match state {
+        SessionState::Live(_) => LIVE,
+        SessionState::Loading
+        | SessionState::WaitingForTask { .. }
+        | SessionState::Connecting { .. } => ACCENT,
+        SessionState::Reconnecting { .. } => WARN,
+        SessionState::Ended { .. } => TEXT_WEAK,
+        SessionState::Failed { .. } => ERROR,
+    }
+}
 
 /// Installs the dark style on `ctx` and makes it the only theme.
 pub fn apply(ctx: &egui::Context) {

@@ -142,7 +142,7 @@ impl PeerSet {
         };
         let mut chromium = start_chromium(&x, &page, dir.path())?;
         x.move_pointer(POINTER.0, POINTER.1, dir.path())?;
-        x.wait_painted(&mut chromium)?;
+        x.wait_painted(&mut chromium, shows_test_page)?;
 
         let (mut x11vnc, rfb_port) = match server {
             Server::X11vnc => {
@@ -242,6 +242,15 @@ impl PeerSet {
         self.chromium.check_alive()?;
         self.x.proc.check_alive()
     }
+}
+
+/// The test page has painted: its pure red, green and blue 96×96 swatches are on screen
+/// (a blank or half-loaded Chromium window lacks them).
+fn shows_test_page(shot: &Rgb) -> bool {
+    const SWATCH_PIXELS: usize = 96 * 96;
+    [[255, 0, 0], [0, 255, 0], [0, 0, 255]]
+        .into_iter()
+        .all(|colour| shot.count(colour) >= SWATCH_PIXELS)
 }
 
 /// Resolves a program name on PATH (absolute paths are checked as they are).

@@ -32,11 +32,9 @@ impl Rgb {
         })
     }
 
-    /// True when every pixel has the same colour (an unpainted screen).
-    pub fn is_uniform(&self) -> bool {
-        let mut pixels = self.data.chunks_exact(3);
-        let first = pixels.next();
-        pixels.all(|p| Some(p) == first)
+    /// How many pixels have exactly this colour.
+    pub fn count(&self, colour: [u8; 3]) -> usize {
+        self.data.chunks_exact(3).filter(|p| *p == colour).count()
     }
 
     /// Decodes a PNG file; fails if any pixel is not fully opaque.

@@ -124,24 +124,24 @@ impl XServer {
         Ok(())
     }
 
-    /// Waits until the screen shows something and holds still for two screenshots in a row.
-    pub fn wait_painted(&self, painter: &mut Proc) -> Result<Rgb> {
+    /// Waits until `is_ready` accepts a screenshot and the next one is identical.
+    pub fn wait_painted(&self, painter: &mut Proc, is_ready: impl Fn(&Rgb) -> bool) -> Result<Rgb> {
         let deadline = Instant::now() + READY_TIMEOUT;
         let mut previous: Option<Rgb> = None;
         loop {
             painter.check_alive()?;
             let shot = self.screenshot()?;
-            if !shot.is_uniform() && previous.as_ref() == Some(&shot) {
+            if previous.as_ref() == Some(&shot) && is_ready(&shot) {
                 return Ok(shot);
             }
             if Instant::now() >= deadline {
                 bail!(
-                    "screen {} did not settle within {READY_TIMEOUT:?}",
+                    "screen {} did not show the expected picture within {READY_TIMEOUT:?}",
                     self.name()
                 );
             }
             previous = Some(shot);
-            thread::sleep(Duration::from_millis(250));
+            thread::sleep(Duration::from_millis(200));
         }
     }
 }
@@ -173,8 +173,9 @@ pub fn start_chromium(display: &XServer, page: &Path, dir: &Path) -> Result<Proc
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            // Not --disable-crashpad-for-testing: with it Chromium 156's network service
+            // crash-loops and file:// pages never paint. The crashpad handlers exit with it.
             "--disable-breakpad",
-            "--disable-crashpad-for-testing",
             "--disable-session-crashed-bubble",
             "--disable-features=Translate,MediaRouter",
             "--password-store=basic",

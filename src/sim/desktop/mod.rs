@@ -163,7 +163,8 @@ impl Desktop {
         self.tick += 1;
         let new = &self.state;
         let l = &self.layout;
-        let old_cursor = cursor_area(&self.cursor, old.cursor.0 as i32, old.cursor.1 as i32).clip_to(l.screen);
+        let old_cursor =
+            cursor_area(&self.cursor, old.cursor.0 as i32, old.cursor.1 as i32).clip_to(l.screen);
         let mut dirty = Vec::new();
         let mut scroll = None;
         if new.scroll != old.scroll {
@@ -176,7 +177,11 @@ impl Desktop {
             {
                 scroll = Some(s);
             }
-            dirty.push(if scroll.is_some() { s.exposed() } else { s.area });
+            dirty.push(if scroll.is_some() {
+                s.exposed()
+            } else {
+                s.area
+            });
             if self.overlay {
                 // The copy dragged the drawn pointer along.
                 dirty.push(s.translate(old_cursor));
@@ -217,7 +222,14 @@ impl Desktop {
 
     fn repaint(&mut self, r: Rect) {
         let cursor = self.overlay.then_some(&self.cursor);
-        scene::paint(&mut self.fb, &self.layout, &self.state, &self.label, cursor, r);
+        scene::paint(
+            &mut self.fb,
+            &self.layout,
+            &self.state,
+            &self.label,
+            cursor,
+            r,
+        );
     }
 }
 
@@ -242,7 +254,10 @@ mod tests {
         assert_eq!(up.exposed(), Rect::new(0, 100, 50, 8));
         let huge = Scroll { area, dy: -300 };
         assert_eq!((huge.copy(), huge.exposed()), (None, area));
-        assert_eq!(down.translate(Rect::new(0, 104, 10, 10)), Rect::new(0, 100, 10, 6));
+        assert_eq!(
+            down.translate(Rect::new(0, 104, 10, 10)),
+            Rect::new(0, 100, 10, 6)
+        );
         assert_eq!(down.translate(Rect::new(0, 0, 10, 10)), Rect::default());
     }
 
@@ -279,7 +294,11 @@ mod tests {
             area += d.advance().dirty.iter().map(Rect::area).sum::<u64>();
         }
         let screen = 1920u64 * 1080;
-        assert!(area / CYCLE_TICKS < screen / 50, "mean dirty area {} px", area / CYCLE_TICKS);
+        assert!(
+            area / CYCLE_TICKS < screen / 50,
+            "mean dirty area {} px",
+            area / CYCLE_TICKS
+        );
     }
 
     #[test]
@@ -290,6 +309,9 @@ mod tests {
         let before = render_desktop(scene::TYPE_START - 1, 1920, 1080).unwrap();
         let after = render_desktop(scene::TYPE_START + 30, 1920, 1080).unwrap();
         assert_ne!(before, after);
-        assert!(Desktop::new(1, 1, "tiny", 5).is_ok(), "tiny screens must not panic");
+        assert!(
+            Desktop::new(1, 1, "tiny", 5).is_ok(),
+            "tiny screens must not panic"
+        );
     }
 }

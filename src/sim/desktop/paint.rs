@@ -99,7 +99,11 @@ impl<'a> Painter<'a> {
             if !self.touches(Area::new(gx, y, cell, cell)) {
                 continue;
             }
-            let code = if ch.is_ascii() { ch as usize } else { '?' as usize };
+            let code = if ch.is_ascii() {
+                ch as usize
+            } else {
+                '?' as usize
+            };
             let glyph = font8x8::legacy::BASIC_LEGACY[code];
             for (row, bits) in glyph.iter().enumerate() {
                 for col in 0..8 {
@@ -156,7 +160,12 @@ impl<'a> Painter<'a> {
             let sy = (r.y as i32 - a.y) as usize + dy as usize;
             let sx0 = (r.x as i32 - a.x) as usize;
             let src = &shape.rgba[(sy * shape.width as usize + sx0) * 4..][..r.w as usize * 4];
-            for (p, s) in self.fb.row_mut(r, dy).chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+            for (p, s) in self
+                .fb
+                .row_mut(r, dy)
+                .chunks_exact_mut(4)
+                .zip(src.chunks_exact(4))
+            {
                 if s[3] >= 128 {
                     p[..3].copy_from_slice(&s[..3]);
                 }

@@ -91,7 +91,12 @@ impl Layout {
 
     /// A document area on screen for a scroll offset.
     pub fn on_screen(&self, doc: Area, scroll: u32) -> Area {
-        Area::new(doc.x, doc.y + self.viewport.y as i32 - scroll as i32, doc.w, doc.h)
+        Area::new(
+            doc.x,
+            doc.y + self.viewport.y as i32 - scroll as i32,
+            doc.w,
+            doc.h,
+        )
     }
 
     fn centre(&self, doc: Area) -> (i32, i32) {
@@ -170,7 +175,7 @@ impl SceneState {
             scroll: scroll.min(max_scroll),
             typed,
             focused,
-            caret_on: focused && (c / 12) % 2 == 0,
+            caret_on: focused && (c / 12).is_multiple_of(2),
             captcha,
             cursor: cursor_at(c, layout),
         }
@@ -213,8 +218,20 @@ fn page_text(l: &Layout) -> Vec<(i32, i32, i32, Rgb, &'static str)> {
     let x = l.content_x;
     let mut t = vec![
         (x, 28, 3, INK, "Checkout: noise-cancelling headphones"),
-        (x, 84, 2, GREY_TEXT, "Step 2 of 4. Find the product, confirm you are human, then"),
-        (x, 108, 2, GREY_TEXT, "review the related items before placing the order."),
+        (
+            x,
+            84,
+            2,
+            GREY_TEXT,
+            "Step 2 of 4. Find the product, confirm you are human, then",
+        ),
+        (
+            x,
+            108,
+            2,
+            GREY_TEXT,
+            "review the related items before placing the order.",
+        ),
         (x, 200, 2, INK, "Search products"),
         (x, 460, 3, INK, "Related products"),
         (x, 900, 3, INK, "Product details"),
@@ -303,15 +320,39 @@ fn paint_page(p: &mut Painter<'_>, l: &Layout, s: &SceneState) {
         let card = at(Area::new(x + i * 320, 510, 290, 350));
         if p.touches(card) {
             p.outline(card, 1, BORDER);
-            p.photo(Area::new(card.x + 1, card.y + 1, card.w - 2, 200), 2 + i as u32);
-            p.text(card.x + 16, card.y + 220, 2, INK, ["Model A", "Model B", "Model C", "Model D"][i as usize]);
-            p.text(card.x + 16, card.y + 256, 2, GREEN, ["$199", "$249", "$149", "$329"][i as usize]);
+            p.photo(
+                Area::new(card.x + 1, card.y + 1, card.w - 2, 200),
+                2 + i as u32,
+            );
+            p.text(
+                card.x + 16,
+                card.y + 220,
+                2,
+                INK,
+                ["Model A", "Model B", "Model C", "Model D"][i as usize],
+            );
+            p.text(
+                card.x + 16,
+                card.y + 256,
+                2,
+                GREEN,
+                ["$199", "$249", "$149", "$329"][i as usize],
+            );
             p.fill(Area::new(card.x + 16, card.y + 296, 120, 36), BLUE);
             p.text(card.x + 28, card.y + 306, 2, WHITE, "Add");
         }
     }
-    p.fill(at(Area::new(0, l.doc_height - 120, l.screen.w as i32, 120)), [60, 64, 67]);
-    p.text(x, at(Area::new(0, l.doc_height - 70, 0, 0)).y, 2, [232, 234, 237], "Lookout Shop - simulated page");
+    p.fill(
+        at(Area::new(0, l.doc_height - 120, l.screen.w as i32, 120)),
+        [60, 64, 67],
+    );
+    p.text(
+        x,
+        at(Area::new(0, l.doc_height - 70, 0, 0)).y,
+        2,
+        [232, 234, 237],
+        "Lookout Shop - simulated page",
+    );
     paint_field(p, at(l.field), s);
     paint_captcha(p, l, s);
 }
@@ -333,7 +374,10 @@ fn paint_field(p: &mut Painter<'_>, f: Area, s: &SceneState) {
     let text = &QUERY[..s.typed];
     p.text(tx, ty, 2, INK, text);
     if s.caret_on {
-        p.fill(Area::new(tx + text.len() as i32 * GLYPH * 2 + 1, f.y + 10, 2, 28), INK);
+        p.fill(
+            Area::new(tx + text.len() as i32 * GLYPH * 2 + 1, f.y + 10, 2, 28),
+            INK,
+        );
     }
 }
 
@@ -346,7 +390,13 @@ fn paint_captcha(p: &mut Painter<'_>, l: &Layout, s: &SceneState) {
     p.outline(b, 1, [211, 211, 211]);
     let c = l.on_screen(l.checkbox, s.scroll);
     p.text(c.x + c.w + 20, c.y + 10, 2, INK, "I'm not a robot");
-    p.text(b.x + b.w - 112, b.y + b.h - 16, 1, GREY_TEXT, "Privacy-Terms");
+    p.text(
+        b.x + b.w - 112,
+        b.y + b.h - 16,
+        1,
+        GREY_TEXT,
+        "Privacy-Terms",
+    );
     match s.captcha {
         Captcha::Unchecked => {
             p.fill(c, WHITE);
@@ -354,10 +404,26 @@ fn paint_captcha(p: &mut Painter<'_>, l: &Layout, s: &SceneState) {
         }
         Captcha::Checking { frame } => {
             // Eight dots around a circle; the lit one goes round.
-            const RING: [(i32, i32); 8] = [(0, -12), (8, -8), (12, 0), (8, 8), (0, 12), (-8, 8), (-12, 0), (-8, -8)];
+            const RING: [(i32, i32); 8] = [
+                (0, -12),
+                (8, -8),
+                (12, 0),
+                (8, 8),
+                (0, 12),
+                (-8, 8),
+                (-12, 0),
+                (-8, -8),
+            ];
             for (i, (dx, dy)) in RING.iter().enumerate() {
-                let colour = if i as u8 == frame { BLUE } else { [190, 210, 240] };
-                p.fill(Area::new(c.x + c.w / 2 + dx - 3, c.y + c.h / 2 + dy - 3, 6, 6), colour);
+                let colour = if i as u8 == frame {
+                    BLUE
+                } else {
+                    [190, 210, 240]
+                };
+                p.fill(
+                    Area::new(c.x + c.w / 2 + dx - 3, c.y + c.h / 2 + dy - 3, 6, 6),
+                    colour,
+                );
             }
         }
         Captcha::Checked => {

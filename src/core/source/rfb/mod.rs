@@ -1,6 +1,6 @@
 //! RFB (VNC) client: handshake, server messages and picture encodings.
 //!
-//! Primer: RFB is a byte stream of messages. After the handshake ([`handshake`]: version,
+//! Primer: RFB is a byte stream of messages. After the handshake (`handshake`: version,
 //! security, ClientInit/ServerInit) the client sends SetPixelFormat, SetEncodings and
 //! FramebufferUpdateRequests ([`messages`]); the server answers with messages that open
 //! with a type byte: FramebufferUpdate (0: `pad, count: u16`, then `count` rectangles,
@@ -130,6 +130,15 @@ pub struct RfbClient {
     fb: Framebuffer,
     qemu_keys: bool,
     decoders: Decoders,
+}
+
+impl std::fmt::Debug for RfbClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RfbClient")
+            .field("info", &self.info)
+            .field("qemu_keys", &self.qemu_keys)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RfbClient {

@@ -183,9 +183,7 @@ fn none_is_preferred_over_vnc_auth() {
 #[test]
 fn auth_failures_and_refusals_are_named() {
     let connect = |s: &Script, opts: &RfbOptions| {
-        RfbClient::connect(&mut &s.0[..], &mut Vec::new(), opts)
-            .err()
-            .expect("must fail")
+        RfbClient::connect(&mut &s.0[..], &mut Vec::new(), opts).expect_err("must fail")
     };
     let mut s = Script::default();
     s.bytes(b"RFB 003.008\n")
@@ -244,9 +242,8 @@ fn server_init_is_bounded() {
         .bytes(&[1, 1])
         .u32(0)
         .server_init(20000, 10, "");
-    let err = RfbClient::connect(&mut &s.0[..], &mut Vec::new(), &RfbOptions::default())
-        .err()
-        .unwrap();
+    let err =
+        RfbClient::connect(&mut &s.0[..], &mut Vec::new(), &RfbOptions::default()).unwrap_err();
     assert!(matches!(
         err,
         RfbError::Frame(FrameError::FramebufferTooLarge { w: 20000, .. })
@@ -260,9 +257,8 @@ fn server_init_is_bounded() {
         .bytes(&[0, 8, 0, 8])
         .bytes(&[0; 16]);
     s.u32(u32::MAX);
-    let err = RfbClient::connect(&mut &s.0[..], &mut Vec::new(), &RfbOptions::default())
-        .err()
-        .unwrap();
+    let err =
+        RfbClient::connect(&mut &s.0[..], &mut Vec::new(), &RfbOptions::default()).unwrap_err();
     assert!(matches!(err, RfbError::NameTooLong { .. }));
 }
 
@@ -386,6 +382,15 @@ fn desktop_size_resizes_and_requests_the_new_area() {
     };
     assert!(info.resized);
     assert_eq!(client.framebuffer().width(), 50);
+
+    let mut s = Script::v38(10, 10);
+    s.update(1).rect(0, 0, 20000, 10, enc::DESKTOP_SIZE);
+    let (mut client, mut r) = session(&s);
+    let err = client.read_message(&mut r, &mut Vec::new()).unwrap_err();
+    assert!(matches!(
+        err,
+        RfbError::Frame(FrameError::FramebufferTooLarge { w: 20000, .. })
+    ));
 }
 
 #[test]
@@ -571,4 +576,17 @@ fn messages_may_span_many_reads() {
         assert_eq!(res.unwrap(), messages);
         assert_eq!(client.unwrap().framebuffer(), &want);
     }
+}
+
+#[test]
+fn many_dirty_rects_collapse_into_their_bounding_box() {
+    let mut dirty = Vec::new();
+    for i in 0..300 {
+        add_dirty(&mut dirty, Rect::new(i, 2 * i, 1, 1));
+    }
+    add_dirty(&mut dirty, Rect::new(0, 0, 0, 5));
+    assert!(dirty.len() <= MAX_DIRTY_RECTS);
+    let bbox = dirty.iter().fold(Rect::default(), |a, b| a.union(b));
+    assert_eq!(bbox, Rect::new(0, 0, 300, 599));
+    assert!(dirty.contains(&Rect::new(0, 0, 257, 513)));
 }

@@ -404,7 +404,9 @@ mod tests {
         assert!(solid.len() < 40, "solid tile took {} bytes", solid.len());
         assert!(photo.len() > solid.len() * 10);
         let mut client = ClientFb::new(300, 150, PixelFormat::SERVER);
-        client.apply_update(&[&update_header(1)[..], &solid].concat()).unwrap();
+        client
+            .apply_update(&[&update_header(1)[..], &solid].concat())
+            .unwrap();
         assert_eq!(client.zrle_subencodings, vec![1]);
     }
 

@@ -23,18 +23,9 @@ pub(crate) struct ClientFb {
     pub encodings_seen: Vec<i32>,
 }
 
-struct Reader<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).ok_or("overflow")?;
-        let s = self.data.get(self.at..end).ok_or("truncated")?;
-        self.at = end;
-        Ok(s)
-    }
+/// Where the decoder gets its bytes: a slice, or a blocking socket in tests.
+pub(crate) trait Source {
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, String>;
     fn u8(&mut self) -> Result<u8, String> {
         Ok(self.take(1)?[0])
     }
@@ -45,6 +36,20 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Result<u32, String> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+pub(crate) struct Reader<'a> {
+    pub data: &'a [u8],
+    pub at: usize,
+}
+
+impl Source for Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        let end = self.at.checked_add(n).ok_or("overflow")?;
+        let s = self.data.get(self.at..end).ok_or("truncated")?;
+        self.at = end;
+        Ok(s.to_vec())
     }
 }
 
@@ -140,6 +145,12 @@ impl ClientFb {
         if rd.u8()? != 0 {
             return Err("not a FramebufferUpdate".into());
         }
+        self.apply_update_body(&mut rd)?;
+        Ok(rd.at)
+    }
+
+    /// Applies a FramebufferUpdate whose type byte has been read already.
+    pub fn apply_update_body(&mut self, rd: &mut dyn Source) -> Result<(), String> {
         rd.u8()?;
         let count = rd.u16()?;
         for _ in 0..count {
@@ -162,19 +173,19 @@ impl ClientFb {
                 }
                 _ => {
                     self.fb.check_rect(r).map_err(|e| e.to_string())?;
-                    self.rect(&mut rd, r, enc)?;
+                    self.rect(rd, r, enc)?;
                 }
             }
         }
-        Ok(rd.at)
+        Ok(())
     }
 
-    fn rect(&mut self, rd: &mut Reader<'_>, r: Rect, enc: i32) -> Result<(), String> {
+    fn rect(&mut self, rd: &mut dyn Source, r: Rect, enc: i32) -> Result<(), String> {
         match enc {
             id::RAW => {
                 for y in r.y..r.bottom() {
                     for x in r.x..r.right() {
-                        let p = self.pixel(rd.take(4)?);
+                        let p = self.pixel(&rd.take(4)?);
                         self.put(x, y, p);
                     }
                 }
@@ -194,7 +205,7 @@ impl ClientFb {
         Ok(())
     }
 
-    fn hextile(&mut self, rd: &mut Reader<'_>, r: Rect) -> Result<(), String> {
+    fn hextile(&mut self, rd: &mut dyn Source, r: Rect) -> Result<(), String> {
         let (mut bg, mut fg) = ([0u8; 4], [0u8; 4]);
         for ty in (r.y..r.bottom()).step_by(16) {
             for tx in (r.x..r.right()).step_by(16) {
@@ -203,24 +214,24 @@ impl ClientFb {
                 if mask & 1 != 0 {
                     for y in t.y..t.bottom() {
                         for x in t.x..t.right() {
-                            let p = self.pixel(rd.take(4)?);
+                            let p = self.pixel(&rd.take(4)?);
                             self.put(x, y, p);
                         }
                     }
                     continue;
                 }
                 if mask & 2 != 0 {
-                    bg = self.pixel(rd.take(4)?);
+                    bg = self.pixel(&rd.take(4)?);
                 }
                 self.fill(t, bg);
                 if mask & 4 != 0 {
-                    fg = self.pixel(rd.take(4)?);
+                    fg = self.pixel(&rd.take(4)?);
                 }
                 if mask & 8 != 0 {
                     let n = rd.u8()?;
                     for _ in 0..n {
                         let colour = if mask & 16 != 0 {
-                            self.pixel(rd.take(4)?)
+                            self.pixel(&rd.take(4)?)
                         } else {
                             fg
                         };
@@ -240,14 +251,18 @@ impl ClientFb {
         Ok(())
     }
 
-    fn zrle(&mut self, rd: &mut Reader<'_>, r: Rect) -> Result<(), String> {
+    fn zrle(&mut self, rd: &mut dyn Source, r: Rect) -> Result<(), String> {
         let len = rd.u32()? as usize;
-        let data = inflate(&mut self.zrle, rd.take(len)?);
+        let data = inflate(&mut self.zrle, &rd.take(len)?);
         let mut z = Reader { data: &data, at: 0 };
         let cl = self.cpixel_len();
         let read_cpixel = |this: &Self, z: &mut Reader<'_>| -> Result<[u8; 4], String> {
             let b = z.take(cl)?;
-            Ok(if cl == 4 { this.pixel(b) } else { this.cpixel(b) })
+            Ok(if cl == 4 {
+                this.pixel(&b)
+            } else {
+                this.cpixel(&b)
+            })
         };
         let run_len = |z: &mut Reader<'_>| -> Result<usize, String> {
             let mut n = 1usize;
@@ -343,7 +358,7 @@ impl ClientFb {
         }
     }
 
-    fn compact_len(rd: &mut Reader<'_>) -> Result<usize, String> {
+    fn compact_len(rd: &mut dyn Source) -> Result<usize, String> {
         let b0 = rd.u8()?;
         let mut n = usize::from(b0 & 0x7F);
         if b0 & 0x80 != 0 {
@@ -356,7 +371,7 @@ impl ClientFb {
         Ok(n)
     }
 
-    fn tight(&mut self, rd: &mut Reader<'_>, r: Rect) -> Result<(), String> {
+    fn tight(&mut self, rd: &mut dyn Source, r: Rect) -> Result<(), String> {
         if r.w > 2048 {
             return Err("Tight rectangle wider than 2048".into());
         }
@@ -369,13 +384,15 @@ impl ClientFb {
         let tl = self.tpixel_len();
         match ctl >> 4 {
             8 => {
-                let p = self.tpixel(rd.take(tl)?);
+                let p = self.tpixel(&rd.take(tl)?);
                 self.fill(r, p);
             }
             9 => {
                 let n = Self::compact_len(rd)?;
                 let jpeg = rd.take(n)?;
-                let mut d = zune_jpeg::JpegDecoder::new(zune_jpeg::zune_core::bytestream::ZCursor::new(jpeg));
+                let mut d = zune_jpeg::JpegDecoder::new(
+                    zune_jpeg::zune_core::bytestream::ZCursor::new(&jpeg),
+                );
                 let rgb = d.decode().map_err(|e| e.to_string())?;
                 let (w, h) = d.dimensions().ok_or("no JPEG size")?;
                 if (w as u32, h as u32) != (r.w, r.h) {
@@ -394,10 +411,10 @@ impl ClientFb {
                 let stream = usize::from(c & 3);
                 let size = r.area() as usize * tl;
                 let data = if size < 12 {
-                    rd.take(size)?.to_vec()
+                    rd.take(size)?
                 } else {
                     let n = Self::compact_len(rd)?;
-                    inflate(&mut self.tight[stream], rd.take(n)?)
+                    inflate(&mut self.tight[stream], &rd.take(n)?)
                 };
                 if data.len() != size {
                     return Err(format!("Tight data {} != {size}", data.len()));

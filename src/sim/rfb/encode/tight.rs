@@ -119,7 +119,9 @@ impl TightEncoder {
             out.extend_from_slice(&self.plain);
             return Ok(());
         }
-        let stream = self.stream.get_or_insert_with(|| ZlibStream::new(self.level));
+        let stream = self
+            .stream
+            .get_or_insert_with(|| ZlibStream::new(self.level));
         stream.set_level(self.level)?;
         let mut packed = Vec::with_capacity(self.plain.len() / 4 + 64);
         stream.compress_sync(&self.plain, &mut packed)?;

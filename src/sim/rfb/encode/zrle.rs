@@ -67,10 +67,13 @@ impl ZrleEncoder {
             for tx in (0..r.w).step_by(TILE as usize) {
                 let tile = Rect::new(r.x + tx, r.y + ty, TILE.min(r.w - tx), TILE.min(r.h - ty));
                 self.tile.load(format, fb, tile);
-                self.tile.write(format, layout, tile.w as usize, &mut self.plain);
+                self.tile
+                    .write(format, layout, tile.w as usize, &mut self.plain);
             }
         }
-        let stream = self.stream.get_or_insert_with(|| ZlibStream::new(self.level));
+        let stream = self
+            .stream
+            .get_or_insert_with(|| ZlibStream::new(self.level));
         stream.set_level(self.level)?;
         let len_at = out.len();
         out.extend_from_slice(&[0; 4]);
@@ -209,7 +212,13 @@ impl TileScratch {
         }
     }
 
-    fn write_packed(&self, format: &PixelFormat, layout: CpixelLayout, width: usize, out: &mut Vec<u8>) {
+    fn write_packed(
+        &self,
+        format: &PixelFormat,
+        layout: CpixelLayout,
+        width: usize,
+        out: &mut Vec<u8>,
+    ) {
         out.push(self.palette.len() as u8);
         self.write_palette(format, layout, out);
         let bits = packed_bits(self.palette.len());

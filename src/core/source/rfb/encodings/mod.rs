@@ -1,5 +1,5 @@
 //! Rectangle decoders: one file per encoding, and the per-connection state they share
-//! (zlib streams and scratch buffers, kept in [`Decoders`]).
+//! (zlib streams and scratch buffers, kept in `Decoders`).
 //!
 //! Each rectangle of a FramebufferUpdate starts with a 12-byte header
 //! (`x, y, w, h: u16`, `encoding: i32`), followed by that encoding's payload. Picture
