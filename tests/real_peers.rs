@@ -109,16 +109,20 @@ fn check_case(peers: &mut PeerSet, case: &Case) -> Result<()> {
         }
         let (screen_png, snapshot_png) =
             keep_for_inspection(peers.server(), case.label, &screen, &snapshot)?;
+        let first = diff
+            .first
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         bail!(
             "snapshot of {url} differs from the screen: {} of {} pixels differ \
-             (share within tolerance {:.4}, mean abs {:.3}), box {:?}, first {:?}; \
+             ({:.2}% within tolerance, mean abs {:.3}), in box {:?}; first: {first}; \
              saved {} and {}",
             diff.differing,
             diff.compared,
-            diff.share_within(),
+            100.0 * diff.share_within(),
             diff.mean_abs(),
             diff.bbox,
-            diff.first,
             screen_png.display(),
             snapshot_png.display()
         );

@@ -1,7 +1,7 @@
 //! Transports: TCP, TLS and WebSocket connections, and the HTTP client the providers share.
 //!
 //! TLS is rustls with the `ring` provider and the platform's trust store, built once and used by
-//! both reqwest and our WebSocket connector. [`connect_byte_stream`] turns an RFB endpoint
+//! both reqwest and our WebSocket connector. [`pipe_stream`] and [`pipe_websocket`] turn an RFB connection
 //! (plain TCP, or binary WebSocket messages) into two bounded channels of bytes that a
 //! blocking decoder thread and the session task use; message boundaries disappear there.
 

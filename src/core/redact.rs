@@ -1,7 +1,7 @@
 //! Keeping secrets out of sight: URLs and strings made safe for logs, titles and errors.
 //!
 //! Every URL that reaches a log line, an error message or a window title goes through
-//! [`url`] first: query values whose key looks secret and any userinfo password become `***`.
+//! [`url()`] first: query values whose key looks secret and any userinfo password become `***`.
 
 use std::fmt;
 

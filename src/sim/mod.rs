@@ -14,6 +14,7 @@
 //! [`SimHandle`] add tasks, force statuses, resize the desktop and cut every stream.
 
 mod api;
+pub mod capture;
 pub mod desktop;
 pub mod rfb;
 mod stats;

@@ -22,6 +22,7 @@ use super::theme;
 use crate::core::event::{Command, SessionEvent, SessionState, StatsSample};
 use crate::core::frame::{self, CursorShape, FrameView, Framebuffer};
 use crate::core::session::SessionHandle;
+use crate::core::source::rfb;
 
 /// Switches between Fit and 1:1.
 pub const SCALE_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Num1);
@@ -140,7 +141,6 @@ impl TaskView {
         let now_s = ui.input(|i| i.time);
         let sample = self.handle.stats().sample();
         self.rates.observe(now_s, sample);
-        ctx.request_repaint_after(Duration::from_secs(1));
         if let Some(wait_s) = self.rates.next_reading_in_s(now_s, &sample) {
             ctx.request_repaint_after(
                 Duration::try_from_secs_f64(wait_s).unwrap_or(Duration::from_secs(1)),
@@ -187,7 +187,7 @@ impl TaskView {
         }
         self.too_large = None;
         match &mut self.picture {
-            Some(pic) if false && !view.resized && pic.size == size => {
+            Some(pic) if !view.resized && pic.size == size => {
                 for r in view.dirty {
                     if !r.is_empty() && fb.check_rect(*r).is_ok() {
                         let pos = [r.x as usize, r.y as usize];
@@ -288,7 +288,11 @@ impl TaskView {
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let weak = |text: String| RichText::new(text).color(theme::TEXT_WEAK);
                 if let Some(id) = sample.last_encoding {
-                    ui.label(weak(encoding_name(id)));
+                    let name = match rfb::encoding_name(id) {
+                        "unknown" => format!("encoding {id}"),
+                        known => known.to_owned(),
+                    };
+                    ui.label(weak(name));
                 }
                 ui.label(weak(rates::format_bandwidth(self.rates.bytes_per_s())));
                 ui.label(weak(rates::format_update_rate(self.rates.updates_per_s())));
@@ -349,6 +353,7 @@ impl TaskView {
         if let Some(text) = overlay
             && overlay::overlay_ui(ui, area, &text)
         {
+            self.handle.send(Command::Retry);
         }
     }
 
@@ -418,26 +423,4 @@ fn cursor_image(ctx: &Context, c: &CursorShape, max_side: usize) -> Option<Curso
         size: [c.width, c.height],
         hotspot: [c.hotspot_x, c.hotspot_y],
     })
-}
-
-/// The RFB name of a picture encoding. Stand-in until the RFB module exports its own
-/// `encoding_name`.
-fn encoding_name(id: i32) -> String {
-    let name = match id {
-        0 => "Raw",
-        1 => "CopyRect",
-        2 => "RRE",
-        4 => "CoRRE",
-        5 => "Hextile",
-        6 => "Zlib",
-        7 => "Tight",
-        8 => "ZlibHex",
-        15 => "TRLE",
-        16 => "ZRLE",
-        21 => "JPEG",
-        50 => "Open H.264",
-        -260 => "TightPNG",
-        _ => return format!("encoding {id}"),
-    };
-    name.to_owned()
 }

@@ -127,8 +127,29 @@ pub struct Diff {
     pub sum_abs: u64,
     /// Bounding box `(x0, y0, x1, y1)` of differing pixels.
     pub bbox: Option<(u32, u32, u32, u32)>,
-    /// The first differing pixel: position, expected colour, actual colour.
-    pub first: Option<((u32, u32), [u8; 3], [u8; 3])>,
+    /// The first differing pixel in row order.
+    pub first: Option<Mismatch>,
+}
+
+/// One pixel that differs: where, and its colour on screen and in the snapshot.
+#[derive(Debug)]
+pub struct Mismatch {
+    pub x: u32,
+    pub y: u32,
+    pub expected: [u8; 3],
+    pub actual: [u8; 3],
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [er, eg, eb] = self.expected;
+        let [ar, ag, ab] = self.actual;
+        write!(
+            f,
+            "({}, {}) is #{er:02x}{eg:02x}{eb:02x} on screen, #{ar:02x}{ag:02x}{ab:02x} in the snapshot",
+            self.x, self.y
+        )
+    }
 }
 
 /// What counts as equal: exact for lossless encodings, bounded for JPEG.
@@ -202,7 +223,12 @@ impl Diff {
                 Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
             });
             if diff.first.is_none() {
-                diff.first = Some(((x, y), [e[0], e[1], e[2]], [a[0], a[1], a[2]]));
+                diff.first = Some(Mismatch {
+                    x,
+                    y,
+                    expected: [e[0], e[1], e[2]],
+                    actual: [a[0], a[1], a[2]],
+                });
             }
         }
         Ok(diff)

@@ -3,8 +3,8 @@
 //!
 //! An RFB session is a byte stream: a version and security handshake, ClientInit and
 //! ServerInit, then client messages (pixel format, encodings, update requests, input) and
-//! server `FramebufferUpdate`s made of encoded rectangles. [`server`] runs one connection
-//! over a [`transport::Transport`] (TCP or WebSocket), with a per-connection
+//! server `FramebufferUpdate`s made of encoded rectangles. `server` runs one connection
+//! over a `transport::Transport` (TCP or WebSocket), with a per-connection
 //! [`crate::sim::desktop::Desktop`] as the picture; [`encode`] holds the encoders (public
 //! so benches can produce the same byte streams); [`pixel`] the pixel formats.
 
