@@ -206,6 +206,18 @@ async fn dropped_stream_reconnects_with_a_fresh_token() {
     assert!(handle.send(Command::Stop));
     let end = states_until(&mut handle, 5, SessionState::is_final).await;
     assert!(matches!(end.last(), Some(SessionState::Ended { .. })));
+    // Stopping closes the socket at once: the server sees no live stream left.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sim.stats().live_streams > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stream stayed open after Stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let frames_at_stop = handle.frames().seq();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(handle.frames().seq(), frames_at_stop, "frames after Stop");
     sim.shutdown().await;
 }
 

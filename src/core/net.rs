@@ -207,6 +207,19 @@ pub struct BytePipe {
     pub outgoing: mpsc::Sender<Vec<u8>>,
     /// Resolves when the connection ends, with why.
     pub closed: oneshot::Receiver<NetError>,
+    /// Dropping this closes the connection, whoever still holds the channels.
+    pub guard: PipeGuard,
+}
+
+/// Closes its connection when dropped.
+#[derive(Debug)]
+pub struct PipeGuard {
+    _stop: oneshot::Sender<()>,
+}
+
+fn pipe_guard() -> (PipeGuard, oneshot::Receiver<()>) {
+    let (tx, rx) = oneshot::channel();
+    (PipeGuard { _stop: tx }, rx)
 }
 
 /// Starts pumping a plain byte stream (TCP or TLS) through bounded channels.
@@ -214,6 +227,7 @@ pub fn pipe_stream(stream: impl ByteStream + 'static, stats: Arc<StreamStats>) -
     let (in_tx, in_rx) = mpsc::channel(INCOMING_CHUNKS);
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUTGOING_MESSAGES);
     let (closed_tx, closed_rx) = oneshot::channel();
+    let (guard, stopped) = pipe_guard();
     let (mut rd, mut wr) = tokio::io::split(stream);
     tokio::spawn(async move {
         let read_loop = async {
@@ -242,6 +256,7 @@ pub fn pipe_stream(stream: impl ByteStream + 'static, stats: Arc<StreamStats>) -
         let why = tokio::select! {
             why = read_loop => why,
             why = write_loop => why,
+            _ = stopped => NetError::Closed(Some("closed by the viewer".into())),
         };
         let _ = closed_tx.send(why);
     });
@@ -249,6 +264,7 @@ pub fn pipe_stream(stream: impl ByteStream + 'static, stats: Arc<StreamStats>) -
         incoming: in_rx,
         outgoing: out_tx,
         closed: closed_rx,
+        guard,
     }
 }
 
@@ -257,6 +273,7 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
     let (in_tx, in_rx) = mpsc::channel(INCOMING_CHUNKS);
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUTGOING_MESSAGES);
     let (closed_tx, closed_rx) = oneshot::channel();
+    let (guard, stopped) = pipe_guard();
     let (mut sink, mut stream) = ws.split();
     tokio::spawn(async move {
         let read_loop = async {
@@ -294,6 +311,7 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
         let why = tokio::select! {
             why = read_loop => why,
             why = write_loop => why,
+            _ = stopped => NetError::Closed(Some("closed by the viewer".into())),
         };
         let _ = closed_tx.send(why);
     });
@@ -301,6 +319,7 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
         incoming: in_rx,
         outgoing: out_tx,
         closed: closed_rx,
+        guard,
     }
 }
 
@@ -410,5 +429,28 @@ mod tests {
         assert_eq!(&server.await.unwrap(), b"xyz");
         assert_eq!(stats.sample().bytes_in, 12);
         assert!(matches!(pipe.closed.await.unwrap(), NetError::Closed(_)));
+    }
+
+    #[tokio::test]
+    async fn dropping_the_guard_closes_the_socket_while_channels_live() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stream = connect_tcp("127.0.0.1", addr.port()).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let pipe = pipe_stream(stream, Arc::new(StreamStats::default()));
+        let BytePipe {
+            incoming,
+            outgoing,
+            guard,
+            ..
+        } = pipe;
+        drop(guard);
+        let mut buf = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(5), server.read(&mut buf))
+            .await
+            .expect("the socket stayed open")
+            .unwrap();
+        assert_eq!(n, 0, "the server saw end of stream");
+        drop((incoming, outgoing));
     }
 }

@@ -417,10 +417,12 @@ impl Runner {
                 };
             }
         };
+        // `_guard` closes the socket when this function returns, however it returns.
         let BytePipe {
             incoming,
             outgoing,
             mut closed,
+            guard: _guard,
         } = pipe;
         let url_password = match &self.source {
             SourceSpec::RfbTcp { password, .. } => password.clone(),
@@ -438,9 +440,10 @@ impl Runner {
         });
         let mut was_live = false;
         let mut net_error: Option<NetError> = None;
+        let mut notes_open = true;
         loop {
             tokio::select! {
-                note = notes.recv() => match note {
+                note = notes.recv(), if notes_open => match note {
                     Some(DecoderNote::Live(info)) => {
                         was_live = true;
                         self.live = Some(info.clone());
@@ -450,7 +453,7 @@ impl Runner {
                     Some(DecoderNote::CutText(text)) => {
                         self.emit(SessionEvent::RemoteClipboard(text)).await;
                     }
-                    None => {}
+                    None => notes_open = false,
                 },
                 result = &mut decoder => {
                     let error = match result {
