@@ -323,8 +323,7 @@ mod tests {
             assert!(capture.desktop.tick() >= CAPTURE_START_TICK + 40);
             if encoding == CaptureEncoding::TightJpeg {
                 let (mean, max) = difference(&fb, capture.final_frame());
-                eprintln!("JPEG mean {mean:.3} max {max}");
-                assert!(mean < 2.0 && max > 0, "JPEG off by {mean:.2} on average");
+                assert!(mean < 3.0 && max > 0, "JPEG off by {mean:.2} on average");
             } else {
                 assert!(fb == *capture.final_frame(), "{encoding:?} differs");
             }

@@ -343,8 +343,8 @@ async fn tasks_move_from_queued_to_running_to_their_end_on_the_clock() {
     sim.add_task(
         "q",
         TaskPlan {
-            queued_ms: 1_500,
-            running_ms: Some(1_000),
+            queued_ms: 3_000,
+            running_ms: Some(3_000),
             end: TaskStatus::Failed,
         },
     );
@@ -520,10 +520,12 @@ async fn websocket_session_splits_messages_and_sends_cursor_and_pointer() {
         unreachable!()
     };
     assert!(largest <= 16 * 1024, "message of {largest} bytes");
+    // Version, security types, security result, ServerInit, then one write per update;
+    // every third write goes out cut in two.
+    let writes = 4 + client.updates;
     assert!(
-        messages > client.updates,
-        "{messages} messages for {} updates",
-        client.updates
+        messages >= writes + writes / 3,
+        "{messages} messages for {writes} writes"
     );
     sim.shutdown().await;
 }
@@ -599,7 +601,11 @@ async fn streams_close_when_the_task_stops_or_on_drop_streams() {
         closed(c.pipe.take(1))
     });
     ready_rx.recv().unwrap();
-    assert_eq!(sim.stats().live_streams, 1);
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while sim.stats().live_streams != 1 {
+        assert!(Instant::now() < deadline, "{:?}", sim.stats());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     sim.drop_streams();
     assert!(
         tokio::time::timeout(IO_TIMEOUT, tcp)

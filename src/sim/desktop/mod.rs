@@ -182,9 +182,17 @@ impl Desktop {
             } else {
                 s.area
             });
+            // The copy dragged screen-fixed overlays (pointer, click ring) along.
             if self.overlay {
-                // The copy dragged the drawn pointer along.
                 dirty.push(s.translate(old_cursor));
+            }
+            if let Some(ring) = old.click_area() {
+                dirty.push(s.translate(ring.clip_to(l.screen)));
+            }
+        }
+        if new.click != old.click {
+            for ring in [old.click_area(), new.click_area()].into_iter().flatten() {
+                dirty.push(ring.clip_to(l.viewport));
             }
         }
         if new.seconds != old.seconds {

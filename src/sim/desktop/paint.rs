@@ -116,6 +116,24 @@ impl<'a> Painter<'a> {
         }
     }
 
+    /// A ring of thickness `t` and outer radius `r` around (`cx`, `cy`).
+    pub fn ring(&mut self, cx: i32, cy: i32, r: i32, t: i32, c: Rgb) {
+        let area = ring_area(cx, cy, r);
+        let clipped = area.clip_to(self.clip);
+        let (outer, inner) = (r * r, (r - t).max(0).pow(2));
+        for dy in 0..clipped.h {
+            let y = clipped.y as i32 + dy as i32 - cy;
+            let row = self.fb.row_mut(clipped, dy);
+            for (dx, p) in row.chunks_exact_mut(4).enumerate() {
+                let x = clipped.x as i32 + dx as i32 - cx;
+                let d2 = x * x + y * y;
+                if (inner..=outer).contains(&d2) {
+                    p[..3].copy_from_slice(&c);
+                }
+            }
+        }
+    }
+
     /// A procedural picture: smooth gradients, a "sun" and soft stripes, seeded by `seed`.
     /// Pixel colours depend only on the position inside `a`, so scrolling does not change them.
     pub fn photo(&mut self, a: Area, seed: u32) {
@@ -172,6 +190,11 @@ impl<'a> Painter<'a> {
             }
         }
     }
+}
+
+/// The square a ring of radius `r` around (`cx`, `cy`) covers.
+pub(super) fn ring_area(cx: i32, cy: i32, r: i32) -> Area {
+    Area::new(cx - r, cy - r, 2 * r + 1, 2 * r + 1)
 }
 
 /// The screen area the cursor covers with its hotspot at (`x`, `y`).

@@ -7,7 +7,7 @@
 //! box, click ("I'm not a robot" spins, then shows a check), scroll the page down and back
 //! up, return home. Page content lives in document coordinates and moves with the scroll.
 
-use super::paint::{Area, GLYPH, Painter, Rgb};
+use super::paint::{Area, GLYPH, Painter, Rgb, ring_area};
 use crate::core::frame::{CursorShape, Framebuffer, Rect};
 
 /// Nominal animation rate of the script.
@@ -32,6 +32,8 @@ const SCROLL_HOLD: u64 = SCROLL_DOWN + (SCROLL_MAX / SCROLL_STEP) as u64;
 const SCROLL_UP: u64 = SCROLL_HOLD + 48;
 const SCROLL_END: u64 = SCROLL_UP + (SCROLL_MAX / SCROLL_STEP) as u64;
 const HOME_AGAIN: u64 = SCROLL_END + 36;
+/// A click shows a ring growing around the pointer for this many ticks.
+const CLICK_RING_TICKS: u64 = 8;
 
 const WHITE: Rgb = [255, 255, 255];
 const TAB_STRIP: Rgb = [222, 225, 230];
@@ -124,6 +126,15 @@ pub(super) struct SceneState {
     pub caret_on: bool,
     pub captcha: Captcha,
     pub cursor: (u32, u32),
+    /// A click's feedback ring: centre and radius, in screen pixels.
+    pub click: Option<(i32, i32, i32)>,
+}
+
+impl SceneState {
+    /// The screen area the click ring covers (empty without one).
+    pub fn click_area(&self) -> Option<Area> {
+        self.click.map(|(x, y, r)| ring_area(x, y, r))
+    }
 }
 
 const STEPS: [&str; 5] = [
@@ -178,8 +189,20 @@ impl SceneState {
             caret_on: focused && (c / 12).is_multiple_of(2),
             captcha,
             cursor: cursor_at(c, layout),
+            click: click_at(c, layout),
         }
     }
+}
+
+/// The ring after a click: it grows for a few ticks around where the pointer clicked.
+fn click_at(c: u64, l: &Layout) -> Option<(i32, i32, i32)> {
+    [(CLICK_FIELD, l.field), (CLICK_CAPTCHA, l.checkbox)]
+        .into_iter()
+        .find(|&(at, _)| (at..at + CLICK_RING_TICKS).contains(&c))
+        .map(|(at, target)| {
+            let (x, y) = l.centre(target);
+            (x, y, 8 + 3 * (c - at) as i32)
+        })
 }
 
 /// The agent pointer: eased moves between waypoints, clamped to the screen.
@@ -355,6 +378,9 @@ fn paint_page(p: &mut Painter<'_>, l: &Layout, s: &SceneState) {
     );
     paint_field(p, at(l.field), s);
     paint_captcha(p, l, s);
+    if let Some((x, y, r)) = s.click {
+        p.ring(x, y, r, 3, [120, 170, 245]);
+    }
 }
 
 fn paint_field(p: &mut Painter<'_>, f: Area, s: &SceneState) {

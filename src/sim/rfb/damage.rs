@@ -12,6 +12,7 @@ use crate::sim::desktop::Scroll;
 /// Above this many areas we send their bounding box instead.
 const MAX_RECTS: usize = 32;
 
+/// The damage not yet sent to one client (see the module docs).
 #[derive(Debug)]
 pub struct PendingDamage {
     screen: Rect,

@@ -9,7 +9,7 @@
 //! so benches can produce the same byte streams); [`pixel`] the pixel formats.
 
 pub mod auth;
-pub(crate) mod damage;
+pub mod damage;
 pub mod encode;
 pub(crate) mod messages;
 pub mod pixel;

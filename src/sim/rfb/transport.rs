@@ -5,6 +5,8 @@
 //! websockify deployments do: messages are at most 16 KiB, and every few writes one is split
 //! again at a pseudo-random point, so clients must treat messages as a plain byte stream.
 
+use std::ops::Range;
+
 use axum::extract::ws::{Message, WebSocket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -88,19 +90,18 @@ impl Transport {
                 rng,
             } => {
                 *writes = writes.wrapping_add(1);
-                let split_one = *writes % SPLIT_EVERY == 0;
-                for (i, chunk) in data.chunks(MAX_WS_MESSAGE_BYTES).enumerate() {
-                    if split_one && i == 0 && chunk.len() > 1 {
-                        // xorshift32: a cut anywhere inside the first message.
-                        *rng ^= *rng << 13;
-                        *rng ^= *rng >> 17;
-                        *rng ^= *rng << 5;
-                        let cut = 1 + (*rng as usize % (chunk.len() - 1));
-                        send_ws(socket, &chunk[..cut]).await?;
-                        send_ws(socket, &chunk[cut..]).await?;
-                    } else {
-                        send_ws(socket, chunk).await?;
-                    }
+                let cut = writes.is_multiple_of(SPLIT_EVERY).then(|| {
+                    // xorshift32
+                    *rng ^= *rng << 13;
+                    *rng ^= *rng >> 17;
+                    *rng ^= *rng << 5;
+                    *rng as usize
+                });
+                for range in message_plan(data.len(), cut) {
+                    socket
+                        .send(Message::Binary(bytes::Bytes::copy_from_slice(&data[range])))
+                        .await
+                        .map_err(|e| TransportError::WebSocket(e.to_string()))?;
                 }
                 Ok(())
             }
@@ -108,9 +109,45 @@ impl Transport {
     }
 }
 
-async fn send_ws(socket: &mut WebSocket, bytes: &[u8]) -> Result<(), TransportError> {
-    socket
-        .send(Message::Binary(bytes::Bytes::copy_from_slice(bytes)))
-        .await
-        .map_err(|e| TransportError::WebSocket(e.to_string()))
+/// How `len` bytes go out as WebSocket messages: pieces of at most
+/// [`MAX_WS_MESSAGE_BYTES`], the first cut once more at a point derived from `cut`.
+fn message_plan(len: usize, cut: Option<usize>) -> Vec<Range<usize>> {
+    let mut plan = Vec::with_capacity(len / MAX_WS_MESSAGE_BYTES + 2);
+    let mut at = 0;
+    while at < len {
+        let end = (at + MAX_WS_MESSAGE_BYTES).min(len);
+        match cut {
+            Some(c) if at == 0 && end > 1 => {
+                let mid = 1 + c % (end - 1);
+                plan.push(0..mid);
+                plan.push(mid..end);
+            }
+            _ => plan.push(at..end),
+        }
+        at = end;
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_capped_and_sometimes_cut_inside() {
+        let max = MAX_WS_MESSAGE_BYTES;
+        assert_eq!(message_plan(0, Some(3)), Vec::<Range<usize>>::new());
+        assert_eq!(
+            message_plan(40_000, None),
+            vec![0..max, max..2 * max, 2 * max..40_000]
+        );
+        assert_eq!(message_plan(10, Some(3)), vec![0..4, 4..10]);
+        assert_eq!(message_plan(1, Some(3)), vec![0..1]);
+        for cut in [0, 1, 7, usize::MAX] {
+            let plan = message_plan(max + 5, Some(cut));
+            assert_eq!(plan.len(), 3);
+            assert!(plan.iter().all(|r| !r.is_empty() && r.len() <= max));
+            assert_eq!(plan.last(), Some(&(max..max + 5)));
+        }
+    }
 }

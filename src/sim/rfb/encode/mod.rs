@@ -408,6 +408,21 @@ mod tests {
             .apply_update(&[&update_header(1)[..], &solid].concat())
             .unwrap();
         assert_eq!(client.zrle_subencodings, vec![1]);
+        // The zlib stream is shared: the client must inflate every rectangle in order.
+        client
+            .apply_update(&[&update_header(1)[..], &photo].concat())
+            .unwrap();
+        // A whole picture uses the palette forms for text-like tiles and raw/RLE for photos.
+        let mut out = update_header(1).to_vec();
+        set.encode(Encoding::Zrle, &fb, fb.full_rect(), &mut out)
+            .unwrap();
+        client.apply_update(&out).unwrap();
+        let subs = &client.zrle_subencodings;
+        assert!(
+            subs.iter().any(|s| (2..=16).contains(s) || *s >= 130),
+            "{subs:?}"
+        );
+        assert!(subs.iter().any(|&s| s == 0 || s == 128), "{subs:?}");
     }
 
     #[test]
