@@ -23,7 +23,7 @@
 //! The picture is a [`Desktop`] from [`CAPTURE_START_TICK`] (the pointer leaving the
 //! captcha box, then the page scrolling down). Each update carries the damage of the next
 //! ticks up to the first that changed anything (idle ticks send nothing), folded and encoded
-//! by the same [`PendingDamage`] and [`EncoderSet`] code the live server uses.
+//! by the same `PendingDamage` and [`EncoderSet`] code the live server uses.
 
 use crate::core::frame::{FrameError, Framebuffer};
 use crate::sim::desktop::{CYCLE_TICKS, Desktop};
