@@ -12,7 +12,8 @@ use crate::core::frame::Framebuffer;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
 
-/// Watches `source` until its first complete picture, then writes it to `out`.
+/// Watches `source` until its first complete picture (every pixel painted since the last
+/// size change), then writes it to `out`.
 /// Fails with the session's own message if it fails or ends first, or on timeout.
 pub async fn run(
     source: SourceSpec,
@@ -40,7 +41,7 @@ pub async fn run(
                 }
             }
         }
-        if handle.frames().seq() > 0
+        if handle.frames().is_complete()
             && let Some(frame) = handle.frames().snapshot()
         {
             break frame;

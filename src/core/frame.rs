@@ -285,9 +285,64 @@ pub struct FrameView<'a> {
     pub seq: u64,
 }
 
+/// Which pixels have been painted since the picture took its current size.
+///
+/// One bit per pixel (at most 32 MiB at the largest size), dropped as soon as every pixel
+/// is painted; until then a consumer knows the picture still has unpainted parts.
+#[derive(Debug)]
+struct Coverage {
+    width: u32,
+    bits: Vec<u64>,
+    painted: u64,
+    total: u64,
+}
+
+impl Coverage {
+    fn new(width: u32, height: u32) -> Self {
+        let total = u64::from(width) * u64::from(height);
+        Self {
+            width,
+            bits: vec![0; total.div_ceil(64) as usize],
+            painted: 0,
+            total,
+        }
+    }
+
+    /// Marks a rectangle (already clipped to the picture) as painted.
+    fn paint(&mut self, r: Rect) {
+        for y in r.y..r.bottom() {
+            let start = u64::from(y) * u64::from(self.width) + u64::from(r.x);
+            self.paint_span(start, start + u64::from(r.w));
+        }
+    }
+
+    fn paint_span(&mut self, mut from: u64, to: u64) {
+        while from < to {
+            let word = (from / 64) as usize;
+            let bit = from % 64;
+            let n = (to - from).min(64 - bit);
+            let mask = if n == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << n) - 1) << bit
+            };
+            let w = &mut self.bits[word];
+            self.painted += u64::from((mask & !*w).count_ones());
+            *w |= mask;
+            from += n;
+        }
+    }
+
+    fn is_complete(&self) -> bool {
+        self.painted >= self.total
+    }
+}
+
 #[derive(Debug, Default)]
 struct SlotState {
     frame: Option<Framebuffer>,
+    /// `None` once the current picture has been painted everywhere.
+    coverage: Option<Coverage>,
     dirty: Vec<Rect>,
     resized: bool,
     cursor: Option<CursorShape>,
@@ -317,7 +372,8 @@ impl FrameSlot {
     /// Publishes the end of an update: copies the `dirty` areas of `fb` into the slot.
     /// Rectangles outside `fb` are clipped away.
     pub fn publish(&self, fb: &Framebuffer, dirty: &[Rect]) {
-        let mut s = self.lock();
+        let mut guard = self.lock();
+        let s = &mut *guard;
         let same_geometry = s
             .frame
             .as_ref()
@@ -326,7 +382,18 @@ impl FrameSlot {
             s.frame = Some(fb.clone());
             s.dirty.clear();
             s.resized = true;
-        } else if let Some(shared) = s.frame.as_mut() {
+            s.coverage = Some(Coverage::new(fb.width, fb.height));
+        }
+        if let Some(coverage) = s.coverage.as_mut() {
+            for r in dirty {
+                coverage.paint(clip(*r, fb.width, fb.height));
+            }
+            if coverage.is_complete() {
+                s.coverage = None;
+            }
+        }
+        // After a size change the whole picture was just copied; otherwise copy the changes.
+        if let (true, Some(shared)) = (same_geometry, s.frame.as_mut()) {
             let mut added = Vec::with_capacity(dirty.len());
             for r in dirty {
                 let clipped = clip(*r, fb.width, fb.height);
@@ -363,6 +430,13 @@ impl FrameSlot {
     /// Number of updates published so far.
     pub fn seq(&self) -> u64 {
         self.lock().seq
+    }
+
+    /// True once some picture was published and every pixel of it has been painted since it
+    /// took its current size (an update may carry only a size change, or part of the screen).
+    pub fn is_complete(&self) -> bool {
+        let s = self.lock();
+        s.frame.is_some() && s.coverage.is_none()
     }
 
     /// Calls `f` with what changed since the last take, then clears the change set.
@@ -496,6 +570,35 @@ mod tests {
         slot.publish(&fb, &rects);
         let dirty = slot.take(|v| v.dirty.to_vec()).unwrap();
         assert_eq!(dirty, vec![Rect::new(0, 0, 100, 100)]);
+    }
+
+    #[test]
+    fn slot_is_complete_only_once_every_pixel_was_painted() {
+        let slot = FrameSlot::new();
+        assert!(!slot.is_complete(), "nothing published yet");
+        let fb = Framebuffer::new(100, 70).unwrap();
+        // A size-only update (RFB ExtendedDesktopSize) paints nothing.
+        slot.publish(&fb, &[]);
+        assert!(!slot.is_complete());
+        slot.publish(&fb, &[Rect::new(0, 0, 100, 35), Rect::new(0, 35, 63, 35)]);
+        assert!(!slot.is_complete(), "a 37x35 corner is unpainted");
+        // Overlapping and out-of-bounds parts count once.
+        slot.publish(&fb, &[Rect::new(50, 30, 500, 500), Rect::new(0, 0, 10, 10)]);
+        assert!(slot.is_complete());
+        // A new size starts over.
+        slot.publish(&Framebuffer::new(64, 64).unwrap(), &[Rect::new(0, 0, 64, 63)]);
+        assert!(!slot.is_complete());
+        slot.publish(&Framebuffer::new(64, 64).unwrap(), &[Rect::new(0, 63, 64, 1)]);
+        assert!(slot.is_complete());
+    }
+
+    #[test]
+    fn coverage_counts_bits_across_word_edges() {
+        let mut c = Coverage::new(130, 1);
+        c.paint(Rect::new(0, 0, 64, 1));
+        c.paint(Rect::new(60, 0, 70, 1));
+        assert_eq!(c.painted, 130);
+        assert!(c.is_complete());
     }
 
     #[test]
