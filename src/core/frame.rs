@@ -586,9 +586,15 @@ mod tests {
         slot.publish(&fb, &[Rect::new(50, 30, 500, 500), Rect::new(0, 0, 10, 10)]);
         assert!(slot.is_complete());
         // A new size starts over.
-        slot.publish(&Framebuffer::new(64, 64).unwrap(), &[Rect::new(0, 0, 64, 63)]);
+        slot.publish(
+            &Framebuffer::new(64, 64).unwrap(),
+            &[Rect::new(0, 0, 64, 63)],
+        );
         assert!(!slot.is_complete());
-        slot.publish(&Framebuffer::new(64, 64).unwrap(), &[Rect::new(0, 63, 64, 1)]);
+        slot.publish(
+            &Framebuffer::new(64, 64).unwrap(),
+            &[Rect::new(0, 63, 64, 1)],
+        );
         assert!(slot.is_complete());
     }
 
