@@ -16,8 +16,10 @@
 //! its share of a core, and for context the CPU shares of x11vnc, of the viewer's X server
 //! and of the source (Chromium + its Xvfb), and how busy the whole machine was.
 //! Part 2 (still page) measures the CPU share of each client after the first picture.
+//! Lookout opens its default 1280x800 window and fits the picture into it; vncviewer opens a
+//! 1920x1080 window at 1:1. Both are started with a fresh HOME and no window manager.
 //!
-//! The proxy forwards both directions unchanged. Client→server it forwards whole messages
+//! The proxy ([`proxy`]) forwards both directions unchanged. Client→server it forwards whole messages
 //! after parsing them (handshake, SetPixelFormat, SetEncodings, FramebufferUpdateRequest,
 //! Key/PointerEvent, ClientCutText, EnableContinuousUpdates, Fence, SetDesktopSize, QEMU),
 //! so the pixel format is known before the server answers in it. Server→client it
