@@ -1,5 +1,6 @@
 //! Real-peer tests: `lookout snapshot` against x11vnc and TigerVNC Xvnc (behind websockify
-//! and directly), each serving a headed Chromium showing `tests/assets/static.html`.
+//! and directly), each serving a headed Chromium showing `tests/assets/static.html`, and the
+//! `lookout view` window itself, on a second X display, watching x11vnc.
 //!
 //! Each snapshot is compared with an X screenshot of the same display taken right after it:
 //! pixel for pixel for lossless encodings (raw, hextile, zrle), within a tolerance for Tight,
@@ -12,10 +13,10 @@ mod peers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use peers::{Diff, PeerSet, Rgb, Server, Tolerance, run_bounded};
+use peers::{Diff, PeerSet, Rgb, Server, Tolerance, Viewer, run_bounded};
 
 /// `--timeout` passed to lookout; the harness kills it if it overstays by far.
 const SNAPSHOT_TIMEOUT_SECS: u64 = 20;
@@ -74,6 +75,133 @@ fn xvnc_snapshots_match_the_screen() -> Result<()> {
             },
         ]),
     )
+}
+
+/// The window draws what the server shows. At 1:1 every remote pixel lands unchanged on one
+/// screen pixel (colour order, orientation and placement are right); fitted, the page's
+/// red, green and blue swatches keep their order and spacing, scaled.
+#[test]
+fn x11vnc_viewer_window_shows_the_screen() -> Result<()> {
+    let Some(peers) = PeerSet::start(Server::X11vnc)? else {
+        return Ok(());
+    };
+    let screen = peers.screenshot()?;
+    let url = peers.vnc_url();
+    let lossless = ["--encoding", "zrle"];
+
+    let mut viewer = peers.start_viewer(
+        "view-1to1",
+        &url,
+        &[&lossless[..], &["--scale", "1:1"]].concat(),
+    )?;
+    let (shot, top) =
+        wait_for_window(&mut viewer, |shot| one_to_one_top(&screen, shot)).context("1:1 window")?;
+    let share = share_equal(&screen, &shot, top, WINDOW_ROWS_COMPARED);
+    assert!(
+        share >= 0.999,
+        "1:1 window: only {:.3}% of pixels equal the server's screen (picture top at {top})",
+        100.0 * share
+    );
+    drop(viewer);
+
+    let mut viewer = peers.start_viewer("view-fit", &url, &lossless)?;
+    let expected = swatch_centres(&screen).context("swatches on the server's screen")?;
+    let (_, shown) = wait_for_window(&mut viewer, swatch_centres).context("fitted window")?;
+    // Fitted into the window between toolbar and status line, the picture shrinks a little.
+    let scale = (shown.blue.0 - shown.red.0) / (expected.blue.0 - expected.red.0);
+    assert!(
+        (0.8..1.0).contains(&scale),
+        "fitted swatches are {scale:.3}× as far apart as on the server ({shown:?} vs {expected:?})"
+    );
+    let predicted_green_x = shown.red.0 + scale * (expected.green.0 - expected.red.0);
+    assert!(
+        (shown.green.0 - predicted_green_x).abs() < 3.0,
+        "fitted green swatch at x {:.1}, expected {predicted_green_x:.1}",
+        shown.green.0
+    );
+    Ok(())
+}
+
+/// Rows of the 1:1 window compared with the server's screen, from the picture's top.
+const WINDOW_ROWS_COMPARED: u32 = 600;
+/// Columns compared: the window's width less room for a scroll bar.
+const WINDOW_COLUMNS_COMPARED: u32 = 1200;
+
+/// Polls the viewer's display until `found` recognises the picture in it.
+fn wait_for_window<T>(viewer: &mut Viewer, found: impl Fn(&Rgb) -> Option<T>) -> Result<(Rgb, T)> {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        viewer.check_alive()?;
+        let shot = viewer.screenshot()?;
+        if let Some(value) = found(&shot) {
+            return Ok((shot, value));
+        }
+        if Instant::now() >= deadline {
+            let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("viewer-window.png");
+            shot.write_png(&path)?;
+            bail!(
+                "the window never showed the picture; last screenshot: {}",
+                path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The window row where the 1:1 picture starts (below the toolbar), if the window shows it.
+fn one_to_one_top(screen: &Rgb, shot: &Rgb) -> Option<u32> {
+    (0..160).find(|&top| share_equal(screen, shot, top, WINDOW_ROWS_COMPARED) >= 0.99)
+}
+
+/// Share of pixels in the compared block equal to the screen's, with the window's picture
+/// starting `top` rows down.
+fn share_equal(screen: &Rgb, shot: &Rgb, top: u32, rows: u32) -> f64 {
+    let width = WINDOW_COLUMNS_COMPARED as usize * 3;
+    fn row(pic: &Rgb, y: u32, width: usize) -> Option<&[u8]> {
+        let start = y as usize * pic.width as usize * 3;
+        pic.data.get(start..start + width)
+    }
+    let mut equal = 0usize;
+    for y in 0..rows {
+        let (Some(a), Some(b)) = (row(screen, y, width), row(shot, y + top, width)) else {
+            return 0.0;
+        };
+        equal += a
+            .chunks_exact(3)
+            .zip(b.chunks_exact(3))
+            .filter(|(p, q)| p == q)
+            .count();
+    }
+    equal as f64 / (rows as f64 * f64::from(WINDOW_COLUMNS_COMPARED))
+}
+
+/// Centres of the pure red, green and blue swatches, in pixels.
+#[derive(Debug)]
+struct Swatches {
+    red: (f64, f64),
+    green: (f64, f64),
+    blue: (f64, f64),
+}
+
+fn swatch_centres(pic: &Rgb) -> Option<Swatches> {
+    // Scaled, a swatch keeps a pure interior of at least 80×80 pixels.
+    const MIN_PIXELS: u64 = 80 * 80;
+    let centre = |colour: [u8; 3]| {
+        let (mut n, mut sx, mut sy) = (0u64, 0u64, 0u64);
+        for (i, p) in pic.data.chunks_exact(3).enumerate() {
+            if p == colour {
+                n += 1;
+                sx += (i % pic.width as usize) as u64;
+                sy += (i / pic.width as usize) as u64;
+            }
+        }
+        (n >= MIN_PIXELS).then(|| (sx as f64 / n as f64, sy as f64 / n as f64))
+    };
+    Some(Swatches {
+        red: centre([255, 0, 0])?,
+        green: centre([0, 255, 0])?,
+        blue: centre([0, 0, 255])?,
+    })
 }
 
 fn check_server(server: Server, cases: impl IntoIterator<Item = Case>) -> Result<()> {

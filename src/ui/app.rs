@@ -40,6 +40,10 @@ impl eframe::App for ViewerApp {
         }
     }
 
+    fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
+        super::theme::BACKDROP.to_normalized_gamma_f32()
+    }
+
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.view.stop();
     }

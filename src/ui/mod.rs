@@ -9,6 +9,7 @@
 //! line rates), [`theme`] (the dark style).
 
 pub mod app;
+pub mod gl_picture;
 pub mod layout;
 pub mod overlay;
 pub mod rates;
@@ -49,6 +50,9 @@ pub fn run_viewer(
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport,
+        // Dithering adds shader work to every pixel and nothing to a picture that is
+        // already 8-bit.
+        dithering: false,
         ..Default::default()
     };
     eframe::run_native(
@@ -62,7 +66,9 @@ pub fn run_viewer(
             // (`cargo bench --bench peers`).
             let waker: Waker =
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
-            let view = TaskView::new(start(waker)).with_scale(scale);
+            let view = TaskView::new(start(waker))
+                .with_scale(scale)
+                .with_gl(cc.gl.clone());
             Ok(Box::new(app::ViewerApp::new(view, title)))
         }),
     )

@@ -7,7 +7,10 @@
 //! Nothing here repaints on its own except the once-a-second rate refresh while traffic is
 //! shown: the core's waker repaints when something new arrives, so an idle view costs nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use eframe::glow;
 
 use egui::{
     Align, CentralPanel, Color32, ColorImage, Context, Frame, Key, KeyboardShortcut, Layout,
@@ -15,6 +18,7 @@ use egui::{
     TextureOptions, Ui, pos2,
 };
 
+use super::gl_picture::GlPicture;
 use super::layout::{self, Placement, ScaleMode};
 use super::overlay::{self, OverlayText};
 use super::rates::{self, RateMeter};
@@ -34,9 +38,52 @@ const FULL_UV: Rect = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
 
 /// The remote picture as uploaded to the GPU.
 struct Picture {
-    texture: TextureHandle,
+    texture: PictureTexture,
     size: [u32; 2],
     options: TextureOptions,
+}
+
+/// Where the picture lives: our own GL texture drawn by a paint callback when the window
+/// renders with glow, else an egui texture (wgpu, UI tests).
+enum PictureTexture {
+    Gl(GlPicture),
+    Egui(TextureHandle),
+}
+
+impl PictureTexture {
+    fn upload_rect(&mut self, fb: &Framebuffer, r: frame::Rect, options: TextureOptions) {
+        match self {
+            PictureTexture::Gl(gl) => gl.upload_rect(fb, r),
+            PictureTexture::Egui(texture) => {
+                let pos = [r.x as usize, r.y as usize];
+                texture.set_partial(pos, color_image(fb, r), options);
+            }
+        }
+    }
+
+    fn upload_whole(&mut self, fb: &Framebuffer, options: TextureOptions) {
+        match self {
+            PictureTexture::Gl(gl) => gl.upload_whole(fb, is_linear(options)),
+            PictureTexture::Egui(texture) => {
+                texture.set(color_image(fb, fb.full_rect()), options);
+            }
+        }
+    }
+
+    fn paint(&self, painter: &Painter, rect: Rect) {
+        match self {
+            PictureTexture::Gl(gl) => {
+                painter.add(gl.paint_callback(rect));
+            }
+            PictureTexture::Egui(texture) => {
+                painter.image(texture.id(), rect, FULL_UV, Color32::WHITE);
+            }
+        }
+    }
+}
+
+fn is_linear(options: TextureOptions) -> bool {
+    options.magnification == egui::TextureFilter::Linear
 }
 
 /// The remote cursor image, drawn over the picture at the pointer.
@@ -59,6 +106,40 @@ pub struct TaskView {
     rates: RateMeter,
     /// The picture area of the last frame, to choose filtering before the next upload.
     last_area: Option<Rect>,
+    /// The window's GL context when it renders with glow: the picture is then drawn
+    /// directly ([`GlPicture`]).
+    gl: Option<Arc<glow::Context>>,
+    /// Frames drawn and updates received since `since_s`, logged at debug level every few
+    /// seconds (`LOOKOUT_LOG=lookout=debug`) to see how many repaints an update costs.
+    frame_log: FrameLog,
+}
+
+#[derive(Debug, Default)]
+struct FrameLog {
+    since_s: f64,
+    frames: u64,
+    updates_before: u64,
+}
+
+impl FrameLog {
+    const EVERY_S: f64 = 5.0;
+
+    fn frame(&mut self, now_s: f64, updates: u64) {
+        self.frames += 1;
+        if now_s - self.since_s >= Self::EVERY_S {
+            tracing::debug!(
+                frames = self.frames,
+                updates = updates.saturating_sub(self.updates_before),
+                secs = format_args!("{:.1}", now_s - self.since_s),
+                "frames drawn"
+            );
+            *self = Self {
+                since_s: now_s,
+                frames: 0,
+                updates_before: updates,
+            };
+        }
+    }
 }
 
 impl std::fmt::Debug for TaskView {
@@ -84,7 +165,16 @@ impl TaskView {
             pointer: None,
             rates: RateMeter::default(),
             last_area: None,
+            gl: None,
+            frame_log: FrameLog::default(),
         }
+    }
+
+    /// Draws the picture directly with this GL context (the window's, current while the
+    /// UI is built) instead of through an egui texture.
+    pub fn with_gl(mut self, gl: Option<Arc<glow::Context>>) -> Self {
+        self.gl = gl;
+        self
     }
 
     pub fn with_scale(mut self, scale: ScaleMode) -> Self {
@@ -141,6 +231,7 @@ impl TaskView {
         let now_s = ui.input(|i| i.time);
         let sample = self.handle.stats().sample();
         self.rates.observe(now_s, sample);
+        self.frame_log.frame(now_s, sample.updates);
         if let Some(wait_s) = self.rates.next_reading_in_s(now_s, &sample) {
             ctx.request_repaint_after(
                 Duration::try_from_secs_f64(wait_s).unwrap_or(Duration::from_secs(1)),
@@ -156,9 +247,9 @@ impl TaskView {
         Panel::bottom("lookout_status")
             .frame(bar)
             .show(ui, |ui| self.status_ui(ui, &sample));
-        CentralPanel::no_frame()
-            .frame(Frame::new().fill(theme::BACKDROP))
-            .show(ui, |ui| self.picture_ui(ui));
+        // No fill: the window's clear colour is the backdrop (`ViewerApp::clear_color`), so
+        // software GL does not shade every pixel under the picture twice.
+        CentralPanel::no_frame().show(ui, |ui| self.picture_ui(ui));
     }
 
     fn can_retry(&self) -> bool {
@@ -190,9 +281,7 @@ impl TaskView {
             Some(pic) if !view.resized && pic.size == size => {
                 for r in view.dirty {
                     if !r.is_empty() && fb.check_rect(*r).is_ok() {
-                        let pos = [r.x as usize, r.y as usize];
-                        pic.texture
-                            .set_partial(pos, color_image(fb, *r), pic.options);
+                        pic.texture.upload_rect(fb, *r, pic.options);
                     }
                 }
             }
@@ -205,22 +294,35 @@ impl TaskView {
 
     /// Replaces the texture's content and filtering with the whole of `fb`.
     fn upload_whole(&mut self, ctx: &Context, fb: &Framebuffer, options: TextureOptions) {
-        let image = color_image(fb, fb.full_rect());
         let size = [fb.width(), fb.height()];
-        match &mut self.picture {
-            Some(pic) => {
-                pic.texture.set(image, options);
-                pic.size = size;
-                pic.options = options;
-            }
-            None => {
-                self.picture = Some(Picture {
-                    texture: ctx.load_texture("lookout-picture", image, options),
-                    size,
-                    options,
-                });
-            }
+        if let Some(pic) = &mut self.picture {
+            pic.texture.upload_whole(fb, options);
+            pic.size = size;
+            pic.options = options;
+            return;
         }
+        let gl_picture = self.gl.clone().and_then(|gl| {
+            GlPicture::new(gl, fb, is_linear(options))
+                .inspect_err(|err| {
+                    tracing::warn!("drawing the picture through egui instead: {err}");
+                    // Do not try again for every picture.
+                    self.gl = None;
+                })
+                .ok()
+        });
+        let texture = match gl_picture {
+            Some(gl) => PictureTexture::Gl(gl),
+            None => PictureTexture::Egui(ctx.load_texture(
+                "lookout-picture",
+                color_image(fb, fb.full_rect()),
+                options,
+            )),
+        };
+        self.picture = Some(Picture {
+            texture,
+            size,
+            options,
+        });
     }
 
     /// The filtering the picture will want where it was last drawn.
@@ -317,11 +419,7 @@ impl TaskView {
         let area = ui.max_rect();
         self.last_area = Some(area);
         let overlay = overlay::for_state(&self.state).or_else(|| self.too_large_text(ui.ctx()));
-        let tint = if overlay.is_some() {
-            theme::DIM_TINT
-        } else {
-            Color32::WHITE
-        };
+        let dimmed = overlay.is_some();
         let ppp = ui.pixels_per_point();
         if let Some(size) = self.picture_size() {
             match self.scale {
@@ -329,7 +427,7 @@ impl TaskView {
                     let placement = layout::fit(area, size, ppp);
                     self.refilter(ui.ctx(), &placement);
                     ui.allocate_rect(area, Sense::hover());
-                    self.paint(ui.painter(), &placement, tint);
+                    self.paint(ui.painter(), &placement, dimmed);
                 }
                 ScaleMode::OneToOne => {
                     ScrollArea::both().auto_shrink(false).show(ui, |ui| {
@@ -337,7 +435,7 @@ impl TaskView {
                         let (rect, _) = ui.allocate_exact_size(content, Sense::hover());
                         let placement = layout::one_to_one(rect, size, ppp);
                         self.refilter(ui.ctx(), &placement);
-                        self.paint(ui.painter(), &placement, tint);
+                        self.paint(ui.painter(), &placement, dimmed);
                     });
                 }
             }
@@ -370,11 +468,12 @@ impl TaskView {
         })
     }
 
-    /// Paints the picture, and the cursor when the picture is live (undimmed).
-    fn paint(&self, painter: &Painter, placement: &Placement, tint: Color32) {
+    /// Paints the picture, then either the dimming under an overlay or the cursor.
+    fn paint(&self, painter: &Painter, placement: &Placement, dimmed: bool) {
         let Some(pic) = &self.picture else { return };
-        painter.image(pic.texture.id(), placement.rect, FULL_UV, tint);
-        if tint != Color32::WHITE {
+        pic.texture.paint(painter, placement.rect);
+        if dimmed {
+            painter.rect_filled(placement.rect, 0.0, theme::DIM);
             return;
         }
         if let (Some(cursor), Some((x, y))) = (&self.cursor, self.pointer) {

@@ -20,8 +20,8 @@ pub const ACCENT_STRONG: Color32 = Color32::from_rgb(0x2f, 0x6f, 0xe0);
 pub const LIVE: Color32 = Color32::from_rgb(0x3f, 0xc2, 0x7a);
 pub const WARN: Color32 = Color32::from_rgb(0xe8, 0xb3, 0x4b);
 pub const ERROR: Color32 = Color32::from_rgb(0xf0, 0x6a, 0x6a);
-/// Tint that dims the picture under an overlay.
-pub const DIM_TINT: Color32 = Color32::from_gray(90);
+/// Laid over the picture to dim it under an overlay (to about a third of its brightness).
+pub const DIM: Color32 = Color32::from_black_alpha(165);
 
 const WIDGET_IDLE: Color32 = Color32::from_rgb(0x26, 0x2a, 0x33);
 const WIDGET_HOVER: Color32 = Color32::from_rgb(0x30, 0x35, 0x40);

@@ -104,20 +104,7 @@ impl PeerSet {
         };
         let geometry = format!("{SCREEN_WIDTH}x{SCREEN_HEIGHT}");
         let mut x = match server {
-            Server::X11vnc => XServer::start(
-                "Xvfb",
-                Command::new("Xvfb").args([
-                    "-displayfd",
-                    "1",
-                    "-screen",
-                    "0",
-                    &format!("{geometry}x24"),
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                ]),
-                dir.path(),
-            )?,
+            Server::X11vnc => XServer::start("Xvfb", &mut xvfb(), dir.path())?,
             Server::Xvnc => XServer::start(
                 "Xvnc",
                 Command::new("Xvnc").args([
@@ -241,6 +228,58 @@ impl PeerSet {
         }
         self.chromium.check_alive()?;
         self.x.proc.check_alive()
+    }
+}
+
+/// Xvfb at the test screen size, choosing its own display number.
+fn xvfb() -> Command {
+    let mut cmd = Command::new("Xvfb");
+    cmd.args(["-displayfd", "1", "-screen", "0"])
+        .arg(format!("{SCREEN_WIDTH}x{SCREEN_HEIGHT}x24"))
+        .args(["-nolisten", "tcp", "-noreset"]);
+    cmd
+}
+
+/// A `lookout view` window on an Xvfb display of its own. Fields drop in order: the viewer
+/// first, then its X server.
+pub struct Viewer {
+    proc: Proc,
+    x: XServer,
+}
+
+impl Viewer {
+    /// What the viewer's display shows now.
+    pub fn screenshot(&self) -> Result<Rgb> {
+        self.x.screenshot()
+    }
+
+    /// Fails, showing the viewer's log, when it has exited.
+    pub fn check_alive(&mut self) -> Result<()> {
+        self.proc.check_alive()
+    }
+}
+
+impl PeerSet {
+    /// Opens `lookout view URL ARGS…` on a new display (no window manager: the window sits
+    /// at the top-left corner at its default 1280×800, the size of the display).
+    pub fn start_viewer(&self, name: &str, url: &str, args: &[&str]) -> Result<Viewer> {
+        let x = XServer::start(&format!("Xvfb-{name}"), &mut xvfb(), self.dir())?;
+        let home = self.dir().join(format!("home-{name}"));
+        std::fs::create_dir_all(&home)?;
+        let proc = Proc::spawn(
+            name,
+            Command::new(env!("CARGO_BIN_EXE_lookout"))
+                .args(["view", url])
+                .args(args)
+                .env("DISPLAY", x.name())
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env_remove("WAYLAND_DISPLAY")
+                .env_remove("LOOKOUT_PROFILE"),
+            self.dir(),
+            false,
+        )?;
+        Ok(Viewer { proc, x })
     }
 }
 
