@@ -19,6 +19,8 @@
 //! * **Errors.** Each source and provider has its own `thiserror` enum naming each failure,
 //!   gathered in [`core::error::CoreError`] with `is_retryable()` and `user_message()`.
 //!   Front ends use `anyhow`. Untrusted bytes never panic and never allocate without a bound.
+//! * **Unsafe code** is denied everywhere except `ui::gl_picture`, which calls OpenGL (a C
+//!   API) to draw the picture on software GL's fast path; each block states why it is sound.
 //! * **Secrets.** Keys and tokens are [`core::redact::Secret`]s; URLs pass through
 //!   [`core::redact::url`] before they are shown anywhere.
 //!
