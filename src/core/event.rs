@@ -92,8 +92,12 @@ pub enum Command {
     Retry,
     /// Close the stream and end the session.
     Stop,
-    /// Operator input, in remote pixels. Sent only in interactive mode.
+    /// Operator input, in remote pixels. Sent only in interactive mode: a session sends
+    /// nothing to the remote unless these arrive.
     Input(InputEvent),
+    /// Put this text on the remote's clipboard (RFB ClientCutText, Latin-1). Sent only on
+    /// the operator's explicit Paste to remote, never automatically.
+    PasteText(String),
     /// Ask the remote for a full picture.
     Refresh,
 }

@@ -12,11 +12,11 @@ use super::config::Settings;
 use super::error::CoreError;
 use super::event::{Command, LiveInfo, SessionEvent, SessionState, StreamStats, Waker};
 use super::frame::FrameSlot;
-use super::input::InputEvent;
 use super::net::{self, BytePipe, ChannelReader, ChannelWriter, NetError};
 use super::provider::optexity::{OptexityClient, OptexityError};
 use super::redact::Secret;
 use super::source::SourceSpec;
+use super::source::rfb::input::RfbInputQueue;
 use super::source::rfb::{
     EncodingPreference, RfbClient, RfbError, RfbOptions, ServerEvent, messages,
 };
@@ -214,6 +214,8 @@ enum DecoderNote {
     Live(LiveInfo),
     Bell,
     CutText(String),
+    /// The server confirmed the QEMU extended key event pseudo-encoding.
+    QemuKeys,
 }
 
 struct Runner {
@@ -441,9 +443,25 @@ impl Runner {
         let mut was_live = false;
         let mut net_error: Option<NetError> = None;
         let mut notes_open = true;
+        // Operator input goes straight to the socket writer, beside (never behind) the
+        // decoder; only once the handshake is done, so it cannot split handshake messages.
+        let mut input = RfbInputQueue::new();
+        let mut outgoing_open = true;
         loop {
             tokio::select! {
+                permit = outgoing.reserve(), if was_live && outgoing_open && input.has_pending() => {
+                    match permit {
+                        Ok(permit) => {
+                            if let Some(msg) = input.pop() {
+                                permit.send(msg);
+                            }
+                        }
+                        // The socket is gone; `closed` and the decoder say why.
+                        Err(_) => outgoing_open = false,
+                    }
+                }
                 note = notes.recv(), if notes_open => match note {
+                    Some(DecoderNote::QemuKeys) => input.set_qemu_key_events(true),
                     Some(DecoderNote::Live(info)) => {
                         was_live = true;
                         self.live = Some(info.clone());
@@ -480,8 +498,10 @@ impl Runner {
                 cmd = self.peer.commands.recv() => match cmd {
                     Some(Command::Stop) | None => return ConnEnd::Stop,
                     Some(Command::Retry) => return ConnEnd::RetryNow,
-                    Some(Command::Input(ev)) => {
-                        let _ = outgoing.try_send(encode_input(&ev));
+                    Some(Command::Input(ev)) if was_live => input.push(ev),
+                    Some(Command::PasteText(text)) if was_live => input.push_paste(&text),
+                    Some(Command::Input(_) | Command::PasteText(_)) => {
+                        tracing::debug!(source = %self.source, "input before the stream is live: dropped");
                     }
                     Some(Command::Refresh) => {
                         if let Some(live) = &self.live {
@@ -514,15 +534,6 @@ enum Resolve {
 
 fn clamp_u16(v: u32) -> u16 {
     u16::try_from(v).unwrap_or(u16::MAX)
-}
-
-fn encode_input(ev: &InputEvent) -> Vec<u8> {
-    match *ev {
-        InputEvent::Pointer { x, y, buttons } => {
-            messages::pointer_event(buttons, clamp_u16(x), clamp_u16(y)).to_vec()
-        }
-        InputEvent::Key { keysym, down } => messages::key_event(down, keysym).to_vec(),
-    }
 }
 
 async fn wait_stop_or_retry(commands: &mut mpsc::Receiver<Command>) -> ConnEnd {
@@ -581,6 +592,7 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
     {
         return Ok(());
     }
+    let mut qemu_keys_noted = false;
     loop {
         match client.read_message(&mut reader, &mut writer)? {
             ServerEvent::Update(update) => {
@@ -594,6 +606,12 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
                 parts.stats.add_update(update.rects);
                 if let Some(enc) = update.last_encoding {
                     parts.stats.set_encoding(enc);
+                }
+                if !qemu_keys_noted && client.supports_qemu_key_events() {
+                    qemu_keys_noted = true;
+                    if parts.notes.blocking_send(DecoderNote::QemuKeys).is_err() {
+                        return Ok(());
+                    }
                 }
                 if update.resized
                     && parts

@@ -33,7 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use desktop::{Damage, Desktop, Scroll, render_desktop};
-pub use stats::SimStats;
+pub use stats::{MAX_RECORDED_INPUT, ReceivedInput, SimStats};
 pub use tasks::{TaskPlan, TaskStatus};
 pub use token::TokenRejection;
 

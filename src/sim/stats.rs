@@ -1,10 +1,23 @@
 //! Counters the simulator keeps for tests and benches: tokens issued and refused, stream
-//! connections per task, what clients sent. [`Counters`] is shared and updated in place;
-//! [`SimStats`] is the snapshot [`super::SimHandle::stats`] returns.
+//! connections per task, what clients sent (and, for pointer and key events, the events
+//! themselves, in order). [`Counters`] is shared and updated in place; [`SimStats`] is the
+//! snapshot [`super::SimHandle::stats`] returns.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The most recent input events [`SimStats::input`] keeps.
+pub const MAX_RECORDED_INPUT: usize = 4096;
+
+/// One input message an RFB client sent, as the simulator's server decoded it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceivedInput {
+    /// PointerEvent: the button mask and position.
+    Pointer { buttons: u8, x: u16, y: u16 },
+    /// KeyEvent: an X11 keysym going down or up.
+    Key { down: bool, keysym: u32 },
+}
 
 /// A snapshot of the simulator's counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,6 +46,9 @@ pub struct SimStats {
     pub cut_texts: u64,
     pub last_pointer: Option<(u16, u16)>,
     pub last_cut_text: Option<String>,
+    /// Pointer and key events received on every connection, oldest first (the most recent
+    /// [`MAX_RECORDED_INPUT`]).
+    pub input: Vec<ReceivedInput>,
 }
 
 impl SimStats {
@@ -69,6 +85,16 @@ struct Details {
     stream_connections: BTreeMap<String, u64>,
     last_pointer: Option<(u16, u16)>,
     last_cut_text: Option<String>,
+    input: VecDeque<ReceivedInput>,
+}
+
+impl Details {
+    fn record(&mut self, ev: ReceivedInput) {
+        if self.input.len() >= MAX_RECORDED_INPUT {
+            self.input.pop_front();
+        }
+        self.input.push_back(ev);
+    }
 }
 
 pub(crate) fn bump(c: &AtomicU64) {
@@ -88,9 +114,16 @@ impl Counters {
             .or_default() += 1;
     }
 
-    pub fn pointer(&self, x: u16, y: u16) {
+    pub fn pointer(&self, buttons: u8, x: u16, y: u16) {
         bump(&self.pointer_events);
-        self.details().last_pointer = Some((x, y));
+        let mut d = self.details();
+        d.last_pointer = Some((x, y));
+        d.record(ReceivedInput::Pointer { buttons, x, y });
+    }
+
+    pub fn key(&self, down: bool, keysym: u32) {
+        bump(&self.key_events);
+        self.details().record(ReceivedInput::Key { down, keysym });
     }
 
     pub fn cut_text(&self, text: String) {
@@ -116,6 +149,7 @@ impl Counters {
             cut_texts: get(&self.cut_texts),
             last_pointer: d.last_pointer,
             last_cut_text: d.last_cut_text.clone(),
+            input: d.input.iter().copied().collect(),
         }
     }
 }

@@ -682,6 +682,20 @@ async fn unsupported_pixel_formats_close_and_input_is_recorded() {
     assert_eq!((s.key_events, s.pointer_events, s.cut_texts), (1, 1, 1));
     assert_eq!(s.last_pointer, Some((7, 9)));
     assert_eq!(s.last_cut_text.as_deref(), Some("hi"));
+    assert_eq!(
+        s.input,
+        vec![
+            ReceivedInput::Key {
+                down: true,
+                keysym: 0x61
+            },
+            ReceivedInput::Pointer {
+                buttons: 1,
+                x: 7,
+                y: 9
+            },
+        ]
+    );
     sim.shutdown().await;
 }
 

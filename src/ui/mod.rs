@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod gl_picture;
+pub mod keys;
 pub mod layout;
 pub mod overlay;
 pub mod rates;

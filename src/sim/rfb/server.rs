@@ -8,9 +8,10 @@
 //!
 //! After that the connection owns its own [`Desktop`], advances it once per tick, folds
 //! the damage into [`PendingDamage`] and answers FramebufferUpdateRequests: only while a
-//! request is outstanding, everything on a non-incremental one. Client input is recorded in
-//! the shared counters. The connection ends when the client leaves, the task stops running,
-//! or the simulator drops streams or shuts down.
+//! request is outstanding, everything on a non-incremental one. Client input is counted in
+//! the shared counters, which also record each pointer and key event in order. The
+//! connection ends when the client leaves, the task stops running, or the simulator drops
+//! streams or shuts down.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -416,8 +417,8 @@ impl Session {
                     self.damage.add_full(self.desktop.framebuffer().full_rect());
                 }
             }
-            ClientMessage::Key { .. } => bump(&counters.key_events),
-            ClientMessage::Pointer { x, y, .. } => counters.pointer(x, y),
+            ClientMessage::Key { down, keysym } => counters.key(down, keysym),
+            ClientMessage::Pointer { buttons, x, y } => counters.pointer(buttons, x, y),
             ClientMessage::CutText(text) => counters.cut_text(text),
         }
         Ok(())

@@ -16,11 +16,16 @@
 //! the session then publishes the dirty rectangles. To keep the picture flowing, the next
 //! incremental FramebufferUpdateRequest is sent as soon as an update's header arrives, so
 //! one request is always in flight while the rectangles are decoded.
+//!
+//! Operator input goes the other way: [`input`] turns `InputEvent`s into PointerEvent,
+//! KeyEvent (or QEMU extended key event) and ClientCutText messages, and the session writes
+//! them to the socket beside this client, never behind its decoding.
 
 mod clipboard;
 pub mod encodings;
 pub mod error;
 mod handshake;
+pub mod input;
 pub mod messages;
 mod pixel;
 mod wire;
