@@ -126,11 +126,6 @@ impl GlPicture {
         Ok(picture)
     }
 
-    /// The picture's size in remote pixels.
-    pub fn size(&self) -> [u32; 2] {
-        self.size
-    }
-
     /// Replaces the whole picture (re-allocating the texture when the size changed) and sets
     /// its filtering.
     pub fn upload_whole(&mut self, fb: &Framebuffer, linear: bool) {
@@ -239,7 +234,7 @@ impl Drop for GlPicture {
 }
 
 /// Writes the pixels of `r` (inside `fb`) to `out` as packed BGRA rows.
-pub fn to_bgra(fb: &Framebuffer, r: Rect, out: &mut Vec<u8>) {
+fn to_bgra(fb: &Framebuffer, r: Rect, out: &mut Vec<u8>) {
     let row_bytes = r.w as usize * 4;
     out.clear();
     out.resize(row_bytes * r.h as usize, 0);
