@@ -11,8 +11,11 @@ use std::sync::Mutex;
 /// Largest framebuffer side we accept from any source (RFB allows 65535).
 pub const MAX_DIMENSION: u32 = 16384;
 
-/// Above this many pending dirty rectangles the slot keeps only their bounding box.
-const MAX_PENDING_RECTS: usize = 64;
+/// Above this many pending dirty rectangles the slot merges them ([`coalesce`]).
+const MAX_PENDING_RECTS: usize = 128;
+
+/// The tile size [`coalesce`] rounds changed areas up to.
+const COALESCE_TILE: u32 = 64;
 
 /// A rectangle in remote pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -405,8 +408,7 @@ impl FrameSlot {
             if !s.resized {
                 s.dirty.extend(added);
                 if s.dirty.len() > MAX_PENDING_RECTS {
-                    let bbox = s.dirty.iter().fold(Rect::default(), |a, r| a.union(r));
-                    s.dirty = vec![bbox];
+                    coalesce(&mut s.dirty, fb.width, fb.height);
                 }
             }
         }
@@ -471,6 +473,67 @@ impl FrameSlot {
     }
 }
 
+/// Replaces many dirty rectangles inside a `width`×`height` picture by fewer that cover
+/// them: the 64-pixel tiles they touch, as runs along each tile row, runs of equal extent
+/// in consecutive rows joined. Unlike one bounding box, two small changes far apart stay
+/// small: an animating page's scattered tiles cost their own area, not the screen's.
+pub fn coalesce(rects: &mut Vec<Rect>, width: u32, height: u32) {
+    let cols = width.div_ceil(COALESCE_TILE) as usize;
+    let rows = height.div_ceil(COALESCE_TILE) as usize;
+    if cols == 0 || rows == 0 {
+        rects.clear();
+        return;
+    }
+    let mut tiles = vec![false; cols * rows];
+    for r in rects.iter() {
+        let r = clip(*r, width, height);
+        if r.is_empty() {
+            continue;
+        }
+        let (x0, x1) = (r.x / COALESCE_TILE, (r.right() - 1) / COALESCE_TILE);
+        let (y0, y1) = (r.y / COALESCE_TILE, (r.bottom() - 1) / COALESCE_TILE);
+        for ty in y0..=y1 {
+            let row = ty as usize * cols;
+            tiles[row + x0 as usize..=row + x1 as usize].fill(true);
+        }
+    }
+    rects.clear();
+    // Runs of the previous tile row, as (first tile, end tile, index in `rects`).
+    let mut open: Vec<(usize, usize, usize)> = Vec::new();
+    let mut next: Vec<(usize, usize, usize)> = Vec::new();
+    for ty in 0..rows {
+        let row = &tiles[ty * cols..(ty + 1) * cols];
+        let mut tx = 0;
+        next.clear();
+        while tx < cols {
+            if !row[tx] {
+                tx += 1;
+                continue;
+            }
+            let start = tx;
+            while tx < cols && row[tx] {
+                tx += 1;
+            }
+            let y = ty as u32 * COALESCE_TILE;
+            let h = COALESCE_TILE.min(height - y);
+            let index = match open.iter().find(|&&(a, b, _)| (a, b) == (start, tx)) {
+                Some(&(_, _, i)) => {
+                    rects[i].h += h;
+                    i
+                }
+                None => {
+                    let x = start as u32 * COALESCE_TILE;
+                    let right = (tx as u32 * COALESCE_TILE).min(width);
+                    rects.push(Rect::new(x, y, right - x, h));
+                    rects.len() - 1
+                }
+            };
+            next.push((start, tx, index));
+        }
+        std::mem::swap(&mut open, &mut next);
+    }
+}
+
 fn clip(r: Rect, w: u32, h: u32) -> Rect {
     let x = r.x.min(w);
     let y = r.y.min(h);
@@ -480,6 +543,61 @@ fn clip(r: Rect, w: u32, h: u32) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn covered(rects: &[Rect], x: u32, y: u32) -> bool {
+        rects
+            .iter()
+            .any(|r| x >= r.x && x < r.right() && y >= r.y && y < r.bottom())
+    }
+
+    #[test]
+    fn coalesce_covers_every_changed_pixel_and_stays_local() {
+        let (w, h) = (1000, 700);
+        let mut rects: Vec<Rect> = (0..300)
+            .map(|i| Rect::new((i * 37) % 990, (i * 53) % 690, 3 + i % 9, 2 + i % 7))
+            .collect();
+        // Two far-apart changes, plus one reaching past the picture.
+        rects.push(Rect::new(0, 0, 1, 1));
+        rects.push(Rect::new(990, 690, 50, 50));
+        let before = rects.clone();
+        coalesce(&mut rects, w, h);
+        assert!(rects.len() < before.len(), "{} rects", rects.len());
+        for r in &before {
+            for (x, y) in [(r.x, r.y), (r.right() - 1, r.bottom() - 1)] {
+                if x < w && y < h {
+                    assert!(covered(&rects, x, y), "{x},{y} of {r:?} lost");
+                }
+            }
+        }
+        for r in &rects {
+            assert!(
+                r.right() <= w && r.bottom() <= h,
+                "{r:?} leaves the picture"
+            );
+            assert!(!r.is_empty());
+        }
+        // No overlaps: the total area is at most the picture's.
+        let area: u64 = rects.iter().map(Rect::area).sum();
+        assert!(area <= u64::from(w * h));
+    }
+
+    #[test]
+    fn coalesce_keeps_distant_changes_apart_and_joins_columns() {
+        let mut rects = vec![
+            Rect::new(0, 0, 1, 1),
+            Rect::new(1900, 1000, 5, 5),
+            // A column of changes two tiles wide down the middle.
+            Rect::new(640, 0, 100, 10),
+            Rect::new(640, 500, 100, 10),
+        ];
+        rects.extend((0..17).map(|ty| Rect::new(700, ty * 64, 60, 1)));
+        coalesce(&mut rects, 1920, 1080);
+        assert!(rects.contains(&Rect::new(0, 0, 64, 64)), "{rects:?}");
+        assert!(rects.contains(&Rect::new(1856, 960, 64, 64)), "{rects:?}");
+        assert!(rects.contains(&Rect::new(640, 0, 128, 1080)), "{rects:?}");
+        let area: u64 = rects.iter().map(Rect::area).sum();
+        assert_eq!(area, 2 * 64 * 64 + 128 * 1080);
+    }
 
     #[test]
     fn new_rejects_zero_and_oversized() {
@@ -561,15 +679,26 @@ mod tests {
     }
 
     #[test]
-    fn slot_collapses_many_rects_into_bounding_box() {
+    fn slot_merges_many_pending_rects_into_tiles() {
         let slot = FrameSlot::new();
-        let fb = Framebuffer::new(200, 200).unwrap();
+        let fb = Framebuffer::new(300, 300).unwrap();
         slot.publish(&fb, &[]);
         slot.take(|_| ());
-        let rects: Vec<Rect> = (0..100).map(|i| Rect::new(i, i, 1, 1)).collect();
-        slot.publish(&fb, &rects);
+        // Two updates the consumer has not taken yet: 200 single pixels on the diagonal.
+        let rects: Vec<Rect> = (0..200).map(|i| Rect::new(i, i, 1, 1)).collect();
+        slot.publish(&fb, &rects[..100]);
+        slot.publish(&fb, &rects[100..]);
         let dirty = slot.take(|v| v.dirty.to_vec()).unwrap();
-        assert_eq!(dirty, vec![Rect::new(0, 0, 100, 100)]);
+        // The diagonal's four 64-pixel tiles, not their 200x200 bounding box.
+        assert_eq!(
+            dirty,
+            vec![
+                Rect::new(0, 0, 64, 64),
+                Rect::new(64, 64, 64, 64),
+                Rect::new(128, 128, 64, 64),
+                Rect::new(192, 192, 64, 64)
+            ]
+        );
     }
 
     #[test]

@@ -16,8 +16,13 @@
 //! - the draw is recognised as a rectangle: a 4-vertex triangle fan with constant w.
 //!
 //! Tiles that egui also draws into (the cursor, overlays) still use the general path.
-//! Uploads convert each dirty rectangle from the session's RGBA to BGRA in a reused
-//! buffer, one `glTexSubImage2D` per rectangle. The draw goes through an egui paint
+//!
+//! A picture shown smaller than it is (a fitted 1080p task in a normal window) is kept in
+//! the texture at its shown size, averaged down on the CPU one changed rectangle at a time
+//! ([`super::resample`]), and drawn 1:1, which llvmpipe does as a copy: sampling the whole
+//! picture on every repaint cost more than the resampling of what changed. Otherwise each
+//! dirty rectangle is converted from the session's RGBA to BGRA in a reused buffer. Either
+//! way it is one `glTexSubImage2D` per rectangle. The draw goes through an egui paint
 //! callback, so egui's own GL state is restored around it.
 //!
 //! Uploads happen while the app builds its UI: eframe's glow integration makes the window's
@@ -33,6 +38,7 @@ use std::sync::Arc;
 use eframe::egui_glow::{self, ShaderVersion};
 use eframe::glow::{self, HasContext as _};
 
+use super::resample::{Resampler, Scratch};
 use crate::core::frame::{Framebuffer, Rect};
 
 /// One picture texture and the program that draws it, on one GL context.
@@ -42,8 +48,13 @@ pub struct GlPicture {
     program: glow::Program,
     /// An empty vertex array: the quad's corners come from `gl_VertexID`.
     vertex_array: glow::VertexArray,
+    /// The texture's size: the picture's, or the size it is shown at when resampled.
     size: [u32; 2],
     linear: bool,
+    /// Set when the picture is shown smaller than it is: the texture then holds it at the
+    /// shown size, averaged on the CPU ([`super::resample`]), and is drawn 1:1.
+    resampler: Option<Resampler>,
+    scratch: Scratch,
     /// BGRA rows of the rectangle being uploaded, reused between uploads.
     staging: Vec<u8>,
 }
@@ -90,11 +101,13 @@ void main() {
 ";
 
 impl GlPicture {
-    /// A texture holding `fb`, sampled linearly or nearest.
+    /// A texture holding `fb`, sampled linearly or nearest, or resampled to `shown_at`
+    /// physical pixels (see [`GlPicture::upload_whole`]).
     pub fn new(
         gl: Arc<glow::Context>,
         fb: &Framebuffer,
         linear: bool,
+        shown_at: Option<[u32; 2]>,
     ) -> Result<Self, GlPictureError> {
         let version = ShaderVersion::get(&gl);
         if !version.is_new_shader_interface() {
@@ -120,19 +133,41 @@ impl GlPicture {
             vertex_array,
             size: [0, 0],
             linear,
+            resampler: None,
+            scratch: Scratch::default(),
             staging: Vec::new(),
         };
-        picture.upload_whole(fb, linear);
+        picture.upload_whole(fb, linear, shown_at);
         Ok(picture)
     }
 
+    /// The size the texture holds the picture at when it is resampled on the CPU.
+    pub fn shown_at(&self) -> Option<[u32; 2]> {
+        self.resampler.as_ref().map(Resampler::output_size)
+    }
+
     /// Replaces the whole picture (re-allocating the texture when the size changed) and sets
-    /// its filtering.
-    pub fn upload_whole(&mut self, fb: &Framebuffer, linear: bool) {
+    /// its filtering. With `shown_at` smaller than the picture the texture holds it averaged
+    /// down to that size, to be drawn there 1:1; otherwise it holds it as it is.
+    pub fn upload_whole(&mut self, fb: &Framebuffer, linear: bool, shown_at: Option<[u32; 2]>) {
+        let source = [fb.width(), fb.height()];
+        self.resampler = shown_at
+            .filter(|&shown| shown != source)
+            .and_then(|shown| Resampler::new(source, shown));
+        let (size, linear) = match &self.resampler {
+            Some(r) => {
+                let size = r.output_size();
+                let all = Rect::new(0, 0, size[0], size[1]);
+                r.resample_bgra(fb, all, &mut self.scratch, &mut self.staging);
+                (size, false)
+            }
+            None => {
+                to_bgra(fb, fb.full_rect(), &mut self.staging);
+                (source, linear)
+            }
+        };
         let gl = &self.gl;
-        let size = [fb.width(), fb.height()];
         let filter = if linear { glow::LINEAR } else { glow::NEAREST } as i32;
-        to_bgra(fb, fb.full_rect(), &mut self.staging);
         // SAFETY: the texture is ours; `staging` holds exactly width*height BGRA8 pixels,
         // which is what TexImage2D reads with row length 0 and alignment 4.
         unsafe {
@@ -162,13 +197,26 @@ impl GlPicture {
         self.linear = linear;
     }
 
-    /// Uploads the area `r` of `fb`, which has the texture's size. Rectangles outside the
-    /// picture or of another size of picture are ignored.
+    /// Uploads what changed in the area `r` of `fb`, which has the picture's size.
+    /// Rectangles outside the picture or of another size of picture are ignored.
     pub fn upload_rect(&mut self, fb: &Framebuffer, r: Rect) {
-        if r.is_empty() || [fb.width(), fb.height()] != self.size || fb.check_rect(r).is_err() {
+        if r.is_empty() || fb.check_rect(r).is_err() {
             return;
         }
-        to_bgra(fb, r, &mut self.staging);
+        let r = match &self.resampler {
+            Some(resampler) => {
+                let out = resampler.output_rect(r);
+                if !resampler.resample_bgra(fb, out, &mut self.scratch, &mut self.staging) {
+                    return;
+                }
+                out
+            }
+            None if [fb.width(), fb.height()] == self.size => {
+                to_bgra(fb, r, &mut self.staging);
+                r
+            }
+            None => return,
+        };
         let gl = &self.gl;
         // SAFETY: `staging` holds exactly r.w*r.h packed BGRA8 pixels, what GL reads with
         // row length 0 and alignment 4.
@@ -236,18 +284,19 @@ impl Drop for GlPicture {
 /// Writes the pixels of `r` (inside `fb`) to `out` as packed BGRA rows.
 fn to_bgra(fb: &Framebuffer, r: Rect, out: &mut Vec<u8>) {
     let row_bytes = r.w as usize * 4;
-    out.clear();
-    out.resize(row_bytes * r.h as usize, 0);
+    let needed = row_bytes * r.h as usize;
+    // Grown, never cleared: every byte is written below.
+    if out.len() < needed {
+        out.resize(needed, 0);
+    }
+    out.truncate(needed);
     for (dy, dst_row) in (0..r.h).zip(out.chunks_exact_mut(row_bytes)) {
         for (src, dst) in fb
             .row(r, dy)
             .chunks_exact(4)
             .zip(dst_row.chunks_exact_mut(4))
         {
-            // Swap red and blue as one word: the compiler turns this loop into SIMD.
-            let rgba = u32::from_le_bytes([src[0], src[1], src[2], src[3]]);
-            let bgra = (rgba & 0xff00_ff00) | ((rgba & 0xff) << 16) | ((rgba >> 16) & 0xff);
-            dst.copy_from_slice(&bgra.to_le_bytes());
+            dst.copy_from_slice(&[src[2], src[1], src[0], src[3]]);
         }
     }
 }

@@ -62,6 +62,14 @@ impl Placement {
     ) -> Option<[u32; 2]> {
         remote_pixel(self.rect, image_px, pos, pixels_per_point)
     }
+
+    /// The picture's drawn size in physical pixels when that is smaller than the picture
+    /// (`pixel_scale` below 1), as the renderer rounds it; `None` at 1:1 or larger.
+    pub fn downscaled_px(&self, pixels_per_point: f32) -> Option<[u32; 2]> {
+        let size = self.rect.size() * pixels_per_point;
+        let px = [size.x.round(), size.y.round()];
+        (self.pixel_scale < 1.0 && px.iter().all(|&v| v >= 1.0)).then(|| px.map(|v| v as u32))
+    }
 }
 
 /// The remote pixel shown under the point `pos`, for a picture `image_px` big drawn in
@@ -405,6 +413,24 @@ mod tests {
         assert_eq!(texture_options(2.0), TextureOptions::NEAREST);
         assert_eq!(texture_options(0.75), TextureOptions::LINEAR);
         assert_eq!(texture_options(1.5), TextureOptions::LINEAR);
+    }
+
+    #[test]
+    fn downscaled_size_is_the_drawn_size_in_physical_pixels() {
+        // 1920×1080 into 1280×776 points at 1 px/pt: 2/3 scale, 1280×720 pixels.
+        let area = Rect::from_min_size(pos2(0.0, 24.0), vec2(1280.0, 776.0));
+        let p = fit(area, [1920, 1080], 1.0);
+        assert_eq!(p.downscaled_px(1.0), Some([1280, 720]));
+        // The same picture on a 2 px/pt screen fills 1280×720 points = 2560×1440 pixels:
+        // larger than the picture, so no resampling.
+        let p = fit(area, [1920, 1080], 2.0);
+        assert_eq!(p.downscaled_px(2.0), None);
+        // 640×388 points at 2 px/pt: 1280×720 pixels again.
+        let small = Rect::from_min_size(pos2(0.0, 0.0), vec2(640.0, 388.0));
+        let p = fit(small, [1920, 1080], 2.0);
+        assert_eq!(p.downscaled_px(2.0), Some([1280, 720]));
+        // 1:1 is never resampled.
+        assert_eq!(one_to_one(area, [1920, 1080], 1.0).downscaled_px(1.0), None);
     }
 
     #[test]

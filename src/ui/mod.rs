@@ -14,6 +14,7 @@ pub mod keys;
 pub mod layout;
 pub mod overlay;
 pub mod rates;
+pub mod resample;
 pub mod stream_view;
 pub mod theme;
 

@@ -40,13 +40,25 @@ const FULL_UV: Rect = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
 struct Picture {
     texture: PictureTexture,
     size: [u32; 2],
-    options: TextureOptions,
+    fit: TextureFit,
+}
+
+impl Picture {
+    /// True when the texture holds the picture as `wanted` asks.
+    fn fits(&self, wanted: TextureFit) -> bool {
+        match &self.texture {
+            PictureTexture::Gl(gl) => {
+                self.fit.options == wanted.options && gl.shown_at() == wanted.shown_at
+            }
+            PictureTexture::Egui(_) => self.fit.options == wanted.options,
+        }
+    }
 }
 
 /// Where the picture lives: our own GL texture drawn by a paint callback when the window
 /// renders with glow, else an egui texture (wgpu, UI tests).
 enum PictureTexture {
-    Gl(GlPicture),
+    Gl(Box<GlPicture>),
     Egui(TextureHandle),
 }
 
@@ -61,9 +73,10 @@ impl PictureTexture {
         }
     }
 
-    fn upload_whole(&mut self, fb: &Framebuffer, options: TextureOptions) {
+    fn upload_whole(&mut self, fb: &Framebuffer, fit: TextureFit) {
+        let TextureFit { options, shown_at } = fit;
         match self {
-            PictureTexture::Gl(gl) => gl.upload_whole(fb, is_linear(options)),
+            PictureTexture::Gl(gl) => gl.upload_whole(fb, is_linear(options), shown_at),
             PictureTexture::Egui(texture) => {
                 texture.set(color_image(fb, fb.full_rect()), options);
             }
@@ -78,6 +91,24 @@ impl PictureTexture {
             PictureTexture::Egui(texture) => {
                 painter.image(texture.id(), rect, FULL_UV, Color32::WHITE);
             }
+        }
+    }
+}
+
+/// How the texture should hold the picture for where it is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct TextureFit {
+    options: TextureOptions,
+    /// The physical size the picture is drawn at, when smaller than the picture. Only the
+    /// GL path uses it: it then keeps the picture averaged down to that size.
+    shown_at: Option<[u32; 2]>,
+}
+
+impl TextureFit {
+    fn for_placement(placement: &Placement, pixels_per_point: f32) -> Self {
+        Self {
+            options: layout::texture_options(placement.pixel_scale),
+            shown_at: placement.downscaled_px(pixels_per_point),
         }
     }
 }
@@ -281,28 +312,29 @@ impl TaskView {
             Some(pic) if !view.resized && pic.size == size => {
                 for r in view.dirty {
                     if !r.is_empty() && fb.check_rect(*r).is_ok() {
-                        pic.texture.upload_rect(fb, *r, pic.options);
+                        pic.texture.upload_rect(fb, *r, pic.fit.options);
                     }
                 }
             }
             _ => {
-                let options = self.options_for(size, ctx.pixels_per_point());
-                self.upload_whole(ctx, fb, options);
+                let fit = self.fit_for(size, ctx.pixels_per_point());
+                self.upload_whole(ctx, fb, fit);
             }
         }
     }
 
     /// Replaces the texture's content and filtering with the whole of `fb`.
-    fn upload_whole(&mut self, ctx: &Context, fb: &Framebuffer, options: TextureOptions) {
+    fn upload_whole(&mut self, ctx: &Context, fb: &Framebuffer, fit: TextureFit) {
         let size = [fb.width(), fb.height()];
         if let Some(pic) = &mut self.picture {
-            pic.texture.upload_whole(fb, options);
+            pic.texture.upload_whole(fb, fit);
             pic.size = size;
-            pic.options = options;
+            pic.fit = fit;
             return;
         }
+        let options = fit.options;
         let gl_picture = self.gl.clone().and_then(|gl| {
-            GlPicture::new(gl, fb, is_linear(options))
+            GlPicture::new(gl, fb, is_linear(options), fit.shown_at)
                 .inspect_err(|err| {
                     tracing::warn!("drawing the picture through egui instead: {err}");
                     // Do not try again for every picture.
@@ -311,36 +343,35 @@ impl TaskView {
                 .ok()
         });
         let texture = match gl_picture {
-            Some(gl) => PictureTexture::Gl(gl),
+            Some(gl) => PictureTexture::Gl(Box::new(gl)),
             None => PictureTexture::Egui(ctx.load_texture(
                 "lookout-picture",
                 color_image(fb, fb.full_rect()),
                 options,
             )),
         };
-        self.picture = Some(Picture {
-            texture,
-            size,
-            options,
-        });
+        self.picture = Some(Picture { texture, size, fit });
     }
 
-    /// The filtering the picture will want where it was last drawn.
-    fn options_for(&self, size: [u32; 2], pixels_per_point: f32) -> TextureOptions {
+    /// How the picture will want its texture where it was last drawn.
+    fn fit_for(&self, size: [u32; 2], pixels_per_point: f32) -> TextureFit {
         match (self.scale, self.last_area) {
-            (ScaleMode::OneToOne, _) => layout::texture_options(1.0),
-            (ScaleMode::Fit, Some(area)) => {
-                layout::texture_options(layout::fit(area, size, pixels_per_point).pixel_scale)
-            }
-            (ScaleMode::Fit, None) => TextureOptions::LINEAR,
+            (ScaleMode::OneToOne, _) | (ScaleMode::Fit, None) => TextureFit {
+                options: layout::texture_options(1.0),
+                shown_at: None,
+            },
+            (ScaleMode::Fit, Some(area)) => TextureFit::for_placement(
+                &layout::fit(area, size, pixels_per_point),
+                pixels_per_point,
+            ),
         }
     }
 
-    /// Re-uploads the picture when its scale calls for other filtering (rare: on a mode
-    /// switch or when a window resize crosses a whole-number scale).
+    /// Re-uploads the picture when where it is drawn calls for other filtering or another
+    /// resampled size (on a mode switch or a window resize).
     fn refilter(&mut self, ctx: &Context, placement: &Placement) {
-        let wanted = layout::texture_options(placement.pixel_scale);
-        if self.picture.as_ref().is_some_and(|p| p.options != wanted)
+        let wanted = TextureFit::for_placement(placement, ctx.pixels_per_point());
+        if self.picture.as_ref().is_some_and(|p| !p.fits(wanted))
             && let Some(fb) = self.handle.frames().snapshot()
         {
             self.upload_whole(ctx, &fb, wanted);

@@ -36,7 +36,7 @@ mod tests;
 
 use std::io::{Read, Write};
 
-use crate::core::frame::{CursorShape, Framebuffer, Rect};
+use crate::core::frame::{self, CursorShape, Framebuffer, Rect};
 use crate::core::redact::Secret;
 
 pub use encodings::encoding_name;
@@ -44,7 +44,8 @@ use encodings::{Decoders, RectHeader, RectOutcome};
 pub use error::RfbError;
 use wire::Wire;
 
-/// Above this many dirty rectangles in one update, only their bounding box is reported.
+/// Above this many dirty rectangles in one update they are merged into tiles
+/// ([`frame::coalesce`]).
 const MAX_DIRTY_RECTS: usize = 256;
 
 /// Which picture encodings to advertise.
@@ -239,7 +240,7 @@ impl RfbClient {
             match self.decoders.rect(r, &mut self.fb, header)? {
                 RectOutcome::Drawn => {
                     info.last_encoding = Some(header.encoding);
-                    add_dirty(&mut info.dirty, header.rect);
+                    add_dirty(&mut info.dirty, header.rect, &self.fb);
                 }
                 RectOutcome::Resized => {
                     info.resized = true;
@@ -264,15 +265,13 @@ impl RfbClient {
     }
 }
 
-fn add_dirty(dirty: &mut Vec<Rect>, r: Rect) {
+fn add_dirty(dirty: &mut Vec<Rect>, r: Rect, fb: &Framebuffer) {
     if r.is_empty() {
         return;
     }
     dirty.push(r);
     if dirty.len() > MAX_DIRTY_RECTS {
-        let bbox = dirty.iter().fold(Rect::default(), |a, b| a.union(b));
-        dirty.clear();
-        dirty.push(bbox);
+        frame::coalesce(dirty, fb.width(), fb.height());
     }
 }
 

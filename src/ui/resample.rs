@@ -1,0 +1,443 @@
+//! Area-averaging downscale of the remote picture to the size it is shown at, one changed
+//! rectangle at a time.
+//!
+//! A fitted 1080p picture in a laptop-sized window is drawn at about two thirds of its
+//! size. Letting the GPU sample the whole picture on every repaint costs, under software GL
+//! (llvmpipe), about as much as everything else the viewer does; and bilinear sampling below
+//! half size skips pixels, so text shimmers. Instead the view keeps a texture at the size it
+//! is drawn, fills each of its pixels with the average of the remote pixels it covers (a box
+//! filter: exact for any scale, no aliasing), redoes only the pixels a changed rectangle
+//! touches, and draws the texture 1:1, which llvmpipe does as a copy.
+//!
+//! Weights are 8-bit fixed point per axis (each axis's weights for one output pixel sum to
+//! 256), so a pass is integer multiply-adds the compiler vectorises: a vertical pass over
+//! the source rows an output row covers, then a horizontal one.
+
+use crate::core::frame::{Framebuffer, Rect};
+
+/// The sum of one output pixel's weights along one axis.
+const ONE: u32 = 256;
+
+/// For each output index along one axis: the source indices it covers and their weights.
+#[derive(Clone, Debug, PartialEq)]
+struct Axis {
+    /// First source index of each output index.
+    first: Vec<u32>,
+    /// Where each output index's weights start in `weights`.
+    offset: Vec<u32>,
+    /// Number of weights of each output index.
+    len: Vec<u32>,
+    weights: Vec<u16>,
+    /// The most weights any output index has.
+    stride: usize,
+    /// Every output index's weights padded with zeros to `stride`: fixed-size taps for the
+    /// horizontal pass.
+    padded: Vec<u16>,
+}
+
+impl Axis {
+    /// `src` source pixels onto `dst` output pixels, `0 < dst <= src`.
+    fn new(src: u32, dst: u32) -> Self {
+        let scale = f64::from(src) / f64::from(dst);
+        let mut axis = Axis {
+            first: Vec::with_capacity(dst as usize),
+            offset: Vec::with_capacity(dst as usize),
+            len: Vec::with_capacity(dst as usize),
+            weights: Vec::with_capacity(dst as usize * (scale.ceil() as usize + 1)),
+            stride: 0,
+            padded: Vec::new(),
+        };
+        for i in 0..dst {
+            let a = f64::from(i) * scale;
+            let b = (f64::from(i + 1) * scale).min(f64::from(src));
+            let start = axis.weights.len();
+            let mut first = None;
+            // Weights by rounding the running sum, so they add up to exactly ONE and a flat
+            // colour stays the same colour.
+            let (mut covered, mut given) = (0.0, 0u32);
+            for j in (a.floor() as u32)..(b.ceil() as u32).min(src) {
+                covered += b.min(f64::from(j + 1)) - a.max(f64::from(j));
+                let upto = ((covered / scale * f64::from(ONE)).round() as u32).min(ONE);
+                let w = (upto - given) as u16;
+                given = upto;
+                if w == 0 && first.is_none() {
+                    continue;
+                }
+                first.get_or_insert(j);
+                axis.weights.push(w);
+            }
+            while axis.weights.len() > start + 1 && axis.weights.last() == Some(&0) {
+                axis.weights.pop();
+            }
+            if let Some(last) = axis.weights[start..].last_mut() {
+                *last += (ONE - given) as u16;
+            }
+            axis.first.push(first.unwrap_or(a.floor() as u32));
+            axis.offset.push(start as u32);
+            axis.len.push((axis.weights.len() - start) as u32);
+        }
+        axis.stride = axis.len.iter().copied().max().unwrap_or(1) as usize;
+        let mut padded = vec![0; dst as usize * axis.stride];
+        for (i, taps) in padded.chunks_exact_mut(axis.stride).enumerate() {
+            let (_, w) = axis.taps(i as u32);
+            taps[..w.len()].copy_from_slice(w);
+        }
+        axis.padded = padded;
+        axis
+    }
+
+    fn taps(&self, i: u32) -> (u32, &[u16]) {
+        let i = i as usize;
+        let start = self.offset[i] as usize;
+        (
+            self.first[i],
+            &self.weights[start..start + self.len[i] as usize],
+        )
+    }
+
+    /// The output indices whose source span meets `from..to`. Both ends of the spans grow
+    /// with the output index, so two binary searches find them.
+    fn covering(&self, from: u32, to: u32) -> (u32, u32) {
+        let n = self.first.len();
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.end(mid) <= from {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let end = self.first.partition_point(|&f| f < to);
+        (lo as u32, end.max(lo) as u32)
+    }
+
+    /// One past the last source index output `i` reads.
+    fn end(&self, i: usize) -> u32 {
+        self.first[i] + self.len[i]
+    }
+}
+
+/// Downscales pictures of one size to one smaller size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resampler {
+    src: [u32; 2],
+    dst: [u32; 2],
+    x: Axis,
+    y: Axis,
+}
+
+/// Reused working memory for [`Resampler::resample_bgra`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// One output row's vertical sums, per channel, over the source columns it needs.
+    columns: Vec<u16>,
+}
+
+impl Resampler {
+    /// A resampler from `src` to `dst` pixels, if `dst` is no larger than `src` on either
+    /// axis and neither is empty.
+    pub fn new(src: [u32; 2], dst: [u32; 2]) -> Option<Self> {
+        let fits = (0..2).all(|i| dst[i] > 0 && dst[i] <= src[i]);
+        fits.then(|| Self {
+            src,
+            dst,
+            x: Axis::new(src[0], dst[0]),
+            y: Axis::new(src[1], dst[1]),
+        })
+    }
+
+    pub fn source_size(&self) -> [u32; 2] {
+        self.src
+    }
+
+    pub fn output_size(&self) -> [u32; 2] {
+        self.dst
+    }
+
+    /// The output pixels that read any source pixel of `r` (clipped to the source).
+    pub fn output_rect(&self, r: Rect) -> Rect {
+        let right = r.right().min(self.src[0]);
+        let bottom = r.bottom().min(self.src[1]);
+        if r.x >= right || r.y >= bottom {
+            return Rect::default();
+        }
+        let (x0, x1) = self.x.covering(r.x, right);
+        let (y0, y1) = self.y.covering(r.y, bottom);
+        Rect::new(x0, y0, x1 - x0, y1 - y0)
+    }
+
+    /// Writes the output pixels of `out_rect` (inside the output size), computed from `fb`
+    /// (of the source size), to `out` as packed BGRA rows, alpha 255. Returns false, writing
+    /// nothing, when the sizes do not match.
+    pub fn resample_bgra(
+        &self,
+        fb: &Framebuffer,
+        out_rect: Rect,
+        scratch: &mut Scratch,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let inside = out_rect.right() <= self.dst[0] && out_rect.bottom() <= self.dst[1];
+        if [fb.width(), fb.height()] != self.src || !inside || out_rect.is_empty() {
+            return false;
+        }
+        // Source columns this output rectangle reads.
+        let (sx0, _) = self.x.taps(out_rect.x);
+        let sx1 = self.x.end(out_rect.right() as usize - 1);
+        let span = Rect::new(sx0, 0, sx1 - sx0, 1);
+        let columns = &mut scratch.columns;
+        let used = span.w as usize * 4;
+        columns.clear();
+        // Zeros past the end for the padded taps of the last outputs to read.
+        columns.resize(used + self.x.stride * 4, 0);
+        let row_bytes = out_rect.w as usize * 4;
+        let needed = row_bytes * out_rect.h as usize;
+        if out.len() < needed {
+            out.resize(needed, 0);
+        }
+        out.truncate(needed);
+        let pixels = fb.pixels();
+        let stride = fb.width() as usize * 4;
+        for (oy, out_row) in (out_rect.y..out_rect.bottom()).zip(out.chunks_exact_mut(row_bytes)) {
+            let (sy, wy) = self.y.taps(oy);
+            for (k, &w) in wy.iter().enumerate() {
+                let start = (sy as usize + k) * stride + sx0 as usize * 4;
+                let src = &pixels[start..start + used];
+                if k == 0 {
+                    for (c, &p) in columns.iter_mut().zip(src) {
+                        *c = w * u16::from(p);
+                    }
+                } else {
+                    for (c, &p) in columns.iter_mut().zip(src) {
+                        *c += w * u16::from(p);
+                    }
+                }
+            }
+            let xs = out_rect.x as usize..out_rect.right() as usize;
+            let firsts = &self.x.first[xs.clone()];
+            let stride = self.x.stride;
+            let weights = &self.x.padded[xs.start * stride..xs.end * stride];
+            match stride {
+                1 => horizontal::<1>(firsts, weights, columns, sx0, out_row),
+                2 => horizontal::<2>(firsts, weights, columns, sx0, out_row),
+                3 => horizontal::<3>(firsts, weights, columns, sx0, out_row),
+                4 => horizontal::<4>(firsts, weights, columns, sx0, out_row),
+                5 => horizontal::<5>(firsts, weights, columns, sx0, out_row),
+                6 => horizontal::<6>(firsts, weights, columns, sx0, out_row),
+                _ => horizontal_any(firsts, weights, stride, columns, sx0, out_row),
+            }
+        }
+        true
+    }
+}
+
+/// Rounds a sum of `ONE`-weighted `ONE`-weighted samples back to 8 bits. Each axis's
+/// weights sum to `ONE`, so the sum is at most 255 * ONE * ONE and the result fits.
+fn to_u8(v: u32) -> u8 {
+    ((v + ONE * ONE / 2) / (ONE * ONE)) as u8
+}
+
+/// The horizontal pass with `N` taps per output pixel, unrolled: one output row from the
+/// vertical sums of the columns from `sx0`.
+fn horizontal<const N: usize>(
+    firsts: &[u32],
+    weights: &[u16],
+    columns: &[u16],
+    sx0: u32,
+    out_row: &mut [u8],
+) {
+    for ((&first, w), px) in firsts
+        .iter()
+        .zip(weights.chunks_exact(N))
+        .zip(out_row.chunks_exact_mut(4))
+    {
+        let base = (first - sx0) as usize * 4;
+        let c = &columns[base..base + N * 4];
+        let mut acc = [0u32; 4];
+        for k in 0..N {
+            let w = u32::from(w[k]);
+            for (a, &v) in acc.iter_mut().zip(&c[k * 4..k * 4 + 4]) {
+                *a += w * u32::from(v);
+            }
+        }
+        px.copy_from_slice(&[to_u8(acc[2]), to_u8(acc[1]), to_u8(acc[0]), 255]);
+    }
+}
+
+/// The horizontal pass for any number of taps (strong downscales).
+fn horizontal_any(
+    firsts: &[u32],
+    weights: &[u16],
+    stride: usize,
+    columns: &[u16],
+    sx0: u32,
+    out_row: &mut [u8],
+) {
+    for ((&first, w), px) in firsts
+        .iter()
+        .zip(weights.chunks_exact(stride))
+        .zip(out_row.chunks_exact_mut(4))
+    {
+        let base = (first - sx0) as usize * 4;
+        let mut acc = [0u32; 4];
+        for (&w, c) in w
+            .iter()
+            .zip(columns[base..base + stride * 4].chunks_exact(4))
+        {
+            for (a, &v) in acc.iter_mut().zip(c) {
+                *a += u32::from(w) * u32::from(v);
+            }
+        }
+        px.copy_from_slice(&[to_u8(acc[2]), to_u8(acc[1]), to_u8(acc[0]), 255]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> Framebuffer {
+        let mut px = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                px.extend_from_slice(&f(x, y));
+            }
+        }
+        Framebuffer::from_rgba(w, h, px).unwrap()
+    }
+
+    fn whole(r: &Resampler, fb: &Framebuffer) -> Vec<u8> {
+        let [w, h] = r.output_size();
+        let mut out = Vec::new();
+        assert!(r.resample_bgra(fb, Rect::new(0, 0, w, h), &mut Scratch::default(), &mut out));
+        out
+    }
+
+    #[test]
+    fn weights_sum_to_one_and_cover_the_source() {
+        for (src, dst) in [
+            (1920, 1280),
+            (1920, 1279),
+            (1080, 719),
+            (7, 3),
+            (5, 5),
+            (100, 1),
+        ] {
+            let axis = Axis::new(src, dst);
+            let mut reach = 0;
+            for i in 0..dst {
+                let (first, w) = axis.taps(i);
+                assert_eq!(
+                    w.iter().map(|&w| u32::from(w)).sum::<u32>(),
+                    ONE,
+                    "{src}->{dst} #{i}"
+                );
+                assert!(
+                    first <= reach,
+                    "{src}->{dst}: output {i} skips source pixels"
+                );
+                reach = first + w.len() as u32;
+                assert!(reach <= src);
+            }
+            assert_eq!(
+                reach, src,
+                "{src}->{dst}: the last source pixels are unused"
+            );
+        }
+    }
+
+    #[test]
+    fn halving_averages_each_two_by_two_block() {
+        let fb = picture(4, 2, |x, y| {
+            let v = if (x + y) % 2 == 0 { 200 } else { 100 };
+            [v, 10 * x as u8, 40, 255]
+        });
+        let r = Resampler::new([4, 2], [2, 1]).unwrap();
+        // BGRA: blue 40, green the mean of 0,10 / 20,30, red the mean of 200 and 100.
+        assert_eq!(whole(&r, &fb), vec![40, 5, 150, 255, 40, 25, 150, 255]);
+    }
+
+    #[test]
+    fn a_flat_colour_stays_exact_at_any_scale() {
+        let fb = picture(37, 23, |_, _| [255, 1, 128, 255]);
+        for dst in [[37, 23], [36, 22], [20, 11], [1, 1], [13, 23]] {
+            let r = Resampler::new([37, 23], dst).unwrap();
+            let out = whole(&r, &fb);
+            assert!(
+                out.chunks_exact(4).all(|p| p == [128, 1, 255, 255]),
+                "{dst:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn same_size_is_a_copy_with_red_and_blue_swapped() {
+        let fb = picture(9, 4, |x, y| [x as u8 * 20, y as u8 * 50, 7, 255]);
+        let r = Resampler::new([9, 4], [9, 4]).unwrap();
+        let out = whole(&r, &fb);
+        for (rgba, bgra) in fb.pixels().chunks_exact(4).zip(out.chunks_exact(4)) {
+            assert_eq!([rgba[2], rgba[1], rgba[0], rgba[3]], bgra);
+        }
+    }
+
+    #[test]
+    fn refuses_upscaling_and_mismatched_pictures() {
+        assert!(Resampler::new([100, 100], [101, 50]).is_none());
+        assert!(Resampler::new([100, 100], [0, 50]).is_none());
+        let r = Resampler::new([100, 100], [50, 50]).unwrap();
+        let other = picture(99, 100, |_, _| [0; 4]);
+        let mut out = Vec::new();
+        let mut scratch = Scratch::default();
+        assert!(!r.resample_bgra(&other, Rect::new(0, 0, 50, 50), &mut scratch, &mut out));
+        let fb = picture(100, 100, |_, _| [0; 4]);
+        assert!(!r.resample_bgra(&fb, Rect::new(40, 0, 11, 1), &mut scratch, &mut out));
+    }
+
+    /// The property the view relies on: redoing only `output_rect(changed)` after a change
+    /// gives the same texture as redoing everything.
+    #[test]
+    fn updating_only_the_covered_output_equals_a_full_resample() {
+        let src = [211, 97];
+        let before = picture(src[0], src[1], |x, y| {
+            [(x * 7) as u8, (y * 5) as u8, 90, 255]
+        });
+        for dst in [[140, 64], [105, 48], [211, 97], [70, 97], [3, 2]] {
+            let r = Resampler::new(src, dst).unwrap();
+            for changed in [
+                Rect::new(0, 0, 1, 1),
+                Rect::new(50, 20, 33, 17),
+                Rect::new(210, 96, 1, 1),
+                Rect::new(100, 0, 111, 97),
+                Rect::new(13, 40, 1, 57),
+            ] {
+                let mut after = before.clone();
+                after.fill_rect(changed, [250, 3, 160, 255]).unwrap();
+                let mut texture = whole(&r, &before);
+                let o = r.output_rect(changed);
+                assert!(!o.is_empty(), "{dst:?} {changed:?}");
+                let mut patch = Vec::new();
+                assert!(r.resample_bgra(&after, o, &mut Scratch::default(), &mut patch));
+                for dy in 0..o.h as usize {
+                    let at = ((o.y as usize + dy) * dst[0] as usize + o.x as usize) * 4;
+                    let row = &patch[dy * o.w as usize * 4..(dy + 1) * o.w as usize * 4];
+                    texture[at..at + row.len()].copy_from_slice(row);
+                }
+                assert_eq!(texture, whole(&r, &after), "{dst:?} {changed:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn output_rect_clips_to_the_source() {
+        let r = Resampler::new([100, 50], [50, 25]).unwrap();
+        assert_eq!(
+            r.output_rect(Rect::new(90, 40, 50, 50)),
+            Rect::new(45, 20, 5, 5)
+        );
+        assert!(r.output_rect(Rect::new(100, 0, 5, 5)).is_empty());
+        assert_eq!(
+            r.output_rect(Rect::new(0, 0, 100, 50)),
+            Rect::new(0, 0, 50, 25)
+        );
+    }
+}
