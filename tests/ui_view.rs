@@ -11,8 +11,9 @@ use egui::epaint::ImageDelta;
 use egui::{ImageData, Key, Modifiers, TextureId, TexturesDelta, ViewportId, vec2};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, TestRenderer};
-use lookout::core::event::{Command, LiveInfo, SessionEvent, SessionState};
+use lookout::core::event::{Command, InputAccess, LiveInfo, SessionEvent, SessionState};
 use lookout::core::frame::{CursorShape, Framebuffer, Rect};
+use lookout::core::input::{InputEvent, PointerButton};
 use lookout::core::session::{SessionHandle, SessionPeer};
 use lookout::ui::{ScaleMode, TaskView, theme};
 
@@ -85,6 +86,7 @@ fn live(width: u32, height: u32) -> SessionState {
         height,
         desktop_name: "desk".into(),
         protocol: "RFB 3.8".into(),
+        input: Default::default(),
     })
 }
 
@@ -306,4 +308,199 @@ fn rates_show_traffic_then_fall_to_zero_and_stop_repainting() {
     }
     s.harness.get_by_label("0 upd/s");
     assert_eq!(s.repaint_delay(), Duration::MAX);
+}
+
+/// A live 800×500 picture, drawn fitted in the 800×600 harness.
+fn live_picture(s: &mut Setup) {
+    s.send(live(800, 500));
+    let fb = Framebuffer::new(800, 500).unwrap();
+    s.peer.frames.publish(&fb, &[fb.full_rect()]);
+    s.harness.run();
+    s.harness.run();
+}
+
+/// Every command the view sent since the last call.
+fn drain(s: &mut Setup) -> Vec<Command> {
+    std::iter::from_fn(|| s.peer.commands.try_recv().ok()).collect()
+}
+
+/// A click in the middle of the picture area, with a move first.
+fn click_middle(s: &mut Setup) {
+    let middle = egui::pos2(400.0, 300.0);
+    s.harness.event(egui::Event::PointerMoved(middle));
+    for pressed in [true, false] {
+        s.harness.event(egui::Event::PointerButton {
+            pos: middle,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+    }
+    s.harness.event(egui::Event::Text("hi".into()));
+    s.harness.run();
+}
+
+#[test]
+fn view_only_sends_no_input_until_control_is_taken() {
+    let mut s = setup();
+    live_picture(&mut s);
+    assert!(
+        s.harness
+            .query_by_label_contains("You are in control")
+            .is_none()
+    );
+    click_middle(&mut s);
+    s.harness.key_press(Key::A);
+    s.harness.run();
+    assert_eq!(drain(&mut s), [], "view-only: nothing reaches the session");
+
+    s.harness.get_by_label("Take control").click();
+    s.harness.run();
+    assert!(s.harness.state().is_interactive());
+    s.harness.get_by_label_contains("You are in control");
+    s.harness.get_by_label("Release control");
+    click_middle(&mut s);
+    let sent = drain(&mut s);
+    let inputs: Vec<&InputEvent> = sent
+        .iter()
+        .map(|c| match c {
+            Command::Input(ev) => ev,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert!(
+        inputs.iter().any(|e| matches!(
+            e,
+            InputEvent::PointerButton {
+                down: true,
+                button: PointerButton::Left,
+                ..
+            }
+        )),
+        "{inputs:?}"
+    );
+    assert!(
+        inputs.contains(&&InputEvent::Text { text: "hi".into() }),
+        "{inputs:?}"
+    );
+    // The click landed inside the picture (800×500 fitted into the area between the bars).
+    for e in &inputs {
+        if let InputEvent::PointerButton { at, .. } = e {
+            assert!(at.x < 800 && at.y < 500, "{at:?}");
+            assert!((390..=410).contains(&at.x), "{at:?}");
+        }
+    }
+
+    // Release: the remote lets go of everything, the banner goes, input stops.
+    s.harness.get_by_label("Release control").click();
+    s.harness.run();
+    assert!(!s.harness.state().is_interactive());
+    assert_eq!(drain(&mut s), [Command::Input(InputEvent::ReleaseAll)]);
+    assert!(
+        s.harness
+            .query_by_label_contains("You are in control")
+            .is_none()
+    );
+    click_middle(&mut s);
+    assert_eq!(drain(&mut s), []);
+}
+
+#[test]
+fn f8_toggles_control_and_in_control_shortcuts_go_to_the_remote() {
+    let mut s = setup();
+    live_picture(&mut s);
+    s.harness.key_press(Key::F8);
+    s.harness.run();
+    assert!(s.harness.state().is_interactive());
+    // Ctrl+R is the remote's now (a reload there), not our Reconnect.
+    s.harness.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    s.harness.run();
+    let sent = drain(&mut s);
+    assert!(!sent.contains(&Command::Retry));
+    assert!(
+        sent.iter().any(|c| matches!(
+            c,
+            Command::Input(InputEvent::Key {
+                keysym: 0x72,
+                down: true,
+                ..
+            })
+        )),
+        "{sent:?}"
+    );
+    s.harness.key_press(Key::F8);
+    s.harness.run();
+    assert!(!s.harness.state().is_interactive());
+    assert!(drain(&mut s).contains(&Command::Input(InputEvent::ReleaseAll)));
+}
+
+#[test]
+fn control_is_refused_when_the_provider_disables_input_or_the_stream_is_not_live() {
+    let mut s = setup();
+    s.send(SessionState::Connecting { attempt: 1 });
+    s.harness.key_press(Key::F8);
+    s.harness.run();
+    assert!(
+        !s.harness.state().is_interactive(),
+        "nothing to control yet"
+    );
+
+    s.send(SessionState::Live(LiveInfo {
+        width: 800,
+        height: 500,
+        desktop_name: String::new(),
+        protocol: "preview".into(),
+        input: InputAccess::Refused("Input is disabled for this session".into()),
+    }));
+    s.harness.get_by_label("Take control").click();
+    s.harness.key_press(Key::F8);
+    s.harness.run();
+    assert!(!s.harness.state().is_interactive());
+    assert_eq!(drain(&mut s), []);
+
+    // Taken while live; the stream drops: control ends by itself.
+    s.send(live(800, 500));
+    s.harness.key_press(Key::F8);
+    s.harness.run();
+    assert!(s.harness.state().is_interactive());
+    s.send(SessionState::Connecting { attempt: 2 });
+    s.harness.run();
+    assert!(!s.harness.state().is_interactive());
+}
+
+#[test]
+fn remote_clipboard_can_be_copied_and_paste_sends_the_local_text() {
+    let mut s = setup();
+    live_picture(&mut s);
+    s.peer
+        .events
+        .try_send(SessionEvent::RemoteClipboard("order #4411".into()))
+        .unwrap();
+    s.harness.run();
+    assert_eq!(s.harness.state().remote_clipboard(), Some("order #4411"));
+    s.harness.get_by_label("Clipboard").click();
+    s.harness.run();
+    s.harness.get_by_label("Copy remote text").click();
+    // One frame: its output holds the copy command.
+    s.harness.step();
+    let copied = s
+        .harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == "order #4411"));
+    assert!(copied);
+    assert_eq!(drain(&mut s), [], "copying sends nothing to the remote");
+
+    s.harness.key_press(Key::F8);
+    s.harness.run();
+    s.harness.get_by_label("Clipboard").click();
+    s.harness.run();
+    s.harness.get_by_label("Paste to remote").click();
+    s.harness.run();
+    // The window answers the paste request with the clipboard's text.
+    s.harness.event(egui::Event::Paste("ünïcode text".into()));
+    s.harness.run();
+    assert!(drain(&mut s).contains(&Command::PasteText("ünïcode text".into())));
 }

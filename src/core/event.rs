@@ -73,6 +73,17 @@ pub struct LiveInfo {
     pub desktop_name: String,
     /// Protocol and version, e.g. "RFB 3.8".
     pub protocol: String,
+    /// Whether the operator may take control of this stream.
+    pub input: InputAccess,
+}
+
+/// Whether a live stream takes operator input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum InputAccess {
+    #[default]
+    Allowed,
+    /// The provider refuses input; the text says why, for the disabled control button.
+    Refused(String),
 }
 
 /// Core → front end.

@@ -583,6 +583,7 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
             height: client.framebuffer().height(),
             desktop_name: info.name.chars().take(256).collect(),
             protocol: format!("RFB 3.{}", info.minor_version),
+            input: Default::default(),
         }
     };
     if parts

@@ -9,6 +9,7 @@
 //! line rates), [`theme`] (the dark style).
 
 pub mod app;
+pub mod control;
 pub mod gl_picture;
 pub mod keys;
 pub mod layout;

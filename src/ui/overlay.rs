@@ -142,6 +142,7 @@ mod tests {
             height: 1,
             desktop_name: String::new(),
             protocol: "RFB 3.8".into(),
+            input: Default::default(),
         });
         assert_eq!(for_state(&live), None);
     }

@@ -18,12 +18,13 @@ use egui::{
     TextureOptions, Ui, pos2,
 };
 
+use super::control::{self, Availability, Control};
 use super::gl_picture::GlPicture;
 use super::layout::{self, Placement, ScaleMode};
 use super::overlay::{self, OverlayText};
 use super::rates::{self, RateMeter};
 use super::theme;
-use crate::core::event::{Command, SessionEvent, SessionState, StatsSample};
+use crate::core::event::{Command, InputAccess, SessionEvent, SessionState, StatsSample};
 use crate::core::frame::{self, CursorShape, FrameView, Framebuffer};
 use crate::core::session::SessionHandle;
 use crate::core::source::rfb;
@@ -143,6 +144,12 @@ pub struct TaskView {
     /// Frames drawn and updates received since `since_s`, logged at debug level every few
     /// seconds (`LOOKOUT_LOG=lookout=debug`) to see how many repaints an update costs.
     frame_log: FrameLog,
+    /// View-only or interactive, and the input translation.
+    control: Control,
+    /// Where the picture was drawn last frame and its size: input maps through it.
+    last_placement: Option<(Placement, [u32; 2])>,
+    /// Text the remote put on its clipboard (RFB ServerCutText), until copied or replaced.
+    remote_clipboard: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -198,7 +205,48 @@ impl TaskView {
             last_area: None,
             gl: None,
             frame_log: FrameLog::default(),
+            control: Control::default(),
+            last_placement: None,
+            remote_clipboard: None,
         }
+    }
+
+    /// True while the operator has control (input goes to the remote).
+    pub fn is_interactive(&self) -> bool {
+        self.control.is_interactive()
+    }
+
+    /// Whether control can be taken now, and if not, why.
+    pub fn availability(&self) -> Availability {
+        match &self.state {
+            SessionState::Live(info) => match &info.input {
+                InputAccess::Allowed => Availability::Available,
+                InputAccess::Refused(why) => Availability::Disabled(why.clone()),
+            },
+            _ => Availability::NotLive,
+        }
+    }
+
+    /// Switches to interactive mode, if the session takes input.
+    pub fn take_control(&mut self, ctx: &Context) {
+        if self.availability() == Availability::Available {
+            self.control.take();
+            // Ctrl+plus/minus belong to the remote now.
+            ctx.options_mut(|o| o.zoom_with_keyboard = false);
+        }
+    }
+
+    /// Back to view-only, letting go of every key and button held on the remote.
+    pub fn release_control(&mut self, ctx: &Context) {
+        for ev in self.control.release() {
+            self.handle.send(Command::Input(ev));
+        }
+        ctx.options_mut(|o| o.zoom_with_keyboard = true);
+    }
+
+    /// The text the remote last put on its clipboard, if any.
+    pub fn remote_clipboard(&self) -> Option<&str> {
+        self.remote_clipboard.as_deref()
     }
 
     /// Draws the picture directly with this GL context (the window's, current while the
@@ -247,16 +295,30 @@ impl TaskView {
         while let Some(event) = self.handle.try_recv_event() {
             match event {
                 SessionEvent::State(state) => self.state = state,
-                // View-only: bells and the remote clipboard are not surfaced yet.
-                SessionEvent::Bell | SessionEvent::RemoteClipboard(_) => {}
+                SessionEvent::Bell => {}
+                SessionEvent::RemoteClipboard(text) => self.remote_clipboard = Some(text),
             }
         }
         self.pull_frames(&ctx);
-        if ui.input_mut(|i| i.consume_shortcut(&SCALE_SHORTCUT)) {
-            self.scale = self.scale.toggled();
+        if self.control.is_interactive() && self.availability() != Availability::Available {
+            self.release_control(&ctx);
         }
-        if self.can_retry() && ui.input_mut(|i| i.consume_shortcut(&RETRY_SHORTCUT)) {
-            self.handle.send(Command::Retry);
+        if ui.input_mut(|i| i.consume_shortcut(&control::CONTROL_SHORTCUT)) {
+            if self.control.is_interactive() {
+                self.release_control(&ctx);
+            } else {
+                self.take_control(&ctx);
+            }
+        }
+        if self.control.is_interactive() {
+            self.forward_input(ui);
+        } else {
+            if ui.input_mut(|i| i.consume_shortcut(&SCALE_SHORTCUT)) {
+                self.scale = self.scale.toggled();
+            }
+            if self.can_retry() && ui.input_mut(|i| i.consume_shortcut(&RETRY_SHORTCUT)) {
+                self.handle.send(Command::Retry);
+            }
         }
 
         let now_s = ui.input(|i| i.time);
@@ -275,12 +337,71 @@ impl TaskView {
         Panel::top("lookout_toolbar")
             .frame(bar)
             .show(ui, |ui| self.toolbar_ui(ui));
+        if self.control.is_interactive() {
+            let banner = Frame::new()
+                .fill(theme::CONTROL)
+                .inner_margin(Margin::symmetric(10, 4));
+            Panel::top("lookout_control_banner")
+                .frame(banner)
+                .show(ui, |ui| {
+                    let key = ui.ctx().format_shortcut(&control::CONTROL_SHORTCUT);
+                    ui.label(
+                        RichText::new(format!(
+                            "You are in control: clicks and keys go to the remote. \
+                             Release: {key}, or hold Esc."
+                        ))
+                        .color(theme::ON_CONTROL)
+                        .strong(),
+                    );
+                });
+        }
         Panel::bottom("lookout_status")
             .frame(bar)
             .show(ui, |ui| self.status_ui(ui, &sample));
         // No fill: the window's clear colour is the backdrop (`ViewerApp::clear_color`), so
         // software GL does not shade every pixel under the picture twice.
         CentralPanel::no_frame().show(ui, |ui| self.picture_ui(ui));
+    }
+
+    /// Interactive mode: sends this frame's input, mapped through last frame's placement
+    /// (what the operator saw when they acted), and keeps keys away from our own widgets.
+    fn forward_input(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let (events, modifiers, now) = ui.input(|i| (i.events.clone(), i.modifiers, i.time));
+        let picture = self.last_placement.as_ref().map(|(p, size)| (p, *size));
+        let t = self
+            .control
+            .translate(&events, modifiers, picture, ctx.pixels_per_point(), now);
+        for ev in t.input {
+            self.handle.send(Command::Input(ev));
+        }
+        if let Some(text) = t.paste {
+            self.handle.send(Command::PasteText(text));
+        }
+        if t.released {
+            ctx.options_mut(|o| o.zoom_with_keyboard = true);
+            return;
+        }
+        if let Some(since) = self.control.escape_pending() {
+            let left = (since + control::ESCAPE_HOLD_S - now).max(0.0);
+            ctx.request_repaint_after(Duration::from_secs_f64(left + 0.01));
+        }
+        // Keys typed for the remote must not also press a focused button or move focus.
+        ui.input_mut(|i| {
+            i.events.retain(|e| {
+                !matches!(
+                    e,
+                    egui::Event::Key { .. }
+                        | egui::Event::Text(_)
+                        | egui::Event::Copy
+                        | egui::Event::Cut
+                        | egui::Event::Paste(_)
+                )
+            });
+        });
+        if let Some(id) = ctx.memory(|m| m.focused()) {
+            ctx.memory_mut(|m| m.surrender_focus(id));
+        }
     }
 
     fn can_retry(&self) -> bool {
@@ -397,6 +518,9 @@ impl TaskView {
                     }
                 }
             });
+            ui.add_space(8.0);
+            self.control_button(ui);
+            self.clipboard_menu(ui);
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if self.can_retry() {
                     let tip = format!(
@@ -408,6 +532,74 @@ impl TaskView {
                     }
                 }
             });
+        });
+    }
+
+    /// "Take control" / "Release control", disabled (saying why) when input cannot be sent.
+    fn control_button(&mut self, ui: &mut Ui) {
+        let key = ui.ctx().format_shortcut(&control::CONTROL_SHORTCUT);
+        if self.control.is_interactive() {
+            let button =
+                egui::Button::new(RichText::new("Release control").color(theme::ON_CONTROL))
+                    .fill(theme::CONTROL);
+            if ui
+                .add(button)
+                .on_hover_text(format!("Back to view-only ({key}, or hold Esc)"))
+                .clicked()
+            {
+                self.release_control(ui.ctx());
+            }
+            return;
+        }
+        let availability = self.availability();
+        let response = ui
+            .add_enabled(
+                availability == Availability::Available,
+                egui::Button::new("Take control"),
+            )
+            .on_hover_text(format!(
+                "Send your mouse, keyboard and touch to the remote ({key})"
+            ));
+        let response = match &availability {
+            Availability::Available => response,
+            Availability::NotLive => {
+                response.on_disabled_hover_text("Control can be taken once the stream is live")
+            }
+            Availability::Disabled(why) => response.on_disabled_hover_text(why.as_str()),
+        };
+        if response.clicked() {
+            self.take_control(ui.ctx());
+        }
+    }
+
+    /// Copy what the remote copied; paste the local clipboard to the remote. Never
+    /// automatic: each is one click.
+    fn clipboard_menu(&mut self, ui: &mut Ui) {
+        ui.menu_button("Clipboard", |ui| {
+            let remote = self.remote_clipboard.clone();
+            let copy = ui
+                .add_enabled(remote.is_some(), egui::Button::new("Copy remote text"))
+                .on_hover_text("Put the text the remote copied on this computer's clipboard")
+                .on_disabled_hover_text("The remote has not copied any text");
+            if copy.clicked()
+                && let Some(text) = remote
+            {
+                ui.ctx().copy_text(text);
+                ui.close();
+            }
+            let paste = ui
+                .add_enabled(
+                    self.control.is_interactive(),
+                    egui::Button::new("Paste to remote"),
+                )
+                .on_hover_text("Send this computer's clipboard text to the remote")
+                .on_disabled_hover_text("Take control first");
+            if paste.clicked() {
+                self.control.request_paste();
+                ui.ctx()
+                    .send_viewport_cmd(egui::ViewportCommand::RequestPaste);
+                ui.close();
+            }
         });
     }
 
@@ -459,15 +651,44 @@ impl TaskView {
                     self.refilter(ui.ctx(), &placement);
                     ui.allocate_rect(area, Sense::hover());
                     self.paint(ui.painter(), &placement, dimmed);
+                    self.last_placement = Some((placement, size));
                 }
                 ScaleMode::OneToOne => {
-                    ScrollArea::both().auto_shrink(false).show(ui, |ui| {
-                        let content = layout::one_to_one_size(size, ppp).max(ui.available_size());
-                        let (rect, _) = ui.allocate_exact_size(content, Sense::hover());
-                        let placement = layout::one_to_one(rect, size, ppp);
-                        self.refilter(ui.ctx(), &placement);
-                        self.paint(ui.painter(), &placement, dimmed);
-                    });
+                    // In control the wheel scrolls the remote, not this view.
+                    let source = if self.control.is_interactive() {
+                        egui::scroll_area::ScrollSource {
+                            mouse_wheel: false,
+                            drag: egui::scroll_area::DragScroll::Never,
+                            ..Default::default()
+                        }
+                    } else {
+                        egui::scroll_area::ScrollSource::default()
+                    };
+                    ScrollArea::both()
+                        .auto_shrink(false)
+                        .scroll_source(source)
+                        .show(ui, |ui| {
+                            let content =
+                                layout::one_to_one_size(size, ppp).max(ui.available_size());
+                            let (rect, _) = ui.allocate_exact_size(content, Sense::hover());
+                            let placement = layout::one_to_one(rect, size, ppp);
+                            self.refilter(ui.ctx(), &placement);
+                            self.paint(ui.painter(), &placement, dimmed);
+                            self.last_placement = Some((placement, size));
+                        });
+                }
+            }
+            if self.control.is_interactive() {
+                // The coloured frame: in control, the whole time.
+                ui.painter().rect_stroke(
+                    area.shrink(1.0),
+                    0.0,
+                    egui::Stroke::new(2.0, theme::CONTROL),
+                    egui::StrokeKind::Inside,
+                );
+                if self.cursor.is_some() && ui.rect_contains_pointer(area) {
+                    // The remote's cursor is drawn where the pointer is: one cursor, not two.
+                    ui.ctx().set_cursor_icon(egui::CursorIcon::None);
                 }
             }
         } else if overlay.is_none() {
@@ -507,7 +728,12 @@ impl TaskView {
             painter.rect_filled(placement.rect, 0.0, theme::DIM);
             return;
         }
-        if let (Some(cursor), Some((x, y))) = (&self.cursor, self.pointer) {
+        // In control, the cursor follows what we sent: the server does not echo it back.
+        let pointer = match self.control.last_pointer() {
+            Some(at) if self.control.is_interactive() => Some((at.x, at.y)),
+            _ => self.pointer,
+        };
+        if let (Some(cursor), Some((x, y))) = (&self.cursor, pointer) {
             let left = x as f32 - cursor.hotspot[0] as f32;
             let top = y as f32 - cursor.hotspot[1] as f32;
             let min = placement.to_view(pic.size, left, top);

@@ -20,6 +20,10 @@ pub const ACCENT_STRONG: Color32 = Color32::from_rgb(0x2f, 0x6f, 0xe0);
 pub const LIVE: Color32 = Color32::from_rgb(0x3f, 0xc2, 0x7a);
 pub const WARN: Color32 = Color32::from_rgb(0xe8, 0xb3, 0x4b);
 pub const ERROR: Color32 = Color32::from_rgb(0xf0, 0x6a, 0x6a);
+/// Interactive mode: the banner, the frame round the picture and the Release button.
+pub const CONTROL: Color32 = Color32::from_rgb(0xff, 0x8a, 0x3d);
+/// Text on [`CONTROL`].
+pub const ON_CONTROL: Color32 = Color32::from_rgb(0x1a, 0x10, 0x08);
 /// Laid over the picture to dim it under an overlay (to about a third of its brightness).
 pub const DIM: Color32 = Color32::from_black_alpha(165);
 
