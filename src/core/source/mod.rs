@@ -3,6 +3,7 @@
 //! [`SourceSpec`] parses `optexity:TASK`, `rfb+ws://…`, `rfb+wss://…` and `vnc://host:port`.
 //! The protocol decoders live below: [`rfb`] for VNC.
 
+pub mod preview;
 pub mod rfb;
 
 use std::fmt;
