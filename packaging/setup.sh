@@ -37,7 +37,8 @@ runtime_packages=(
 )
 
 # Real-peer tests and benchmarks: X servers, VNC servers and viewer, websockify, a headed
-# browser, screenshots (ImageMagick `import`), pointer control (xdotool).
+# browser, screenshots (ImageMagick `import`), pointer control (xdotool), and libjpeg-turbo's
+# tjbench, the reference the preview decode benchmark compares with.
 test_packages=(
     xvfb
     xauth
@@ -53,6 +54,7 @@ test_packages=(
     imagemagick
     xdotool
     procps
+    libjpeg-turbo-progs
 )
 
 required_rust="1.95"

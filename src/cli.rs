@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::core::source::preview::Pacing;
 use crate::core::source::rfb::EncodingPreference;
 
 /// Watch, steer, record and replay the browser and desktop tasks of AI agents.
@@ -36,8 +37,8 @@ pub enum Command {
 /// Where to connect and with which credentials.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// What to watch: `optexity:TASK_ID`, `rfb+ws://HOST:PORT/PATH`, `rfb+wss://…`,
-    /// `vnc://HOST:PORT`.
+    /// What to watch: `optexity:TASK_ID`, `chaser:SESSION_ID`, `rfb+ws://HOST:PORT/PATH`,
+    /// `rfb+wss://…`, `vnc://HOST:PORT`, `preview+ws://HOST:PORT` (agent-browser stream).
     pub source: String,
 
     /// Config file (default: the platform config dir's lookout/config.toml).
@@ -56,6 +57,14 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "KEY", hide_env_values = true)]
     pub optexity_api_key: Option<String>,
 
+    /// Chaser API base URL (overrides CHASER_BASE_URL and the config file).
+    #[arg(long, value_name = "URL")]
+    pub chaser_base_url: Option<String>,
+
+    /// Chaser API key (overrides CHASER_KEY and the config file).
+    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    pub chaser_key: Option<String>,
+
     /// VNC password, if the server asks for one (also LOOKOUT_VNC_PASSWORD).
     #[arg(long, value_name = "PASSWORD")]
     pub vnc_password: Option<String>,
@@ -63,6 +72,15 @@ pub struct ConnectArgs {
     /// Picture encodings to ask for.
     #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
     pub encoding: EncodingArg,
+
+    /// Frame-protocol sources (chaser:, preview+ws://): the most frames per second to ask for.
+    #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub max_fps: Option<u32>,
+
+    /// Frame-protocol sources: acknowledge each frame, so a slow link shows the newest one
+    /// (ack), or let the server send as fast as it likes (push).
+    #[arg(long, value_enum, default_value_t = PacingArg::Ack)]
+    pub pacing: PacingArg,
 
     /// Tight JPEG quality, 0 (smallest) to 9 (best).
     #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
@@ -95,6 +113,21 @@ impl From<EncodingArg> for EncodingPreference {
             EncodingArg::Hextile => EncodingPreference::Hextile,
             EncodingArg::Zrle => EncodingPreference::Zrle,
             EncodingArg::Tight => EncodingPreference::Tight,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PacingArg {
+    Ack,
+    Push,
+}
+
+impl From<PacingArg> for Pacing {
+    fn from(p: PacingArg) -> Self {
+        match p {
+            PacingArg::Ack => Pacing::Ack,
+            PacingArg::Push => Pacing::Push,
         }
     }
 }

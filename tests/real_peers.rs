@@ -297,3 +297,119 @@ fn keep_for_inspection(
     snapshot.write_png(&snapshot_png)?;
     Ok((screen_png, snapshot_png))
 }
+
+/// Operator input through Lookout's own RFB client changes a real page: x11vnc serves a
+/// headed Chromium showing `tests/assets/input.html`; a session (the same core the window
+/// drives) clicks its button and types into its field, and the page paints what it got.
+#[test]
+fn x11vnc_page_reacts_to_clicks_and_typing_through_rfb_input() -> Result<()> {
+    use lookout::core::event::{Command, SessionEvent, SessionState, noop_waker};
+    use lookout::core::input::{InputEvent, Modifiers, PointerButton, RemotePx};
+    use lookout::core::session::{self, SessionConfig};
+
+    let Some(peers) = PeerSet::start_page(Server::X11vnc, "input.html", shows_input_page)? else {
+        return Ok(());
+    };
+    let screen = peers.screenshot()?;
+    // The page's top-left corner, from its red marker.
+    let (left, top) = find_block(&screen, [255, 0, 0], 96).context("the page's red marker")?;
+    assert!(
+        screen.count(GREEN) == 0 && screen.count(BLUE) == 0,
+        "markers shown too early"
+    );
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let config = SessionConfig {
+        reconnect: false,
+        ..SessionConfig::default()
+    };
+    let mut handle = session::spawn(rt.handle(), peers.vnc_url().parse()?, config, noop_waker());
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match handle.recv_event().await {
+                    Some(SessionEvent::State(SessionState::Live(_))) => return Ok(()),
+                    Some(SessionEvent::State(SessionState::Failed { message })) => {
+                        bail!("session failed: {message}")
+                    }
+                    Some(_) => {}
+                    None => bail!("session ended before going live"),
+                }
+            }
+        })
+        .await
+        .context("waiting for the session to go live")?
+    })?;
+
+    let at = |x: u32, y: u32| RemotePx::new(left + x, top + y);
+    let click = |handle: &session::SessionHandle, p: RemotePx| {
+        handle.send(Command::Input(InputEvent::PointerMove { at: p }));
+        for down in [true, false] {
+            handle.send(Command::Input(InputEvent::PointerButton {
+                at: p,
+                button: PointerButton::Left,
+                down,
+                click_count: 1,
+                modifiers: Modifiers::NONE,
+            }));
+        }
+    };
+    // The button's middle.
+    click(&handle, at(240, 160));
+    wait_for_screen(&peers, "the green block after clicking Go", |shot| {
+        shot.count(GREEN) >= 120 * 120
+    })?;
+
+    // Into the field, then type.
+    click(&handle, at(320, 284));
+    std::thread::sleep(Duration::from_millis(300));
+    handle.send(Command::Input(InputEvent::Text {
+        text: "lookout".into(),
+    }));
+    wait_for_screen(&peers, "the blue block after typing \"lookout\"", |shot| {
+        shot.count(BLUE) >= 120 * 120
+    })?;
+    handle.send(Command::Stop);
+    Ok(())
+}
+
+const GREEN: [u8; 3] = [0, 255, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+
+/// The input page has painted: its red marker is on screen.
+fn shows_input_page(shot: &Rgb) -> bool {
+    shot.count([255, 0, 0]) >= 96 * 96
+}
+
+/// The top-left corner of the first `side`×`side` block of `colour`.
+fn find_block(shot: &Rgb, colour: [u8; 3], side: u32) -> Option<(u32, u32)> {
+    let px = |x: u32, y: u32| {
+        let i = (y as usize * shot.width as usize + x as usize) * 3;
+        shot.data.get(i..i + 3) == Some(&colour[..])
+    };
+    (0..shot.height.saturating_sub(side)).find_map(|y| {
+        (0..shot.width.saturating_sub(side))
+            .find(|&x| px(x, y) && px(x + side - 1, y + side - 1))
+            .map(|x| (x, y))
+    })
+}
+
+/// Polls the peers' screen for up to 15 s until `done` holds; saves the last screenshot
+/// for inspection when it never does.
+fn wait_for_screen(peers: &PeerSet, what: &str, done: impl Fn(&Rgb) -> bool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let shot = peers.screenshot()?;
+        if done(&shot) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("real_peers");
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("X11vnc-input-page-screen.png");
+            shot.write_png(&path)?;
+            bail!("no {what} on the page within 15 s (screen saved as {path:?})");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -25,6 +25,8 @@ pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionC
         profile: args.profile.clone(),
         optexity_base_url: args.optexity_base_url.clone(),
         optexity_api_key: args.optexity_api_key.clone().map(Secret::new),
+        chaser_base_url: args.chaser_base_url.clone(),
+        chaser_key: args.chaser_key.clone().map(Secret::new),
         vnc_password: args.vnc_password.clone().map(Secret::new),
         jpeg_quality: args.quality,
         lossless: args.lossless,
@@ -36,6 +38,8 @@ pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionC
         SessionConfig {
             settings,
             encodings: args.encoding.into(),
+            preview_max_fps: args.max_fps,
+            preview_pacing: args.pacing.into(),
             ..SessionConfig::default()
         },
     ))

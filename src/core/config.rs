@@ -7,6 +7,8 @@
 //! [profiles.prod]
 //! optexity_base_url = "https://inference-api.optexity.com"
 //! optexity_api_key = "…"
+//! chaser_base_url = "https://api.chaser.sh"
+//! chaser_key = "…"
 //! jpeg_quality = 7      # 0..=9, Tight JPEG; "lossless = true" turns JPEG off
 //! compress_level = 2    # 0..=9
 //! ```
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::provider::optexity;
+use super::provider::{chaser, optexity};
 use super::redact::Secret;
 
 /// Largest config file we read.
@@ -52,6 +54,8 @@ pub struct ConfigFile {
 pub struct Profile {
     pub optexity_base_url: Option<String>,
     pub optexity_api_key: Option<String>,
+    pub chaser_base_url: Option<String>,
+    pub chaser_key: Option<String>,
     pub vnc_password: Option<String>,
     pub jpeg_quality: Option<u8>,
     pub lossless: Option<bool>,
@@ -66,6 +70,8 @@ impl std::fmt::Debug for Profile {
                 "optexity_api_key",
                 &self.optexity_api_key.as_ref().map(|_| "***"),
             )
+            .field("chaser_base_url", &self.chaser_base_url)
+            .field("chaser_key", &self.chaser_key.as_ref().map(|_| "***"))
             .field("vnc_password", &self.vnc_password.as_ref().map(|_| "***"))
             .field("jpeg_quality", &self.jpeg_quality)
             .field("lossless", &self.lossless)
@@ -80,6 +86,8 @@ pub struct Overrides {
     pub profile: Option<String>,
     pub optexity_base_url: Option<String>,
     pub optexity_api_key: Option<Secret>,
+    pub chaser_base_url: Option<String>,
+    pub chaser_key: Option<Secret>,
     pub vnc_password: Option<Secret>,
     pub jpeg_quality: Option<u8>,
     pub lossless: bool,
@@ -91,6 +99,8 @@ pub struct Overrides {
 pub struct Settings {
     pub optexity_base_url: String,
     pub optexity_api_key: Option<Secret>,
+    pub chaser_base_url: String,
+    pub chaser_key: Option<Secret>,
     pub vnc_password: Option<Secret>,
     /// `None`: lossless only.
     pub jpeg_quality: Option<u8>,
@@ -102,6 +112,8 @@ impl Default for Settings {
         Self {
             optexity_base_url: optexity::DEFAULT_BASE_URL.to_string(),
             optexity_api_key: None,
+            chaser_base_url: chaser::DEFAULT_BASE_URL.to_string(),
+            chaser_key: None,
             vnc_password: None,
             jpeg_quality: Some(DEFAULT_JPEG_QUALITY),
             compress_level: DEFAULT_COMPRESS_LEVEL,
@@ -197,6 +209,10 @@ pub fn resolve(
         s.optexity_base_url = v;
     }
     s.optexity_api_key = non_empty(profile.optexity_api_key).map(Secret::new);
+    if let Some(v) = non_empty(profile.chaser_base_url) {
+        s.chaser_base_url = v;
+    }
+    s.chaser_key = non_empty(profile.chaser_key).map(Secret::new);
     s.vnc_password = non_empty(profile.vnc_password).map(Secret::new);
     if let Some(q) = profile.jpeg_quality {
         s.jpeg_quality = Some(q);
@@ -214,6 +230,12 @@ pub fn resolve(
     if let Some(v) = non_empty(env("OPTEXITY_API_KEY")) {
         s.optexity_api_key = Some(Secret::new(v));
     }
+    if let Some(v) = non_empty(env("CHASER_BASE_URL")) {
+        s.chaser_base_url = v;
+    }
+    if let Some(v) = non_empty(env("CHASER_KEY")) {
+        s.chaser_key = Some(Secret::new(v));
+    }
     if let Some(v) = non_empty(env("LOOKOUT_VNC_PASSWORD")) {
         s.vnc_password = Some(Secret::new(v));
     }
@@ -223,6 +245,12 @@ pub fn resolve(
     }
     if let Some(v) = flags.optexity_api_key.clone().filter(|k| !k.is_empty()) {
         s.optexity_api_key = Some(v);
+    }
+    if let Some(v) = non_empty(flags.chaser_base_url.clone()) {
+        s.chaser_base_url = v;
+    }
+    if let Some(v) = flags.chaser_key.clone().filter(|k| !k.is_empty()) {
+        s.chaser_key = Some(v);
     }
     if let Some(v) = flags.vnc_password.clone().filter(|k| !k.is_empty()) {
         s.vnc_password = Some(v);
@@ -296,6 +324,44 @@ lossless = true
         assert_eq!(s.optexity_api_key.as_ref().unwrap().expose(), "flag-key");
         assert_eq!(s.optexity_base_url, "https://staging.example");
         assert_eq!(s.jpeg_quality, None, "staging is lossless");
+    }
+
+    #[test]
+    fn chaser_key_and_base_come_from_file_env_and_flags() {
+        let file = parse(
+            r#"
+[profiles.p]
+chaser_key = "file-chaser"
+chaser_base_url = "https://chaser.example"
+"#,
+        )
+        .unwrap();
+        let pick = Overrides {
+            profile: Some("p".into()),
+            ..Default::default()
+        };
+        let s = resolve(&file, env_of(&[]), &pick).unwrap();
+        assert_eq!(s.chaser_key.as_ref().unwrap().expose(), "file-chaser");
+        assert_eq!(s.chaser_base_url, "https://chaser.example");
+        let env = env_of(&[
+            ("CHASER_KEY", "env-chaser"),
+            ("CHASER_BASE_URL", "http://127.0.0.1:9"),
+        ]);
+        let s = resolve(&file, &env, &pick).unwrap();
+        assert_eq!(s.chaser_key.as_ref().unwrap().expose(), "env-chaser");
+        assert_eq!(s.chaser_base_url, "http://127.0.0.1:9");
+        let flags = Overrides {
+            chaser_key: Some(Secret::new("flag-chaser")),
+            ..pick
+        };
+        let s = resolve(&file, &env, &flags).unwrap();
+        assert_eq!(s.chaser_key.as_ref().unwrap().expose(), "flag-chaser");
+        assert!(
+            !format!("{s:?}").contains("flag-chaser"),
+            "keys never print"
+        );
+        let s = resolve(&ConfigFile::default(), env_of(&[]), &Overrides::default()).unwrap();
+        assert_eq!(s.chaser_base_url, "https://api.chaser.sh");
     }
 
     #[test]

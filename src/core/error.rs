@@ -2,6 +2,7 @@
 //! failures, gathered here with the two questions the session asks of any error.
 
 use super::net::NetError;
+use super::provider::chaser::ChaserError;
 use super::provider::optexity::OptexityError;
 use super::source::SourceParseError;
 use super::source::rfb::RfbError;
@@ -10,6 +11,8 @@ use super::source::rfb::RfbError;
 pub enum CoreError {
     #[error(transparent)]
     Optexity(#[from] OptexityError),
+    #[error(transparent)]
+    Chaser(#[from] ChaserError),
     #[error(transparent)]
     Rfb(#[from] RfbError),
     #[error(transparent)]
@@ -23,9 +26,18 @@ impl CoreError {
     pub fn is_retryable(&self) -> bool {
         match self {
             CoreError::Optexity(e) => e.is_retryable(),
+            CoreError::Chaser(e) => e.is_retryable(),
             CoreError::Rfb(e) => e.is_retryable(),
             CoreError::Net(e) => e.is_retryable(),
             CoreError::Source(_) => false,
+        }
+    }
+
+    /// How long the provider asked us to wait before trying again, if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            CoreError::Chaser(e) => e.retry_after(),
+            _ => None,
         }
     }
 

@@ -6,7 +6,7 @@
 //! After anything new, the core calls the [`Waker`] so the UI repaints; nothing else does.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use super::input::InputEvent;
 
@@ -94,6 +94,8 @@ pub enum SessionEvent {
     Bell,
     /// The remote put text on its clipboard (RFB ServerCutText), bounded in size.
     RemoteClipboard(String),
+    /// The page the remote browser shows (preview `url` messages), secrets redacted.
+    PageUrl(String),
 }
 
 /// Front end → core.
@@ -121,6 +123,29 @@ pub struct StreamStats {
     rects: AtomicU64,
     /// The most recent picture encoding, as its RFB number plus 1<<32 (0: none yet).
     last_encoding: AtomicU64,
+    /// Frame-protocol sources: the image format of the last frame (see [`PictureFormat`]).
+    picture_format: AtomicU8,
+    /// When the remote captured the picture shown now, in ms since the Unix epoch (0:
+    /// unknown).
+    captured_ms: AtomicU64,
+    /// Messages that could not be used (malformed frames), skipped.
+    skipped: AtomicU64,
+}
+
+/// The image format of frame-protocol pictures, for the status line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PictureFormat {
+    Jpeg,
+    Png,
+}
+
+impl PictureFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PictureFormat::Jpeg => "JPEG",
+            PictureFormat::Png => "PNG",
+        }
+    }
 }
 
 /// One reading of [`StreamStats`].
@@ -130,6 +155,10 @@ pub struct StatsSample {
     pub updates: u64,
     pub rects: u64,
     pub last_encoding: Option<i32>,
+    pub picture_format: Option<PictureFormat>,
+    /// When the picture shown now was captured, in ms since the Unix epoch.
+    pub captured_ms: Option<u64>,
+    pub skipped: u64,
 }
 
 impl StreamStats {
@@ -148,13 +177,39 @@ impl StreamStats {
         self.last_encoding.store(v, Ordering::Relaxed);
     }
 
+    pub fn set_picture_format(&self, format: PictureFormat) {
+        let v = match format {
+            PictureFormat::Jpeg => 1,
+            PictureFormat::Png => 2,
+        };
+        self.picture_format.store(v, Ordering::Relaxed);
+    }
+
+    /// Records when the picture now shown was captured (ms since the Unix epoch).
+    pub fn set_captured_ms(&self, ms: u64) {
+        self.captured_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Counts one unusable message; returns how many there were in all.
+    pub fn add_skipped(&self) -> u64 {
+        self.skipped.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     pub fn sample(&self) -> StatsSample {
         let enc = self.last_encoding.load(Ordering::Relaxed);
+        let captured = self.captured_ms.load(Ordering::Relaxed);
         StatsSample {
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             updates: self.updates.load(Ordering::Relaxed),
             rects: self.rects.load(Ordering::Relaxed),
             last_encoding: (enc >> 32 == 1).then_some(enc as u32 as i32),
+            picture_format: match self.picture_format.load(Ordering::Relaxed) {
+                1 => Some(PictureFormat::Jpeg),
+                2 => Some(PictureFormat::Png),
+                _ => None,
+            },
+            captured_ms: (captured != 0).then_some(captured),
+            skipped: self.skipped.load(Ordering::Relaxed),
         }
     }
 }

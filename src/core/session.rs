@@ -3,8 +3,10 @@
 //! [`spawn`] starts the task on the shared runtime and returns a [`SessionHandle`] with the
 //! event receiver, the command sender, the [`FrameSlot`] and the [`StreamStats`].
 
+mod preview;
+
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -13,9 +15,11 @@ use super::error::CoreError;
 use super::event::{Command, LiveInfo, SessionEvent, SessionState, StreamStats, Waker};
 use super::frame::FrameSlot;
 use super::net::{self, BytePipe, ChannelReader, ChannelWriter, NetError};
+use super::provider::chaser::ChaserClient;
 use super::provider::optexity::{OptexityClient, OptexityError};
 use super::redact::Secret;
 use super::source::SourceSpec;
+use super::source::preview::Pacing;
 use super::source::rfb::input::RfbInputQueue;
 use super::source::rfb::{
     EncodingPreference, RfbClient, RfbError, RfbOptions, ServerEvent, messages,
@@ -142,6 +146,12 @@ pub struct SessionConfig {
     pub status_poll_ms: u64,
     /// Reconnect after a dropped stream (the viewer) or fail at once (headless snapshots).
     pub reconnect: bool,
+    /// Frame-protocol sources: the most frames per second to ask for (`None`: the
+    /// server's rate).
+    pub preview_max_fps: Option<u32>,
+    /// Frame-protocol sources: acknowledge each frame (the server sends the next one only
+    /// then, so a slow link shows the newest frame) or let the server push.
+    pub preview_pacing: Pacing,
 }
 
 impl Default for SessionConfig {
@@ -152,6 +162,8 @@ impl Default for SessionConfig {
             backoff: Backoff::default(),
             status_poll_ms: 1_000,
             reconnect: true,
+            preview_max_fps: None,
+            preview_pacing: Pacing::Ack,
         }
     }
 }
@@ -189,7 +201,15 @@ pub fn spawn(
 /// Where a stream is reached.
 enum Endpoint {
     WebSocket(url::Url),
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    /// A frame-protocol WebSocket; with the Chaser token it came from, if any.
+    Preview {
+        url: url::Url,
+        minted: Option<Box<preview::Minted>>,
+    },
 }
 
 /// How an attempt to watch came to a stop.
@@ -206,7 +226,12 @@ enum Stop {
 enum ConnEnd {
     Stop,
     RetryNow,
-    Dropped { was_live: bool, error: CoreError },
+    /// The stream is over, or failed for good.
+    Over(Stop),
+    Dropped {
+        was_live: bool,
+        error: CoreError,
+    },
 }
 
 /// What the decoder thread tells the session task.
@@ -223,7 +248,10 @@ struct Runner {
     source: SourceSpec,
     config: SessionConfig,
     optexity: Option<OptexityClient>,
+    chaser: Option<ChaserClient>,
     live: Option<LiveInfo>,
+    /// Set when the provider said the stream takes no input (preview close code 4403).
+    input_refused: Option<String>,
 }
 
 impl Runner {
@@ -233,7 +261,9 @@ impl Runner {
             source,
             config,
             optexity: None,
+            chaser: None,
             live: None,
+            input_refused: None,
         }
     }
 
@@ -282,7 +312,11 @@ impl Runner {
                 Err(Resolve::Stop(stop)) => return stop,
                 Err(Resolve::Error(e)) if e.is_retryable() && self.config.reconnect => {
                     failures += 1;
-                    if let Some(stop) = self.pause(failures, e.user_message()).await {
+                    let paused = match e.retry_after() {
+                        Some(wait) => self.pause_for(failures, wait, e.user_message()).await,
+                        None => self.pause(failures, e.user_message()).await,
+                    };
+                    if let Some(stop) = paused {
                         return stop;
                     }
                     continue;
@@ -295,6 +329,7 @@ impl Runner {
             .await;
             match self.connect_and_run(endpoint).await {
                 ConnEnd::Stop => return Stop::Stopped,
+                ConnEnd::Over(stop) => return stop,
                 ConnEnd::RetryNow => failures = 0,
                 ConnEnd::Dropped { was_live, error } => {
                     tracing::info!(source = %self.source, "stream dropped: {error}");
@@ -317,6 +352,18 @@ impl Runner {
             .config
             .backoff
             .delay_ms(failures, rand::random::<f64>());
+        self.emit(SessionEvent::State(SessionState::Reconnecting {
+            attempt: failures,
+            retry_in_ms: delay_ms,
+            reason,
+        }))
+        .await;
+        self.sleep(delay_ms).await
+    }
+
+    /// Waits `wait` (the provider's Retry-After), showing why.
+    async fn pause_for(&mut self, failures: u32, wait: Duration, reason: String) -> Option<Stop> {
+        let delay_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         self.emit(SessionEvent::State(SessionState::Reconnecting {
             attempt: failures,
             retry_in_ms: delay_ms,
@@ -355,9 +402,46 @@ impl Runner {
         Ok(client)
     }
 
+    fn chaser(&mut self) -> Result<ChaserClient, CoreError> {
+        if let Some(c) = &self.chaser {
+            return Ok(c.clone());
+        }
+        let client = ChaserClient::new(
+            net::http_client()?,
+            &self.config.settings.chaser_base_url,
+            self.config.settings.chaser_key.clone(),
+        );
+        self.chaser = Some(client.clone());
+        Ok(client)
+    }
+
     /// Turns the source into an endpoint, asking the provider for a fresh URL.
     async fn resolve(&mut self, had_live: bool) -> Result<Endpoint, Resolve> {
         let task_id = match &self.source {
+            SourceSpec::Preview { url } => {
+                return Ok(Endpoint::Preview {
+                    url: url.clone(),
+                    minted: None,
+                });
+            }
+            SourceSpec::Chaser { session_id } => {
+                let session_id = session_id.clone();
+                let client = self.chaser().map_err(Resolve::Error)?;
+                let at = SystemTime::now();
+                let token = client
+                    .mint(&session_id)
+                    .await
+                    .map_err(|e| Resolve::Error(e.into()))?;
+                return Ok(Endpoint::Preview {
+                    url: token.url.clone(),
+                    minted: Some(Box::new(preview::Minted {
+                        token,
+                        at,
+                        client,
+                        session_id,
+                    })),
+                });
+            }
             SourceSpec::RfbWebSocket { url } => return Ok(Endpoint::WebSocket(url.clone())),
             SourceSpec::RfbTcp { host, port, .. } => {
                 return Ok(Endpoint::Tcp {
@@ -406,6 +490,12 @@ impl Runner {
     }
 
     async fn connect_and_run(&mut self, endpoint: Endpoint) -> ConnEnd {
+        let endpoint = match endpoint {
+            Endpoint::Preview { url, minted } => {
+                return self.run_preview(url, minted.map(|m| *m)).await;
+            }
+            other => other,
+        };
         let pipe = tokio::select! {
             pipe = open(endpoint, self.peer.stats.clone()) => pipe,
             cmd = wait_stop_or_retry(&mut self.peer.commands) => return cmd,
@@ -523,6 +613,13 @@ async fn open(endpoint: Endpoint, stats: Arc<StreamStats>) -> Result<BytePipe, C
         }
         Endpoint::Tcp { host, port } => {
             net::pipe_stream(net::connect_tcp(&host, port).await?, stats)
+        }
+        Endpoint::Preview { .. } => {
+            return Err(NetError::Connect {
+                target: "preview".into(),
+                reason: "not a byte stream".into(),
+            }
+            .into());
         }
     })
 }

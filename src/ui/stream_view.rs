@@ -150,6 +150,8 @@ pub struct TaskView {
     last_placement: Option<(Placement, [u32; 2])>,
     /// Text the remote put on its clipboard (RFB ServerCutText), until copied or replaced.
     remote_clipboard: Option<String>,
+    /// The page the remote browser shows, when the source says (already redacted).
+    page_url: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -208,6 +210,7 @@ impl TaskView {
             control: Control::default(),
             last_placement: None,
             remote_clipboard: None,
+            page_url: None,
         }
     }
 
@@ -297,6 +300,7 @@ impl TaskView {
                 SessionEvent::State(state) => self.state = state,
                 SessionEvent::Bell => {}
                 SessionEvent::RemoteClipboard(text) => self.remote_clipboard = Some(text),
+                SessionEvent::PageUrl(url) => self.page_url = Some(url),
             }
         }
         self.pull_frames(&ctx);
@@ -610,9 +614,22 @@ impl TaskView {
                 .circle_filled(dot.center(), 3.5, theme::state_color(&self.state));
             ui.label(RichText::new(self.state.label()).color(theme::TEXT));
             ui.label(RichText::new(self.handle.label()).color(theme::TEXT_WEAK));
+            if let Some(url) = &self.page_url {
+                let shown: String = url.chars().take(96).collect();
+                ui.label(RichText::new(shown).color(theme::TEXT))
+                    .on_hover_text(url.as_str());
+            }
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let weak = |text: String| RichText::new(text).color(theme::TEXT_WEAK);
-                if let Some(id) = sample.last_encoding {
+                if sample.skipped > 0 {
+                    ui.label(
+                        RichText::new(format!("{} bad frames skipped", sample.skipped))
+                            .color(theme::WARN),
+                    );
+                }
+                if let Some(format) = sample.picture_format {
+                    ui.label(weak(format.name().to_owned()));
+                } else if let Some(id) = sample.last_encoding {
                     let name = match rfb::encoding_name(id) {
                         "unknown" => format!("encoding {id}"),
                         known => known.to_owned(),
@@ -621,6 +638,9 @@ impl TaskView {
                 }
                 ui.label(weak(rates::format_bandwidth(self.rates.bytes_per_s())));
                 ui.label(weak(rates::format_update_rate(self.rates.updates_per_s())));
+                if let Some(captured) = sample.captured_ms {
+                    ui.label(weak(format_age(captured)));
+                }
                 if let Some([w, h]) = self.remote_size() {
                     ui.label(RichText::new(format!("{w}×{h}")).color(theme::TEXT));
                 }
@@ -749,6 +769,22 @@ impl TaskView {
                 Color32::WHITE,
             );
         }
+    }
+}
+
+/// How old the picture is, from its capture time (ms since the Unix epoch) to now. The
+/// remote's clock may differ from ours; a picture "from the future" shows as fresh.
+fn format_age(captured_ms: u64) -> String {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let age = now_ms.saturating_sub(captured_ms);
+    if age < 1_000 {
+        format!("{age} ms old")
+    } else if age < 60_000 {
+        format!("{:.1} s old", age as f64 / 1000.0)
+    } else {
+        format!("{} min old", age / 60_000)
     }
 }
 

@@ -73,9 +73,19 @@ pub struct PeerSet {
 }
 
 impl PeerSet {
-    /// Starts the stack for `server`, or returns `None` (after printing why) when a program
-    /// is missing outside CI.
+    /// Starts the stack for `server` showing the static test page, or returns `None` (after
+    /// printing why) when a program is missing outside CI.
     pub fn start(server: Server) -> Result<Option<Self>> {
+        Self::start_page(server, "static.html", shows_test_page)
+    }
+
+    /// Starts the stack for `server` showing `tests/assets/{page}`, ready once `painted`
+    /// recognises the page in a screenshot.
+    pub fn start_page(
+        server: Server,
+        page: &str,
+        painted: fn(&Rgb) -> bool,
+    ) -> Result<Option<Self>> {
         let missing: Vec<&str> = server
             .programs()
             .iter()
@@ -97,7 +107,9 @@ impl PeerSet {
             .prefix("lookout-peers-")
             .tempdir()
             .context("creating the peers' temporary directory")?;
-        let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/static.html");
+        let page = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/assets")
+            .join(page);
         let rfb_port = match server {
             Server::X11vnc => 0,
             Server::Xvnc => free_port()?,
@@ -129,7 +141,7 @@ impl PeerSet {
         };
         let mut chromium = start_chromium(&x, &page, dir.path())?;
         x.move_pointer(POINTER.0, POINTER.1, dir.path())?;
-        x.wait_painted(&mut chromium, shows_test_page)?;
+        x.wait_painted(&mut chromium, painted)?;
 
         let (mut x11vnc, rfb_port) = match server {
             Server::X11vnc => {

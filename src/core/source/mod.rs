@@ -1,7 +1,8 @@
 //! Sources: what a session watches, named the way the operator types it.
 //!
-//! [`SourceSpec`] parses `optexity:TASK`, `rfb+ws://…`, `rfb+wss://…` and `vnc://host:port`.
-//! The protocol decoders live below: [`rfb`] for VNC.
+//! [`SourceSpec`] parses `optexity:TASK`, `chaser:SESSION`, `rfb+ws://…`, `rfb+wss://…`,
+//! `vnc://host:port` and `preview+ws://…` / `preview+wss://…`. The protocol decoders live
+//! below: [`rfb`] for VNC, `preview` for the JPEG frame protocol.
 
 pub mod preview;
 pub mod rfb;
@@ -19,6 +20,10 @@ pub const DEFAULT_VNC_PORT: u16 = 5900;
 pub enum SourceSpec {
     /// An Optexity task: REST gives a websockify URL for each connection.
     Optexity { task_id: String },
+    /// A Chaser session: REST mints a preview token (a frame-protocol WebSocket URL).
+    Chaser { session_id: String },
+    /// The frame protocol (agent-browser streaming) at a fixed WebSocket URL.
+    Preview { url: url::Url },
     /// RFB over a WebSocket (websockify), `ws://` or `wss://`.
     RfbWebSocket { url: url::Url },
     /// RFB over plain TCP.
@@ -34,12 +39,12 @@ pub enum SourceSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SourceParseError {
     #[error(
-        "unknown source {0:?}: expected optexity:TASK_ID, rfb+ws://HOST:PORT/PATH, rfb+wss://…, or vnc://HOST:PORT"
+        "unknown source {0:?}: expected optexity:TASK_ID, chaser:SESSION_ID, rfb+ws://HOST:PORT/PATH, rfb+wss://…, vnc://HOST:PORT, or preview+ws://HOST:PORT"
     )]
     Unknown(String),
     #[error("invalid URL in source {source_text:?}: {reason}")]
     BadUrl { source_text: String, reason: String },
-    #[error("empty task id in {0:?}")]
+    #[error("empty task or session id in {0:?}")]
     EmptyTaskId(String),
 }
 
@@ -57,6 +62,15 @@ impl FromStr for SourceSpec {
                 task_id: task.to_string(),
             });
         }
+        if let Some(session) = s.strip_prefix("chaser:") {
+            let session = session.trim_start_matches("//");
+            if session.is_empty() {
+                return Err(SourceParseError::EmptyTaskId(s.to_string()));
+            }
+            return Ok(SourceSpec::Chaser {
+                session_id: session.to_string(),
+            });
+        }
         let bad = |reason: String| SourceParseError::BadUrl {
             source_text: redact::url(s),
             reason,
@@ -70,6 +84,16 @@ impl FromStr for SourceSpec {
                 return Err(bad("no host".into()));
             }
             return Ok(SourceSpec::RfbWebSocket { url });
+        }
+        if let Some(rest) = s
+            .strip_prefix("preview+")
+            .filter(|r| r.starts_with("ws://") || r.starts_with("wss://"))
+        {
+            let url = url::Url::parse(rest).map_err(|e| bad(e.to_string()))?;
+            if url.host_str().is_none() {
+                return Err(bad("no host".into()));
+            }
+            return Ok(SourceSpec::Preview { url });
         }
         if s.starts_with("vnc://") {
             let url = url::Url::parse(s).map_err(|e| bad(e.to_string()))?;
@@ -115,6 +139,8 @@ impl SourceSpec {
     pub fn label(&self) -> String {
         match self {
             SourceSpec::Optexity { task_id } => format!("optexity:{task_id}"),
+            SourceSpec::Chaser { session_id } => format!("chaser:{session_id}"),
+            SourceSpec::Preview { url } => format!("preview+{}", redact::url(url.as_str())),
             SourceSpec::RfbWebSocket { url } => format!("rfb+{}", redact::url(url.as_str())),
             SourceSpec::RfbTcp { host, port, .. } => {
                 if host.contains(':') {
@@ -162,6 +188,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(ws.label(), "rfb+ws://127.0.0.1:6080/websockify?token=***");
+        assert_eq!(
+            "chaser:sess_1".parse::<SourceSpec>().unwrap(),
+            SourceSpec::Chaser {
+                session_id: "sess_1".into()
+            }
+        );
+        let preview: SourceSpec = "preview+ws://127.0.0.1:9223/?token=t0p".parse().unwrap();
+        assert!(matches!(&preview, SourceSpec::Preview { url } if url.port() == Some(9223)));
+        assert_eq!(preview.label(), "preview+ws://127.0.0.1:9223/?token=***");
         let tcp: SourceSpec = "vnc://localhost".parse().unwrap();
         assert_eq!(tcp.label(), "vnc://localhost:5900");
         let pw: SourceSpec = "vnc://:s%40cret@[::1]:5901".parse().unwrap();
@@ -191,5 +226,7 @@ mod tests {
             Err(SourceParseError::BadUrl { .. })
         ));
         assert!("vnc://:5900".parse::<SourceSpec>().is_err());
+        assert!("chaser:".parse::<SourceSpec>().is_err());
+        assert!("preview+http://x/".parse::<SourceSpec>().is_err());
     }
 }
