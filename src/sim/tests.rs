@@ -332,7 +332,16 @@ async fn rest_contract_status_codes_and_bodies() {
     assert_eq!(get(&sim, "/api/v1/tasks/demo", None).await.0, 401);
     assert_eq!(sim.stats().tokens_issued, 1);
     let ids: Vec<String> = sim.demo_tasks().into_iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, ["demo", "demo-queued", "demo-finished", "demo-failed"]);
+    assert_eq!(
+        ids,
+        [
+            "demo",
+            "human",
+            "demo-queued",
+            "demo-finished",
+            "demo-failed"
+        ]
+    );
     sim.shutdown().await;
 }
 

@@ -9,12 +9,16 @@
 //! costs nothing. With the cursor overlay on (for RFB clients that cannot draw the cursor
 //! themselves) the pointer is painted into the picture and its moves are damage too.
 //! Data goes next to the RFB server, which encodes the damaged areas per connection.
+//!
+//! Input reacts too: [`Desktop::widget_at`] tells what a click hit, and
+//! [`Desktop::set_interaction`] applies what people did (a solved captcha, text typed into
+//! the search field) with the same damage tracking, so RFB clients get just those areas.
 
 mod paint;
 mod scene;
 
 pub use paint::arrow_cursor;
-pub use scene::{CYCLE_TICKS, TICKS_PER_SECOND};
+pub use scene::{CYCLE_TICKS, Interaction, Script, TICKS_PER_SECOND, Widget};
 
 use paint::{Area, cursor_area};
 use scene::{Layout, SceneState};
@@ -91,6 +95,8 @@ pub struct Desktop {
     layout: Layout,
     label: String,
     tick: u64,
+    script: Script,
+    human: Interaction,
     state: SceneState,
     cursor: CursorShape,
     overlay: bool,
@@ -103,6 +109,7 @@ impl std::fmt::Debug for Desktop {
             .field("height", &self.fb.height())
             .field("label", &self.label)
             .field("tick", &self.tick)
+            .field("script", &self.script)
             .field("overlay", &self.overlay)
             .finish()
     }
@@ -110,16 +117,37 @@ impl std::fmt::Debug for Desktop {
 
 impl Desktop {
     /// The desktop as it is at `tick`, labelled `label` (shown in the tab and the URL),
-    /// without the pointer drawn in.
+    /// without the pointer drawn in, with the agent's script and nobody's input.
     pub fn new(width: u32, height: u32, label: &str, tick: u64) -> Result<Self, FrameError> {
+        Self::with_script(
+            width,
+            height,
+            label,
+            tick,
+            Script::Agent,
+            &Interaction::default(),
+        )
+    }
+
+    /// The desktop at `tick` following `script`, with what people did (`human`) applied.
+    pub fn with_script(
+        width: u32,
+        height: u32,
+        label: &str,
+        tick: u64,
+        script: Script,
+        human: &Interaction,
+    ) -> Result<Self, FrameError> {
         let fb = Framebuffer::new(width, height)?;
         let layout = Layout::new(width, height);
-        let state = SceneState::at(tick, &layout);
+        let state = SceneState::at(tick, &layout, script, human);
         let mut desktop = Self {
             fb,
             layout,
             label: label.to_string(),
             tick,
+            script,
+            human: human.clone(),
             state,
             cursor: arrow_cursor(),
             overlay: false,
@@ -134,6 +162,30 @@ impl Desktop {
 
     pub fn tick(&self) -> u64 {
         self.tick
+    }
+
+    pub fn script(&self) -> Script {
+        self.script
+    }
+
+    /// What people did, as last applied.
+    pub fn interaction(&self) -> &Interaction {
+        &self.human
+    }
+
+    /// The widget at screen pixel (`x`, `y`) as the page is scrolled now, if any.
+    pub fn widget_at(&self, x: i64, y: i64) -> Option<Widget> {
+        self.layout.widget_at(x, y, self.state.scroll)
+    }
+
+    /// Applies what people did, repainting what that changes (at the current tick).
+    pub fn set_interaction(&mut self, human: &Interaction) -> Damage {
+        if *human == self.human {
+            return Damage::default();
+        }
+        self.human = human.clone();
+        let new = SceneState::at(self.tick, &self.layout, self.script, &self.human);
+        self.change_to(new)
     }
 
     /// Where the agent pointer's hotspot is.
@@ -159,8 +211,14 @@ impl Desktop {
 
     /// Moves one tick forward, repainting what changed.
     pub fn advance(&mut self) -> Damage {
-        let old = std::mem::replace(&mut self.state, SceneState::at(self.tick + 1, &self.layout));
         self.tick += 1;
+        let new = SceneState::at(self.tick, &self.layout, self.script, &self.human);
+        self.change_to(new)
+    }
+
+    /// Replaces the scene state, repainting (and reporting) what differs.
+    fn change_to(&mut self, new: SceneState) -> Damage {
+        let old = std::mem::replace(&mut self.state, new);
         let new = &self.state;
         let l = &self.layout;
         let old_cursor =
@@ -201,7 +259,7 @@ impl Desktop {
         if new.step != old.step {
             dirty.push(l.status.clip_to(l.screen));
         }
-        if (new.typed, new.focused, new.caret_on) != (old.typed, old.focused, old.caret_on) {
+        if (&new.text, new.focused, new.caret_on) != (&old.text, old.focused, old.caret_on) {
             dirty.push(l.on_screen(l.field, new.scroll).clip_to(l.viewport));
         }
         if new.captcha != old.captcha {

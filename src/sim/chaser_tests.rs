@@ -1,0 +1,1 @@
+//! Chaser preview tests (filled below).
