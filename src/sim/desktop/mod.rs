@@ -352,6 +352,84 @@ mod tests {
         }
     }
 
+    /// Input applied between ticks (at any point of the script, scrolling included)
+    /// repaints exactly what a fresh render with that input shows.
+    #[test]
+    fn interaction_changes_repaint_exactly_what_changed() {
+        let steps = [
+            Interaction {
+                field_focused: true,
+                ..Interaction::default()
+            },
+            Interaction {
+                field_focused: true,
+                text: "hé".into(),
+                ..Interaction::default()
+            },
+            Interaction {
+                captcha_solved: true,
+                field_focused: false,
+                text: "hé".into(),
+            },
+            Interaction {
+                captcha_solved: true,
+                field_focused: true,
+                text: "x".repeat(100),
+            },
+        ];
+        for script in [Script::Agent, Script::AwaitHuman] {
+            let mut d =
+                Desktop::with_script(900, 700, "t", 0, script, &Interaction::default()).unwrap();
+            d.set_cursor_overlay(true);
+            for tick in 0..CYCLE_TICKS {
+                if tick % 37 == 5 {
+                    let human = &steps[(tick / 37) as usize % steps.len()];
+                    let damage = d.set_interaction(human);
+                    assert!(damage.scroll.is_none());
+                }
+                d.advance();
+                let mut fresh =
+                    Desktop::with_script(900, 700, "t", d.tick(), script, d.interaction()).unwrap();
+                fresh.set_cursor_overlay(true);
+                assert!(
+                    fresh.framebuffer() == d.framebuffer(),
+                    "tick {} differs ({script:?}, {:?})",
+                    d.tick(),
+                    d.interaction()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_waiting_agent_never_touches_the_widgets() {
+        let l = Layout::new(1920, 1080);
+        let idle = Interaction::default();
+        let first = SceneState::at(0, &l, Script::AwaitHuman, &idle);
+        for tick in 0..CYCLE_TICKS * 2 {
+            let s = SceneState::at(tick, &l, Script::AwaitHuman, &idle);
+            assert_eq!((s.cursor, s.click, s.scroll), (first.cursor, None, 0));
+            assert_eq!((s.text.as_ref(), s.focused), ("", false));
+            assert_eq!(s.captcha, scene::Captcha::Unchecked);
+            let (x, y) = s.cursor;
+            assert_eq!(l.widget_at(x.into(), y.into(), 0), None);
+        }
+    }
+
+    #[test]
+    fn widgets_are_found_where_they_are_drawn() {
+        let d = Desktop::new(640, 480, "t", 0).unwrap();
+        assert_eq!(d.widget_at(0, 0), None);
+        assert_eq!(d.widget_at(-5, i64::MAX), None);
+        let hits: Vec<Widget> = (0..480)
+            .flat_map(|y| (0..640).map(move |x| (x, y)))
+            .filter_map(|(x, y)| d.widget_at(x, y))
+            .collect();
+        let boxes = hits.iter().filter(|w| **w == Widget::CaptchaBox).count();
+        assert_eq!(boxes, 36 * 36);
+        assert!(hits.contains(&Widget::SearchField));
+    }
+
     #[test]
     fn most_ticks_touch_little_of_a_1080p_screen() {
         let mut d = Desktop::new(1920, 1080, "demo", 0).unwrap();
