@@ -98,6 +98,7 @@ impl Page {
         self.state.subscribe()
     }
 
+    #[cfg(test)]
     pub fn current(&self) -> Interaction {
         self.state.borrow().clone()
     }
