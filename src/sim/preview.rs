@@ -462,6 +462,8 @@ impl Conn {
         };
         self.seq += 1;
         self.last_frame = Some(Instant::now());
+        // Counted before sending, so a client never holds a frame the stats do not know.
+        bump(&self.spec.streams.counters.preview_frames_sent);
         let binary = self
             .spec
             .chaser
@@ -490,7 +492,6 @@ impl Conn {
             });
             self.send_json(&msg).await?;
         }
-        bump(&self.spec.streams.counters.preview_frames_sent);
         Ok(())
     }
 
