@@ -12,7 +12,8 @@ pub async fn start(config: SimConfig) -> anyhow::Result<SimHandle> {
         .with_context(|| format!("cannot start the simulator on {addr}"))
 }
 
-/// What `lookout serve` prints: base URL, key and demo tasks, ready to paste.
+/// What `lookout serve` prints: base URLs, the simulator's own demo keys and the demo
+/// tasks and sessions, ready to paste.
 pub fn banner(sim: &SimHandle) -> String {
     let mut out = String::new();
     out.push_str("Lookout simulator is running (Ctrl-C to stop)\n");
@@ -24,9 +25,23 @@ pub fn banner(sim: &SimHandle) -> String {
         out.push_str(&format!("    optexity:{id:<14} {what}\n"));
     }
     out.push_str(&format!(
+        "  Chaser   : base URL {}, key {}\n",
+        sim.chaser_base_url(),
+        sim.chaser_key()
+    ));
+    out.push_str("  sessions :\n");
+    for (id, _, what) in sim.demo_sessions() {
+        out.push_str(&format!("    chaser:{id:<16} {what}\n"));
+    }
+    out.push_str(&format!(
         "Try:\n  OPTEXITY_BASE_URL={} OPTEXITY_API_KEY={} lookout view optexity:demo\n",
         sim.base_url(),
         sim.api_key()
+    ));
+    out.push_str(&format!(
+        "  CHASER_BASE_URL={} CHASER_KEY={} lookout view chaser:human\n",
+        sim.chaser_base_url(),
+        sim.chaser_key()
     ));
     out
 }

@@ -7,6 +7,9 @@
 //! - `GET /tasks/{id}/websockify?token=T` → WebSocket (subprotocol `binary` when offered)
 //!   if the token is valid for this task, unused and unexpired; otherwise HTTP 403 before
 //!   any upgrade. Accepted streams go to [`crate::sim::rfb::server`].
+//!
+//! The Chaser routes (PROVIDERS.md §3) share this server; they live in
+//! [`crate::sim::chaser`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +26,9 @@ use axum::routing::get;
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::chaser::{self, Chaser};
+use super::desktop::Script;
+use super::interact::{Pages, optexity_page};
 use super::rfb::server::{ConnectionSpec, RunningCheck, StopSignals, run_connection};
 use super::rfb::transport::Transport;
 use super::stats::{Counters, bump};
@@ -41,6 +47,7 @@ pub(crate) struct AppState {
     /// Where the HTTP server listens, for stream URLs when a request names no host.
     pub http_addr: SocketAddr,
     pub streams: StreamContext,
+    pub chaser: Arc<Chaser>,
 }
 
 /// What a new RFB stream needs besides its task.
@@ -51,26 +58,50 @@ pub(crate) struct StreamContext {
     pub size: watch::Receiver<(u32, u32)>,
     pub stop: StopSignals,
     pub counters: Arc<Counters>,
+    pub pages: Arc<Pages>,
+}
+
+/// How a stream's desktop looks and whose page it acts on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Showing<'a> {
+    /// Shown in the tab and the URL.
+    pub label: &'a str,
+    /// The shared page's key (`optexity:{task}`, ...).
+    pub page: &'a str,
+    pub script: Script,
 }
 
 impl StreamContext {
-    /// The spec of a stream showing `label`, starting at the shared timeline's current tick.
+    /// The shared timeline's current tick.
+    pub fn tick_now(&self) -> u64 {
+        let fps = u64::from(self.fps.max(1));
+        let elapsed_ms = self.started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
+        elapsed_ms.saturating_mul(fps) / 1000
+    }
+
+    /// Milliseconds per desktop tick.
+    pub fn tick_ms(&self) -> u64 {
+        (1000 / u64::from(self.fps.max(1))).max(1)
+    }
+
+    /// The spec of an RFB stream showing `show`, starting at the shared timeline's current
+    /// tick.
     pub fn spec(
         &self,
-        label: &str,
+        show: Showing<'_>,
         password: Option<String>,
         running: Option<RunningCheck>,
     ) -> ConnectionSpec {
-        let fps = u64::from(self.fps.max(1));
-        let elapsed_ms = self.started.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
         ConnectionSpec {
-            label: label.to_string(),
+            label: show.label.to_string(),
             password,
-            start_tick: elapsed_ms.saturating_mul(fps) / 1000,
-            tick_ms: (1000 / fps).max(1),
+            start_tick: self.tick_now(),
+            tick_ms: self.tick_ms(),
             size: self.size.clone(),
             running,
             counters: self.counters.clone(),
+            script: show.script,
+            page: self.pages.page(show.page),
         }
     }
 }
@@ -80,6 +111,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/tasks/{id}/stream", get(stream_url))
         .route("/api/v1/tasks/{id}", get(task_status))
         .route("/tasks/{id}/websockify", get(websockify))
+        .route(
+            "/v1/sessions/{id}/preview-token",
+            axum::routing::post(chaser::mint),
+        )
+        .route("/sessions/{id}/preview", get(chaser::preview))
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(state)
 }
@@ -104,7 +140,7 @@ fn not_running() -> Response {
 }
 
 /// Compares in constant time, so the key cannot be guessed byte by byte.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -116,7 +152,7 @@ impl AppState {
     }
 
     /// `ws://host:port` as the client reached us (its Host header), else our address.
-    fn ws_origin(&self, headers: &HeaderMap) -> String {
+    pub(crate) fn ws_origin(&self, headers: &HeaderMap) -> String {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -204,7 +240,13 @@ async fn websockify(
     let task_id = id.clone();
     let running: RunningCheck =
         Arc::new(move || tasks.status(&task_id) == Some(TaskStatus::Running));
-    let spec = s.streams.spec(&id, None, Some(running));
+    let page = optexity_page(&id);
+    let show = Showing {
+        label: &id,
+        page: &page,
+        script: s.tasks.script(&id),
+    };
+    let spec = s.streams.spec(show, None, Some(running));
     let stop = s.streams.stop.clone();
     upgrade
         .protocols(["binary"])

@@ -1,26 +1,39 @@
-//! The built-in simulator: an Optexity-style task API with RFB streams over websockify, and
-//! a plain RFB server over TCP, all showing a synthetic agent desktop. `lookout serve`,
-//! `lookout demo` and the integration tests run it on loopback.
+//! The built-in simulator: an Optexity-style task API with RFB streams over websockify, a
+//! Chaser-style preview API with JPEG frames and input over a WebSocket, and a plain RFB
+//! server over TCP, all showing a synthetic agent desktop. `lookout serve`, `lookout demo`
+//! and the integration tests run it on loopback.
 //!
 //! ```text
 //! HTTP  GET /api/v1/tasks/{id}[/stream]  api.rs (x-api-key; tasks.rs; token.rs mints)
 //!       GET /tasks/{id}/websockify?token  api.rs (token.rs redeems) -> WebSocket
-//! TCP   raw RFB listener (vnc://)         always the "demo" desktop, optional VNC auth
 //!         -> rfb::server (one task per connection, own desktop::Desktop, rfb::encode)
+//!       POST /v1/sessions/{id}/preview-token  chaser.rs (Bearer key; token.rs mints)
+//!       GET /sessions/{id}/preview?token  chaser.rs (token.rs verifies) -> WebSocket
+//!         -> preview.rs (JPEG frames, pacing, input)
+//! TCP   raw RFB listener (vnc://)         always the "demo" desktop, optional VNC auth
+//!         -> rfb::server
 //! ```
 //!
 //! Every connection advances its own copy of the deterministic desktop from the tick the
-//! shared timeline is at, so all viewers of a task see the same scene. Test hooks on
-//! [`SimHandle`] add tasks, force statuses, resize the desktop and cut every stream.
+//! shared timeline is at, so all viewers of a task see the same scene. Input from any
+//! viewer acts on the page it shows (interact.rs: click the captcha, type into the search
+//! field), shared by all viewers of that task or session. Test hooks on [`SimHandle`] add
+//! tasks and sessions, force statuses, resize the desktop, rate-limit mints and cut or
+//! close streams.
 
 mod api;
 pub mod capture;
+mod chaser;
 pub mod desktop;
+mod interact;
+mod preview;
 pub mod rfb;
 mod stats;
 mod tasks;
 mod token;
 
+#[cfg(test)]
+mod chaser_tests;
 #[cfg(test)]
 mod tests;
 
@@ -32,13 +45,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use desktop::{Damage, Desktop, Scroll, render_desktop};
-pub use stats::{MAX_RECORDED_INPUT, ReceivedInput, SimStats};
+pub use desktop::{Damage, Desktop, Interaction, Script, Scroll, Widget, render_desktop};
+pub use stats::{
+    KeyEventType, MAX_RECORDED_INPUT, MouseButton, MouseEventType, ReceivedInput, SimStats,
+    TouchEventType, TouchPoint,
+};
 pub use tasks::{TaskPlan, TaskStatus};
 pub use token::TokenRejection;
 
 use crate::core::frame::MAX_DIMENSION;
-use api::{AppState, StreamContext};
+use api::{AppState, Showing, StreamContext};
+use chaser::{Chaser, DEMO_SESSIONS};
+use interact::{Pages, VNC_PAGE};
+use preview::{CLOSE_DELETED, CLOSE_ENDED};
 use rfb::server::{StopSignals, run_connection};
 use rfb::transport::Transport;
 use stats::{Counters, bump};
@@ -63,6 +82,14 @@ pub struct SimConfig {
     pub height: u32,
     /// Desktop ticks per second.
     pub fps: u32,
+    /// The Chaser key clients must send as `Authorization: Bearer KEY`.
+    pub chaser_key: String,
+    /// Lifetime of Chaser preview tokens; an open preview closes with 4401 when its token
+    /// expires.
+    pub preview_token_ttl_ms: u64,
+    /// Send preview frames as binary JPEG messages instead of JSON text (also
+    /// [`SimHandle::preview_binary_frames`]).
+    pub preview_binary_frames: bool,
 }
 
 impl Default for SimConfig {
@@ -75,6 +102,9 @@ impl Default for SimConfig {
             width: 1920,
             height: 1080,
             fps: 24,
+            chaser_key: "sim-chaser-key".to_string(),
+            preview_token_ttl_ms: 60_000,
+            preview_binary_frames: false,
         }
     }
 }
@@ -85,6 +115,7 @@ pub struct SimHandle {
     rfb_addr: SocketAddr,
     api_key: String,
     tasks: Arc<TaskTable>,
+    chaser: Arc<Chaser>,
     counters: Arc<Counters>,
     dropped: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
@@ -140,6 +171,13 @@ impl SimHandle {
 
         let tasks = Arc::new(TaskTable::with_demo_tasks());
         let counters = Arc::new(Counters::default());
+        let pages = Arc::new(Pages::new(counters.clone()));
+        let chaser = Arc::new(Chaser::new(
+            cfg.chaser_key.clone(),
+            cfg.preview_token_ttl_ms,
+            cfg.preview_binary_frames,
+            pages.clone(),
+        ));
         let (dropped, dropped_rx) = watch::channel(0u64);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (size, size_rx) = watch::channel((cfg.width, cfg.height));
@@ -152,6 +190,7 @@ impl SimHandle {
                 shutdown: shutdown_rx.clone(),
             },
             counters: counters.clone(),
+            pages,
         };
         let state = Arc::new(AppState {
             api_key: cfg.api_key.clone(),
@@ -160,6 +199,7 @@ impl SimHandle {
             counters: counters.clone(),
             http_addr,
             streams: streams.clone(),
+            chaser: chaser.clone(),
         });
 
         let mut http_stop = shutdown_rx.clone();
@@ -181,6 +221,7 @@ impl SimHandle {
             rfb_addr,
             api_key: cfg.api_key,
             tasks,
+            chaser,
             counters,
             dropped,
             shutdown,
@@ -210,6 +251,62 @@ impl SimHandle {
             .iter()
             .map(|(id, _, what)| (id.to_string(), *what))
             .collect()
+    }
+
+    /// The Chaser base URL to give clients (the same server as [`Self::base_url`]).
+    pub fn chaser_base_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// The key Chaser clients send as `Authorization: Bearer KEY`.
+    pub fn chaser_key(&self) -> &str {
+        self.chaser.key()
+    }
+
+    /// The built-in Chaser sessions as (session id, input enabled, description).
+    pub fn demo_sessions(&self) -> Vec<(String, bool, &'static str)> {
+        DEMO_SESSIONS
+            .iter()
+            .map(|(id, input, _, what)| (id.to_string(), *input, *what))
+            .collect()
+    }
+
+    /// Test hook: adds a Chaser session whose agent runs its usual script (replacing one
+    /// of the same id: its previews close with 4404, its old tokens stop working and its
+    /// page starts afresh).
+    pub fn add_chaser_session(&self, id: &str, input_enabled: bool) {
+        self.chaser.add(id, input_enabled, Script::Agent);
+    }
+
+    /// Test hook: deletes a Chaser session. Its open previews close with 4404; mints and
+    /// connections answer 404. `false` if it was unknown.
+    pub fn delete_chaser_session(&self, id: &str) -> bool {
+        self.chaser.remove(id, CLOSE_DELETED)
+    }
+
+    /// Test hook: ends a Chaser session. Its open previews close with 1000 ("session
+    /// ended"); like a deleted one, it is gone afterwards (404). `false` if it was unknown.
+    pub fn end_chaser_session(&self, id: &str) -> bool {
+        self.chaser.remove(id, CLOSE_ENDED)
+    }
+
+    /// Test hook: the next `n` authorised mints answer 429 with `Retry-After:
+    /// retry_after_s` (replacing what was armed before; `n = 0` disarms).
+    pub fn rate_limit_next_mints(&self, n: u32, retry_after_s: u64) {
+        self.chaser.rate_limit_next(n, retry_after_s);
+    }
+
+    /// Test hook: closes every open preview socket with close code `code`.
+    pub fn close_previews(&self, code: u16) {
+        self.chaser.close_all(code);
+    }
+
+    /// Test hook: send preview frames as binary JPEG messages (`true`) or as JSON text
+    /// `frame` messages (`false`, the default), from the next frame on.
+    pub fn preview_binary_frames(&self, on: bool) {
+        self.chaser
+            .binary_frames
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Test hook: adds or restarts a task following `plan` from now.
@@ -275,7 +372,12 @@ async fn accept_rfb(listener: TcpListener, streams: StreamContext, password: Opt
                 let _ = socket.set_nodelay(true);
                 bump(&streams.counters.tcp_connections);
                 tracing::debug!(%peer, "RFB TCP connection");
-                let spec = streams.spec("demo", password.clone(), None);
+                let show = Showing {
+                    label: "demo",
+                    page: VNC_PAGE,
+                    script: Script::Agent,
+                };
+                let spec = streams.spec(show, password.clone(), None);
                 let stop = streams.stop.clone();
                 tokio::spawn(run_connection(Transport::Tcp(socket), spec, stop));
             }

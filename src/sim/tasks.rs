@@ -1,12 +1,16 @@
 //! The simulated tasks: each follows a [`TaskPlan`] on the clock (queued for a while, then
 //! running for a while or forever, then an end status), unless a test forces a status.
 //! The REST API reads statuses from here; stream connections poll them to know when to close.
+//! Each task also names the [`Script`] its desktop follows (the `human` demo task's agent
+//! waits for an operator to solve the captcha).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+
+use super::desktop::Script;
 
 /// A task's status as the Optexity API reports it (PROVIDERS.md §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,12 +66,20 @@ impl TaskPlan {
     }
 }
 
+/// The demo task whose agent waits for a human.
+pub(crate) const HUMAN_TASK: &str = "human";
+
 /// The demo tasks every simulator starts with: (id, plan, description).
-pub(crate) const DEMO_TASKS: [(&str, TaskPlan, &str); 4] = [
+pub(crate) const DEMO_TASKS: [(&str, TaskPlan, &str); 5] = [
     (
         "demo",
         TaskPlan::running(),
         "running: an agent fills a checkout form",
+    ),
+    (
+        HUMAN_TASK,
+        TaskPlan::running(),
+        "running: the agent waits for a human to solve the captcha",
     ),
     (
         "demo-queued",
@@ -95,6 +107,7 @@ struct Task {
     plan: TaskPlan,
     added: Instant,
     forced: Option<TaskStatus>,
+    script: Script,
 }
 
 /// All known tasks.
@@ -109,6 +122,7 @@ impl TaskTable {
         for (id, plan, _) in DEMO_TASKS {
             table.add(id, plan);
         }
+        table.set_script(HUMAN_TASK, Script::AwaitHuman);
         table
     }
 
@@ -116,14 +130,30 @@ impl TaskTable {
         self.tasks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds (or restarts) a task; its plan's clock starts now.
+    /// Adds (or restarts) a task; its plan's clock starts now. A restarted task keeps its
+    /// script; a new one follows the agent's.
     pub fn add(&self, id: &str, plan: TaskPlan) {
+        let mut tasks = self.lock();
+        let script = tasks.get(id).map_or(Script::Agent, |t| t.script);
         let task = Task {
             plan,
             added: Instant::now(),
             forced: None,
+            script,
         };
-        self.lock().insert(id.to_string(), task);
+        tasks.insert(id.to_string(), task);
+    }
+
+    /// Sets the script a known task's desktop follows.
+    pub fn set_script(&self, id: &str, script: Script) {
+        if let Some(t) = self.lock().get_mut(id) {
+            t.script = script;
+        }
+    }
+
+    /// The script of a task's desktop (the agent's for unknown tasks).
+    pub fn script(&self, id: &str) -> Script {
+        self.lock().get(id).map_or(Script::Agent, |t| t.script)
     }
 
     /// Pins a task's status from now on (adding the task if it is unknown).
@@ -134,6 +164,7 @@ impl TaskTable {
                 plan: TaskPlan::running(),
                 added: Instant::now(),
                 forced: None,
+                script: Script::Agent,
             })
             .forced = Some(status);
     }
@@ -183,6 +214,9 @@ mod tests {
         assert_eq!(t.status("demo-finished"), Some(TaskStatus::Success));
         assert_eq!(t.status("demo-failed"), Some(TaskStatus::Failed));
         assert_eq!(t.status("nope"), None);
+        assert_eq!(t.status("human"), Some(TaskStatus::Running));
+        assert_eq!(t.script("human"), Script::AwaitHuman);
+        assert_eq!(t.script("demo"), Script::Agent);
         t.set_status("demo", TaskStatus::Cancelled);
         assert_eq!(t.status("demo"), Some(TaskStatus::Cancelled));
         t.add("demo", TaskPlan::running());

@@ -18,9 +18,9 @@ use crate::sim::rfb::encode::id;
 use crate::sim::rfb::encode::testdec::{ClientFb, Source};
 use crate::sim::rfb::pixel::PixelFormat;
 
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn small(cfg: SimConfig) -> SimConfig {
+pub(super) fn small(cfg: SimConfig) -> SimConfig {
     SimConfig {
         width: 640,
         height: 480,
@@ -29,7 +29,7 @@ fn small(cfg: SimConfig) -> SimConfig {
 }
 
 /// A plain-HTTP client (reqwest wants a TLS set-up even so; this one trusts nothing).
-fn http() -> reqwest::Client {
+pub(super) fn http() -> reqwest::Client {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -332,7 +332,16 @@ async fn rest_contract_status_codes_and_bodies() {
     assert_eq!(get(&sim, "/api/v1/tasks/demo", None).await.0, 401);
     assert_eq!(sim.stats().tokens_issued, 1);
     let ids: Vec<String> = sim.demo_tasks().into_iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, ["demo", "demo-queued", "demo-finished", "demo-failed"]);
+    assert_eq!(
+        ids,
+        [
+            "demo",
+            "human",
+            "demo-queued",
+            "demo-finished",
+            "demo-failed"
+        ]
+    );
     sim.shutdown().await;
 }
 
@@ -731,6 +740,115 @@ async fn other_pixel_formats_decode_to_the_same_picture() {
                 assert!(tick.is_some(), "encoding {enc} in {pf:?}");
             }
         }
+    })
+    .await
+    .unwrap();
+    sim.shutdown().await;
+}
+
+// ---- input acting on the page ---------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
+    use super::chaser_tests::{centre, widget_box};
+    let sim = SimHandle::start(small(SimConfig::default())).await.unwrap();
+    let url = stream_url(&sim, "human").await;
+    let started = Instant::now();
+    let (captcha, field) = (
+        centre(widget_box(Widget::CaptchaBox)),
+        centre(widget_box(Widget::SearchField)),
+    );
+    let (step_tx, step_rx) = std::sync::mpsc::sync_channel::<()>(4);
+    let (go_tx, go_rx) = std::sync::mpsc::sync_channel::<()>(4);
+    // The human agent's page differs between ticks only in the clock and the caret, which
+    // change every 12 ticks: one tick per block covers every picture.
+    let matches = move |c: &Client, human: &Interaction| {
+        let max_tick = (started.elapsed().as_millis() as u64 + 1000) * 24 / 1000;
+        (0..=max_tick).step_by(12).any(|t| {
+            let mut d =
+                Desktop::with_script(640, 480, "human", t, Script::AwaitHuman, human).unwrap();
+            d.set_cursor_overlay(true);
+            d.framebuffer() == &c.fb.fb
+        })
+    };
+    let client = blocking(move || {
+        let (pipe, _) = Pipe::ws(&url).unwrap();
+        let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
+        c.set_encodings(&[id::ZRLE, id::COPY_RECT]);
+        c.run_until(|c| matches(c, &Interaction::default()));
+        let pointer = |c: &mut Client, buttons: u8, (x, y): (u32, u32)| {
+            let mut m = vec![5, buttons];
+            m.extend_from_slice(&(x as u16).to_be_bytes());
+            m.extend_from_slice(&(y as u16).to_be_bytes());
+            c.pipe.send(&m).unwrap();
+        };
+        let key = |c: &mut Client, down: bool, keysym: u32| {
+            let mut m = vec![4, u8::from(down), 0, 0];
+            m.extend_from_slice(&keysym.to_be_bytes());
+            c.pipe.send(&m).unwrap();
+        };
+        pointer(&mut c, 0, captcha);
+        pointer(&mut c, 1, captcha);
+        pointer(&mut c, 0, captcha);
+        let solved = Interaction {
+            captcha_solved: true,
+            ..Interaction::default()
+        };
+        c.run_until(|c| matches(c, &solved));
+        step_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+
+        pointer(&mut c, 1, field);
+        pointer(&mut c, 0, field);
+        for k in [u32::from('h'), u32::from('i'), 0xff08, 0xe9, 0x0100_20ac] {
+            key(&mut c, true, k);
+            key(&mut c, false, k);
+        }
+        // A shortcut types nothing.
+        key(&mut c, true, 0xffe3);
+        key(&mut c, true, u32::from('v'));
+        key(&mut c, false, u32::from('v'));
+        key(&mut c, false, 0xffe3);
+        let typed = Interaction {
+            captcha_solved: true,
+            field_focused: true,
+            text: "h\u{e9}\u{20ac}".into(),
+        };
+        c.run_until(|c| matches(c, &typed));
+    });
+    step_rx.recv().unwrap();
+    let s = sim.stats();
+    assert_eq!(
+        s.captcha_solved.iter().collect::<Vec<_>>(),
+        ["optexity:human"]
+    );
+    go_tx.send(()).unwrap();
+    tokio::time::timeout(IO_TIMEOUT * 3, client)
+        .await
+        .unwrap()
+        .unwrap();
+    let s = sim.stats();
+    assert_eq!(s.typed_text["optexity:human"], "h\u{e9}\u{20ac}");
+    // A new viewer of the task sees the same page from its first picture.
+    let url = stream_url(&sim, "human").await;
+    blocking(move || {
+        let (pipe, _) = Pipe::ws(&url).unwrap();
+        let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
+        c.set_encodings(&[id::ZRLE]);
+        c.run_until(|_| true);
+        let typed = Interaction {
+            captcha_solved: true,
+            field_focused: true,
+            text: "h\u{e9}\u{20ac}".into(),
+        };
+        let max_tick = (started.elapsed().as_millis() as u64 + 1000) * 24 / 1000;
+        let found = (0..=max_tick).step_by(12).any(|t| {
+            let mut d =
+                Desktop::with_script(640, 480, "human", t, Script::AwaitHuman, &typed).unwrap();
+            d.set_cursor_overlay(true);
+            d.framebuffer() == &c.fb.fb
+        });
+        assert!(found, "a new viewer does not see the typed text");
     })
     .await
     .unwrap();

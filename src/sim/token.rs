@@ -1,9 +1,11 @@
 //! Stream tokens, as in a `stream_url`'s `?token=`: short-lived, signed and single-use.
 //!
 //! A token is URL-safe base64 (no padding) of `expiry_ms u64 BE (8) | nonce (16) |
-//! HMAC-SHA256(key, task_id | 0 | expiry | nonce) (32)`. The key is random per simulator, so
+//! HMAC-SHA256(key, task_id | 0 | expiry | nonce) (32)`. The key is random per issuer, so
 //! nothing outside can mint tokens; the task id is in the MAC, so a token opens one task's
-//! stream only; each nonce is accepted once. Tokens are secrets: never log them.
+//! stream only; [`TokenIssuer::redeem`] accepts each nonce once. Chaser preview tokens use
+//! the same format from their own issuer, but are reusable until they expire
+//! ([`TokenIssuer::verify`]). Tokens are secrets: never log them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -93,8 +95,33 @@ impl TokenIssuer {
         self.issue_at(task_id, now_ms())
     }
 
-    /// Accepts `token` for `task_id` once, at `now_ms`.
-    pub fn redeem_at(&self, task_id: &str, token: &str, now_ms: u64) -> Result<(), TokenRejection> {
+    /// A fresh token for `task_id` and its expiry (ms since the epoch).
+    pub fn issue_with_expiry(&self, task_id: &str) -> (String, u64) {
+        let now = now_ms();
+        (self.issue_at(task_id, now), now.saturating_add(self.ttl_ms))
+    }
+
+    /// Checks `token` for `task_id` at `now_ms` without spending it; returns its expiry.
+    pub fn verify_at(
+        &self,
+        task_id: &str,
+        token: &str,
+        now_ms: u64,
+    ) -> Result<u64, TokenRejection> {
+        self.check(task_id, token, now_ms).map(|(expiry, _)| expiry)
+    }
+
+    pub fn verify(&self, task_id: &str, token: &str) -> Result<u64, TokenRejection> {
+        self.verify_at(task_id, token, now_ms())
+    }
+
+    /// Signature and expiry: the expiry and the nonce of a good token.
+    fn check(
+        &self,
+        task_id: &str,
+        token: &str,
+        now_ms: u64,
+    ) -> Result<(u64, [u8; NONCE_LEN]), TokenRejection> {
         if token.len() > MAX_TOKEN_CHARS {
             return Err(TokenRejection::Malformed);
         }
@@ -116,6 +143,12 @@ impl TokenIssuer {
         }
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&signed[EXPIRY_LEN..]);
+        Ok((expiry, nonce))
+    }
+
+    /// Accepts `token` for `task_id` once, at `now_ms`.
+    pub fn redeem_at(&self, task_id: &str, token: &str, now_ms: u64) -> Result<(), TokenRejection> {
+        let (expiry, nonce) = self.check(task_id, token, now_ms)?;
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         used.retain(|_, &mut exp| exp > now_ms);
         if used.insert(nonce, expiry).is_some() {
@@ -177,6 +210,26 @@ mod tests {
                 Err(TokenRejection::Malformed)
             );
         }
+    }
+
+    #[test]
+    fn verified_tokens_stay_usable_until_expiry() {
+        let issuer = TokenIssuer::new(300);
+        let t = issuer.issue_at("s#1", 1_000);
+        assert_eq!(issuer.verify_at("s#1", &t, 1_001), Ok(1_300));
+        assert_eq!(issuer.verify_at("s#1", &t, 1_299), Ok(1_300));
+        assert_eq!(
+            issuer.verify_at("s#1", &t, 1_300),
+            Err(TokenRejection::Expired)
+        );
+        assert_eq!(
+            issuer.verify_at("s#2", &t, 1_001),
+            Err(TokenRejection::BadSignature)
+        );
+        assert_eq!(
+            issuer.verify_at("s#1", "x", 1),
+            Err(TokenRejection::Malformed)
+        );
     }
 
     #[test]

@@ -9,12 +9,16 @@
 //! costs nothing. With the cursor overlay on (for RFB clients that cannot draw the cursor
 //! themselves) the pointer is painted into the picture and its moves are damage too.
 //! Data goes next to the RFB server, which encodes the damaged areas per connection.
+//!
+//! Input reacts too: [`Desktop::widget_at`] tells what a click hit, and
+//! [`Desktop::set_interaction`] applies what people did (a solved captcha, text typed into
+//! the search field) with the same damage tracking, so RFB clients get just those areas.
 
 mod paint;
 mod scene;
 
 pub use paint::arrow_cursor;
-pub use scene::{CYCLE_TICKS, TICKS_PER_SECOND};
+pub use scene::{CYCLE_TICKS, Interaction, Script, TICKS_PER_SECOND, Widget};
 
 use paint::{Area, cursor_area};
 use scene::{Layout, SceneState};
@@ -91,6 +95,8 @@ pub struct Desktop {
     layout: Layout,
     label: String,
     tick: u64,
+    script: Script,
+    human: Interaction,
     state: SceneState,
     cursor: CursorShape,
     overlay: bool,
@@ -103,6 +109,7 @@ impl std::fmt::Debug for Desktop {
             .field("height", &self.fb.height())
             .field("label", &self.label)
             .field("tick", &self.tick)
+            .field("script", &self.script)
             .field("overlay", &self.overlay)
             .finish()
     }
@@ -110,16 +117,37 @@ impl std::fmt::Debug for Desktop {
 
 impl Desktop {
     /// The desktop as it is at `tick`, labelled `label` (shown in the tab and the URL),
-    /// without the pointer drawn in.
+    /// without the pointer drawn in, with the agent's script and nobody's input.
     pub fn new(width: u32, height: u32, label: &str, tick: u64) -> Result<Self, FrameError> {
+        Self::with_script(
+            width,
+            height,
+            label,
+            tick,
+            Script::Agent,
+            &Interaction::default(),
+        )
+    }
+
+    /// The desktop at `tick` following `script`, with what people did (`human`) applied.
+    pub fn with_script(
+        width: u32,
+        height: u32,
+        label: &str,
+        tick: u64,
+        script: Script,
+        human: &Interaction,
+    ) -> Result<Self, FrameError> {
         let fb = Framebuffer::new(width, height)?;
         let layout = Layout::new(width, height);
-        let state = SceneState::at(tick, &layout);
+        let state = SceneState::at(tick, &layout, script, human);
         let mut desktop = Self {
             fb,
             layout,
             label: label.to_string(),
             tick,
+            script,
+            human: human.clone(),
             state,
             cursor: arrow_cursor(),
             overlay: false,
@@ -134,6 +162,30 @@ impl Desktop {
 
     pub fn tick(&self) -> u64 {
         self.tick
+    }
+
+    pub fn script(&self) -> Script {
+        self.script
+    }
+
+    /// What people did, as last applied.
+    pub fn interaction(&self) -> &Interaction {
+        &self.human
+    }
+
+    /// The widget at screen pixel (`x`, `y`) as the page is scrolled now, if any.
+    pub fn widget_at(&self, x: i64, y: i64) -> Option<Widget> {
+        self.layout.widget_at(x, y, self.state.scroll)
+    }
+
+    /// Applies what people did, repainting what that changes (at the current tick).
+    pub fn set_interaction(&mut self, human: &Interaction) -> Damage {
+        if *human == self.human {
+            return Damage::default();
+        }
+        self.human = human.clone();
+        let new = SceneState::at(self.tick, &self.layout, self.script, &self.human);
+        self.change_to(new)
     }
 
     /// Where the agent pointer's hotspot is.
@@ -159,8 +211,14 @@ impl Desktop {
 
     /// Moves one tick forward, repainting what changed.
     pub fn advance(&mut self) -> Damage {
-        let old = std::mem::replace(&mut self.state, SceneState::at(self.tick + 1, &self.layout));
         self.tick += 1;
+        let new = SceneState::at(self.tick, &self.layout, self.script, &self.human);
+        self.change_to(new)
+    }
+
+    /// Replaces the scene state, repainting (and reporting) what differs.
+    fn change_to(&mut self, new: SceneState) -> Damage {
+        let old = std::mem::replace(&mut self.state, new);
         let new = &self.state;
         let l = &self.layout;
         let old_cursor =
@@ -201,7 +259,7 @@ impl Desktop {
         if new.step != old.step {
             dirty.push(l.status.clip_to(l.screen));
         }
-        if (new.typed, new.focused, new.caret_on) != (old.typed, old.focused, old.caret_on) {
+        if (&new.text, new.focused, new.caret_on) != (&old.text, old.focused, old.caret_on) {
             dirty.push(l.on_screen(l.field, new.scroll).clip_to(l.viewport));
         }
         if new.captcha != old.captcha {
@@ -292,6 +350,84 @@ mod tests {
             assert!(scrolls >= 100, "only {scrolls} scrolling ticks");
             assert!(idle > 10, "only {idle} idle ticks");
         }
+    }
+
+    /// Input applied between ticks (at any point of the script, scrolling included)
+    /// repaints exactly what a fresh render with that input shows.
+    #[test]
+    fn interaction_changes_repaint_exactly_what_changed() {
+        let steps = [
+            Interaction {
+                field_focused: true,
+                ..Interaction::default()
+            },
+            Interaction {
+                field_focused: true,
+                text: "hé".into(),
+                ..Interaction::default()
+            },
+            Interaction {
+                captcha_solved: true,
+                field_focused: false,
+                text: "hé".into(),
+            },
+            Interaction {
+                captcha_solved: true,
+                field_focused: true,
+                text: "x".repeat(100),
+            },
+        ];
+        for script in [Script::Agent, Script::AwaitHuman] {
+            let mut d =
+                Desktop::with_script(900, 700, "t", 0, script, &Interaction::default()).unwrap();
+            d.set_cursor_overlay(true);
+            for tick in 0..CYCLE_TICKS {
+                if tick % 37 == 5 {
+                    let human = &steps[(tick / 37) as usize % steps.len()];
+                    let damage = d.set_interaction(human);
+                    assert!(damage.scroll.is_none());
+                }
+                d.advance();
+                let mut fresh =
+                    Desktop::with_script(900, 700, "t", d.tick(), script, d.interaction()).unwrap();
+                fresh.set_cursor_overlay(true);
+                assert!(
+                    fresh.framebuffer() == d.framebuffer(),
+                    "tick {} differs ({script:?}, {:?})",
+                    d.tick(),
+                    d.interaction()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_waiting_agent_never_touches_the_widgets() {
+        let l = Layout::new(1920, 1080);
+        let idle = Interaction::default();
+        let first = SceneState::at(0, &l, Script::AwaitHuman, &idle);
+        for tick in 0..CYCLE_TICKS * 2 {
+            let s = SceneState::at(tick, &l, Script::AwaitHuman, &idle);
+            assert_eq!((s.cursor, s.click, s.scroll), (first.cursor, None, 0));
+            assert_eq!((s.text.as_ref(), s.focused), ("", false));
+            assert_eq!(s.captcha, scene::Captcha::Unchecked);
+            let (x, y) = s.cursor;
+            assert_eq!(l.widget_at(x.into(), y.into(), 0), None);
+        }
+    }
+
+    #[test]
+    fn widgets_are_found_where_they_are_drawn() {
+        let d = Desktop::new(640, 480, "t", 0).unwrap();
+        assert_eq!(d.widget_at(0, 0), None);
+        assert_eq!(d.widget_at(-5, i64::MAX), None);
+        let hits: Vec<Widget> = (0..480)
+            .flat_map(|y| (0..640).map(move |x| (x, y)))
+            .filter_map(|(x, y)| d.widget_at(x, y))
+            .collect();
+        let boxes = hits.iter().filter(|w| **w == Widget::CaptchaBox).count();
+        assert_eq!(boxes, 36 * 36);
+        assert!(hits.contains(&Widget::SearchField));
     }
 
     #[test]

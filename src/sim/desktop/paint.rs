@@ -88,7 +88,7 @@ impl<'a> Painter<'a> {
         self.fill(Area::new(a.x + a.w - t, a.y, t, a.h), c);
     }
 
-    /// ASCII text with its top-left at (`x`, `y`); other characters draw as '?'.
+    /// Text with its top-left at (`x`, `y`): ASCII and Latin-1; other characters draw as '?'.
     pub fn text(&mut self, x: i32, y: i32, scale: i32, c: Rgb, s: &str) {
         let cell = GLYPH * scale;
         if !self.touches(Area::new(x, y, cell * s.len() as i32, cell)) {
@@ -99,12 +99,11 @@ impl<'a> Painter<'a> {
             if !self.touches(Area::new(gx, y, cell, cell)) {
                 continue;
             }
-            let code = if ch.is_ascii() {
-                ch as usize
-            } else {
-                '?' as usize
+            let glyph = match u32::from(ch) {
+                code @ 0..=0x7f => font8x8::legacy::BASIC_LEGACY[code as usize],
+                code @ 0xa0..=0xff => font8x8::legacy::LATIN_LEGACY[(code - 0xa0) as usize],
+                _ => font8x8::legacy::BASIC_LEGACY['?' as usize],
             };
-            let glyph = font8x8::legacy::BASIC_LEGACY[code];
             for (row, bits) in glyph.iter().enumerate() {
                 for col in 0..8 {
                     if bits >> col & 1 == 1 {

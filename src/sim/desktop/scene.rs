@@ -6,6 +6,13 @@
 //! move to the search field, click, type a query letter by letter, move to the captcha
 //! box, click ("I'm not a robot" spins, then shows a check), scroll the page down and back
 //! up, return home. Page content lives in document coordinates and moves with the scroll.
+//!
+//! Two things bend the script. A [`Script::AwaitHuman`] agent never touches the page: it
+//! parks its pointer and says it is waiting for a human. And an [`Interaction`] (what
+//! operators did through input, shared by every viewer of a task) overrides the widgets it
+//! names: a solved captcha shows its check, a field a human clicked shows the human's text.
+
+use std::borrow::Cow;
 
 use super::paint::{Area, GLYPH, Painter, Rgb, ring_area};
 use crate::core::frame::{CursorShape, Framebuffer, Rect};
@@ -43,6 +50,45 @@ const GREY_TEXT: Rgb = [95, 99, 104];
 const BORDER: Rgb = [218, 220, 224];
 const BLUE: Rgb = [26, 115, 232];
 const GREEN: Rgb = [30, 142, 62];
+
+/// Who drives the page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Script {
+    /// The agent's loop: it types the query, clicks the captcha and scrolls.
+    #[default]
+    Agent,
+    /// The agent waits for a human: its pointer stays put, it never clicks or types, and
+    /// the status says it is waiting (then that the human solved the captcha).
+    AwaitHuman,
+}
+
+/// What operators did to the page through input. Every viewer of one task or session
+/// shares one, so a captcha solved in one viewer shows solved in all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Interaction {
+    /// Someone clicked (or tapped) the "I'm not a robot" box.
+    pub captcha_solved: bool,
+    /// The search field has the focus because someone clicked it.
+    pub field_focused: bool,
+    /// What people typed into the search field.
+    pub text: String,
+}
+
+impl Interaction {
+    /// Whether people took the search field over from the agent's script.
+    pub fn owns_field(&self) -> bool {
+        self.field_focused || !self.text.is_empty()
+    }
+}
+
+/// The page elements that react to input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Widget {
+    /// The "I'm not a robot" checkbox.
+    CaptchaBox,
+    /// The search text field.
+    SearchField,
+}
 
 /// Where everything sits for one screen size.
 #[derive(Clone, Debug)]
@@ -105,6 +151,24 @@ impl Layout {
         let a = self.on_screen(doc, 0);
         (a.x + a.w / 2, a.y + a.h / 2)
     }
+
+    /// The widget under screen point (`x`, `y`) with the page scrolled by `scroll`.
+    pub fn widget_at(&self, x: i64, y: i64, scroll: u32) -> Option<Widget> {
+        let inside = |a: Area| {
+            (i64::from(a.x)..i64::from(a.x) + i64::from(a.w)).contains(&x)
+                && (i64::from(a.y)..i64::from(a.y) + i64::from(a.h)).contains(&y)
+        };
+        if !inside(Area::from_rect(self.viewport)) {
+            return None;
+        }
+        [
+            (self.checkbox, Widget::CaptchaBox),
+            (self.field, Widget::SearchField),
+        ]
+        .into_iter()
+        .find(|&(doc, _)| inside(self.on_screen(doc, scroll)))
+        .map(|(_, w)| w)
+    }
 }
 
 /// The captcha widget's look.
@@ -121,7 +185,8 @@ pub(super) struct SceneState {
     pub seconds: u64,
     pub step: usize,
     pub scroll: u32,
-    pub typed: usize,
+    /// The search field's text.
+    pub text: Cow<'static, str>,
     pub focused: bool,
     pub caret_on: bool,
     pub captcha: Captcha,
@@ -137,16 +202,58 @@ impl SceneState {
     }
 }
 
-const STEPS: [&str; 5] = [
+const STEPS: [&str; 7] = [
     "opening the checkout page",
     "typing the search query",
     "solving the captcha",
     "reviewing products",
     "waiting for the next step",
+    "waiting for a human to solve the captcha",
+    "a human solved the captcha; continuing",
 ];
+/// The [`STEPS`] a waiting agent shows, before and after the captcha is solved.
+const STEP_WAITING: usize = 5;
+const STEP_HUMAN_DONE: usize = 6;
 
 impl SceneState {
-    pub fn at(tick: u64, layout: &Layout) -> Self {
+    /// The scene at `tick` for `script`, with what people did applied on top.
+    pub fn at(tick: u64, layout: &Layout, script: Script, human: &Interaction) -> Self {
+        let mut s = match script {
+            Script::Agent => Self::scripted(tick, layout),
+            Script::AwaitHuman => Self::waiting(tick, layout),
+        };
+        let c = tick % CYCLE_TICKS;
+        if human.captcha_solved {
+            s.captcha = Captcha::Checked;
+            if script == Script::AwaitHuman {
+                s.step = STEP_HUMAN_DONE;
+            }
+        }
+        if human.owns_field() {
+            s.text = Cow::Owned(human.text.clone());
+            s.focused = human.field_focused;
+            s.caret_on = s.focused && (c / 12).is_multiple_of(2);
+        }
+        s
+    }
+
+    /// A waiting agent: the pointer parked at home, nothing clicked, typed or scrolled.
+    fn waiting(tick: u64, layout: &Layout) -> Self {
+        Self {
+            seconds: tick / TICKS_PER_SECOND,
+            step: STEP_WAITING,
+            scroll: 0,
+            text: Cow::Borrowed(""),
+            focused: false,
+            caret_on: false,
+            captcha: Captcha::Unchecked,
+            cursor: cursor_at(0, layout),
+            click: None,
+        }
+    }
+
+    /// The agent's loop at `tick`.
+    fn scripted(tick: u64, layout: &Layout) -> Self {
         let c = tick % CYCLE_TICKS;
         let focused = c >= CLICK_FIELD;
         let typed = if c < TYPE_START {
@@ -184,7 +291,7 @@ impl SceneState {
             seconds: tick / TICKS_PER_SECOND,
             step,
             scroll: scroll.min(max_scroll),
-            typed,
+            text: Cow::Borrowed(&QUERY[..typed]),
             focused,
             caret_on: focused && (c / 12).is_multiple_of(2),
             captcha,
@@ -394,16 +501,17 @@ fn paint_field(p: &mut Painter<'_>, f: Area, s: &SceneState) {
         p.outline(f, 1, BORDER);
     }
     let (tx, ty) = (f.x + 12, f.y + 16);
-    if s.typed == 0 && !s.focused {
+    if s.text.is_empty() && !s.focused {
         p.text(tx, ty, 2, GREY_TEXT, "Search...");
     }
-    let text = &QUERY[..s.typed];
-    p.text(tx, ty, 2, INK, text);
+    // The end of the text, as much as fits (the caret stays at the end, in view).
+    let fits = ((f.w - 24) / (GLYPH * 2)).max(0) as usize;
+    let len = s.text.chars().count();
+    let shown: String = s.text.chars().skip(len.saturating_sub(fits)).collect();
+    p.text(tx, ty, 2, INK, &shown);
     if s.caret_on {
-        p.fill(
-            Area::new(tx + text.len() as i32 * GLYPH * 2 + 1, f.y + 10, 2, 28),
-            INK,
-        );
+        let n = len.min(fits) as i32;
+        p.fill(Area::new(tx + n * GLYPH * 2 + 1, f.y + 10, 2, 28), INK);
     }
 }
 

@@ -9,9 +9,11 @@
 //! After that the connection owns its own [`Desktop`], advances it once per tick, folds
 //! the damage into [`PendingDamage`] and answers FramebufferUpdateRequests: only while a
 //! request is outstanding, everything on a non-incremental one. Client input is counted in
-//! the shared counters, which also record each pointer and key event in order. The
-//! connection ends when the client leaves, the task stops running, or the simulator drops
-//! streams or shuts down.
+//! the shared counters, which also record each pointer and key event in order, and acts
+//! on the task's shared [`Page`]: a left click on the captcha box solves it, a click on the
+//! search field focuses it and printable keys type into it. Changes to the page (from this
+//! or any other viewer) repaint through the same damage tracking. The connection ends when
+//! the client leaves, the task stops running, or the simulator drops streams or shuts down.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +27,8 @@ use super::messages::{self, ClientMessage, MessageError};
 use super::pixel::{PixelFormat, PixelFormatError};
 use super::transport::{Transport, TransportError};
 use crate::core::frame::{FrameError, Rect};
-use crate::sim::desktop::Desktop;
+use crate::sim::desktop::{Damage, Desktop, Interaction, Script};
+use crate::sim::interact::{Page, RfbKeys, RfbPointer};
 use crate::sim::stats::{Counters, LiveStream, bump};
 
 /// Time a client gets to finish the handshake.
@@ -82,6 +85,10 @@ pub struct ConnectionSpec {
     /// `Some`: the connection closes once this says the task stopped.
     pub running: Option<RunningCheck>,
     pub counters: Arc<Counters>,
+    /// What the agent does on the page.
+    pub script: Script,
+    /// The page's shared interaction state, which this connection's input acts on.
+    pub page: Page,
 }
 
 /// Ends connections from outside: a change of `dropped` closes every connection at once
@@ -232,7 +239,15 @@ async fn serve(mut t: Transport, spec: ConnectionSpec) -> Result<(), ServerError
         .map_err(|_| ServerError::HandshakeTimeout)??;
     let mut size = spec.size.clone();
     let (w, h) = *size.borrow_and_update();
-    let desktop = Desktop::new(w, h, &spec.label, spec.start_tick)?;
+    let mut human = spec.page.subscribe();
+    let desktop = Desktop::with_script(
+        w,
+        h,
+        &spec.label,
+        spec.start_tick,
+        spec.script,
+        &human.borrow_and_update(),
+    )?;
     let mut init = Vec::with_capacity(64);
     init.extend_from_slice(&(w as u16).to_be_bytes());
     init.extend_from_slice(&(h as u16).to_be_bytes());
@@ -256,6 +271,9 @@ async fn serve(mut t: Transport, spec: ConnectionSpec) -> Result<(), ServerError
         pointer_sent: None,
         resize_pending: false,
         size,
+        human,
+        keys: RfbKeys::default(),
+        pointer: RfbPointer::default(),
         spec,
     };
     session.run().await
@@ -316,6 +334,10 @@ struct Session {
     pointer_sent: Option<(u32, u32)>,
     resize_pending: bool,
     size: watch::Receiver<(u32, u32)>,
+    /// The page's interaction state, to repaint when anyone changes it.
+    human: watch::Receiver<Interaction>,
+    keys: RfbKeys,
+    pointer: RfbPointer,
     spec: ConnectionSpec,
 }
 
@@ -361,7 +383,9 @@ impl Session {
                     return Err(ServerError::ResizeUnsupported);
                 }
                 let tick = self.desktop.tick() + 1;
-                self.desktop = Desktop::new(w, h, &self.spec.label, tick)?;
+                let human = self.human.borrow_and_update().clone();
+                self.desktop =
+                    Desktop::with_script(w, h, &self.spec.label, tick, self.spec.script, &human)?;
                 self.desktop.set_cursor_overlay(!self.prefs.local_pointer());
                 self.damage.add_full(Rect::new(0, 0, w, h));
                 self.resize_pending = true;
@@ -369,13 +393,27 @@ impl Session {
             }
         }
         let d = self.desktop.advance();
+        self.add_damage(d);
+        self.sync_page();
+        Ok(())
+    }
+
+    fn add_damage(&mut self, d: Damage) {
         if let Some(s) = d.scroll {
             self.damage.add_scroll(s);
         }
         for r in d.dirty {
             self.damage.add_rect(r);
         }
-        Ok(())
+    }
+
+    /// Repaints what people changed on the page since the last look.
+    fn sync_page(&mut self) {
+        if self.human.has_changed().unwrap_or(false) {
+            let human = self.human.borrow_and_update().clone();
+            let d = self.desktop.set_interaction(&human);
+            self.add_damage(d);
+        }
     }
 
     fn handle_input(&mut self) -> Result<(), ServerError> {
@@ -385,6 +423,7 @@ impl Session {
             self.handle(msg)?;
         }
         self.inbuf.drain(..used);
+        self.sync_page();
         Ok(())
     }
 
@@ -417,8 +456,15 @@ impl Session {
                     self.damage.add_full(self.desktop.framebuffer().full_rect());
                 }
             }
-            ClientMessage::Key { down, keysym } => counters.key(down, keysym),
-            ClientMessage::Pointer { buttons, x, y } => counters.pointer(buttons, x, y),
+            ClientMessage::Key { down, keysym } => {
+                counters.key(down, keysym);
+                self.keys.key(&self.spec.page, down, keysym);
+            }
+            ClientMessage::Pointer { buttons, x, y } => {
+                counters.pointer(buttons, x, y);
+                let at = self.desktop.widget_at(x.into(), y.into());
+                self.pointer.event(&self.spec.page, buttons, at);
+            }
             ClientMessage::CutText(text) => counters.cut_text(text),
         }
         Ok(())
