@@ -12,6 +12,8 @@ async fn snapshot(sim: &SimHandle, args: &[&str], key: &str) -> Output {
         .args(args)
         .env("OPTEXITY_BASE_URL", sim.base_url())
         .env("OPTEXITY_API_KEY", key)
+        .env("CHASER_BASE_URL", sim.chaser_base_url())
+        .env("CHASER_KEY", sim.chaser_key())
         .env(
             "XDG_CONFIG_HOME",
             std::env::temp_dir().join("lookout-test-no-config"),
@@ -64,6 +66,47 @@ async fn snapshot_writes_the_remote_picture_at_its_size() {
         assert_eq!((w, h), (800, 500));
         let distinct: std::collections::HashSet<&[u8]> = pixels.chunks(3).collect();
         assert!(distinct.len() > 8, "{encoding}: picture is nearly blank");
+    }
+    sim.shutdown().await;
+}
+
+/// Preview sources too: a Chaser session, and the same stream as a bare `preview+ws://` URL
+/// (with a token minted by hand, as an agent-browser port needs none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_works_on_chaser_and_preview_sources() {
+    let sim = SimHandle::start(SimConfig {
+        width: 720,
+        height: 450,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = lookout::core::provider::chaser::ChaserClient::new(
+        lookout::core::net::http_client().unwrap(),
+        &sim.chaser_base_url(),
+        Some(lookout::core::redact::Secret::new(sim.chaser_key())),
+    );
+    let token = client.mint("demo").await.unwrap();
+    let preview = format!("preview+{}", token.url);
+    let dir = tempfile::tempdir().unwrap();
+    for (source, file) in [("chaser:demo", "c.png"), (preview.as_str(), "p.png")] {
+        let out = dir.path().join(file);
+        let result = snapshot(
+            &sim,
+            &[source, "-o", out.to_str().unwrap(), "--timeout", "20"],
+            sim.api_key(),
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "{source}: {stderr}");
+        assert!(
+            !stderr.contains(token.url.query().unwrap_or("-")),
+            "the token leaked: {stderr}"
+        );
+        let (w, h, pixels) = read_png(&out);
+        assert_eq!((w, h), (720, 450));
+        let distinct: std::collections::HashSet<&[u8]> = pixels.chunks(3).collect();
+        assert!(distinct.len() > 8, "{source}: picture is nearly blank");
     }
     sim.shutdown().await;
 }
