@@ -247,6 +247,15 @@ async fn close_codes_end_resume_or_stop_the_session() {
         }
     }
 
+    // 4403: the session takes no input; it reconnects, and control is refused with why.
+    sim.close_previews(4403);
+    let info = live(&mut h).await;
+    assert!(
+        matches!(&info.input, InputAccess::Refused(why) if why.contains("4403")),
+        "{:?}",
+        info.input
+    );
+
     // 4404: the session was deleted.
     sim.delete_chaser_session("demo");
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
