@@ -3,16 +3,19 @@
 //! # Architecture
 //!
 //! ```text
-//! provider (REST: stream URL, token, status)
+//! provider (REST: stream URL, token, status)   core::provider::{optexity, chaser}
 //!   -> transport (TCP / WebSocket)            core::net
-//!   -> source (wire messages -> framebuffer)   core::source::rfb
+//!   -> source (wire messages -> framebuffer)   core::source::{rfb, preview}
 //!   -> FrameSlot (latest wins + dirty rects)   core::frame
 //!   -> Waker -> front end (egui texture, PNG)  ui, cli
+//! front end input (interactive mode only)      ui::control -> Command::Input
+//!   -> session -> source encoder -> socket     core::source::rfb::input, preview::PreviewInput
 //! ```
 //!
 //! * **Threads.** `main` builds the one multi-thread tokio runtime. Each session is one async
 //!   task that owns its socket; picture decoding runs on one named blocking thread per
-//!   connection, fed by a bounded channel of socket bytes. The GUI runs on the main thread.
+//!   connection (`rfb-decode`, fed by a bounded channel of socket bytes; `preview-decode`,
+//!   fed the newest frame only). The GUI runs on the main thread.
 //! * **Boundary.** [`core::event`] is the whole interface between core and front ends:
 //!   [`core::event::SessionEvent`] out, [`core::event::Command`] in, pixels through
 //!   [`core::frame::FrameSlot`], counters through [`core::event::StreamStats`].
