@@ -6,6 +6,7 @@
 
 pub mod preview;
 pub mod rfb;
+pub mod tasklog;
 
 use std::fmt;
 use std::str::FromStr;
