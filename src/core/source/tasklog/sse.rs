@@ -162,16 +162,12 @@ impl SseParser {
                 self.data.push('\n');
             }
             b"event" => self.event = name_text(&String::from_utf8_lossy(value)),
-            b"id" => {
-                if !value.contains(&0) {
-                    let id = String::from_utf8_lossy(value);
-                    self.last_id = (!id.is_empty()).then(|| name_text(&id));
-                }
+            b"id" if !value.contains(&0) => {
+                let id = String::from_utf8_lossy(value);
+                self.last_id = (!id.is_empty()).then(|| name_text(&id));
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    self.retry_ms = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
-                }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry_ms = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
             }
             _ => {}
         }

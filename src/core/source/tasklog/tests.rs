@@ -722,9 +722,9 @@ fn password_answers_are_never_stored() {
     log.push_text(&format!(
         r#"{{"id":"2-0","type":"input_response","request_id":"pw","data":"{secret}"}}"#
     ));
-    log.push_text(&format!(
-        r#"{{"id":"3-0","type":"input_request","request_id":"pw2","prompt":"Again:","password":true}}"#
-    ));
+    log.push_text(
+        r#"{"id":"3-0","type":"input_request","request_id":"pw2","prompt":"Again:","password":true}"#,
+    );
     let structured = serde_json::json!({"id":"4-0","type":"input_response","request_id":"pw2",
         "data": serde_json::json!([{"content":{"type":"text","text":secret}}]).to_string()});
     log.push_text(&structured.to_string());
