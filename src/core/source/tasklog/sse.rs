@@ -162,7 +162,6 @@ impl SseParser {
                 self.data.push('\n');
             }
             b"event" => self.event = name_text(&String::from_utf8_lossy(value)),
-            // An id holding NUL is ignored, as the SSE spec says.
             b"id" if !value.contains(&0) => {
                 let id = String::from_utf8_lossy(value);
                 self.last_id = (!id.is_empty()).then(|| name_text(&id));
