@@ -37,8 +37,10 @@ pub enum Command {
 /// Where to connect and with which credentials.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// What to watch: `optexity:TASK_ID`, `chaser:SESSION_ID`, `rfb+ws://HOST:PORT/PATH`,
-    /// `rfb+wss://…`, `vnc://HOST:PORT`, `preview+ws://HOST:PORT` (agent-browser stream).
+    /// What to watch: `optexity:TASK_ID`, `chaser:SESSION_ID`, `waldiez:TASK_ID`,
+    /// `agentstation:WORKSTATION_ID`, `rfb+ws://HOST:PORT/PATH`, `rfb+wss://…`,
+    /// `vnc://HOST:PORT`, `preview+ws://HOST:PORT` (agent-browser stream),
+    /// `tasklog+ws://HOST:PORT/ws/TASK_ID` (a Waldiez Runner socket).
     pub source: String,
 
     /// Config file (default: the platform config dir's lookout/config.toml).
@@ -64,6 +66,34 @@ pub struct ConnectArgs {
     /// Chaser API key (overrides CHASER_KEY and the config file).
     #[arg(long, value_name = "KEY", hide_env_values = true)]
     pub chaser_key: Option<String>,
+
+    /// Waldiez Runner base URL (overrides WALDIEZ_BASE_URL and the config file).
+    #[arg(long, value_name = "URL")]
+    pub waldiez_base_url: Option<String>,
+
+    /// Waldiez Runner access token (overrides WALDIEZ_TOKEN and the config file).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub waldiez_token: Option<String>,
+
+    /// Waldiez Runner client id, exchanged for tokens with --waldiez-client-secret.
+    #[arg(long, value_name = "ID")]
+    pub waldiez_client_id: Option<String>,
+
+    /// Waldiez Runner client secret (overrides WALDIEZ_CLIENT_SECRET).
+    #[arg(long, value_name = "SECRET", hide_env_values = true)]
+    pub waldiez_client_secret: Option<String>,
+
+    /// How the token reaches the runner's WebSocket (default: subprotocol).
+    #[arg(long, value_enum)]
+    pub waldiez_auth: Option<WaldiezAuthArg>,
+
+    /// AgentStation API base URL (overrides AGENTSTATION_BASE_URL and the config file).
+    #[arg(long, value_name = "URL")]
+    pub agentstation_base_url: Option<String>,
+
+    /// AgentStation API token (overrides AGENTSTATION_TOKEN and the config file).
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub agentstation_token: Option<String>,
 
     /// VNC password, if the server asks for one (also LOOKOUT_VNC_PASSWORD).
     #[arg(long, value_name = "PASSWORD")]
@@ -113,6 +143,31 @@ impl From<EncodingArg> for EncodingPreference {
             EncodingArg::Hextile => EncodingPreference::Hextile,
             EncodingArg::Zrle => EncodingPreference::Zrle,
             EncodingArg::Tight => EncodingPreference::Tight,
+        }
+    }
+}
+
+/// How the Waldiez token is presented on the WebSocket upgrade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WaldiezAuthArg {
+    /// `Sec-WebSocket-Protocol: tasks-api, TOKEN`.
+    Subprotocol,
+    /// `Authorization: Bearer TOKEN`.
+    Bearer,
+    /// `Cookie: access_token=TOKEN`.
+    Cookie,
+    /// `?access_token=TOKEN` in the URL.
+    Query,
+}
+
+impl WaldiezAuthArg {
+    /// The config-file spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            WaldiezAuthArg::Subprotocol => "subprotocol",
+            WaldiezAuthArg::Bearer => "bearer",
+            WaldiezAuthArg::Cookie => "cookie",
+            WaldiezAuthArg::Query => "query",
         }
     }
 }

@@ -9,6 +9,12 @@
 //! optexity_api_key = "…"
 //! chaser_base_url = "https://api.chaser.sh"
 //! chaser_key = "…"
+//! waldiez_base_url = "https://runner.example"
+//! waldiez_client_id = "…"      # or waldiez_token = "…"
+//! waldiez_client_secret = "…"
+//! waldiez_auth = "subprotocol" # or "bearer", "cookie", "query"
+//! agentstation_base_url = "https://api.agentstation.ai"
+//! agentstation_token = "…"
 //! jpeg_quality = 7      # 0..=9, Tight JPEG; "lossless = true" turns JPEG off
 //! compress_level = 2    # 0..=9
 //! ```
@@ -21,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::provider::{chaser, optexity};
+use super::provider::waldiez::{Credentials, WsAuth};
+use super::provider::{agentstation, chaser, optexity};
 use super::redact::Secret;
 
 /// Largest config file we read.
@@ -37,6 +44,8 @@ pub enum ConfigError {
     UnknownProfile { name: String, available: String },
     #[error("{what} must be 0..=9, got {value}")]
     OutOfRange { what: &'static str, value: u8 },
+    #[error("waldiez_auth must be subprotocol, bearer, cookie or query, got {0:?}")]
+    BadWaldiezAuth(String),
 }
 
 /// The file as written.
@@ -56,6 +65,13 @@ pub struct Profile {
     pub optexity_api_key: Option<String>,
     pub chaser_base_url: Option<String>,
     pub chaser_key: Option<String>,
+    pub waldiez_base_url: Option<String>,
+    pub waldiez_token: Option<String>,
+    pub waldiez_client_id: Option<String>,
+    pub waldiez_client_secret: Option<String>,
+    pub waldiez_auth: Option<String>,
+    pub agentstation_base_url: Option<String>,
+    pub agentstation_token: Option<String>,
     pub vnc_password: Option<String>,
     pub jpeg_quality: Option<u8>,
     pub lossless: Option<bool>,
@@ -72,6 +88,19 @@ impl std::fmt::Debug for Profile {
             )
             .field("chaser_base_url", &self.chaser_base_url)
             .field("chaser_key", &self.chaser_key.as_ref().map(|_| "***"))
+            .field("waldiez_base_url", &self.waldiez_base_url)
+            .field("waldiez_token", &self.waldiez_token.as_ref().map(|_| "***"))
+            .field("waldiez_client_id", &self.waldiez_client_id)
+            .field(
+                "waldiez_client_secret",
+                &self.waldiez_client_secret.as_ref().map(|_| "***"),
+            )
+            .field("waldiez_auth", &self.waldiez_auth)
+            .field("agentstation_base_url", &self.agentstation_base_url)
+            .field(
+                "agentstation_token",
+                &self.agentstation_token.as_ref().map(|_| "***"),
+            )
             .field("vnc_password", &self.vnc_password.as_ref().map(|_| "***"))
             .field("jpeg_quality", &self.jpeg_quality)
             .field("lossless", &self.lossless)
@@ -88,6 +117,13 @@ pub struct Overrides {
     pub optexity_api_key: Option<Secret>,
     pub chaser_base_url: Option<String>,
     pub chaser_key: Option<Secret>,
+    pub waldiez_base_url: Option<String>,
+    pub waldiez_token: Option<Secret>,
+    pub waldiez_client_id: Option<String>,
+    pub waldiez_client_secret: Option<Secret>,
+    pub waldiez_auth: Option<String>,
+    pub agentstation_base_url: Option<String>,
+    pub agentstation_token: Option<Secret>,
     pub vnc_password: Option<Secret>,
     pub jpeg_quality: Option<u8>,
     pub lossless: bool,
@@ -101,6 +137,12 @@ pub struct Settings {
     pub optexity_api_key: Option<Secret>,
     pub chaser_base_url: String,
     pub chaser_key: Option<Secret>,
+    /// Waldiez Runner has no public service: `None` until configured.
+    pub waldiez_base_url: Option<String>,
+    pub waldiez_credentials: Option<Credentials>,
+    pub waldiez_auth: WsAuth,
+    pub agentstation_base_url: String,
+    pub agentstation_token: Option<Secret>,
     pub vnc_password: Option<Secret>,
     /// `None`: lossless only.
     pub jpeg_quality: Option<u8>,
@@ -114,6 +156,11 @@ impl Default for Settings {
             optexity_api_key: None,
             chaser_base_url: chaser::DEFAULT_BASE_URL.to_string(),
             chaser_key: None,
+            waldiez_base_url: None,
+            waldiez_credentials: None,
+            waldiez_auth: WsAuth::default(),
+            agentstation_base_url: agentstation::DEFAULT_BASE_URL.to_string(),
+            agentstation_token: None,
             vnc_password: None,
             jpeg_quality: Some(DEFAULT_JPEG_QUALITY),
             compress_level: DEFAULT_COMPRESS_LEVEL,
@@ -264,6 +311,59 @@ pub fn resolve(
     if let Some(c) = flags.compress_level {
         s.compress_level = c;
     }
+
+    // Waldiez and AgentStation: each field from the highest layer that sets it.
+    let pick = |file: Option<String>, env_key: &str, flag: Option<String>| {
+        non_empty(flag)
+            .or_else(|| non_empty(env(env_key)))
+            .or_else(|| non_empty(file))
+    };
+    let pick_secret = |file: Option<String>, env_key: &str, flag: &Option<Secret>| {
+        flag.clone()
+            .filter(|k| !k.is_empty())
+            .or_else(|| non_empty(env(env_key)).map(Secret::new))
+            .or_else(|| non_empty(file).map(Secret::new))
+    };
+    s.waldiez_base_url = pick(
+        profile.waldiez_base_url,
+        "WALDIEZ_BASE_URL",
+        flags.waldiez_base_url.clone(),
+    );
+    let token = pick_secret(profile.waldiez_token, "WALDIEZ_TOKEN", &flags.waldiez_token);
+    let client_id = pick(
+        profile.waldiez_client_id,
+        "WALDIEZ_CLIENT_ID",
+        flags.waldiez_client_id.clone(),
+    );
+    let client_secret = pick_secret(
+        profile.waldiez_client_secret,
+        "WALDIEZ_CLIENT_SECRET",
+        &flags.waldiez_client_secret,
+    );
+    s.waldiez_credentials = match (token, client_id, client_secret) {
+        (Some(t), _, _) => Some(Credentials::Token(t)),
+        (None, Some(id), Some(secret)) => Some(Credentials::Client { id, secret }),
+        _ => None,
+    };
+    if let Some(name) = pick(
+        profile.waldiez_auth,
+        "WALDIEZ_AUTH",
+        flags.waldiez_auth.clone(),
+    ) {
+        s.waldiez_auth = WsAuth::from_name(&name).ok_or(ConfigError::BadWaldiezAuth(name))?;
+    }
+    if let Some(v) = pick(
+        profile.agentstation_base_url,
+        "AGENTSTATION_BASE_URL",
+        flags.agentstation_base_url.clone(),
+    ) {
+        s.agentstation_base_url = v;
+    }
+    s.agentstation_token = pick_secret(
+        profile.agentstation_token,
+        "AGENTSTATION_TOKEN",
+        &flags.agentstation_token,
+    );
 
     if let Some(q) = s.jpeg_quality.filter(|q| *q > 9) {
         return Err(ConfigError::OutOfRange {

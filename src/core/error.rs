@@ -2,8 +2,10 @@
 //! failures, gathered here with the two questions the session asks of any error.
 
 use super::net::NetError;
+use super::provider::agentstation::AgentStationError;
 use super::provider::chaser::ChaserError;
 use super::provider::optexity::OptexityError;
+use super::provider::waldiez::WaldiezError;
 use super::source::SourceParseError;
 use super::source::rfb::RfbError;
 
@@ -13,6 +15,10 @@ pub enum CoreError {
     Optexity(#[from] OptexityError),
     #[error(transparent)]
     Chaser(#[from] ChaserError),
+    #[error(transparent)]
+    Waldiez(#[from] WaldiezError),
+    #[error(transparent)]
+    AgentStation(#[from] AgentStationError),
     #[error(transparent)]
     Rfb(#[from] RfbError),
     #[error(transparent)]
@@ -27,6 +33,8 @@ impl CoreError {
         match self {
             CoreError::Optexity(e) => e.is_retryable(),
             CoreError::Chaser(e) => e.is_retryable(),
+            CoreError::Waldiez(e) => e.is_retryable(),
+            CoreError::AgentStation(e) => e.is_retryable(),
             CoreError::Rfb(e) => e.is_retryable(),
             CoreError::Net(e) => e.is_retryable(),
             CoreError::Source(_) => false,
@@ -37,6 +45,7 @@ impl CoreError {
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             CoreError::Chaser(e) => e.retry_after(),
+            CoreError::AgentStation(e) => e.retry_after(),
             _ => None,
         }
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use super::input::InputEvent;
+use super::redact::Secret;
 
 /// Wakes the front end: `egui::Context::request_repaint` in the GUI, a counter in tests.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -96,6 +97,16 @@ pub enum SessionEvent {
     RemoteClipboard(String),
     /// The page the remote browser shows (preview `url` messages), secrets redacted.
     PageUrl(String),
+    /// An answer reached the task (over the socket, or the REST fallback when `rest`).
+    AnswerSent {
+        request_id: String,
+        rest: bool,
+    },
+    /// An answer could not be delivered; the text says why (never what the answer was).
+    AnswerFailed {
+        request_id: String,
+        message: String,
+    },
 }
 
 /// Front end → core.
@@ -113,6 +124,9 @@ pub enum Command {
     PasteText(String),
     /// Ask the remote for a full picture.
     Refresh,
+    /// Answer the task's prompt `request_id` (task-log sources). The answer may be a
+    /// password: it is sent, never logged or stored.
+    Answer { request_id: String, answer: Secret },
 }
 
 /// Counters the source bumps as data arrives; the UI derives rates by sampling them.

@@ -5,6 +5,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod input;
+pub mod log_slot;
 pub mod net;
 pub mod provider;
 pub mod redact;

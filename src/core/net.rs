@@ -77,18 +77,34 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, NetError> {
         .map_err(NetError::Tls)
 }
 
-/// The HTTP client every provider uses.
+/// The HTTP client every provider's REST calls use: a request takes at most 30 s.
 pub fn http_client() -> Result<reqwest::Client, NetError> {
+    http_builder()?
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| NetError::Tls(e.to_string()))
+}
+
+/// Longest silence on a long-lived HTTP stream (SSE sends a keep-alive every 15 s or so).
+pub const STREAM_IDLE_TIMEOUT_MS: u64 = 60_000;
+
+/// The HTTP client for long-lived streams (Server-Sent Events): no limit on the whole
+/// transfer, but one on silence.
+pub fn streaming_http_client() -> Result<reqwest::Client, NetError> {
+    http_builder()?
+        .read_timeout(Duration::from_millis(STREAM_IDLE_TIMEOUT_MS))
+        .build()
+        .map_err(|e| NetError::Tls(e.to_string()))
+}
+
+fn http_builder() -> Result<reqwest::ClientBuilder, NetError> {
     // Anything that builds rustls configs without naming a provider gets ring too.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tls = tls_config()?;
-    reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .tls_backend_preconfigured((*tls).clone())
         .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| NetError::Tls(e.to_string()))
+        .user_agent(concat!("lookout/", env!("CARGO_PKG_VERSION"))))
 }
 
 async fn with_timeout<T>(
@@ -127,6 +143,16 @@ pub type WsStream = tokio_tungstenite::WebSocketStream<Box<dyn ByteStream>>;
 
 /// Opens a WebSocket to a `ws://` or `wss://` URL offering `subprotocols`.
 pub async fn connect_ws(url: &url::Url, subprotocols: &[&str]) -> Result<WsStream, NetError> {
+    connect_ws_with(url, subprotocols, &[]).await
+}
+
+/// [`connect_ws`] with extra request headers (`Authorization`, `Cookie`). Header values and
+/// subprotocols may be secret: no error repeats them.
+pub async fn connect_ws_with(
+    url: &url::Url,
+    subprotocols: &[&str],
+    headers: &[(&str, &str)],
+) -> Result<WsStream, NetError> {
     let target = redact::url(url.as_str());
     with_timeout(&target, async {
         let host = url.host_str().unwrap_or_default().to_string();
@@ -169,6 +195,13 @@ pub async fn connect_ws(url: &url::Url, subprotocols: &[&str]) -> Result<WsStrea
                     .parse()
                     .map_err(|_| NetError::WebSocket("bad subprotocol".into()))?,
             );
+        }
+        for (name, value) in headers {
+            let name = http::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| NetError::WebSocket(format!("bad header name {name:?}")))?;
+            let value = http::header::HeaderValue::from_str(value)
+                .map_err(|_| NetError::WebSocket(format!("bad value for header {name}")))?;
+            request.headers_mut().insert(name, value);
         }
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_WS_MESSAGE_BYTES))

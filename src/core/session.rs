@@ -4,6 +4,9 @@
 //! event receiver, the command sender, the [`FrameSlot`] and the [`StreamStats`].
 
 mod preview;
+mod tasklog;
+
+pub use tasklog::{STATUS_POLL_MS, answer_message, outcome_text};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -14,9 +17,12 @@ use super::config::Settings;
 use super::error::CoreError;
 use super::event::{Command, LiveInfo, SessionEvent, SessionState, StreamStats, Waker};
 use super::frame::FrameSlot;
+use super::log_slot::LogSlot;
 use super::net::{self, BytePipe, ChannelReader, ChannelWriter, NetError};
+use super::provider::agentstation::AgentStationClient;
 use super::provider::chaser::ChaserClient;
 use super::provider::optexity::{OptexityClient, OptexityError};
+use super::provider::waldiez::WaldiezClient;
 use super::redact::Secret;
 use super::source::SourceSpec;
 use super::source::preview::Pacing;
@@ -36,6 +42,7 @@ pub struct SessionHandle {
     label: String,
     frames: Arc<FrameSlot>,
     stats: Arc<StreamStats>,
+    log: Arc<LogSlot>,
     events: mpsc::Receiver<SessionEvent>,
     commands: mpsc::Sender<Command>,
 }
@@ -44,6 +51,7 @@ pub struct SessionHandle {
 pub struct SessionPeer {
     pub frames: Arc<FrameSlot>,
     pub stats: Arc<StreamStats>,
+    pub log: Arc<LogSlot>,
     pub events: mpsc::Sender<SessionEvent>,
     pub commands: mpsc::Receiver<Command>,
     pub waker: Waker,
@@ -57,17 +65,20 @@ impl SessionHandle {
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMAND_CAPACITY);
         let frames = Arc::new(FrameSlot::new());
         let stats = Arc::new(StreamStats::default());
+        let log = Arc::new(LogSlot::default());
         (
             SessionHandle {
                 label: label.into(),
                 frames: frames.clone(),
                 stats: stats.clone(),
+                log: log.clone(),
                 events: ev_rx,
                 commands: cmd_tx,
             },
             SessionPeer {
                 frames,
                 stats,
+                log,
                 events: ev_tx,
                 commands: cmd_rx,
                 waker,
@@ -86,6 +97,11 @@ impl SessionHandle {
 
     pub fn stats(&self) -> &StreamStats {
         &self.stats
+    }
+
+    /// The task log (empty and inactive for picture sources).
+    pub fn log(&self) -> &Arc<LogSlot> {
+        &self.log
     }
 
     /// The next pending event, without waiting.
@@ -210,6 +226,8 @@ enum Endpoint {
         url: url::Url,
         minted: Option<Box<preview::Minted>>,
     },
+    /// A task log (runner socket or SSE).
+    Log(tasklog::LogEndpoint),
 }
 
 /// How an attempt to watch came to a stop.
@@ -249,6 +267,10 @@ struct Runner {
     config: SessionConfig,
     optexity: Option<OptexityClient>,
     chaser: Option<ChaserClient>,
+    waldiez: Option<WaldiezClient>,
+    agentstation: Option<AgentStationClient>,
+    /// The last SSE event id seen, sent as `Last-Event-ID` on reconnecting.
+    sse_last_event_id: Option<String>,
     live: Option<LiveInfo>,
     /// Set when the provider said the stream takes no input (preview close code 4403).
     input_refused: Option<String>,
@@ -262,6 +284,9 @@ impl Runner {
             config,
             optexity: None,
             chaser: None,
+            waldiez: None,
+            agentstation: None,
+            sse_last_event_id: None,
             live: None,
             input_refused: None,
         }
@@ -299,6 +324,15 @@ impl Runner {
                 }
             }
         }
+    }
+
+    /// Tells the front end that this source takes no answers (it asks no questions).
+    async fn refuse_answer(&mut self, request_id: String) {
+        self.emit(SessionEvent::AnswerFailed {
+            request_id,
+            message: "this source asks no questions".into(),
+        })
+        .await;
     }
 
     /// Resolves, connects and reconnects until something final happens.
@@ -382,6 +416,9 @@ impl Runner {
                 cmd = self.peer.commands.recv() => match cmd {
                     Some(Command::Stop) | None => return Some(Stop::Stopped),
                     Some(Command::Retry) => return None,
+                    Some(Command::Answer { request_id, answer }) => {
+                        self.answer_without_socket(request_id, answer).await;
+                    }
                     Some(_) => {}
                 },
             }
@@ -418,6 +455,11 @@ impl Runner {
     /// Turns the source into an endpoint, asking the provider for a fresh URL.
     async fn resolve(&mut self, had_live: bool) -> Result<Endpoint, Resolve> {
         let task_id = match &self.source {
+            SourceSpec::Waldiez { .. }
+            | SourceSpec::TaskLog { .. }
+            | SourceSpec::AgentStation { .. } => {
+                return self.resolve_log().await.map(Endpoint::Log);
+            }
             SourceSpec::Preview { url } => {
                 return Ok(Endpoint::Preview {
                     url: url.clone(),
@@ -494,6 +536,7 @@ impl Runner {
             Endpoint::Preview { url, minted } => {
                 return self.run_preview(url, minted.map(|m| *m)).await;
             }
+            Endpoint::Log(log) => return self.run_log(log).await,
             other => other,
         };
         let pipe = tokio::select! {
@@ -588,6 +631,7 @@ impl Runner {
                 cmd = self.peer.commands.recv() => match cmd {
                     Some(Command::Stop) | None => return ConnEnd::Stop,
                     Some(Command::Retry) => return ConnEnd::RetryNow,
+                    Some(Command::Answer { request_id, .. }) => self.refuse_answer(request_id).await,
                     Some(Command::Input(ev)) if was_live => input.push(ev),
                     Some(Command::PasteText(text)) if was_live => input.push_paste(&text),
                     Some(Command::Input(_) | Command::PasteText(_)) => {
@@ -614,9 +658,9 @@ async fn open(endpoint: Endpoint, stats: Arc<StreamStats>) -> Result<BytePipe, C
         Endpoint::Tcp { host, port } => {
             net::pipe_stream(net::connect_tcp(&host, port).await?, stats)
         }
-        Endpoint::Preview { .. } => {
+        Endpoint::Preview { .. } | Endpoint::Log(_) => {
             return Err(NetError::Connect {
-                target: "preview".into(),
+                target: "preview or task log".into(),
                 reason: "not a byte stream".into(),
             }
             .into());

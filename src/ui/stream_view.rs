@@ -301,6 +301,7 @@ impl TaskView {
                 SessionEvent::Bell => {}
                 SessionEvent::RemoteClipboard(text) => self.remote_clipboard = Some(text),
                 SessionEvent::PageUrl(url) => self.page_url = Some(url),
+                SessionEvent::AnswerSent { .. } | SessionEvent::AnswerFailed { .. } => {}
             }
         }
         self.pull_frames(&ctx);

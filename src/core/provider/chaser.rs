@@ -17,8 +17,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.chaser.sh";
 
 /// Largest REST body we read.
 const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Longest `Retry-After` we honour; a larger value is clamped.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+pub use super::MAX_RETRY_AFTER;
+#[cfg(test)]
+use super::parse_retry_after;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ChaserError {
@@ -146,34 +147,27 @@ impl ChaserClient {
     /// Mints a preview token for `session_id`.
     pub async fn mint(&self, session_id: &str) -> Result<PreviewToken, ChaserError> {
         let key = self.api_key.as_ref().ok_or(ChaserError::MissingApiKey)?;
-        let network = |e: reqwest::Error| ChaserError::Network {
-            base: redact::url(&self.base),
-            reason: redact::url(&e.without_url().to_string()),
-        };
-        let mut resp = self
+        let req = self
             .http
             .post(self.token_url(session_id)?)
             .bearer_auth(key.expose())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body("{}")
-            .send()
+            .body("{}");
+        let super::Answer {
+            status,
+            retry_after,
+            body,
+        } = super::send(req, MAX_BODY_BYTES)
             .await
-            .map_err(network)?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(parse_retry_after);
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(network)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ChaserError::BadResponse(format!(
-                    "HTTP {status} body larger than {MAX_BODY_BYTES} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                super::BodyError::Network(reason) => ChaserError::Network {
+                    base: redact::url(&self.base),
+                    reason,
+                },
+                super::BodyError::TooLarge { status, max } => {
+                    ChaserError::BadResponse(format!("HTTP {status} body larger than {max} bytes"))
+                }
+            })?;
         if status != 200 {
             return Err(error_for(status, &body, session_id, retry_after));
         }
@@ -202,15 +196,6 @@ fn error_for(
                 .unwrap_or_else(|_| "no detail".to_string()),
         },
     }
-}
-
-/// `Retry-After` as seconds (or an HTTP date, which we treat as "a while": 5 s), clamped.
-fn parse_retry_after(v: &str) -> Duration {
-    v.trim()
-        .parse::<u64>()
-        .map(Duration::from_secs)
-        .unwrap_or(Duration::from_secs(5))
-        .min(MAX_RETRY_AFTER)
 }
 
 fn parse_token(body: &[u8]) -> Result<PreviewToken, ChaserError> {

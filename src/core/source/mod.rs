@@ -1,8 +1,10 @@
 //! Sources: what a session watches, named the way the operator types it.
 //!
-//! [`SourceSpec`] parses `optexity:TASK`, `chaser:SESSION`, `rfb+ws://…`, `rfb+wss://…`,
-//! `vnc://host:port` and `preview+ws://…` / `preview+wss://…`. The protocol decoders live
-//! below: [`rfb`] for VNC, `preview` for the JPEG frame protocol.
+//! [`SourceSpec`] parses `optexity:TASK`, `chaser:SESSION`, `waldiez:TASK`,
+//! `agentstation:WORKSTATION`, `rfb+ws://…`, `rfb+wss://…`, `vnc://host:port`,
+//! `preview+ws://…` / `preview+wss://…` and `tasklog+ws://…` / `tasklog+wss://…`. The
+//! protocol decoders live below: [`rfb`] for VNC, [`preview`] for the JPEG frame protocol,
+//! [`tasklog`] for task logs and prompts.
 
 pub mod preview;
 pub mod rfb;
@@ -27,6 +29,13 @@ pub enum SourceSpec {
     Preview { url: url::Url },
     /// RFB over a WebSocket (websockify), `ws://` or `wss://`.
     RfbWebSocket { url: url::Url },
+    /// A Waldiez Runner task's log and prompts: REST for the token and status, then the
+    /// runner's WebSocket.
+    Waldiez { task_id: String },
+    /// The Waldiez Runner task-log protocol at a fixed WebSocket URL (no REST).
+    TaskLog { url: url::Url },
+    /// An AgentStation workstation: its log stream (SSE). Its video is not shown yet.
+    AgentStation { workstation_id: String },
     /// RFB over plain TCP.
     RfbTcp {
         host: String,
@@ -40,7 +49,7 @@ pub enum SourceSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SourceParseError {
     #[error(
-        "unknown source {0:?}: expected optexity:TASK_ID, chaser:SESSION_ID, rfb+ws://HOST:PORT/PATH, rfb+wss://…, vnc://HOST:PORT, or preview+ws://HOST:PORT"
+        "unknown source {0:?}: expected optexity:TASK_ID, chaser:SESSION_ID, waldiez:TASK_ID, agentstation:WORKSTATION_ID, rfb+ws://HOST:PORT/PATH, rfb+wss://…, vnc://HOST:PORT, preview+ws://HOST:PORT, or tasklog+ws://HOST:PORT/ws/TASK_ID"
     )]
     Unknown(String),
     #[error("invalid URL in source {source_text:?}: {reason}")]
@@ -54,22 +63,26 @@ impl FromStr for SourceSpec {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        if let Some(task) = s.strip_prefix("optexity:") {
-            let task = task.trim_start_matches("//");
-            if task.is_empty() {
-                return Err(SourceParseError::EmptyTaskId(s.to_string()));
-            }
-            return Ok(SourceSpec::Optexity {
-                task_id: task.to_string(),
-            });
+        let id_after = |prefix: &str| -> Option<Result<String, SourceParseError>> {
+            let id = s.strip_prefix(prefix)?.trim_start_matches("//");
+            Some(if id.is_empty() {
+                Err(SourceParseError::EmptyTaskId(s.to_string()))
+            } else {
+                Ok(id.to_string())
+            })
+        };
+        if let Some(id) = id_after("optexity:") {
+            return Ok(SourceSpec::Optexity { task_id: id? });
         }
-        if let Some(session) = s.strip_prefix("chaser:") {
-            let session = session.trim_start_matches("//");
-            if session.is_empty() {
-                return Err(SourceParseError::EmptyTaskId(s.to_string()));
-            }
-            return Ok(SourceSpec::Chaser {
-                session_id: session.to_string(),
+        if let Some(id) = id_after("chaser:") {
+            return Ok(SourceSpec::Chaser { session_id: id? });
+        }
+        if let Some(id) = id_after("waldiez:") {
+            return Ok(SourceSpec::Waldiez { task_id: id? });
+        }
+        if let Some(id) = id_after("agentstation:") {
+            return Ok(SourceSpec::AgentStation {
+                workstation_id: id?,
             });
         }
         let bad = |reason: String| SourceParseError::BadUrl {
@@ -95,6 +108,16 @@ impl FromStr for SourceSpec {
                 return Err(bad("no host".into()));
             }
             return Ok(SourceSpec::Preview { url });
+        }
+        if let Some(rest) = s
+            .strip_prefix("tasklog+")
+            .filter(|r| r.starts_with("ws://") || r.starts_with("wss://"))
+        {
+            let url = url::Url::parse(rest).map_err(|e| bad(e.to_string()))?;
+            if url.host_str().is_none() {
+                return Err(bad("no host".into()));
+            }
+            return Ok(SourceSpec::TaskLog { url });
         }
         if s.starts_with("vnc://") {
             let url = url::Url::parse(s).map_err(|e| bad(e.to_string()))?;
@@ -141,6 +164,11 @@ impl SourceSpec {
         match self {
             SourceSpec::Optexity { task_id } => format!("optexity:{task_id}"),
             SourceSpec::Chaser { session_id } => format!("chaser:{session_id}"),
+            SourceSpec::Waldiez { task_id } => format!("waldiez:{task_id}"),
+            SourceSpec::TaskLog { url } => format!("tasklog+{}", redact::url(url.as_str())),
+            SourceSpec::AgentStation { workstation_id } => {
+                format!("agentstation:{workstation_id}")
+            }
             SourceSpec::Preview { url } => format!("preview+{}", redact::url(url.as_str())),
             SourceSpec::RfbWebSocket { url } => format!("rfb+{}", redact::url(url.as_str())),
             SourceSpec::RfbTcp { host, port, .. } => {
@@ -151,6 +179,26 @@ impl SourceSpec {
                 }
             }
         }
+    }
+}
+
+impl SourceSpec {
+    /// Whether the source carries a task log (and maybe prompts) rather than a picture.
+    pub fn is_log(&self) -> bool {
+        matches!(
+            self,
+            SourceSpec::Waldiez { .. }
+                | SourceSpec::TaskLog { .. }
+                | SourceSpec::AgentStation { .. }
+        )
+    }
+
+    /// Whether the source can ask the operator questions.
+    pub fn has_prompts(&self) -> bool {
+        matches!(
+            self,
+            SourceSpec::Waldiez { .. } | SourceSpec::TaskLog { .. }
+        )
     }
 }
 
@@ -229,5 +277,33 @@ mod tests {
         assert!("vnc://:5900".parse::<SourceSpec>().is_err());
         assert!("chaser:".parse::<SourceSpec>().is_err());
         assert!("preview+http://x/".parse::<SourceSpec>().is_err());
+        assert!("waldiez:".parse::<SourceSpec>().is_err());
+        assert!("tasklog+http://x/".parse::<SourceSpec>().is_err());
+    }
+
+    #[test]
+    fn parses_log_sources() {
+        let w: SourceSpec = "waldiez:task-7".parse().unwrap();
+        assert_eq!(
+            w,
+            SourceSpec::Waldiez {
+                task_id: "task-7".into()
+            }
+        );
+        assert!(w.is_log() && w.has_prompts());
+        let a: SourceSpec = "agentstation://ws_1".parse().unwrap();
+        assert_eq!(
+            a,
+            SourceSpec::AgentStation {
+                workstation_id: "ws_1".into()
+            }
+        );
+        assert!(a.is_log() && !a.has_prompts());
+        let t: SourceSpec = "tasklog+ws://127.0.0.1:8000/ws/t1?access_token=SECRET"
+            .parse()
+            .unwrap();
+        assert!(matches!(&t, SourceSpec::TaskLog { url } if url.path() == "/ws/t1"));
+        assert!(!t.label().contains("SECRET"), "{}", t.label());
+        assert!(!"optexity:1".parse::<SourceSpec>().unwrap().is_log());
     }
 }
