@@ -32,6 +32,13 @@ pub enum Command {
     /// Start the simulator and watch its demo task: no account, no network.
     #[cfg(feature = "gui")]
     Demo(DemoArgs),
+    /// Follow a task's log in the terminal and answer its prompts from stdin.
+    ///
+    /// Exit status: 0 the task completed (or the log stream ended), 1 Lookout could not
+    /// follow it, 3 the task failed, 4 it was cancelled, 130 interrupted.
+    Logs(LogsArgs),
+    /// Answer one prompt of a task (from a script) and wait until the task confirms it.
+    Answer(AnswerArgs),
 }
 
 /// Where to connect and with which credentials.
@@ -206,6 +213,43 @@ pub struct ViewArgs {
     /// How to size the picture.
     #[arg(long, value_enum, default_value_t = ScaleArg::Fit)]
     pub scale: ScaleArg,
+
+    /// A task-log source shown beside the picture (`waldiez:TASK_ID`, `tasklog+ws://…`,
+    /// `agentstation:ID`): one view with picture, log and prompts.
+    #[arg(long, value_name = "SOURCE")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print one JSON object per log line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print folded details (tool-call arguments, long results) under their lines.
+    #[arg(long)]
+    pub details: bool,
+
+    /// Do not read answers from stdin; prompts are shown but left to others.
+    #[arg(long)]
+    pub no_input: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// The prompt to answer (its `request_id`, shown by `lookout logs --json`).
+    #[arg(long, value_name = "ID")]
+    pub request_id: String,
+
+    /// The answer; `-` reads one line from stdin (keeps secrets out of the process list).
+    #[arg(value_name = "TEXT", allow_hyphen_values = true)]
+    pub text: String,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.log);
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("lookout: {err:#}");
             ExitCode::FAILURE
@@ -38,9 +38,35 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<u8> {
     let rt = runtime()?;
-    match cli.command {
+    let done = match cli.command {
+        Command::Logs(args) => {
+            let (source, config) = commands::session_setup(&args.connect)?;
+            let opts = commands::logs::LogsOptions {
+                json: args.json,
+                details: args.details,
+                no_input: args.no_input,
+            };
+            return rt.block_on(commands::logs::run(source, config, opts));
+        }
+        Command::Answer(args) => {
+            let (source, config) = commands::session_setup(&args.connect)?;
+            let text = if args.text == "-" {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\n', '\r']).to_string()
+            } else {
+                args.text
+            };
+            let answer = lookout::core::redact::Secret::new(text);
+            rt.block_on(commands::answer::run(
+                source,
+                config,
+                &args.request_id,
+                answer,
+            ))
+        }
         Command::Snapshot(args) => {
             let (source, config) = commands::session_setup(&args.connect)?;
             if !(args.timeout.is_finite() && args.timeout > 0.0) {
@@ -66,5 +92,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         #[cfg(feature = "gui")]
         Command::Demo(args) => commands::view::demo(&rt, &args.task, args.scale),
-    }
+    };
+    done.map(|()| 0)
 }

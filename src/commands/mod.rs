@@ -1,5 +1,7 @@
 //! What each CLI subcommand does, on top of the core. `main` only dispatches here.
 
+pub mod answer;
+pub mod logs;
 pub mod serve;
 pub mod snapshot;
 #[cfg(feature = "gui")]

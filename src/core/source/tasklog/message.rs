@@ -74,6 +74,12 @@ impl Micros {
     pub fn as_micros(self) -> i64 {
         self.0
     }
+
+    /// The time of day in UTC, `HH:MM:SS`.
+    pub fn utc_hms(self) -> String {
+        let secs = self.0.div_euclid(1_000_000).rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    }
 }
 
 /// `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH:MM|±HHMM]`, as µs since the epoch.

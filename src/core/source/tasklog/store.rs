@@ -311,6 +311,11 @@ impl TaskLog {
         self.pending.take()
     }
 
+    /// Whether an answer to `request_id` was seen (from anyone, or the time-out's "").
+    pub fn was_answered(&self, request_id: &str) -> bool {
+        self.answered.contains(request_id)
+    }
+
     /// The lines kept, oldest first.
     pub fn lines(&self) -> &VecDeque<LogLine> {
         &self.lines

@@ -938,3 +938,16 @@ fn log_entries_from_sse_data() {
     assert_eq!(log.get(2).unwrap().rendered.kind, LineKind::Log);
     assert_eq!(log.search("chrome CRASHED"), vec![2]);
 }
+
+#[test]
+fn clock_and_answered_requests() {
+    // 2024-03-23T16:08:21.210Z
+    assert_eq!(Micros(1_711_210_101_210_000).utc_hms(), "16:08:21");
+    assert_eq!(Micros(0).utc_hms(), "00:00:00");
+    let mut log = TaskLog::default();
+    log.push_text(r#"{"type":"input_request","id":"1-0","request_id":"r1","data":"Name?","password":"False"}"#);
+    assert!(!log.was_answered("r1"));
+    log.push_text(r#"{"type":"input_response","id":"1-1","request_id":"r1","data":"Ada"}"#);
+    assert!(log.was_answered("r1"));
+    assert!(log.pending_prompt().is_none());
+}
