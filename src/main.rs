@@ -88,7 +88,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         #[cfg(feature = "gui")]
         Command::View(args) => {
             let (source, config) = commands::session_setup(&args.connect)?;
-            commands::view::run(&rt, source, config, args.scale)
+            let log = args.log.as_deref().map(str::parse).transpose()?;
+            commands::view::run(&rt, source, log, config, args.scale)
         }
         #[cfg(feature = "gui")]
         Command::Demo(args) => commands::view::demo(&rt, &args.task, args.scale),

@@ -4,11 +4,12 @@ use anyhow::Context as _;
 
 use crate::cli::ScaleArg;
 use crate::core::config::Settings;
+use crate::core::provider::waldiez::Credentials;
 use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
 use crate::sim::SimConfig;
-use crate::ui::{self, ScaleMode, ViewerOptions};
+use crate::ui::{self, ScaleMode, Sessions, ViewerOptions};
 
 fn scale_mode(scale: ScaleArg) -> ScaleMode {
     match scale {
@@ -17,22 +18,65 @@ fn scale_mode(scale: ScaleArg) -> ScaleMode {
     }
 }
 
-/// Opens the viewer on `source` and blocks until the window closes.
+/// Opens the viewer on `source` (with the task log `log` beside its picture, if given) and
+/// blocks until the window closes.
 pub fn run(
     rt: &tokio::runtime::Runtime,
     source: SourceSpec,
+    log: Option<SourceSpec>,
     config: SessionConfig,
     scale: ScaleArg,
 ) -> anyhow::Result<()> {
+    let (picture, log) = match (source.is_log(), log) {
+        (true, None) => (None, Some(source)),
+        (false, log) => (Some(source), log),
+        (true, Some(_)) => anyhow::bail!(
+            "--log adds a task log beside a picture; {} is already a task log",
+            source.label()
+        ),
+    };
+    if let Some(l) = log.as_ref().filter(|l| !l.is_log()) {
+        anyhow::bail!(
+            "--log takes a task-log source (waldiez:, tasklog+ws://, agentstation:), not {}",
+            l.label()
+        );
+    }
+    let title = match (&picture, &log) {
+        (Some(p), _) => p.label(),
+        (None, Some(l)) => l.label(),
+        (None, None) => String::new(),
+    };
     let handle = rt.handle().clone();
     let options = ViewerOptions {
-        title: source.label(),
+        title,
         scale: scale_mode(scale),
     };
     ui::run_viewer(
         options,
-        Box::new(move |waker| session::spawn(&handle, source, config, waker)),
+        rt.handle().clone(),
+        Box::new(move |waker| Sessions {
+            picture: picture.map(|p| session::spawn(&handle, p, config.clone(), waker.clone())),
+            log: log.map(|l| session::spawn(&handle, l, config, waker)),
+        }),
     )
+}
+
+/// Settings that reach every provider of the simulator `sim`.
+pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
+    Settings {
+        optexity_base_url: sim.base_url(),
+        optexity_api_key: Some(Secret::new(sim.api_key())),
+        chaser_base_url: sim.chaser_base_url(),
+        chaser_key: Some(Secret::new(sim.chaser_key())),
+        waldiez_base_url: Some(sim.waldiez_base_url()),
+        waldiez_credentials: Some(Credentials::Client {
+            id: sim.waldiez_client_id().to_string(),
+            secret: Secret::new(sim.waldiez_client_secret()),
+        }),
+        agentstation_base_url: sim.agentstation_base_url(),
+        agentstation_token: Some(Secret::new(sim.agentstation_token())),
+        ..Settings::default()
+    }
 }
 
 /// Starts the simulator on a free loopback port and watches one of its tasks.
@@ -41,17 +85,21 @@ pub fn demo(rt: &tokio::runtime::Runtime, task: &str, scale: ScaleArg) -> anyhow
         .block_on(super::serve::start(SimConfig::default()))
         .context("cannot start the built-in simulator")?;
     let config = SessionConfig {
-        settings: Settings {
-            optexity_base_url: sim.base_url(),
-            optexity_api_key: Some(Secret::new(sim.api_key())),
-            ..Settings::default()
-        },
+        settings: sim_settings(&sim),
         ..SessionConfig::default()
     };
     let source = SourceSpec::Optexity {
         task_id: task.to_string(),
     };
-    let result = run(rt, source, config, scale);
+    // The simulated task talks too, when the runner knows it: picture, log and prompts.
+    let log = sim
+        .demo_waldiez_tasks()
+        .iter()
+        .any(|(id, _)| id == task)
+        .then(|| SourceSpec::Waldiez {
+            task_id: task.to_string(),
+        });
+    let result = run(rt, source, log, config, scale);
     rt.block_on(sim.shutdown());
     result
 }

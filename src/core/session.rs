@@ -6,7 +6,7 @@
 mod preview;
 mod tasklog;
 
-pub use tasklog::{STATUS_POLL_MS, answer_message, outcome_text};
+pub use tasklog::{answer_message, outcome_text};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -158,7 +158,8 @@ pub struct SessionConfig {
     pub settings: Settings,
     pub encodings: EncodingPreference,
     pub backoff: Backoff,
-    /// How often to ask for a queued task's status.
+    /// How often to ask for a queued task's status (and a running Waldiez task's, whose
+    /// socket does not say when it ends).
     pub status_poll_ms: u64,
     /// Reconnect after a dropped stream (the viewer) or fail at once (headless snapshots).
     pub reconnect: bool,

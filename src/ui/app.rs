@@ -1,27 +1,164 @@
-//! The eframe application: one window holding one [`TaskView`], whose title follows the
-//! session state ("Lookout — {title} — {state}").
+//! The eframe application: one window for one task: its picture ([`TaskView`]), its log and
+//! prompts ([`LogView`]), or both side by side. The title follows the session state
+//! ("Lookout — {title} — {state}") and starts with "● Answer needed" while a prompt waits;
+//! a new prompt while the window is not focused also asks the window manager for attention
+//! and sends a desktop notification.
 
+use egui::{Frame, Panel, UserAttentionType, ViewportCommand};
+
+use super::log_view::LogView;
 use super::stream_view::TaskView;
+use super::theme;
 use crate::core::event::SessionState;
+use crate::core::source::tasklog::PendingPrompt;
+
+/// What starts the window title while a prompt waits.
+pub const ATTENTION_MARK: &str = "● Answer needed — ";
 
 /// The viewer window's app.
 pub struct ViewerApp {
-    view: TaskView,
+    picture: Option<TaskView>,
+    log: Option<LogView>,
     /// The source title, already redacted.
     title: String,
     /// The window title last sent to the window, to send it only on change.
     shown_title: String,
+    /// The prompt last noticed, so each prompt alerts once.
+    noticed_prompt: Option<String>,
+    /// Where desktop notifications are sent from (they talk D-Bus asynchronously).
+    rt: Option<tokio::runtime::Handle>,
 }
 
 impl ViewerApp {
-    pub fn new(view: TaskView, title: String) -> Self {
-        let shown_title = window_title(&title, view.state());
-        Self {
-            view,
+    pub fn new(
+        picture: Option<TaskView>,
+        log: Option<LogView>,
+        title: String,
+        rt: Option<tokio::runtime::Handle>,
+    ) -> Self {
+        let mut app = Self {
+            picture,
+            log,
             title,
-            shown_title,
+            shown_title: String::new(),
+            noticed_prompt: None,
+            rt,
+        };
+        app.shown_title = app.window_title();
+        app
+    }
+
+    /// The state the title shows: the picture's when there is one, else the log's.
+    pub fn state(&self) -> &SessionState {
+        match (&self.picture, &self.log) {
+            (Some(p), _) => p.state(),
+            (None, Some(l)) => l.state(),
+            (None, None) => &SessionState::Loading,
         }
     }
+
+    pub fn picture(&self) -> Option<&TaskView> {
+        self.picture.as_ref()
+    }
+
+    pub fn log(&self) -> Option<&LogView> {
+        self.log.as_ref()
+    }
+
+    fn window_title(&self) -> String {
+        let waiting = self.log.as_ref().and_then(LogView::waiting_prompt).is_some();
+        let base = window_title(&self.title, self.state());
+        if waiting {
+            format!("{ATTENTION_MARK}{base}")
+        } else {
+            base
+        }
+    }
+
+    /// Draws the task: the log beside the picture, or alone.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        match (&mut self.picture, &mut self.log) {
+            (Some(picture), Some(log)) => {
+                Panel::right("lookout_task_log")
+                    .resizable(true)
+                    .default_size(460.0)
+                    .min_size(280.0)
+                    .frame(Frame::new().fill(theme::PANEL))
+                    .show(ui, |ui| log.ui(ui));
+                picture.ui(ui);
+            }
+            (Some(picture), None) => picture.ui(ui),
+            (None, Some(log)) => {
+                egui::CentralPanel::default()
+                    .frame(Frame::new().fill(theme::PANEL))
+                    .show(ui, |ui| log.ui(ui));
+            }
+            (None, None) => {}
+        }
+        self.attention(ui.ctx());
+        let title = self.window_title();
+        if title != self.shown_title {
+            ui.ctx().send_viewport_cmd(ViewportCommand::Title(title.clone()));
+            self.shown_title = title;
+        }
+    }
+
+    /// Alerts once per new prompt when the window is not focused.
+    fn attention(&mut self, ctx: &egui::Context) {
+        let waiting = self.log.as_ref().and_then(LogView::waiting_prompt);
+        let id = waiting.as_ref().map(|p| p.request_id.clone());
+        if id == self.noticed_prompt {
+            return;
+        }
+        self.noticed_prompt = id;
+        let focused = ctx.input(|i| i.viewport().focused).unwrap_or(true);
+        if let Some(prompt) = waiting.filter(|_| !focused) {
+            ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
+                UserAttentionType::Critical,
+            ));
+            if let Some(rt) = &self.rt {
+                notify(rt, &self.title, &prompt);
+            }
+        }
+    }
+
+    /// Ends every session (the window is closing).
+    pub fn stop(&self) {
+        if let Some(p) = &self.picture {
+            p.stop();
+        }
+        if let Some(l) = &self.log {
+            l.stop();
+        }
+    }
+}
+
+/// The desktop notification for a prompt: the task and its question (bounded).
+pub fn notification_text(title: &str, prompt: &PendingPrompt) -> (String, String) {
+    let question: String = prompt
+        .prompt
+        .as_deref()
+        .unwrap_or("The task is waiting for input")
+        .chars()
+        .take(200)
+        .collect();
+    (format!("{title} needs your answer"), question)
+}
+
+/// Sends a desktop notification; a desktop without a notification service is not an error.
+fn notify(rt: &tokio::runtime::Handle, title: &str, prompt: &PendingPrompt) {
+    let (summary, body) = notification_text(title, prompt);
+    rt.spawn(async move {
+        let sent = notify_rust::Notification::new()
+            .appname("Lookout")
+            .summary(&summary)
+            .body(&body)
+            .show_async()
+            .await;
+        if let Err(e) = sent {
+            tracing::info!("no desktop notification: {e}");
+        }
+    });
 }
 
 /// "Lookout — {title} — {state word}".
@@ -31,13 +168,7 @@ pub fn window_title(title: &str, state: &SessionState) -> String {
 
 impl eframe::App for ViewerApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.view.ui(ui);
-        let title = window_title(&self.title, self.view.state());
-        if title != self.shown_title {
-            ui.ctx()
-                .send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
-            self.shown_title = title;
-        }
+        ViewerApp::ui(self, ui);
     }
 
     fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
@@ -45,7 +176,7 @@ impl eframe::App for ViewerApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        self.view.stop();
+        self.stop();
     }
 }
 
@@ -60,5 +191,18 @@ mod tests {
             window_title("optexity task 42", &state),
             "Lookout — optexity task 42 — connecting"
         );
+    }
+
+    #[test]
+    fn notification_names_the_task_and_question() {
+        let p = PendingPrompt {
+            request_id: "r1".into(),
+            prompt: Some("x".repeat(500)),
+            password: false,
+            asked_at: None,
+        };
+        let (summary, body) = notification_text("waldiez:t1", &p);
+        assert_eq!(summary, "waldiez:t1 needs your answer");
+        assert_eq!(body.chars().count(), 200);
     }
 }

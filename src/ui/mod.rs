@@ -13,6 +13,7 @@ pub mod control;
 pub mod gl_picture;
 pub mod keys;
 pub mod layout;
+pub mod log_view;
 pub mod overlay;
 pub mod rates;
 pub mod resample;
@@ -22,6 +23,7 @@ pub mod theme;
 use std::sync::Arc;
 
 pub use layout::ScaleMode;
+pub use log_view::LogView;
 pub use stream_view::TaskView;
 
 use crate::core::event::{SessionState, Waker};
@@ -38,11 +40,20 @@ pub struct ViewerOptions {
     pub scale: ScaleMode,
 }
 
+/// The sessions one window shows: a picture, a task log, or both (one task).
+#[derive(Debug, Default)]
+pub struct Sessions {
+    pub picture: Option<SessionHandle>,
+    pub log: Option<SessionHandle>,
+}
+
 /// Opens the window and runs until it closes. `start` is called once with a [`Waker`] built
-/// from the egui context and returns the session to show.
+/// from the egui context and returns the sessions to show; `rt` sends desktop
+/// notifications.
 pub fn run_viewer(
     options: ViewerOptions,
-    start: Box<dyn FnOnce(Waker) -> SessionHandle>,
+    rt: tokio::runtime::Handle,
+    start: Box<dyn FnOnce(Waker) -> Sessions>,
 ) -> anyhow::Result<()> {
     let ViewerOptions { title, scale } = options;
     let viewport = egui::ViewportBuilder::default()
@@ -69,10 +80,12 @@ pub fn run_viewer(
             // (`cargo bench --bench peers`).
             let waker: Waker =
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
-            let view = TaskView::new(start(waker))
-                .with_scale(scale)
-                .with_gl(cc.gl.clone());
-            Ok(Box::new(app::ViewerApp::new(view, title)))
+            let sessions = start(waker);
+            let picture = sessions
+                .picture
+                .map(|h| TaskView::new(h).with_scale(scale).with_gl(cc.gl.clone()));
+            let log = sessions.log.map(LogView::new);
+            Ok(Box::new(app::ViewerApp::new(picture, log, title, Some(rt))))
         }),
     )
     // eframe's error is not Send; keep its text.

@@ -36,9 +36,6 @@ use crate::core::source::tasklog::{
     parse_log_entry,
 };
 
-/// How often a running task's status is asked over REST (the socket never says it ended).
-pub const STATUS_POLL_MS: u64 = 2_000;
-
 /// Where a task log is read from.
 pub(super) enum LogEndpoint {
     /// The runner's socket; `task_id` when its REST API is at hand.
@@ -286,7 +283,8 @@ impl Runner {
         let info = self.live_info("Waldiez Runner");
         self.emit(SessionEvent::State(SessionState::Live(info)))
             .await;
-        let poll_every = Duration::from_millis(self.config.status_poll_ms.max(STATUS_POLL_MS));
+        // The socket never says the task ended: ask its status over REST.
+        let poll_every = Duration::from_millis(self.config.status_poll_ms.max(50));
         let mut poll =
             tokio::time::interval_at(tokio::time::Instant::now() + poll_every, poll_every);
         let end = loop {

@@ -1,0 +1,198 @@
+//! The task's voice in the window: one task-log session's header, prompt pane and log pane.
+//!
+//! [`LogView::ui`] drains the session's events, then reads the shared
+//! [`LogSlot`](crate::core::log_slot::LogSlot) under its lock for this frame only: the
+//! prompt pane gets the pending prompt and the time left to answer, the log pane the lines.
+//! An answer goes to the core as [`Command::Answer`]; the pane says whether it arrived.
+//! Nothing here repaints on its own except the once-a-second countdown while a prompt with
+//! a known deadline waits.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use egui::{Frame, Margin, RichText, Ui};
+
+use super::log_panel::LogPanel;
+use super::prompt_panel::{PromptAction, PromptPanel};
+use super::theme;
+use crate::core::event::{Command, SessionEvent, SessionState};
+use crate::core::session::SessionHandle;
+use crate::core::source::tasklog::{PendingPrompt, TaskStatus};
+
+/// What the last answer came to, for the line under the prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum AnswerNotice {
+    Failed(String),
+    SentOverRest,
+}
+
+/// One task-log session as panes.
+pub struct LogView {
+    handle: SessionHandle,
+    state: SessionState,
+    log_panel: LogPanel,
+    prompt_panel: PromptPanel,
+    notice: Option<AnswerNotice>,
+}
+
+impl std::fmt::Debug for LogView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogView")
+            .field("label", &self.handle.label())
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The time left to answer a prompt asked at `asked_at_us` (µs since the epoch) with a
+/// timeout of `timeout_s`, at `now`; zero once past.
+pub fn time_left(asked_at_us: i64, timeout_s: u64, now: SystemTime) -> Duration {
+    let now_us = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let deadline_us = asked_at_us.saturating_add(i64::try_from(timeout_s).unwrap_or(i64::MAX).saturating_mul(1_000_000));
+    Duration::from_micros(u64::try_from(deadline_us.saturating_sub(now_us)).unwrap_or(0))
+}
+
+impl LogView {
+    pub fn new(handle: SessionHandle) -> Self {
+        Self {
+            handle,
+            state: SessionState::Loading,
+            log_panel: LogPanel::default(),
+            prompt_panel: PromptPanel::default(),
+            notice: None,
+        }
+    }
+
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    pub fn label(&self) -> &str {
+        self.handle.label()
+    }
+
+    /// The prompt the task waits on, if any (for the window title and notifications).
+    pub fn waiting_prompt(&self) -> Option<PendingPrompt> {
+        self.handle.log().lock().log.pending_prompt().cloned()
+    }
+
+    /// The task's status as last reported.
+    pub fn task_status(&self) -> Option<TaskStatus> {
+        self.handle.log().lock().log.status().cloned()
+    }
+
+    /// Asks the core to end the session (the window is closing).
+    pub fn stop(&self) {
+        self.handle.send(Command::Stop);
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(event) = self.handle.try_recv_event() {
+            match event {
+                SessionEvent::State(state) => self.state = state,
+                SessionEvent::AnswerSent { rest, .. } => {
+                    self.notice = rest.then_some(AnswerNotice::SentOverRest);
+                }
+                SessionEvent::AnswerFailed { message, .. } => {
+                    self.notice = Some(AnswerNotice::Failed(message));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Draws header, prompt and log into `ui`.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.drain_events();
+        let bar = Frame::new()
+            .fill(theme::CHROME)
+            .inner_margin(Margin::symmetric(10, 5));
+        bar.show(ui, |ui| self.header_ui(ui));
+
+        let slot = self.handle.log().clone();
+        let state = slot.lock();
+        let prompt = state.log.pending_prompt().cloned();
+        let left = match (&prompt, state.input_timeout_s) {
+            (Some(PendingPrompt { asked_at: Some(at), .. }), Some(timeout_s)) => {
+                Some(time_left(at.as_micros(), timeout_s, SystemTime::now()))
+            }
+            _ => None,
+        };
+        if left.is_some_and(|l| l > Duration::ZERO) {
+            ui.ctx().request_repaint_after(Duration::from_secs(1));
+        }
+        if prompt.is_none() {
+            self.notice = None;
+        }
+        let action = self
+            .prompt_panel
+            .ui(ui, prompt.as_ref(), left, state.can_answer);
+        if let Some(notice) = &self.notice {
+            let (text, color) = match notice {
+                AnswerNotice::Failed(m) => (format!("Not delivered: {m}"), theme::ERROR),
+                AnswerNotice::SentOverRest => {
+                    ("Sent over REST (the socket was down)".to_string(), theme::MUTED)
+                }
+            };
+            ui.label(RichText::new(text).color(color));
+        }
+        self.log_panel.ui(ui, &state.log);
+        drop(state);
+        if let Some(PromptAction::Answer { request_id, answer }) = action {
+            self.notice = None;
+            if !self.handle.send(Command::Answer { request_id, answer }) {
+                self.notice = Some(AnswerNotice::Failed(
+                    "the session is not running".to_string(),
+                ));
+            }
+        }
+    }
+
+    fn header_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(self.handle.label()).strong());
+            if let Some(status) = self.task_status() {
+                let color = match status {
+                    TaskStatus::Failed | TaskStatus::Cancelled => theme::ERROR,
+                    TaskStatus::WaitingForInput => theme::ATTENTION,
+                    _ => theme::MUTED,
+                };
+                ui.label(RichText::new(status.name()).color(color).monospace());
+            }
+            let (text, color) = match &self.state {
+                SessionState::Live(_) => ("live".to_string(), theme::MUTED),
+                SessionState::Failed { message } => (message.clone(), theme::ERROR),
+                SessionState::Ended { reason } => (reason.clone(), theme::MUTED),
+                SessionState::Reconnecting { reason, .. } => {
+                    (format!("reconnecting: {reason}"), theme::MUTED)
+                }
+                SessionState::WaitingForTask { status } => {
+                    (format!("waiting for the task ({status})"), theme::MUTED)
+                }
+                other => (other.label().to_string(), theme::MUTED),
+            };
+            ui.label(RichText::new(text).color(color));
+            if matches!(self.state, SessionState::Failed { .. } | SessionState::Reconnecting { .. })
+                && ui.button("Retry").clicked()
+            {
+                self.handle.send(Command::Retry);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_left_counts_down_to_zero() {
+        let asked = 1_000_000_000_000_000i64; // µs
+        let at = |s: u64| UNIX_EPOCH + Duration::from_micros(asked as u64) + Duration::from_secs(s);
+        assert_eq!(time_left(asked, 180, at(0)), Duration::from_secs(180));
+        assert_eq!(time_left(asked, 180, at(179)), Duration::from_secs(1));
+        assert_eq!(time_left(asked, 180, at(200)), Duration::ZERO);
+    }
+}
