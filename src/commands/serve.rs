@@ -34,6 +34,25 @@ pub fn banner(sim: &SimHandle) -> String {
         out.push_str(&format!("    chaser:{id:<16} {what}\n"));
     }
     out.push_str(&format!(
+        "  Waldiez  : base URL {}, client id {}, secret {}\n",
+        sim.waldiez_base_url(),
+        sim.waldiez_client_id(),
+        sim.waldiez_client_secret()
+    ));
+    out.push_str("  task logs:\n");
+    for (id, what) in sim.demo_waldiez_tasks() {
+        out.push_str(&format!("    waldiez:{id:<15} {what}\n"));
+    }
+    out.push_str(&format!(
+        "  AgentStation: base URL {}, token {}\n",
+        sim.agentstation_base_url(),
+        sim.agentstation_token()
+    ));
+    out.push_str("  workstations:\n");
+    for (id, what) in sim.demo_workstations() {
+        out.push_str(&format!("    agentstation:{id:<10} {what}\n"));
+    }
+    out.push_str(&format!(
         "Try:\n  OPTEXITY_BASE_URL={} OPTEXITY_API_KEY={} lookout view optexity:demo\n",
         sim.base_url(),
         sim.api_key()
@@ -42,6 +61,17 @@ pub fn banner(sim: &SimHandle) -> String {
         "  CHASER_BASE_URL={} CHASER_KEY={} lookout view chaser:human\n",
         sim.chaser_base_url(),
         sim.chaser_key()
+    ));
+    out.push_str(&format!(
+        "Task-log providers' environment:\n  WALDIEZ_BASE_URL={} WALDIEZ_CLIENT_ID={} WALDIEZ_CLIENT_SECRET={}\n",
+        sim.waldiez_base_url(),
+        sim.waldiez_client_id(),
+        sim.waldiez_client_secret()
+    ));
+    out.push_str(&format!(
+        "  AGENTSTATION_BASE_URL={} AGENTSTATION_TOKEN={}\n",
+        sim.agentstation_base_url(),
+        sim.agentstation_token()
     ));
     out
 }

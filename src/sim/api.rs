@@ -9,7 +9,10 @@
 //!   any upgrade. Accepted streams go to [`crate::sim::rfb::server`].
 //!
 //! The Chaser routes (PROVIDERS.md §3) share this server; they live in
-//! [`crate::sim::chaser`].
+//! [`crate::sim::chaser`]. So do the Waldiez Runner's (§4, [`crate::sim::waldiez`]) and
+//! AgentStation's (§2, [`crate::sim::agentstation`]). `GET /api/v1/tasks/{id}` is both
+//! Optexity's and Waldiez's: a request with `Authorization` and no `x-api-key` goes to
+//! Waldiez.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +29,7 @@ use axum::routing::get;
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::agentstation::{self, AgentStation};
 use super::chaser::{self, Chaser};
 use super::desktop::Script;
 use super::interact::{Pages, optexity_page};
@@ -34,6 +38,7 @@ use super::rfb::transport::Transport;
 use super::stats::{Counters, bump};
 use super::tasks::{TaskStatus, TaskTable};
 use super::token::{TokenIssuer, TokenRejection};
+use super::waldiez::{self, Waldiez};
 
 /// Largest WebSocket message we accept from a client (RFB client messages are small).
 const MAX_CLIENT_WS_MESSAGE_BYTES: usize = 2 << 20;
@@ -48,6 +53,8 @@ pub(crate) struct AppState {
     pub http_addr: SocketAddr,
     pub streams: StreamContext,
     pub chaser: Arc<Chaser>,
+    pub waldiez: Arc<Waldiez>,
+    pub agentstation: Arc<AgentStation>,
 }
 
 /// What a new RFB stream needs besides its task.
@@ -116,6 +123,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(chaser::mint),
         )
         .route("/sessions/{id}/preview", get(chaser::preview))
+        .merge(waldiez::routes())
+        .merge(agentstation::routes())
         .fallback(|| async { detail(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(state)
 }
@@ -199,6 +208,9 @@ async fn task_status(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    if waldiez::is_waldiez_request(&headers) {
+        return waldiez::get_task(&s, &id, &headers).await;
+    }
     if !s.authorised(&headers) {
         return unauthorised();
     }

@@ -1,7 +1,8 @@
 //! The built-in simulator: an Optexity-style task API with RFB streams over websockify, a
 //! Chaser-style preview API with JPEG frames and input over a WebSocket, and a plain RFB
-//! server over TCP, all showing a synthetic agent desktop. `lookout serve`, `lookout demo`
-//! and the integration tests run it on loopback.
+//! server over TCP, all showing a synthetic agent desktop; a Waldiez Runner whose scripted
+//! tasks log and ask over a WebSocket; and AgentStation's workstation log stream (SSE).
+//! `lookout serve`, `lookout demo` and the integration tests run it on loopback.
 //!
 //! ```text
 //! HTTP  GET /api/v1/tasks/{id}[/stream]  api.rs (x-api-key; tasks.rs; token.rs mints)
@@ -10,6 +11,12 @@
 //!       POST /v1/sessions/{id}/preview-token  chaser.rs (Bearer key; token.rs mints)
 //!       GET /sessions/{id}/preview?token  chaser.rs (token.rs verifies) -> WebSocket
 //!         -> preview.rs (JPEG frames, pacing, input)
+//!       POST /auth/token[/refresh]          waldiez.rs (client id/secret; token.rs signs)
+//!       GET /api/v1/tasks/{id} (Bearer), POST /api/v1/tasks/{id}/input  waldiez.rs
+//!       GET /ws/{task_id}                   waldiez.rs (403 before upgrade) -> WebSocket
+//!         -> status, replay, live messages  waldiez_tasks.rs (scripts, prompts, history)
+//!       POST /v1/workstations/{id}/log/stream  agentstation.rs (Bearer token)
+//!       GET /agentstation/log/{id}?token   agentstation.rs -> text/event-stream
 //! TCP   raw RFB listener (vnc://)         always the "demo" desktop, optional VNC auth
 //!         -> rfb::server
 //! ```
@@ -19,8 +26,10 @@
 //! viewer acts on the page it shows (interact.rs: click the captcha, type into the search
 //! field), shared by all viewers of that task or session. Test hooks on [`SimHandle`] add
 //! tasks and sessions, force statuses, resize the desktop, rate-limit mints and cut or
-//! close streams.
+//! close streams; for Waldiez they script tasks, answer prompts as another operator and
+//! drop sockets, for AgentStation they end log streams and inject raw events.
 
+mod agentstation;
 mod api;
 pub mod capture;
 mod chaser;
@@ -31,11 +40,15 @@ pub mod rfb;
 mod stats;
 mod tasks;
 mod token;
+mod waldiez;
+mod waldiez_tasks;
 
 #[cfg(test)]
 mod chaser_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod waldiez_tests;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -52,8 +65,13 @@ pub use stats::{
 };
 pub use tasks::{TaskPlan, TaskStatus};
 pub use token::TokenRejection;
+pub use waldiez_tasks::{
+    MAX_RECORDED_ANSWERS, MAX_STORED_MESSAGES, REPLAY_MESSAGES, WaldiezPlan, WaldiezPrompt,
+    WaldiezStatus, WaldiezStep,
+};
 
 use crate::core::frame::MAX_DIMENSION;
+use agentstation::{AgentStation, DEMO_WORKSTATIONS};
 use api::{AppState, Showing, StreamContext};
 use chaser::{Chaser, DEMO_SESSIONS};
 use interact::{Pages, VNC_PAGE};
@@ -63,6 +81,8 @@ use rfb::transport::Transport;
 use stats::{Counters, bump};
 use tasks::{DEMO_TASKS, TaskTable};
 use token::TokenIssuer;
+use waldiez::{Waldiez, WaldiezSettings};
+use waldiez_tasks::{DEMO_WALDIEZ_TASKS, demo_plans};
 
 /// How long shutdown waits for the HTTP server to finish.
 const SHUTDOWN_GRACE_MS: u64 = 2_000;
@@ -90,6 +110,30 @@ pub struct SimConfig {
     /// Send preview frames as binary JPEG messages instead of JSON text (also
     /// [`SimHandle::preview_binary_frames`]).
     pub preview_binary_frames: bool,
+    /// The Waldiez Runner client id (`POST /auth/token`).
+    pub waldiez_client_id: String,
+    /// The Waldiez Runner client secret.
+    pub waldiez_client_secret: String,
+    /// Lifetime of Waldiez access tokens; an expired one is refused everywhere.
+    pub waldiez_token_ttl_ms: u64,
+    /// Lifetime of Waldiez refresh tokens.
+    pub waldiez_refresh_ttl_ms: u64,
+    /// Open task sockets one Waldiez task takes; one more is refused with 403.
+    pub waldiez_max_viewers: usize,
+    /// The pace of the Waldiez demo tasks' scripts: time between two steps (the `demo`
+    /// task asks about every 20 steps).
+    pub waldiez_step_ms: u64,
+    /// How long the Waldiez demo tasks' prompts wait before going on with `""`.
+    pub waldiez_input_timeout_ms: u64,
+    /// Send a `print`'s JSON data as an object instead of JSON text (what newer runners
+    /// do; the default is the text the runner stores).
+    pub waldiez_print_objects: bool,
+    /// The AgentStation key clients must send as `Authorization: Bearer TOKEN`.
+    pub agentstation_token: String,
+    /// Time between two log lines of a chattering workstation.
+    pub agentstation_log_interval_ms: u64,
+    /// Time between two keep-alive comments on a log stream.
+    pub agentstation_keepalive_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -105,6 +149,17 @@ impl Default for SimConfig {
             chaser_key: "sim-chaser-key".to_string(),
             preview_token_ttl_ms: 60_000,
             preview_binary_frames: false,
+            waldiez_client_id: "sim-waldiez-client".to_string(),
+            waldiez_client_secret: "sim-waldiez-secret".to_string(),
+            waldiez_token_ttl_ms: 60 * 60 * 1000,
+            waldiez_refresh_ttl_ms: 24 * 60 * 60 * 1000,
+            waldiez_max_viewers: 8,
+            waldiez_step_ms: 1_000,
+            waldiez_input_timeout_ms: 180_000,
+            waldiez_print_objects: false,
+            agentstation_token: "sim-agentstation-token".to_string(),
+            agentstation_log_interval_ms: 400,
+            agentstation_keepalive_ms: 15_000,
         }
     }
 }
@@ -116,6 +171,8 @@ pub struct SimHandle {
     api_key: String,
     tasks: Arc<TaskTable>,
     chaser: Arc<Chaser>,
+    waldiez: Arc<Waldiez>,
+    agentstation: Arc<AgentStation>,
     counters: Arc<Counters>,
     dropped: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
@@ -178,6 +235,22 @@ impl SimHandle {
             cfg.preview_binary_frames,
             pages.clone(),
         ));
+        let waldiez = Arc::new(Waldiez::new(WaldiezSettings {
+            client_id: cfg.waldiez_client_id.clone(),
+            client_secret: cfg.waldiez_client_secret.clone(),
+            access_ttl_ms: cfg.waldiez_token_ttl_ms,
+            refresh_ttl_ms: cfg.waldiez_refresh_ttl_ms,
+            max_viewers: cfg.waldiez_max_viewers,
+            print_objects: cfg.waldiez_print_objects,
+        }));
+        for (id, plan) in demo_plans(cfg.waldiez_step_ms, cfg.waldiez_input_timeout_ms) {
+            waldiez.tasks.add(id, plan);
+        }
+        let agentstation = Arc::new(AgentStation::new(
+            cfg.agentstation_token.clone(),
+            cfg.agentstation_log_interval_ms,
+            cfg.agentstation_keepalive_ms,
+        ));
         let (dropped, dropped_rx) = watch::channel(0u64);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (size, size_rx) = watch::channel((cfg.width, cfg.height));
@@ -200,6 +273,8 @@ impl SimHandle {
             http_addr,
             streams: streams.clone(),
             chaser: chaser.clone(),
+            waldiez: waldiez.clone(),
+            agentstation: agentstation.clone(),
         });
 
         let mut http_stop = shutdown_rx.clone();
@@ -222,6 +297,8 @@ impl SimHandle {
             api_key: cfg.api_key,
             tasks,
             chaser,
+            waldiez,
+            agentstation,
             counters,
             dropped,
             shutdown,
@@ -333,6 +410,121 @@ impl SimHandle {
         let _ = self.size.send((clamp(width), clamp(height)));
     }
 
+    /// The Waldiez Runner base URL to give clients (the same server as
+    /// [`Self::base_url`]; its sockets are `ws://…/ws/{task_id}`).
+    pub fn waldiez_base_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// The Waldiez client id that `POST /auth/token` takes.
+    pub fn waldiez_client_id(&self) -> &str {
+        self.waldiez.client_id()
+    }
+
+    /// The Waldiez client secret that `POST /auth/token` takes.
+    pub fn waldiez_client_secret(&self) -> &str {
+        self.waldiez.client_secret()
+    }
+
+    /// The built-in Waldiez tasks as (task id, description).
+    pub fn demo_waldiez_tasks(&self) -> Vec<(String, &'static str)> {
+        DEMO_WALDIEZ_TASKS
+            .iter()
+            .map(|(id, what)| (id.to_string(), *what))
+            .collect()
+    }
+
+    /// Test hook: adds or restarts a Waldiez task following `plan` from now. A task of the
+    /// same id is replaced: its script stops, its open sockets drop and its history goes.
+    pub fn add_waldiez_task(&self, id: &str, plan: WaldiezPlan) {
+        self.waldiez.tasks.add(id, plan);
+    }
+
+    /// Test hook: the Waldiez task's status now, `None` if unknown.
+    pub fn waldiez_status(&self, id: &str) -> Option<WaldiezStatus> {
+        self.waldiez.tasks.status(id)
+    }
+
+    /// Test hook: the prompt a Waldiez task waits on, if any.
+    pub fn waldiez_prompt(&self, id: &str) -> Option<WaldiezPrompt> {
+        self.waldiez.tasks.prompt(id)
+    }
+
+    /// Test hook: answers a Waldiez prompt as another operator would (the answer is echoed
+    /// to every viewer). `false` if the task does not wait on `request_id`.
+    pub fn answer_waldiez(&self, id: &str, request_id: &str, text: &str) -> bool {
+        self.waldiez.tasks.answer(id, request_id, text).is_ok()
+    }
+
+    /// Test hook: sets a Waldiez task's status from now on, stopping its script and
+    /// dropping a pending prompt (adding an empty task if it is unknown). Open sockets stay
+    /// open, as the runner's do.
+    pub fn set_waldiez_status(&self, id: &str, status: WaldiezStatus) {
+        self.waldiez.tasks.set_status(id, status);
+    }
+
+    /// Test hook: the answers the Waldiez task received (over sockets, REST or
+    /// [`Self::answer_waldiez`]), oldest first, as typed — passwords too; timeouts are
+    /// not answers. At most [`MAX_RECORDED_ANSWERS`].
+    pub fn waldiez_answers(&self, id: &str) -> Vec<String> {
+        self.waldiez.tasks.answers(id)
+    }
+
+    /// Test hook: the open sockets of a Waldiez task.
+    pub fn waldiez_viewers(&self, id: &str) -> usize {
+        self.waldiez.tasks.viewers(id)
+    }
+
+    /// Test hook: the Waldiez task's stored messages, oldest first, as viewers get them.
+    pub fn waldiez_history(&self, id: &str) -> Vec<serde_json::Value> {
+        self.waldiez.tasks.history(id)
+    }
+
+    /// Test hook: drops every open Waldiez task socket abruptly (no close frame).
+    pub fn drop_waldiez_sockets(&self) {
+        self.waldiez.drop_sockets();
+    }
+
+    /// The AgentStation base URL to give clients (the same server as [`Self::base_url`]).
+    pub fn agentstation_base_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// The key AgentStation clients send as `Authorization: Bearer TOKEN`.
+    pub fn agentstation_token(&self) -> &str {
+        self.agentstation.token()
+    }
+
+    /// The built-in AgentStation workstations as (id, description).
+    pub fn demo_workstations(&self) -> Vec<(String, &'static str)> {
+        DEMO_WORKSTATIONS
+            .iter()
+            .map(|(id, _, what)| (id.to_string(), *what))
+            .collect()
+    }
+
+    /// Test hook: adds an AgentStation workstation whose log chatters or stays quiet.
+    pub fn add_workstation(&self, id: &str, chatters: bool) {
+        self.agentstation.add_workstation(id, chatters);
+    }
+
+    /// Test hook: the open log streams of a workstation.
+    pub fn agentstation_log_streams(&self, workstation: &str) -> usize {
+        self.agentstation.open_streams(workstation)
+    }
+
+    /// Test hook: ends every open log stream of a workstation (the response body ends);
+    /// how many.
+    pub fn end_agentstation_logs(&self, workstation: &str) -> usize {
+        self.agentstation.end_streams(workstation)
+    }
+
+    /// Test hook: writes `raw` verbatim into every open log stream of a workstation (a
+    /// malformed event, say `"data: {not json\n\n"`); how many streams took it.
+    pub fn inject_agentstation_raw(&self, workstation: &str, raw: &str) -> usize {
+        self.agentstation.inject_raw(workstation, raw)
+    }
+
     pub fn stats(&self) -> SimStats {
         self.counters.snapshot()
     }
@@ -340,6 +532,7 @@ impl SimHandle {
     /// Stops serving and closes every stream.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        self.waldiez.tasks.stop_all();
         if let Some(task) = self.tcp_task.take() {
             task.abort();
         }
@@ -355,6 +548,7 @@ impl SimHandle {
 impl Drop for SimHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        self.waldiez.tasks.stop_all();
         for task in [self.tcp_task.take(), self.http_task.take()]
             .into_iter()
             .flatten()
