@@ -15,9 +15,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Log filter (e.g. `info`, `lookout=debug`); also LOOKOUT_LOG.
+    /// Diagnostics filter for stderr (e.g. `info`, `lookout=debug`); also LOOKOUT_LOG.
     #[arg(long, global = true, env = "LOOKOUT_LOG", default_value = "warn")]
-    pub log: String,
+    pub log_filter: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,7 +11,7 @@ use lookout::commands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(&cli.log);
+    init_tracing(&cli.log_filter);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -533,7 +533,7 @@ async fn agentstation_log_lines_arrive_with_levels_and_survive_bad_events() {
     let mut h = spawn("agentstation:no-such-ws", cfg.clone());
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Failed { message } if message.contains("no workstation no-such-ws")),
+        matches!(&state, SessionState::Failed { message } if message.to_lowercase().contains("no workstation no-such-ws")),
         "{state:?}"
     );
     cfg.settings.agentstation_token = Some(Secret::new("bad-token"));
