@@ -83,14 +83,14 @@ impl ViewerApp {
                     .resizable(true)
                     .default_size(460.0)
                     .min_size(280.0)
-                    .frame(Frame::new().fill(theme::PANEL))
+                    .frame(Frame::new().fill(theme::CHROME))
                     .show(ui, |ui| log.ui(ui));
                 picture.ui(ui);
             }
             (Some(picture), None) => picture.ui(ui),
             (None, Some(log)) => {
                 egui::CentralPanel::default()
-                    .frame(Frame::new().fill(theme::PANEL))
+                    .frame(Frame::new().fill(theme::CHROME))
                     .show(ui, |ui| log.ui(ui));
             }
             (None, None) => {}

@@ -59,7 +59,7 @@ impl LogView {
         Self {
             handle,
             state: SessionState::Loading,
-            log_panel: LogPanel::default(),
+            log_panel: LogPanel::new(),
             prompt_panel: PromptPanel::default(),
             notice: None,
         }
@@ -133,7 +133,7 @@ impl LogView {
             let (text, color) = match notice {
                 AnswerNotice::Failed(m) => (format!("Not delivered: {m}"), theme::ERROR),
                 AnswerNotice::SentOverRest => {
-                    ("Sent over REST (the socket was down)".to_string(), theme::MUTED)
+                    ("Sent over REST (the socket was down)".to_string(), theme::TEXT_WEAK)
                 }
             };
             ui.label(RichText::new(text).color(color));
@@ -157,21 +157,21 @@ impl LogView {
                 let color = match status {
                     TaskStatus::Failed | TaskStatus::Cancelled => theme::ERROR,
                     TaskStatus::WaitingForInput => theme::ATTENTION,
-                    _ => theme::MUTED,
+                    _ => theme::TEXT_WEAK,
                 };
                 ui.label(RichText::new(status.name()).color(color).monospace());
             }
             let (text, color) = match &self.state {
-                SessionState::Live(_) => ("live".to_string(), theme::MUTED),
+                SessionState::Live(_) => ("live".to_string(), theme::LIVE),
                 SessionState::Failed { message } => (message.clone(), theme::ERROR),
-                SessionState::Ended { reason } => (reason.clone(), theme::MUTED),
+                SessionState::Ended { reason } => (reason.clone(), theme::TEXT_WEAK),
                 SessionState::Reconnecting { reason, .. } => {
-                    (format!("reconnecting: {reason}"), theme::MUTED)
+                    (format!("reconnecting: {reason}"), theme::TEXT_WEAK)
                 }
                 SessionState::WaitingForTask { status } => {
-                    (format!("waiting for the task ({status})"), theme::MUTED)
+                    (format!("waiting for the task ({status})"), theme::TEXT_WEAK)
                 }
-                other => (other.label().to_string(), theme::MUTED),
+                other => (other.label().to_string(), theme::TEXT_WEAK),
             };
             ui.label(RichText::new(text).color(color));
             if matches!(self.state, SessionState::Failed { .. } | SessionState::Reconnecting { .. })
