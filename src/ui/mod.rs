@@ -6,13 +6,17 @@
 //!
 //! Modules: [`app`] (the window), [`stream_view`] (picture, overlay, toolbar, status line),
 //! [`layout`] (fit/1:1 geometry), [`overlay`] (state wording and card), [`rates`] (status
-//! line rates), [`theme`] (the dark style).
+//! line rates), [`theme`] (the dark style) and [`log_panel`] (a task's log: follow,
+//! search, filter, fold, copy).
 
 pub mod app;
 pub mod control;
 pub mod gl_picture;
 pub mod keys;
 pub mod layout;
+pub mod log_panel;
+#[doc(hidden)]
+pub mod log_sample;
 pub mod overlay;
 pub mod rates;
 pub mod resample;
@@ -22,6 +26,7 @@ pub mod theme;
 use std::sync::Arc;
 
 pub use layout::ScaleMode;
+pub use log_panel::{LogPanel, LogPanelResponse};
 pub use stream_view::TaskView;
 
 use crate::core::event::{SessionState, Waker};
