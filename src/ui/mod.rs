@@ -6,8 +6,8 @@
 //!
 //! Modules: [`app`] (the window), [`stream_view`] (picture, overlay, toolbar, status line),
 //! [`layout`] (fit/1:1 geometry), [`overlay`] (state wording and card), [`rates`] (status
-//! line rates), [`theme`] (the dark style) and [`log_panel`] (a task's log: follow,
-//! search, filter, fold, copy).
+//! line rates), [`theme`] (the dark style), [`log_panel`] (a task's log: follow, search,
+//! filter, fold, copy) and [`prompt_panel`] (the question a task waits on, and the answer).
 
 pub mod app;
 pub mod control;
@@ -18,6 +18,7 @@ pub mod log_panel;
 #[doc(hidden)]
 pub mod log_sample;
 pub mod overlay;
+pub mod prompt_panel;
 pub mod rates;
 pub mod resample;
 pub mod stream_view;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 pub use layout::ScaleMode;
 pub use log_panel::{LogPanel, LogPanelResponse};
+pub use prompt_panel::{PromptAction, PromptPanel};
 pub use stream_view::TaskView;
 
 use crate::core::event::{SessionState, Waker};
