@@ -1,20 +1,27 @@
 //! The egui front end: the only place egui appears.
 //!
 //! [`run_viewer`] opens the native window (eframe, glow renderer) on the calling thread and
-//! shows one session in a [`TaskView`]: the core's [`Waker`] is built from the egui context,
-//! so the window repaints only when the session has something new.
+//! shows one task: its picture in a [`TaskView`], its log and prompts in a [`LogView`], or
+//! both side by side. The core's [`Waker`] is built from the egui context, so the window
+//! repaints only when a session has something new.
 //!
 //! Modules: [`app`] (the window), [`stream_view`] (picture, overlay, toolbar, status line),
 //! [`layout`] (fit/1:1 geometry), [`overlay`] (state wording and card), [`rates`] (status
-//! line rates), [`theme`] (the dark style).
+//! line rates), [`theme`] (the dark style), [`log_panel`] (a task's log: follow, search,
+//! filter, fold, copy), [`prompt_panel`] (the question a task waits on, and the answer) and
+//! [`log_view`] (both for one task-log session).
 
 pub mod app;
 pub mod control;
 pub mod gl_picture;
 pub mod keys;
 pub mod layout;
+pub mod log_panel;
+#[doc(hidden)]
+pub mod log_sample;
 pub mod log_view;
 pub mod overlay;
+pub mod prompt_panel;
 pub mod rates;
 pub mod resample;
 pub mod stream_view;
@@ -23,7 +30,9 @@ pub mod theme;
 use std::sync::Arc;
 
 pub use layout::ScaleMode;
+pub use log_panel::{LogPanel, LogPanelResponse};
 pub use log_view::LogView;
+pub use prompt_panel::{PromptAction, PromptPanel};
 pub use stream_view::TaskView;
 
 use crate::core::event::{SessionState, Waker};

@@ -24,6 +24,30 @@ pub const ERROR: Color32 = Color32::from_rgb(0xf0, 0x6a, 0x6a);
 pub const CONTROL: Color32 = Color32::from_rgb(0xff, 0x8a, 0x3d);
 /// Text on [`CONTROL`].
 pub const ON_CONTROL: Color32 = Color32::from_rgb(0x1a, 0x10, 0x08);
+/// A task waiting for a person: the prompt pane's frame and title, prompt lines in the log.
+pub const ATTENTION: Color32 = Color32::from_rgb(0xc9, 0x8b, 0xff);
+/// Behind the prompt pane.
+pub const ATTENTION_BG: Color32 = Color32::from_rgb(0x2a, 0x20, 0x3a);
+/// Behind a prompt's line in the log.
+pub const ATTENTION_ROW: Color32 = Color32::from_rgb(0x2b, 0x21, 0x3b);
+/// Behind an answer's line in the log.
+pub const ANSWER_ROW: Color32 = Color32::from_rgb(0x1b, 0x26, 0x3a);
+/// Behind the selected log line.
+pub const SELECTED_ROW: Color32 = Color32::from_rgb(0x22, 0x3a, 0x63);
+/// Behind the log line under the pointer.
+pub const HOVER_ROW: Color32 = Color32::from_rgb(0x1f, 0x23, 0x2b);
+/// Behind search hits in the log.
+pub const SEARCH_HIT: Color32 = Color32::from_rgb(0x8a, 0x62, 0x10);
+/// `sender → recipient:` on agents' log lines.
+pub const LOG_SPEAKER: Color32 = Color32::from_rgb(0xff, 0xff, 0xff);
+/// Tool calls in the log.
+pub const LOG_TOOL: Color32 = Color32::from_rgb(0x6f, 0xd3, 0xc6);
+/// Messages shown as sent (not understood): dimmer than [`TEXT_WEAK`].
+pub const LOG_RAW: Color32 = Color32::from_rgb(0x6b, 0x71, 0x7d);
+/// An expanded line's folded detail (a tool call's arguments).
+pub const LOG_DETAIL: Color32 = Color32::from_rgb(0xb4, 0xbc, 0xc8);
+/// Behind an expanded line's detail rows.
+pub const DETAIL_ROW: Color32 = Color32::from_rgb(0x13, 0x15, 0x19);
 /// Laid over the picture to dim it under an overlay (to about a third of its brightness).
 pub const DIM: Color32 = Color32::from_black_alpha(165);
 

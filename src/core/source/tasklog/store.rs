@@ -334,6 +334,27 @@ impl TaskLog {
         self.lines.get(index)
     }
 
+    /// The [`LogLine::seq`] of the oldest line kept ([`TaskLog::end_seq`] when empty).
+    ///
+    /// The lines kept are numbered `first_seq()..end_seq()` without gaps, so a line's
+    /// index is `seq - first_seq()`: a pane can remember lines by `seq` and find them again
+    /// in constant time after older lines were dropped.
+    pub fn first_seq(&self) -> u64 {
+        self.lines.front().map_or(self.next_seq, |line| line.seq)
+    }
+
+    /// The [`LogLine::seq`] the next line will get: one past the newest. It only grows, so
+    /// a reader that saw `end_seq() == n` has seen every line numbered below `n`.
+    pub fn end_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The line numbered `seq`, if it is still kept.
+    pub fn get_seq(&self, seq: u64) -> Option<&LogLine> {
+        let index = seq.checked_sub(self.first_seq())?;
+        self.lines.get(usize::try_from(index).ok()?)
+    }
+
     /// How many lines were dropped to stay within [`TaskLogConfig::max_lines`].
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -409,6 +430,43 @@ impl Matcher {
                         .any(|w| w.eq_ignore_ascii_case(n))
             }
             Matcher::Unicode(n) => haystack.to_lowercase().contains(n.as_str()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod seq_tests {
+    use super::*;
+
+    fn log_of(max_lines: usize, lines: usize) -> TaskLog {
+        let mut log = TaskLog::new(TaskLogConfig {
+            max_lines,
+            recent_ids: 16,
+        });
+        for n in 0..lines {
+            log.push_error(&format!("line {n}"));
+        }
+        log
+    }
+
+    #[test]
+    fn seqs_of_an_empty_log() {
+        let log = TaskLog::default();
+        assert_eq!((log.first_seq(), log.end_seq()), (0, 0));
+        assert!(log.get_seq(0).is_none());
+    }
+
+    #[test]
+    fn seqs_follow_drops_and_find_lines() {
+        let log = log_of(3, 5);
+        assert_eq!((log.first_seq(), log.end_seq()), (2, 5));
+        assert_eq!(log.first_seq(), log.dropped());
+        assert!(log.get_seq(1).is_none(), "dropped");
+        assert!(log.get_seq(5).is_none(), "not yet written");
+        for seq in 2..5 {
+            let line = log.get_seq(seq).unwrap();
+            assert_eq!(line.seq, seq);
+            assert!(line.rendered.text.ends_with(&format!("line {seq}")));
         }
     }
 }
