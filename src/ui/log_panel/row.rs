@@ -25,17 +25,6 @@ pub const MAX_EXPANDED_ROWS: usize = 5_000;
 /// Most search hits highlighted on one row.
 const MAX_HITS_PER_ROW: usize = 64;
 
-/// A timestamp as `HH:MM:SS`, UTC (the log's times are UTC; the pane says so in its
-/// tooltip).
-pub fn clock(ts: Micros) -> String {
-    let day_s = ts.as_micros().div_euclid(1_000_000).rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02}",
-        day_s / 3_600,
-        day_s % 3_600 / 60,
-        day_s % 60
-    )
-}
 
 /// The first line of `text`, made printable and cut to `max_chars` (with `…`).
 pub fn one_line(text: &str, max_chars: usize) -> String {
@@ -233,7 +222,7 @@ pub fn main_row(line: &LogLine, font: &FontId, times: bool, needle: Option<&Need
     let mut job = LayoutJob::default();
     let plain = |color: Color32| TextFormat::simple(font.clone(), color);
     if times {
-        let stamp = line.timestamp.map_or_else(|| " ".repeat(8), clock);
+        let stamp = line.timestamp.map_or_else(|| " ".repeat(8), Micros::utc_hms);
         job.append(&stamp, 0.0, plain(theme::TEXT_WEAK));
         job.append("  ", 0.0, plain(theme::TEXT_WEAK));
     }
@@ -303,7 +292,7 @@ fn append_marked(
 pub fn copy_text(line: &LogLine) -> String {
     let mut out = String::new();
     if let Some(ts) = line.timestamp {
-        out.push_str(&clock(ts));
+        out.push_str(&ts.utc_hms());
         out.push(' ');
     }
     if let Some(badge) = level_badge(line) {
@@ -340,9 +329,8 @@ mod tests {
     #[test]
     fn clock_is_utc_hours_minutes_seconds() {
         // 2024-06-20T16:13:20.5Z
-        assert_eq!(clock(Micros(1_718_900_000_500_000)), "16:13:20");
-        assert_eq!(clock(Micros(0)), "00:00:00");
-        assert_eq!(clock(Micros(-1)), "23:59:59");
+        assert_eq!(Micros(1_718_900_000_500_000).utc_hms(), "16:13:20");
+        assert_eq!(Micros(-1).utc_hms(), "23:59:59");
     }
 
     #[test]
