@@ -231,9 +231,11 @@ async fn a_prompt_answered_over_the_socket_closes_and_the_task_goes_on() {
             rest: false
         }
     );
-    eventually(Duration::from_secs(5), "the echo to close the prompt", || {
-        h.log().lock().log.pending_prompt().is_none()
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the echo to close the prompt",
+        || h.log().lock().log.pending_prompt().is_none(),
+    )
     .await;
     assert_eq!(sim.waldiez_answers("ask"), ["Athens"]);
     eventually(Duration::from_secs(5), "the task to go on", || {
@@ -286,7 +288,11 @@ async fn password_answers_are_sent_but_never_kept() {
         .iter()
         .find(|l| l.rendered.kind == LineKind::Answer)
         .expect("an answer line");
-    assert!(answer.rendered.text.contains(MASK), "{}", answer.rendered.text);
+    assert!(
+        answer.rendered.text.contains(MASK),
+        "{}",
+        answer.rendered.text
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,8 +324,10 @@ async fn an_answer_goes_over_rest_while_the_socket_is_refused() {
     let request_id = wait_prompt(&first).await;
     // The second is refused (403) and told why.
     let mut second = spawn("waldiez:busy", config(&sim, WsAuth::Subprotocol));
-    let (state, _) =
-        wait_state(&mut second, |s| matches!(s, SessionState::Reconnecting { .. })).await;
+    let (state, _) = wait_state(&mut second, |s| {
+        matches!(s, SessionState::Reconnecting { .. })
+    })
+    .await;
     let SessionState::Reconnecting { reason, .. } = state else {
         unreachable!()
     };
@@ -345,9 +353,11 @@ async fn an_answer_goes_over_rest_while_the_socket_is_refused() {
     );
     assert_eq!(sim.waldiez_answers("busy"), ["yes"]);
     // The first viewer sees it answered.
-    eventually(Duration::from_secs(5), "the first viewer's prompt to close", || {
-        first.log().lock().log.pending_prompt().is_none()
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the first viewer's prompt to close",
+        || first.log().lock().log.pending_prompt().is_none(),
+    )
     .await;
     // A second answer to the same prompt is refused with the runner's reason.
     second.send(Command::Answer {
@@ -508,7 +518,14 @@ async fn agentstation_log_lines_arrive_with_levels_and_survive_bad_events() {
     let mut h = spawn("agentstation:ws-test", config(&sim, WsAuth::Subprotocol));
     wait_state(&mut h, |s| matches!(s, SessionState::Live(_))).await;
     eventually(Duration::from_secs(5), "levelled lines", || {
-        h.log().lock().log.lines().iter().filter(|l| l.level.is_some()).count() >= 5
+        h.log()
+            .lock()
+            .log
+            .lines()
+            .iter()
+            .filter(|l| l.level.is_some())
+            .count()
+            >= 5
     })
     .await;
     assert!(sim.inject_agentstation_raw("ws-test", "data: {not json\n\n") > 0);
@@ -527,7 +544,9 @@ async fn agentstation_log_lines_arrive_with_levels_and_survive_bad_events() {
         answer: Secret::new("x"),
     });
     let e = wait_event(&mut h, |e| matches!(e, SessionEvent::AnswerFailed { .. })).await;
-    assert!(matches!(e, SessionEvent::AnswerFailed { message, .. } if message.contains("no questions")));
+    assert!(
+        matches!(e, SessionEvent::AnswerFailed { message, .. } if message.contains("no questions"))
+    );
     // Errors with their own words.
     let mut cfg = config(&sim, WsAuth::Subprotocol);
     let mut h = spawn("agentstation:no-such-ws", cfg.clone());
@@ -581,11 +600,18 @@ async fn lookout_logs_answers_from_piped_stdin_and_exits_with_the_outcome() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert_eq!(sim.waldiez_answers("cli"), ["Ada-secret"]);
     assert!(stdout.contains("Your name?"), "{stdout}");
     assert!(stdout.contains("going on"), "{stdout}");
-    assert!(stderr.contains("Your name?"), "the question is put: {stderr}");
+    assert!(
+        stderr.contains("Your name?"),
+        "the question is put: {stderr}"
+    );
     assert!(
         !stdout.contains("Ada-secret") && !stderr.contains("Ada-secret"),
         "password printed"
@@ -604,14 +630,27 @@ async fn lookout_logs_answers_from_piped_stdin_and_exits_with_the_outcome() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let objects: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(objects.iter().any(|o| o["text"].as_str().unwrap_or("").contains("step 2")));
-    assert!(objects.iter().any(|o| o["kind"] == "status" && o["text"].as_str().unwrap().contains("FAILED")));
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["text"].as_str().unwrap_or("").contains("step 2"))
+    );
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["kind"] == "status" && o["text"].as_str().unwrap().contains("FAILED"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -627,24 +666,44 @@ async fn lookout_answer_answers_one_prompt_and_refuses_a_wrong_id() {
     let request_id = prompt.unwrap().request_id;
     let out = lookout_cmd(
         &sim,
-        &["answer", "waldiez:scripted", "--request-id", "wrong-id", "yes"],
+        &[
+            "answer",
+            "waldiez:scripted",
+            "--request-id",
+            "wrong-id",
+            "yes",
+        ],
     )
     .output()
     .unwrap();
     assert_ne!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not waiting for prompt wrong-id"), "{stderr}");
+    assert!(
+        stderr.contains("not waiting for prompt wrong-id"),
+        "{stderr}"
+    );
     assert!(sim.waldiez_answers("scripted").is_empty());
 
     let mut child = lookout_cmd(
         &sim,
-        &["answer", "waldiez:scripted", "--request-id", &request_id, "-"],
+        &[
+            "answer",
+            "waldiez:scripted",
+            "--request-id",
+            &request_id,
+            "-",
+        ],
     )
     .stdin(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    child.stdin.take().unwrap().write_all(b"yes please\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"yes please\n")
+        .unwrap();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .unwrap()

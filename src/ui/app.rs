@@ -65,8 +65,13 @@ impl ViewerApp {
         self.log.as_ref()
     }
 
-    fn window_title(&self) -> String {
-        let waiting = self.log.as_ref().and_then(LogView::waiting_prompt).is_some();
+    /// The window title now: the attention mark while a prompt waits, the source and state.
+    pub fn window_title(&self) -> String {
+        let waiting = self
+            .log
+            .as_ref()
+            .and_then(LogView::waiting_prompt)
+            .is_some();
         let base = window_title(&self.title, self.state());
         if waiting {
             format!("{ATTENTION_MARK}{base}")
@@ -83,14 +88,22 @@ impl ViewerApp {
                     .resizable(true)
                     .default_size(460.0)
                     .min_size(280.0)
-                    .frame(Frame::new().fill(theme::CHROME))
+                    .frame(
+                        Frame::new()
+                            .fill(theme::CHROME)
+                            .inner_margin(egui::Margin::symmetric(6, 4)),
+                    )
                     .show(ui, |ui| log.ui(ui));
                 picture.ui(ui);
             }
             (Some(picture), None) => picture.ui(ui),
             (None, Some(log)) => {
                 egui::CentralPanel::default()
-                    .frame(Frame::new().fill(theme::CHROME))
+                    .frame(
+                        Frame::new()
+                            .fill(theme::CHROME)
+                            .inner_margin(egui::Margin::symmetric(6, 4)),
+                    )
                     .show(ui, |ui| log.ui(ui));
             }
             (None, None) => {}
@@ -98,7 +111,8 @@ impl ViewerApp {
         self.attention(ui.ctx());
         let title = self.window_title();
         if title != self.shown_title {
-            ui.ctx().send_viewport_cmd(ViewportCommand::Title(title.clone()));
+            ui.ctx()
+                .send_viewport_cmd(ViewportCommand::Title(title.clone()));
             self.shown_title = title;
         }
     }

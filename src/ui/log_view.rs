@@ -50,7 +50,11 @@ pub fn time_left(asked_at_us: i64, timeout_s: u64, now: SystemTime) -> Duration 
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    let deadline_us = asked_at_us.saturating_add(i64::try_from(timeout_s).unwrap_or(i64::MAX).saturating_mul(1_000_000));
+    let deadline_us = asked_at_us.saturating_add(
+        i64::try_from(timeout_s)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000),
+    );
     Duration::from_micros(u64::try_from(deadline_us.saturating_sub(now_us)).unwrap_or(0))
 }
 
@@ -115,9 +119,12 @@ impl LogView {
         let state = slot.lock();
         let prompt = state.log.pending_prompt().cloned();
         let left = match (&prompt, state.input_timeout_s) {
-            (Some(PendingPrompt { asked_at: Some(at), .. }), Some(timeout_s)) => {
-                Some(time_left(at.as_micros(), timeout_s, SystemTime::now()))
-            }
+            (
+                Some(PendingPrompt {
+                    asked_at: Some(at), ..
+                }),
+                Some(timeout_s),
+            ) => Some(time_left(at.as_micros(), timeout_s, SystemTime::now())),
             _ => None,
         };
         if left.is_some_and(|l| l > Duration::ZERO) {
@@ -132,9 +139,10 @@ impl LogView {
         if let Some(notice) = &self.notice {
             let (text, color) = match notice {
                 AnswerNotice::Failed(m) => (format!("Not delivered: {m}"), theme::ERROR),
-                AnswerNotice::SentOverRest => {
-                    ("Sent over REST (the socket was down)".to_string(), theme::TEXT_WEAK)
-                }
+                AnswerNotice::SentOverRest => (
+                    "Sent over REST (the socket was down)".to_string(),
+                    theme::TEXT_WEAK,
+                ),
             };
             ui.label(RichText::new(text).color(color));
         }
@@ -174,8 +182,10 @@ impl LogView {
                 other => (other.label().to_string(), theme::TEXT_WEAK),
             };
             ui.label(RichText::new(text).color(color));
-            if matches!(self.state, SessionState::Failed { .. } | SessionState::Reconnecting { .. })
-                && ui.button("Retry").clicked()
+            if matches!(
+                self.state,
+                SessionState::Failed { .. } | SessionState::Reconnecting { .. }
+            ) && ui.button("Retry").clicked()
             {
                 self.handle.send(Command::Retry);
             }

@@ -25,7 +25,6 @@ pub const MAX_EXPANDED_ROWS: usize = 5_000;
 /// Most search hits highlighted on one row.
 const MAX_HITS_PER_ROW: usize = 64;
 
-
 /// The first line of `text`, made printable and cut to `max_chars` (with `…`).
 pub fn one_line(text: &str, max_chars: usize) -> String {
     let first = text.split('\n').next().unwrap_or("");
@@ -222,7 +221,9 @@ pub fn main_row(line: &LogLine, font: &FontId, times: bool, needle: Option<&Need
     let mut job = LayoutJob::default();
     let plain = |color: Color32| TextFormat::simple(font.clone(), color);
     if times {
-        let stamp = line.timestamp.map_or_else(|| " ".repeat(8), Micros::utc_hms);
+        let stamp = line
+            .timestamp
+            .map_or_else(|| " ".repeat(8), Micros::utc_hms);
         job.append(&stamp, 0.0, plain(theme::TEXT_WEAK));
         job.append("  ", 0.0, plain(theme::TEXT_WEAK));
     }

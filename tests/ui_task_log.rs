@@ -1,0 +1,170 @@
+//! UI tests of one task's window with a task log, headless with egui_kittest: the log and
+//! prompt wired to a session driven by hand through its `SessionPeer`, the answer reaching
+//! the core as a command, the attention mark in the title, and the log beside a picture.
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use egui::accesskit::Role;
+use egui::{Key, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use lookout::core::event::{Command, LiveInfo, SessionEvent, SessionState, noop_waker};
+use lookout::core::session::{SessionHandle, SessionPeer};
+use lookout::ui::app::{ATTENTION_MARK, ViewerApp};
+use lookout::ui::{LogView, TaskView, theme};
+
+struct Setup {
+    harness: Harness<'static, ViewerApp>,
+    log: SessionPeer,
+    picture: Option<SessionPeer>,
+}
+
+fn setup(with_picture: bool) -> Setup {
+    let (log_handle, log) = SessionHandle::pair("waldiez:t1", noop_waker());
+    let (picture, picture_view) = if with_picture {
+        let (h, p) = SessionHandle::pair("optexity:t1", noop_waker());
+        (Some(p), Some(TaskView::new(h)))
+    } else {
+        (None, None)
+    };
+    let app = ViewerApp::new(
+        picture_view,
+        Some(LogView::new(log_handle)),
+        "waldiez:t1".into(),
+        None,
+    );
+    let harness = Harness::builder()
+        .with_size(vec2(1100.0, 700.0))
+        .with_context_setup(theme::apply)
+        .build_ui_state(|ui, app: &mut ViewerApp| app.ui(ui), app);
+    Setup {
+        harness,
+        log,
+        picture,
+    }
+}
+
+fn live() -> SessionState {
+    SessionState::Live(LiveInfo {
+        width: 0,
+        height: 0,
+        desktop_name: "waldiez:t1".into(),
+        protocol: "Waldiez Runner".into(),
+        input: Default::default(),
+    })
+}
+
+impl Setup {
+    fn push(&mut self, text: &str) {
+        self.log.log.update(|s| {
+            s.active = true;
+            s.can_answer = true;
+            s.log.push_text(text);
+        });
+        self.harness.run();
+    }
+
+    fn event(&mut self, e: SessionEvent) {
+        self.log.events.try_send(e).unwrap();
+        self.harness.run();
+    }
+
+    fn commands(&mut self) -> Vec<Command> {
+        let mut out = Vec::new();
+        while let Ok(c) = self.log.commands.try_recv() {
+            out.push(c);
+        }
+        out
+    }
+}
+
+const ASK: &str = r#"{"type":"input_request","id":"1-2","request_id":"r-1","data":"Book the 9:40 train?","password":"False","timestamp":"1711210101210000"}"#;
+
+#[test]
+fn a_prompt_is_answered_from_the_window_and_closes_when_echoed() {
+    let mut s = setup(false);
+    s.event(SessionEvent::State(live()));
+    s.push(r#"{"type":"print","id":"1-1","data":"looking up trains\n"}"#);
+    assert!(!s.harness.state().window_title().starts_with(ATTENTION_MARK));
+    s.push(ASK);
+    s.harness.get_by_label("Book the 9:40 train?");
+    assert!(
+        s.harness.state().window_title().starts_with(ATTENTION_MARK),
+        "{}",
+        s.harness.state().window_title()
+    );
+    // The answer box has the keyboard as soon as the prompt appears.
+    s.harness
+        .get_all_by_role(Role::TextInput)
+        .find(|n| n.is_focused())
+        .expect("a focused answer box")
+        .type_text("yes, book it");
+    s.harness.run();
+    s.harness.key_press(Key::Enter);
+    s.harness.run();
+    let sent = s.commands();
+    assert!(
+        matches!(&sent[..], [Command::Answer { request_id, answer }] if request_id == "r-1" && answer.expose() == "yes, book it"),
+        "{sent:?}"
+    );
+    // The runner echoes the answer: the prompt closes, the mark goes.
+    s.push(r#"{"type":"input_response","id":"1-3","request_id":"r-1","data":"yes, book it"}"#);
+    assert!(s.harness.query_by_label("Book the 9:40 train?").is_none());
+    assert!(!s.harness.state().window_title().starts_with(ATTENTION_MARK));
+    s.harness.get_by_label_contains("Answered: yes, book it");
+}
+
+#[test]
+fn an_undelivered_answer_says_why_and_another_viewers_answer_closes_the_prompt() {
+    let mut s = setup(false);
+    s.event(SessionEvent::State(live()));
+    s.push(ASK);
+    s.event(SessionEvent::AnswerFailed {
+        request_id: "r-1".into(),
+        message: "the task is not waiting for this answer (400)".into(),
+    });
+    s.harness
+        .get_by_label_contains("Not delivered: the task is not waiting");
+    // Someone else answers.
+    s.push(r#"{"type":"input_response","id":"1-3","request_id":"r-1","data":"no"}"#);
+    assert!(s.harness.query_by_label("Book the 9:40 train?").is_none());
+    assert!(s.harness.query_by_label_contains("Not delivered").is_none());
+    assert!(s.commands().is_empty(), "nothing was sent by us");
+}
+
+#[test]
+fn a_failed_log_session_shows_its_message_and_retries() {
+    let mut s = setup(false);
+    s.event(SessionEvent::State(SessionState::Failed {
+        message: "Waldiez task t1 not found (404)".into(),
+    }));
+    s.harness.get_by_label("Waldiez task t1 not found (404)");
+    s.harness.get_by_label("Retry").click();
+    s.harness.run();
+    assert!(matches!(&s.commands()[..], [Command::Retry]));
+    assert!(
+        s.harness.state().window_title().ends_with("— error"),
+        "{}",
+        s.harness.state().window_title()
+    );
+}
+
+#[test]
+fn the_log_sits_beside_the_picture_of_the_same_task() {
+    let mut s = setup(true);
+    s.picture
+        .as_ref()
+        .unwrap()
+        .events
+        .try_send(SessionEvent::State(SessionState::Connecting { attempt: 1 }))
+        .unwrap();
+    s.event(SessionEvent::State(live()));
+    s.push(ASK);
+    // The picture's toolbar and the log's prompt are both there.
+    s.harness.get_by_label("Take control");
+    s.harness.get_by_label("Book the 9:40 train?");
+    // The title follows the picture's state, marked while the prompt waits.
+    let title = s.harness.state().window_title();
+    assert!(title.starts_with(ATTENTION_MARK), "{title}");
+    assert!(title.ends_with("— connecting"), "{title}");
+}
