@@ -168,3 +168,50 @@ fn the_log_sits_beside_the_picture_of_the_same_task() {
     assert!(title.starts_with(ATTENTION_MARK), "{title}");
     assert!(title.ends_with("— connecting"), "{title}");
 }
+
+/// Whether the last frame asked the window manager for attention.
+fn asked_for_attention(h: &Harness<'static, ViewerApp>) -> bool {
+    h.output().viewport_output[&egui::ViewportId::ROOT]
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::ViewportCommand::RequestUserAttention(_)))
+}
+
+#[test]
+fn a_new_prompt_asks_for_attention_only_when_the_window_is_not_focused() {
+    let mut s = setup(false);
+    s.event(SessionEvent::State(live()));
+    // Focused: the pane and the title say it; no alert.
+    s.harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .focused = Some(true);
+    s.log.log.update(|st| {
+        st.can_answer = true;
+        st.log.push_text(ASK)
+    });
+    s.harness.step();
+    assert!(!asked_for_attention(&s.harness));
+    s.harness.get_by_label("Book the 9:40 train?");
+    s.push(r#"{"type":"input_response","id":"1-3","request_id":"r-1","data":"ok"}"#);
+
+    // Not focused: the next prompt alerts, once.
+    s.harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .focused = Some(false);
+    s.log.log.update(|st| {
+        st.log.push_text(r#"{"type":"input_request","id":"1-4","request_id":"r-2","data":"Second question?","password":"False"}"#)
+    });
+    s.harness.step();
+    assert!(asked_for_attention(&s.harness), "no alert for a new prompt");
+    s.harness.step();
+    assert!(
+        !asked_for_attention(&s.harness),
+        "alerted twice for one prompt"
+    );
+}
