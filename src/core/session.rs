@@ -542,7 +542,7 @@ impl Runner {
         };
         let pipe = tokio::select! {
             pipe = open(endpoint, self.peer.stats.clone()) => pipe,
-            cmd = wait_stop_or_retry(&mut self.peer.commands) => return cmd,
+            cmd = wait_stop_or_retry(&mut self.peer.commands, &self.peer.events) => return cmd,
         };
         let pipe = match pipe {
             Ok(p) => p,
@@ -678,11 +678,22 @@ fn clamp_u16(v: u32) -> u16 {
     u16::try_from(v).unwrap_or(u16::MAX)
 }
 
-async fn wait_stop_or_retry(commands: &mut mpsc::Receiver<Command>) -> ConnEnd {
+/// Serves commands while a connection is being opened: Stop and Retry end the wait; an
+/// answer cannot go out yet and is refused with a reason (never dropped silently).
+async fn wait_stop_or_retry(
+    commands: &mut mpsc::Receiver<Command>,
+    events: &mpsc::Sender<SessionEvent>,
+) -> ConnEnd {
     loop {
         match commands.recv().await {
             Some(Command::Stop) | None => return ConnEnd::Stop,
             Some(Command::Retry) => return ConnEnd::RetryNow,
+            Some(Command::Answer { request_id, .. }) => {
+                let _ = events.try_send(SessionEvent::AnswerFailed {
+                    request_id,
+                    message: "Still connecting to the task; try again in a moment".into(),
+                });
+            }
             Some(_) => {}
         }
     }

@@ -235,7 +235,7 @@ impl Runner {
     ) -> ConnEnd {
         let ws = tokio::select! {
             ws = net::connect_ws(&url, &[]) => ws,
-            cmd = wait_stop_or_retry(&mut self.peer.commands) => return cmd,
+            cmd = wait_stop_or_retry(&mut self.peer.commands, &self.peer.events) => return cmd,
         };
         let mut current = match ws {
             Ok(ws) => ws,

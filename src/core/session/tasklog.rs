@@ -256,7 +256,7 @@ impl Runner {
             .collect();
         let ws = tokio::select! {
             ws = net::connect_ws_with(&target.url, &protocols, &headers) => ws,
-            cmd = wait_stop_or_retry(&mut self.peer.commands) => return cmd,
+            cmd = wait_stop_or_retry(&mut self.peer.commands, &self.peer.events) => return cmd,
         };
         let rest = match (&task_id, &self.waldiez) {
             (Some(id), Some(client)) => Some((id.clone(), client.clone())),
@@ -404,7 +404,7 @@ impl Runner {
         }
         let resp = tokio::select! {
             resp = req.send() => resp,
-            cmd = wait_stop_or_retry(&mut self.peer.commands) => return cmd,
+            cmd = wait_stop_or_retry(&mut self.peer.commands, &self.peer.events) => return cmd,
         };
         let mut resp = match resp {
             Ok(r) => r,
