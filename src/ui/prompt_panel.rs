@@ -43,7 +43,6 @@ pub enum PromptAction {
 }
 
 /// The prompt pane. Keep one per task, and call [`PromptPanel::ui`] every frame.
-#[derive(Debug)]
 pub struct PromptPanel {
     id_salt: IdSalt,
     /// The request the draft answer is for.
@@ -55,6 +54,17 @@ pub struct PromptPanel {
     sent: Option<String>,
     /// Put the keyboard in the answer box next frame.
     focus: bool,
+}
+
+/// Never shows the draft answer (it may be a password).
+impl std::fmt::Debug for PromptPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromptPanel")
+            .field("request_id", &self.request_id)
+            .field("answer", &"***")
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for PromptPanel {
@@ -347,6 +357,13 @@ mod tests {
         assert_eq!(question_text(&long).chars().count(), MAX_PROMPT_CHARS + 1);
         let many = "line\n".repeat(50);
         assert_eq!(question_text(&many).lines().count(), MAX_PROMPT_LINES + 1);
+    }
+
+    #[test]
+    fn debug_hides_the_draft() {
+        let mut panel = PromptPanel::new();
+        panel.answer = "hunter2".into();
+        assert!(!format!("{panel:?}").contains("hunter2"));
     }
 
     #[test]
