@@ -1,10 +1,9 @@
 //! The prompt pane: the question a task waits on and the box to answer it.
 //!
-//! [`PromptPanel::ui`] is called every frame with the log's
-//! [`PendingPrompt`](crate::core::source::tasklog::PendingPrompt) (or `None`) and draws
-//! nothing while nothing is asked. When a prompt appears it draws a framed card in the
-//! attention colour — "The task waits for your answer", the question, the time left — and
-//! puts the keyboard in its answer box. Enter or Send returns a [`PromptAction`] for the
+//! [`PromptPanel::ui`] is called every frame with the log's [`PendingPrompt`] (or `None`)
+//! and draws nothing while nothing is asked. When a prompt appears it draws a framed card
+//! in the attention colour — "The task waits for your answer", the question, the time
+//! left — and puts the keyboard in its answer box. Enter or Send returns a [`PromptAction`] for the
 //! caller to send; the card then reads "Sent, waiting for the task…" until the prompt
 //! closes (the log sees the answer echoed, or another prompt replaces it).
 //!
