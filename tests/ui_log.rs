@@ -300,6 +300,32 @@ fn a_clicked_line_is_copied_with_ctrl_c() {
 }
 
 #[test]
+fn the_context_menu_copies_a_line() {
+    let mut h = log_harness(sample_log(40));
+    h.run();
+    h.get_by_label(&draft(19)).click_secondary();
+    h.run();
+    assert_eq!(h.state().panel.selected(), Some(19));
+    h.get_by_label("Copy line").click();
+    h.step();
+    let copied = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        });
+    assert_eq!(
+        copied.as_deref(),
+        Some("16:13:24 Saved itinerary draft #19")
+    );
+    h.run();
+    assert!(h.query_by_label("Copy line").is_none(), "the menu closed");
+}
+
+#[test]
 fn copy_shown_copies_the_filtered_lines() {
     let mut h = log_harness(sample_log(100));
     h.state_mut().panel.set_search("itinerary");

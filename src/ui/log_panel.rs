@@ -54,8 +54,8 @@ const MAX_EXPANDED_LINES: usize = 100;
 const MAX_SEARCH_CHARS: usize = 256;
 /// Space left of each row for the fold arrow.
 const FOLD_COLUMN: f32 = 16.0;
-/// How much further sub-rows are indented.
-const SUB_INDENT: f32 = 16.0;
+/// How much further than the line's text its sub-rows are indented, in characters.
+const SUB_INDENT_CHARS: f32 = 2.0;
 
 /// What one frame of the pane showed, for the caller (a status line, tests, benchmarks).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -360,6 +360,10 @@ impl LogPanel {
         } else {
             [">", "v"]
         };
+        // Sub-rows start under the line's text, past the time column ("HH:MM:SS  ").
+        let char_w = ui.fonts_mut(|f| f.glyph_width(&font, '0'));
+        let time_chars = if self.show_times { 10.0 } else { 0.0 };
+        let sub_indent = (time_chars + SUB_INDENT_CHARS) * char_w;
         let needle_ref = needle.as_ref();
         let mut actions = Vec::new();
         let mut laid_out = 0;
@@ -395,6 +399,7 @@ impl LogPanel {
                             font: &font,
                             glyphs,
                             needle: needle_ref,
+                            sub_indent,
                         };
                         if sub == 0 {
                             self.main_row_ui(ui, rect, line, &look, &mut actions);
@@ -853,7 +858,7 @@ impl LogPanel {
         let job = row::sub_row(&text, part, look.font, look.needle);
         let galley = ui.painter().layout_job(job);
         let at = pos2(
-            rect.left() + FOLD_COLUMN + SUB_INDENT,
+            rect.left() + FOLD_COLUMN + look.sub_indent,
             rect.center().y - galley.size().y / 2.0,
         );
         ui.painter().galley(at, galley, theme::TEXT);
@@ -884,6 +889,8 @@ struct RowLook<'a> {
     /// Folded, expanded.
     glyphs: [&'static str; 2],
     needle: Option<&'a Needle>,
+    /// Where sub-rows' text starts, after the fold column.
+    sub_indent: f32,
 }
 
 /// `1234567` as `1,234,567`.

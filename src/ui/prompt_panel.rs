@@ -1,10 +1,9 @@
 //! The prompt pane: the question a task waits on and the box to answer it.
 //!
-//! [`PromptPanel::ui`] is called every frame with the log's
-//! [`PendingPrompt`](crate::core::source::tasklog::PendingPrompt) (or `None`) and draws
-//! nothing while nothing is asked. When a prompt appears it draws a framed card in the
-//! attention colour — "The task waits for your answer", the question, the time left — and
-//! puts the keyboard in its answer box. Enter or Send returns a [`PromptAction`] for the
+//! [`PromptPanel::ui`] is called every frame with the log's [`PendingPrompt`] (or `None`)
+//! and draws nothing while nothing is asked. When a prompt appears it draws a framed card
+//! in the attention colour — "The task waits for your answer", the question, the time
+//! left — and puts the keyboard in its answer box. Enter or Send returns a [`PromptAction`] for the
 //! caller to send; the card then reads "Sent, waiting for the task…" until the prompt
 //! closes (the log sees the answer echoed, or another prompt replaces it).
 //!
@@ -43,7 +42,6 @@ pub enum PromptAction {
 }
 
 /// The prompt pane. Keep one per task, and call [`PromptPanel::ui`] every frame.
-#[derive(Debug)]
 pub struct PromptPanel {
     id_salt: IdSalt,
     /// The request the draft answer is for.
@@ -55,6 +53,17 @@ pub struct PromptPanel {
     sent: Option<String>,
     /// Put the keyboard in the answer box next frame.
     focus: bool,
+}
+
+/// Never shows the draft answer (it may be a password).
+impl std::fmt::Debug for PromptPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromptPanel")
+            .field("request_id", &self.request_id)
+            .field("answer", &"***")
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for PromptPanel {
@@ -347,6 +356,13 @@ mod tests {
         assert_eq!(question_text(&long).chars().count(), MAX_PROMPT_CHARS + 1);
         let many = "line\n".repeat(50);
         assert_eq!(question_text(&many).lines().count(), MAX_PROMPT_LINES + 1);
+    }
+
+    #[test]
+    fn debug_hides_the_draft() {
+        let mut panel = PromptPanel::new();
+        panel.answer = "hunter2".into();
+        assert!(!format!("{panel:?}").contains("hunter2"));
     }
 
     #[test]

@@ -38,8 +38,9 @@ pub const SELECTED_ROW: Color32 = Color32::from_rgb(0x22, 0x3a, 0x63);
 pub const HOVER_ROW: Color32 = Color32::from_rgb(0x1f, 0x23, 0x2b);
 /// Behind search hits in the log.
 pub const SEARCH_HIT: Color32 = Color32::from_rgb(0x8a, 0x62, 0x10);
-/// `sender → recipient:` on agents' log lines.
-pub const LOG_SPEAKER: Color32 = Color32::from_rgb(0xff, 0xff, 0xff);
+/// `sender → recipient:` on agents' log lines (egui's default fonts have no bold: a
+/// colour of its own sets them apart).
+pub const LOG_SPEAKER: Color32 = Color32::from_rgb(0x9f, 0xc6, 0xff);
 /// Tool calls in the log.
 pub const LOG_TOOL: Color32 = Color32::from_rgb(0x6f, 0xd3, 0xc6);
 /// Messages shown as sent (not understood): dimmer than [`TEXT_WEAK`].

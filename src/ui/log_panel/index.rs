@@ -81,17 +81,21 @@ impl MinLevel {
     }
 }
 
-/// A case-insensitive substring search. An ASCII needle compares bytes without allocating
-/// (a UTF-8 continuation byte never equals an ASCII byte, so there is no false match and
-/// every match starts and ends on a character boundary); any other compares lower-cased
-/// text.
+/// A case-insensitive substring search. An ASCII needle is looked for in the haystack
+/// lower-cased in ASCII only (a UTF-8 continuation byte is never ASCII, so there is no false
+/// match and every match starts and ends on a character boundary); any other in the
+/// haystack lower-cased in full.
+///
+/// The haystack is lower-cased into a scratch buffer (a copy that vectorises) and searched
+/// with `str::contains`. Over a large log the search is not what costs: reading each line
+/// from memory is (see `benches/log_pane.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Needle(Kind);
 
-/// Never empty.
+/// Never empty; lower-cased.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
-    Ascii(Vec<u8>),
+    Ascii(String),
     Unicode(String),
 }
 
@@ -101,9 +105,7 @@ impl Needle {
         if text.is_empty() {
             None
         } else if text.is_ascii() {
-            Some(Needle(Kind::Ascii(
-                text.bytes().map(|b| b.to_ascii_lowercase()).collect(),
-            )))
+            Some(Needle(Kind::Ascii(text.to_ascii_lowercase())))
         } else {
             Some(Needle(Kind::Unicode(text.to_lowercase())))
         }
@@ -111,31 +113,42 @@ impl Needle {
 
     /// Whether `haystack` contains the needle, ignoring case.
     pub fn matches(&self, haystack: &str) -> bool {
+        self.matches_in(haystack, &mut String::new())
+    }
+
+    /// [`Needle::matches`] with a scratch buffer, reused across calls to save allocating.
+    pub fn matches_in(&self, haystack: &str, scratch: &mut String) -> bool {
         match &self.0 {
-            Kind::Ascii(n) => haystack
-                .as_bytes()
-                .windows(n.len())
-                .any(|w| w.eq_ignore_ascii_case(n)),
+            Kind::Ascii(n) => {
+                if haystack.len() < n.len() {
+                    return false;
+                }
+                scratch.clear();
+                scratch.push_str(haystack);
+                scratch.make_ascii_lowercase();
+                scratch.contains(n.as_str())
+            }
             Kind::Unicode(n) => haystack.to_lowercase().contains(n.as_str()),
         }
     }
 
     /// Whether a line's text or its folded detail contains the needle.
-    pub fn matches_line(&self, line: &LogLine) -> bool {
-        self.matches(&line.rendered.text)
+    pub fn matches_line(&self, line: &LogLine, scratch: &mut String) -> bool {
+        self.matches_in(&line.rendered.text, scratch)
             || line
                 .rendered
                 .detail
                 .as_deref()
-                .is_some_and(|d| self.matches(d))
+                .is_some_and(|d| self.matches_in(d, scratch))
     }
 
     /// Whether everything this needle matches is also matched by `wider` (the user typed
     /// more of the same word), so a search for it may look only at `wider`'s matches.
     pub fn narrows(&self, wider: &Needle) -> bool {
         match (&self.0, &wider.0) {
-            (Kind::Ascii(n), Kind::Ascii(w)) => n.windows(w.len()).any(|x| x == w.as_slice()),
-            (Kind::Unicode(n), Kind::Unicode(w)) => n.contains(w.as_str()),
+            (Kind::Ascii(n), Kind::Ascii(w)) | (Kind::Unicode(n), Kind::Unicode(w)) => {
+                n.contains(w.as_str())
+            }
             _ => false,
         }
     }
@@ -146,6 +159,7 @@ impl Needle {
         let mut out = Vec::new();
         match &self.0 {
             Kind::Ascii(n) => {
+                let n = n.as_bytes();
                 let bytes = haystack.as_bytes();
                 let mut at = 0;
                 while out.len() < max && at + n.len() <= bytes.len() {
@@ -198,9 +212,13 @@ pub struct FilterKey {
 }
 
 impl FilterKey {
-    pub fn admits(&self, line: &LogLine) -> bool {
+    /// Whether `line` passes (`scratch` is a buffer for the search, reused across calls).
+    pub fn admits(&self, line: &LogLine, scratch: &mut String) -> bool {
         self.min_level.admits(Severity::of(line))
-            && self.needle.as_ref().is_none_or(|n| n.matches_line(line))
+            && self
+                .needle
+                .as_ref()
+                .is_none_or(|n| n.matches_line(line, scratch))
     }
 
     /// Whether every line is admitted (the set is then the log itself).
@@ -244,6 +262,7 @@ impl LineSet {
     /// Returns whether it scanned the whole log (for tests and timing).
     pub fn refresh(&mut self, log: &TaskLog, key: &FilterKey) -> bool {
         let mut full_scan = false;
+        let mut scratch = String::new();
         if log.end_seq() < self.scanned_to {
             // Not the log this set was built from.
             self.seqs.clear();
@@ -253,8 +272,10 @@ impl LineSet {
             if key.is_everything() {
                 self.seqs = VecDeque::new();
             } else if key.narrows(&self.key) && !self.key.is_everything() {
-                self.seqs
-                    .retain(|&seq| log.get_seq(seq).is_some_and(|line| key.admits(line)));
+                self.seqs.retain(|&seq| {
+                    log.get_seq(seq)
+                        .is_some_and(|l| key.admits(l, &mut scratch))
+                });
             } else {
                 self.seqs.clear();
                 self.scanned_to = 0;
@@ -272,7 +293,7 @@ impl LineSet {
             self.seqs.extend(
                 log.lines()
                     .range(start.min(log.len())..)
-                    .filter(|line| self.key.admits(line))
+                    .filter(|line| self.key.admits(line, &mut scratch))
                     .map(|line| line.seq),
             );
         }
