@@ -167,6 +167,31 @@ fn the_log_sits_beside_the_picture_of_the_same_task() {
     let title = s.harness.state().window_title();
     assert!(title.starts_with(ATTENTION_MARK), "{title}");
     assert!(title.ends_with("— connecting"), "{title}");
+    assert!(s.harness.query_by_label_contains("release it").is_none());
+
+    // In control of the remote, keys go there: the prompt says how to answer.
+    s.picture
+        .as_ref()
+        .unwrap()
+        .events
+        .try_send(SessionEvent::State(live_picture()))
+        .unwrap();
+    s.harness.run();
+    s.harness.key_press(Key::F8);
+    s.harness.run();
+    s.harness.run();
+    s.harness
+        .get_by_label_contains("You are in control of the remote: release it");
+}
+
+fn live_picture() -> SessionState {
+    SessionState::Live(LiveInfo {
+        width: 640,
+        height: 480,
+        desktop_name: "page".into(),
+        protocol: "RFB 3.8".into(),
+        input: Default::default(),
+    })
 }
 
 /// Whether the last frame asked the window manager for attention.

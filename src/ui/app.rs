@@ -84,6 +84,7 @@ impl ViewerApp {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         match (&mut self.picture, &mut self.log) {
             (Some(picture), Some(log)) => {
+                log.set_remote_has_keys(picture.is_interactive());
                 Panel::right("lookout_task_log")
                     .resizable(true)
                     .default_size(460.0)

@@ -32,6 +32,8 @@ pub struct LogView {
     log_panel: LogPanel,
     prompt_panel: PromptPanel,
     notice: Option<AnswerNotice>,
+    /// The picture beside this log has control of the remote, which takes every key.
+    remote_has_keys: bool,
 }
 
 impl std::fmt::Debug for LogView {
@@ -66,7 +68,14 @@ impl LogView {
             log_panel: LogPanel::new(),
             prompt_panel: PromptPanel::default(),
             notice: None,
+            remote_has_keys: false,
         }
+    }
+
+    /// Says whether the picture beside this log is in control of the remote: keys then go
+    /// there, and a waiting prompt tells the operator how to type the answer.
+    pub fn set_remote_has_keys(&mut self, yes: bool) {
+        self.remote_has_keys = yes;
     }
 
     pub fn state(&self) -> &SessionState {
@@ -136,6 +145,15 @@ impl LogView {
         let action = self
             .prompt_panel
             .ui(ui, prompt.as_ref(), left, state.can_answer);
+        if prompt.is_some() && self.remote_has_keys {
+            let key = ui.ctx().format_shortcut(&super::control::CONTROL_SHORTCUT);
+            ui.label(
+                RichText::new(format!(
+                    "You are in control of the remote: release it ({key}) to type the answer."
+                ))
+                .color(theme::CONTROL),
+            );
+        }
         if let Some(notice) = &self.notice {
             let (text, color) = match notice {
                 AnswerNotice::Failed(m) => (format!("Not delivered: {m}"), theme::ERROR),
