@@ -1,8 +1,15 @@
-//! AgentStation: a workstation's log as Server-Sent Events (PROVIDERS.md §2).
+//! AgentStation: a workstation's log as Server-Sent Events, and its recorder's HLS streams
+//! (PROVIDERS.md §2).
 //!
-//! `POST {base}/v1/workstations/{id}/log/stream` with `Authorization: Bearer TOKEN` answers
-//! 200 `{"url"}`: an SSE stream whose events are JSON log entries (parsed by
-//! [`crate::core::source::tasklog::parse_log_entry`]). Errors carry `{"error","message"}`:
+//! Every call but the status is a `POST {base}/v1/workstations/{id}/…` with `Authorization: Bearer TOKEN`:
+//! - `log/stream` answers 200 `{"url"}`: an SSE stream whose events are JSON log entries
+//!   (parsed by [`crate::core::source::tasklog::parse_log_entry`]).
+//! - `recorder/stream` with `{"type":"video"|"audio","protocol":"hls"}` answers 200
+//!   `{"url"}`: an HLS playlist, only while a recording runs.
+//! - `recorder/start` (no body) starts recording; `GET …/recorder` (Lookout's own
+//!   definition) answers `{"status":"idle|recording|paused|stopped"}`.
+//!
+//! Errors carry `{"error","message"}`:
 //! 400 bad request, 401 bad token, 402 out of credits, 422 no such workstation for this
 //! token, 429 rate limited (with `Retry-After`), 500 and 503 (retried).
 
@@ -67,6 +74,50 @@ struct UrlBody {
     url: String,
 }
 
+#[derive(Deserialize)]
+struct RecorderBody {
+    status: String,
+}
+
+/// Which of the recorder's streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    Video,
+    Audio,
+}
+
+impl MediaKind {
+    fn name(self) -> &'static str {
+        match self {
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+        }
+    }
+}
+
+/// The recorder's state; only `Recording` has streams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecorderStatus {
+    Idle,
+    Recording,
+    Paused,
+    Stopped,
+    /// A state this version does not know, as sent (at most 64 characters).
+    Other(String),
+}
+
+impl RecorderStatus {
+    pub fn from_name(name: &str) -> RecorderStatus {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "idle" => RecorderStatus::Idle,
+            "recording" => RecorderStatus::Recording,
+            "paused" => RecorderStatus::Paused,
+            "stopped" => RecorderStatus::Stopped,
+            _ => RecorderStatus::Other(name.chars().take(64).collect()),
+        }
+    }
+}
+
 /// Talks to one AgentStation deployment with one token.
 #[derive(Clone, Debug)]
 pub struct AgentStationClient {
@@ -89,18 +140,20 @@ impl AgentStationClient {
         &self.http
     }
 
-    async fn post_for_url(
+    /// Sends one call and returns the 2xx body; other statuses become their errors.
+    async fn call(
         &self,
+        method: reqwest::Method,
         workstation_id: &str,
         tail: &[&str],
         body: Option<serde_json::Value>,
-    ) -> Result<url::Url, AgentStationError> {
+    ) -> Result<Vec<u8>, AgentStationError> {
         let token = self.token.as_ref().ok_or(AgentStationError::MissingToken)?;
         let mut segments = vec!["v1", "workstations", workstation_id];
         segments.extend_from_slice(tail);
         let url = join(&self.base, &segments)
             .ok_or_else(|| AgentStationError::BadResponse("invalid base URL".into()))?;
-        let mut req = self.http.post(url).bearer_auth(token.expose());
+        let mut req = self.http.request(method, url).bearer_auth(token.expose());
         req = match body {
             Some(b) => req.json(&b),
             None => req,
@@ -114,7 +167,7 @@ impl AgentStationClient {
                 "HTTP {status} body larger than {max} bytes"
             )),
         })?;
-        if answer.status != 200 {
+        if !(200..300).contains(&answer.status) {
             return Err(error_for(
                 answer.status,
                 &answer.body,
@@ -122,17 +175,19 @@ impl AgentStationClient {
                 answer.retry_after,
             ));
         }
-        let parsed: UrlBody = serde_json::from_slice(&answer.body)
-            .map_err(|e| AgentStationError::BadResponse(format!("stream answer: {e}")))?;
-        let url = url::Url::parse(&parsed.url)
-            .map_err(|e| AgentStationError::BadResponse(format!("stream url: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(AgentStationError::BadResponse(format!(
-                "stream url has scheme {:?}, expected http or https",
-                url.scheme()
-            )));
-        }
-        Ok(url)
+        Ok(answer.body)
+    }
+
+    async fn post_for_url(
+        &self,
+        workstation_id: &str,
+        tail: &[&str],
+        body: Option<serde_json::Value>,
+    ) -> Result<url::Url, AgentStationError> {
+        let body = self
+            .call(reqwest::Method::POST, workstation_id, tail, body)
+            .await?;
+        parse_stream_url(&body)
     }
 
     /// The workstation's log stream (Server-Sent Events).
@@ -143,6 +198,57 @@ impl AgentStationClient {
         self.post_for_url(workstation_id, &["log", "stream"], None)
             .await
     }
+
+    /// The recorder's HLS playlist for `kind` (only while it records).
+    pub async fn recorder_stream_url(
+        &self,
+        workstation_id: &str,
+        kind: MediaKind,
+    ) -> Result<url::Url, AgentStationError> {
+        let body = serde_json::json!({ "type": kind.name(), "protocol": "hls" });
+        self.post_for_url(workstation_id, &["recorder", "stream"], Some(body))
+            .await
+    }
+
+    /// Starts recording.
+    pub async fn recorder_start(&self, workstation_id: &str) -> Result<(), AgentStationError> {
+        self.call(
+            reqwest::Method::POST,
+            workstation_id,
+            &["recorder", "start"],
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The recorder's state.
+    pub async fn recorder_status(
+        &self,
+        workstation_id: &str,
+    ) -> Result<RecorderStatus, AgentStationError> {
+        let body = self
+            .call(reqwest::Method::GET, workstation_id, &["recorder"], None)
+            .await?;
+        let parsed: RecorderBody = serde_json::from_slice(&body)
+            .map_err(|e| AgentStationError::BadResponse(format!("recorder answer: {e}")))?;
+        Ok(RecorderStatus::from_name(&parsed.status))
+    }
+}
+
+/// An `{"url"}` answer, which must be http(s).
+fn parse_stream_url(body: &[u8]) -> Result<url::Url, AgentStationError> {
+    let parsed: UrlBody = serde_json::from_slice(body)
+        .map_err(|e| AgentStationError::BadResponse(format!("stream answer: {e}")))?;
+    let url = url::Url::parse(&parsed.url)
+        .map_err(|e| AgentStationError::BadResponse(format!("stream url: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(AgentStationError::BadResponse(format!(
+            "stream url has scheme {:?}, expected http or https",
+            url.scheme()
+        )));
+    }
+    Ok(url)
 }
 
 fn error_for(
@@ -173,6 +279,26 @@ fn error_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_urls_and_recorder_states_parse() {
+        let u = parse_stream_url(br#"{"url":"https://cdn.example/hls/video/ws-1"}"#).unwrap();
+        assert_eq!(u.path(), "/hls/video/ws-1");
+        assert!(matches!(
+            parse_stream_url(br#"{"url":"ftp://x/y"}"#),
+            Err(AgentStationError::BadResponse(m)) if m.contains("ftp")
+        ));
+        assert!(parse_stream_url(b"{}").is_err());
+        assert_eq!(
+            RecorderStatus::from_name("Recording"),
+            RecorderStatus::Recording
+        );
+        assert_eq!(RecorderStatus::from_name("idle"), RecorderStatus::Idle);
+        assert_eq!(
+            RecorderStatus::from_name("warming"),
+            RecorderStatus::Other("warming".into())
+        );
+    }
 
     #[test]
     fn each_status_has_its_error() {
