@@ -3,13 +3,19 @@
 //! # Architecture
 //!
 //! ```text
-//! provider (REST: stream URL, token, status)   core::provider::{optexity, chaser}
-//!   -> transport (TCP / WebSocket)            core::net
+//! provider (REST: stream URL, token, status)   core::provider::{optexity, chaser, waldiez, agentstation}
+//!   -> transport (TCP / WebSocket / HTTP)     core::net
 //!   -> source (wire messages -> framebuffer)   core::source::{rfb, preview}
 //!   -> FrameSlot (latest wins + dirty rects)   core::frame
 //!   -> Waker -> front end (egui texture, PNG)  ui, cli
+//! task-log source (runner JSON, SSE)           core::session (tasklog), core::source::tasklog
+//!   -> LogSlot (capped, de-duplicated lines,   core::log_slot
+//!      status, pending prompt; read under lock)
+//!   -> Waker -> front end (log and prompt      ui::{log_view, log_panel, prompt_panel}, commands::logs
+//!      panes, terminal)
 //! front end input (interactive mode only)      ui::control -> Command::Input
 //!   -> session -> source encoder -> socket     core::source::rfb::input, preview::PreviewInput
+//! answers (Command::Answer)                    -> runner socket, or REST when it is down
 //! ```
 //!
 //! * **Threads.** `main` builds the one multi-thread tokio runtime. Each session is one async
@@ -18,7 +24,8 @@
 //!   fed the newest frame only). The GUI runs on the main thread.
 //! * **Boundary.** [`core::event`] is the whole interface between core and front ends:
 //!   [`core::event::SessionEvent`] out, [`core::event::Command`] in, pixels through
-//!   [`core::frame::FrameSlot`], counters through [`core::event::StreamStats`].
+//!   [`core::frame::FrameSlot`], log lines and prompts through [`core::log_slot::LogSlot`],
+//!   counters through [`core::event::StreamStats`].
 //! * **Errors.** Each source and provider has its own `thiserror` enum naming each failure,
 //!   gathered in [`core::error::CoreError`] with `is_retryable()` and `user_message()`.
 //!   Front ends use `anyhow`. Untrusted bytes never panic and never allocate without a bound.
