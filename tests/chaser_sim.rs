@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use lookout::core::config::Settings;
@@ -14,6 +16,7 @@ use lookout::core::redact::Secret;
 use lookout::core::session::{self, Backoff, SessionConfig, SessionHandle};
 use lookout::core::source::SourceSpec;
 use lookout::sim::{Desktop, Interaction, Script, SimConfig, SimHandle, Widget};
+use support::wait_state;
 
 const W: u32 = 640;
 const H: u32 = 480;
@@ -54,35 +57,6 @@ fn spawn(source: &str, config: SessionConfig) -> SessionHandle {
         config,
         lookout::core::event::noop_waker(),
     )
-}
-
-/// The next state change (other events are collected in `seen`), within 10 s.
-async fn next_state(h: &mut SessionHandle, seen: &mut Vec<SessionEvent>) -> SessionState {
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(10), h.recv_event())
-            .await
-            .expect("no event within 10 s")
-            .expect("session task ended");
-        match event {
-            SessionEvent::State(s) => return s,
-            other => seen.push(other),
-        }
-    }
-}
-
-/// Waits for a state matching `want`, failing on any final state that does not.
-async fn wait_state(
-    h: &mut SessionHandle,
-    want: impl Fn(&SessionState) -> bool,
-) -> (SessionState, Vec<SessionEvent>) {
-    let mut seen = Vec::new();
-    loop {
-        let s = next_state(h, &mut seen).await;
-        if want(&s) {
-            return (s, seen);
-        }
-        assert!(!s.is_final(), "session stopped: {s:?}");
-    }
 }
 
 async fn live(h: &mut SessionHandle) -> LiveInfo {

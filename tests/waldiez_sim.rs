@@ -578,26 +578,26 @@ fn lookout_cmd(sim: &SimHandle, args: &[&str]) -> std::process::Command {
     cmd
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lookout_logs_answers_from_piped_stdin_and_exits_with_the_outcome() {
-    let sim = sim().await;
-    sim.add_waldiez_task("cli", asking("Your name?", true));
-    let mut child = lookout_cmd(&sim, &["logs", "waldiez:cli"])
+/// Runs `cmd` with `input` on its stdin, collecting stdout and stderr.
+async fn run_with_stdin(mut cmd: std::process::Command, input: &[u8]) -> std::process::Output {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Ada-secret\n")
-        .unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookout_logs_answers_from_piped_stdin_and_exits_with_the_outcome() {
+    let sim = sim().await;
+    sim.add_waldiez_task("cli", asking("Your name?", true));
+    let out = run_with_stdin(lookout_cmd(&sim, &["logs", "waldiez:cli"]), b"Ada-secret\n").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -684,30 +684,20 @@ async fn lookout_answer_answers_one_prompt_and_refuses_a_wrong_id() {
     );
     assert!(sim.waldiez_answers("scripted").is_empty());
 
-    let mut child = lookout_cmd(
-        &sim,
-        &[
-            "answer",
-            "waldiez:scripted",
-            "--request-id",
-            &request_id,
-            "-",
-        ],
+    let out = run_with_stdin(
+        lookout_cmd(
+            &sim,
+            &[
+                "answer",
+                "waldiez:scripted",
+                "--request-id",
+                &request_id,
+                "-",
+            ],
+        ),
+        b"yes please\n",
     )
-    .stdin(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"yes please\n")
-        .unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    .await;
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -4,12 +4,11 @@
 //! the task waits on), refuses early when that is not the prompt named, sends the answer,
 //! and succeeds when the runner echoes it (the prompt is closed for every viewer).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
 
-use crate::core::event::{Command, SessionEvent, SessionState, Waker};
+use crate::core::event::{Command, SessionEvent, SessionState};
 use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
@@ -34,11 +33,7 @@ pub async fn run(
         );
     }
     config.reconnect = false;
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let waker: Waker = {
-        let notify = notify.clone();
-        Arc::new(move || notify.notify_one())
-    };
+    let (notify, waker) = super::notify_waker();
     let label = source.label();
     let mut handle = session::spawn(&tokio::runtime::Handle::current(), source, config, waker);
     let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;

@@ -7,7 +7,6 @@
 //! someone else while we wait is noted and the line read for it is not sent.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
 use anyhow::Context as _;
@@ -154,11 +153,7 @@ pub async fn run(
             source.label()
         );
     }
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let waker: Waker = {
-        let notify = notify.clone();
-        Arc::new(move || notify.notify_one())
-    };
+    let (notify, waker) = super::notify_waker();
     let label = source.label();
     let mut handle = session::spawn(
         &tokio::runtime::Handle::current(),

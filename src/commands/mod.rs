@@ -7,13 +7,26 @@ pub mod snapshot;
 #[cfg(feature = "gui")]
 pub mod view;
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 
 use crate::cli::ConnectArgs;
 use crate::core::config::{self, Overrides};
+use crate::core::event::Waker;
 use crate::core::redact::Secret;
 use crate::core::session::SessionConfig;
 use crate::core::source::SourceSpec;
+
+/// A waker for headless commands: each wake lets the returned `Notify` through once.
+pub fn notify_waker() -> (Arc<tokio::sync::Notify>, Waker) {
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let waker: Waker = {
+        let notify = notify.clone();
+        Arc::new(move || notify.notify_one())
+    };
+    (notify, waker)
+}
 
 /// Parses the source and merges config file, environment and flags.
 pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionConfig)> {

@@ -2,12 +2,11 @@
 
 use std::io::BufWriter;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use crate::core::event::{Command, SessionEvent, SessionState, Waker};
+use crate::core::event::{Command, SessionEvent, SessionState};
 use crate::core::frame::Framebuffer;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
@@ -22,11 +21,7 @@ pub async fn run(
     timeout: Duration,
 ) -> anyhow::Result<()> {
     config.reconnect = false;
-    let notify = Arc::new(tokio::sync::Notify::new());
-    let waker: Waker = {
-        let notify = notify.clone();
-        Arc::new(move || notify.notify_one())
-    };
+    let (notify, waker) = super::notify_waker();
     let label = source.label();
     let mut handle = session::spawn(&tokio::runtime::Handle::current(), source, config, waker);
     let deadline = tokio::time::Instant::now() + timeout;

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use crate::core::redact::{self, Secret};
+use crate::core::source::tasklog::Micros;
 
 /// The public service, used when no base URL is configured.
 pub const DEFAULT_BASE_URL: &str = "https://api.chaser.sh";
@@ -227,64 +228,17 @@ fn parse_token(body: &[u8]) -> Result<PreviewToken, ChaserError> {
     })
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`.
+/// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff…](Z|±HH:MM)`: RFC 3339, whose zone is required. The
+/// date itself is read by the task log's ISO 8601 reader ([`Micros::from_text`]).
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    let zoned = matches!(b.last(), Some(b'Z' | b'z'))
+        || (b.len() >= 25 && matches!(b[b.len() - 6], b'+' | b'-') && b[b.len() - 3] == b':');
+    if !zoned || b.first().is_some_and(|c| !c.is_ascii_digit()) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let kept = &frac[..digits.min(9)];
-        nanos = kept.parse::<u32>().ok()? * 10u32.pow(9 - kept.len() as u32);
-        rest = &frac[digits..];
-    }
-    let offset_s: i64 = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            let (h, m) = rest[1..].split_once(':')?;
-            if h.len() != 2 || m.len() != 2 {
-                return None;
-            }
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_s;
-    let secs = u64::try_from(secs).ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+    Micros::from_text(s)?.system_time()
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::{Answer, BodyError, chaser::parse_rfc3339, error_detail, join, send};
+use super::{Answer, BodyError, error_detail, join, send};
 use crate::core::redact::{self, Secret};
-use crate::core::source::tasklog::TaskStatus;
+use crate::core::source::tasklog::{Micros, TaskStatus};
 
 /// Largest REST body we read.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -445,10 +445,10 @@ fn parse_issued(answer: Answer) -> Result<Issued, WaldiezError> {
     })
 }
 
-/// The runner writes `expires_at` as Python's `datetime.isoformat()`: RFC 3339, with
+/// The runner writes `expires_at` as Python's `datetime.isoformat()`: ISO 8601 with
 /// microseconds, sometimes without a zone (then UTC).
 fn parse_time(s: &str) -> Option<SystemTime> {
-    parse_rfc3339(s).or_else(|| parse_rfc3339(&format!("{s}Z")))
+    Micros::from_text(s)?.system_time()
 }
 
 /// A JSON value as text: strings as they are, numbers written out.

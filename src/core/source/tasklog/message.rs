@@ -75,6 +75,12 @@ impl Micros {
         self.0
     }
 
+    /// The instant as a `SystemTime`; `None` before the epoch.
+    pub fn system_time(self) -> Option<std::time::SystemTime> {
+        let us = u64::try_from(self.0).ok()?;
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_micros(us))
+    }
+
     /// The time of day in UTC, `HH:MM:SS`.
     pub fn utc_hms(self) -> String {
         let secs = self.0.div_euclid(1_000_000).rem_euclid(86_400);
