@@ -10,12 +10,21 @@
 set -euo pipefail
 
 # Building: a C compiler and libc headers for the `ring` and `cc` build scripts. The GUI
-# libraries are loaded at run time (winit and wayland-sys use dlopen), so no -dev packages.
+# libraries are loaded at run time (winit and wayland-sys use dlopen), so no -dev packages
+# for them. FFmpeg (HLS video, ffmpeg-next) and ALSA (sound, cpal) are linked, so their
+# -dev packages are needed; bindgen needs libclang (and its headers) to read FFmpeg's.
 build_packages=(
     gcc
     libc6-dev
     pkg-config
     ca-certificates
+    libavcodec-dev
+    libavformat-dev
+    libavutil-dev
+    libswscale-dev
+    libswresample-dev
+    libclang-dev
+    libasound2-dev
 )
 
 # Running the desktop viewer (eframe/glow on X11 or Wayland, software GL via Mesa).
@@ -38,7 +47,8 @@ runtime_packages=(
 
 # Real-peer tests and benchmarks: X servers, VNC servers and viewer, websockify, a headed
 # browser, screenshots (ImageMagick `import`), pointer control (xdotool), and libjpeg-turbo's
-# tjbench, the reference the preview decode benchmark compares with.
+# tjbench, the reference the preview decode benchmark compares with; the `ffmpeg` program
+# makes the real HLS streams the HLS tests play.
 test_packages=(
     xvfb
     xauth
@@ -55,6 +65,7 @@ test_packages=(
     xdotool
     procps
     libjpeg-turbo-progs
+    ffmpeg
 )
 
 required_rust="1.95"
