@@ -7,6 +7,7 @@ use super::provider::chaser::ChaserError;
 use super::provider::optexity::OptexityError;
 use super::provider::waldiez::WaldiezError;
 use super::source::SourceParseError;
+use super::source::hls::HlsError;
 use super::source::rfb::RfbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,8 @@ pub enum CoreError {
     Net(#[from] NetError),
     #[error(transparent)]
     Source(#[from] SourceParseError),
+    #[error(transparent)]
+    Hls(#[from] HlsError),
 }
 
 impl CoreError {
@@ -38,6 +41,7 @@ impl CoreError {
             CoreError::Rfb(e) => e.is_retryable(),
             CoreError::Net(e) => e.is_retryable(),
             CoreError::Source(_) => false,
+            CoreError::Hls(e) => e.is_retryable(),
         }
     }
 

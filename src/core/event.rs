@@ -124,6 +124,8 @@ pub enum Command {
     PasteText(String),
     /// Ask the remote for a full picture.
     Refresh,
+    /// Video streams: skip ahead to the newest picture the stream allows.
+    JumpToLive,
     /// Answer the task's prompt `request_id` (task-log sources). The answer may be a
     /// password: it is sent, never logged or stored.
     Answer { request_id: String, answer: Secret },
@@ -144,6 +146,9 @@ pub struct StreamStats {
     captured_ms: AtomicU64,
     /// Messages that could not be used (malformed frames), skipped.
     skipped: AtomicU64,
+    /// Video streams: how far behind live the picture shown now is, in ms plus 1 (0:
+    /// unknown).
+    behind_live_ms: AtomicU64,
 }
 
 /// The image format of frame-protocol pictures, for the status line.
@@ -151,6 +156,8 @@ pub struct StreamStats {
 pub enum PictureFormat {
     Jpeg,
     Png,
+    /// H.264 video (HLS).
+    H264,
 }
 
 impl PictureFormat {
@@ -158,6 +165,7 @@ impl PictureFormat {
         match self {
             PictureFormat::Jpeg => "JPEG",
             PictureFormat::Png => "PNG",
+            PictureFormat::H264 => "H.264",
         }
     }
 }
@@ -173,6 +181,8 @@ pub struct StatsSample {
     /// When the picture shown now was captured, in ms since the Unix epoch.
     pub captured_ms: Option<u64>,
     pub skipped: u64,
+    /// Video streams: how far behind live the picture shown now is, in ms.
+    pub behind_live_ms: Option<u64>,
 }
 
 impl StreamStats {
@@ -195,6 +205,7 @@ impl StreamStats {
         let v = match format {
             PictureFormat::Jpeg => 1,
             PictureFormat::Png => 2,
+            PictureFormat::H264 => 3,
         };
         self.picture_format.store(v, Ordering::Relaxed);
     }
@@ -202,6 +213,12 @@ impl StreamStats {
     /// Records when the picture now shown was captured (ms since the Unix epoch).
     pub fn set_captured_ms(&self, ms: u64) {
         self.captured_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Records how far behind live the picture now shown is.
+    pub fn set_behind_live(&self, behind: std::time::Duration) {
+        let ms = u64::try_from(behind.as_millis()).unwrap_or(u64::MAX - 1);
+        self.behind_live_ms.store(ms + 1, Ordering::Relaxed);
     }
 
     /// Counts one unusable message; returns how many there were in all.
@@ -220,10 +237,15 @@ impl StreamStats {
             picture_format: match self.picture_format.load(Ordering::Relaxed) {
                 1 => Some(PictureFormat::Jpeg),
                 2 => Some(PictureFormat::Png),
+                3 => Some(PictureFormat::H264),
                 _ => None,
             },
             captured_ms: (captured != 0).then_some(captured),
             skipped: self.skipped.load(Ordering::Relaxed),
+            behind_live_ms: match self.behind_live_ms.load(Ordering::Relaxed) {
+                0 => None,
+                v => Some(v - 1),
+            },
         }
     }
 }

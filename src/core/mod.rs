@@ -1,5 +1,6 @@
 //! The headless core: sessions, sources, providers, frames. Never names egui.
 
+pub mod audio;
 pub mod config;
 pub mod error;
 pub mod event;

@@ -3,8 +3,11 @@
 //! [`spawn`] starts the task on the shared runtime and returns a [`SessionHandle`] with the
 //! event receiver, the command sender, the [`FrameSlot`] and the [`StreamStats`].
 
+mod hls;
 mod preview;
 mod tasklog;
+
+pub use hls::STREAM_ENDED;
 
 pub use tasklog::{answer_message, outcome_text};
 
@@ -13,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::audio::AudioSink;
 use super::config::Settings;
 use super::error::CoreError;
 use super::event::{Command, LiveInfo, SessionEvent, SessionState, StreamStats, Waker};
@@ -169,6 +173,10 @@ pub struct SessionConfig {
     /// Frame-protocol sources: acknowledge each frame (the server sends the next one only
     /// then, so a slow link shows the newest frame) or let the server push.
     pub preview_pacing: Pacing,
+    /// Where video streams' sound goes (`None`: no sound is decoded).
+    pub audio: Option<Arc<dyn AudioSink>>,
+    /// AgentStation: start the workstation's recorder when it is not recording.
+    pub start_recording: bool,
 }
 
 impl Default for SessionConfig {
@@ -181,6 +189,8 @@ impl Default for SessionConfig {
             reconnect: true,
             preview_max_fps: None,
             preview_pacing: Pacing::Ack,
+            audio: None,
+            start_recording: false,
         }
     }
 }
@@ -229,6 +239,8 @@ enum Endpoint {
     },
     /// A task log (runner socket or SSE).
     Log(tasklog::LogEndpoint),
+    /// An HLS stream.
+    Hls(hls::HlsEndpoint),
 }
 
 /// How an attempt to watch came to a stop.
@@ -275,6 +287,11 @@ struct Runner {
     live: Option<LiveInfo>,
     /// Set when the provider said the stream takes no input (preview close code 4403).
     input_refused: Option<String>,
+    /// HLS: the stream ended (or its playlist went away) and one fresh resolve is under
+    /// way; the next end is final.
+    hls_end_seen: bool,
+    /// AgentStation: the recorder was started for this session (`--start-recording`).
+    recording_started: bool,
 }
 
 impl Runner {
@@ -290,6 +307,8 @@ impl Runner {
             sse_last_event_id: None,
             live: None,
             input_refused: None,
+            hls_end_seen: false,
+            recording_started: false,
         }
     }
 
@@ -458,8 +477,18 @@ impl Runner {
         let task_id = match &self.source {
             SourceSpec::Waldiez { .. }
             | SourceSpec::TaskLog { .. }
-            | SourceSpec::AgentStation { .. } => {
+            | SourceSpec::AgentStationLog { .. } => {
                 return self.resolve_log().await.map(Endpoint::Log);
+            }
+            SourceSpec::AgentStation { workstation_id } => {
+                let id = workstation_id.clone();
+                return self.resolve_agentstation(&id).await.map(Endpoint::Hls);
+            }
+            SourceSpec::Hls { url } => {
+                return Ok(Endpoint::Hls(hls::HlsEndpoint {
+                    main: url.clone(),
+                    audio: None,
+                }));
             }
             SourceSpec::Preview { url } => {
                 return Ok(Endpoint::Preview {
@@ -538,6 +567,7 @@ impl Runner {
                 return self.run_preview(url, minted.map(|m| *m)).await;
             }
             Endpoint::Log(log) => return self.run_log(log).await,
+            Endpoint::Hls(hls) => return self.run_hls(hls).await,
             other => other,
         };
         let pipe = tokio::select! {
@@ -632,6 +662,7 @@ impl Runner {
                 cmd = self.peer.commands.recv() => match cmd {
                     Some(Command::Stop) | None => return ConnEnd::Stop,
                     Some(Command::Retry) => return ConnEnd::RetryNow,
+                    Some(Command::JumpToLive) => {}
                     Some(Command::Answer { request_id, .. }) => self.refuse_answer(request_id).await,
                     Some(Command::Input(ev)) if was_live => input.push(ev),
                     Some(Command::PasteText(text)) if was_live => input.push_paste(&text),
@@ -659,9 +690,9 @@ async fn open(endpoint: Endpoint, stats: Arc<StreamStats>) -> Result<BytePipe, C
         Endpoint::Tcp { host, port } => {
             net::pipe_stream(net::connect_tcp(&host, port).await?, stats)
         }
-        Endpoint::Preview { .. } | Endpoint::Log(_) => {
+        Endpoint::Preview { .. } | Endpoint::Log(_) | Endpoint::Hls(_) => {
             return Err(NetError::Connect {
-                target: "preview or task log".into(),
+                target: "preview, task log or HLS".into(),
                 reason: "not a byte stream".into(),
             }
             .into());

@@ -371,6 +371,7 @@ impl Runner {
                         return ConnEnd::Stop;
                     }
                     Some(Command::Retry) => return ConnEnd::RetryNow,
+                    Some(Command::JumpToLive) => {}
                     Some(Command::Answer { request_id, .. }) => self.refuse_answer(request_id).await,
                     Some(Command::Input(ev)) => {
                         if live.is_some() && self.input_access(minted.as_ref().map(|m| &m.token)) == InputAccess::Allowed {

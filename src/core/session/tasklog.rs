@@ -91,7 +91,7 @@ impl Runner {
         Ok(client)
     }
 
-    fn agentstation(&mut self) -> Result<AgentStationClient, CoreError> {
+    pub(super) fn agentstation(&mut self) -> Result<AgentStationClient, CoreError> {
         if let Some(c) = &self.agentstation {
             return Ok(c.clone());
         }
@@ -146,7 +146,7 @@ impl Runner {
                     task_id: None,
                 })
             }
-            SourceSpec::AgentStation { workstation_id } => {
+            SourceSpec::AgentStationLog { workstation_id } => {
                 self.log_ready(false);
                 let client = self.agentstation().map_err(Resolve::Error)?;
                 let url = client
@@ -341,6 +341,7 @@ impl Runner {
                         return ConnEnd::Stop;
                     }
                     Some(Command::Retry) => return ConnEnd::RetryNow,
+                    Some(Command::JumpToLive) => {}
                     Some(Command::Answer { request_id, answer }) => {
                         let text = answer_message(&request_id, &answer);
                         if text.len() > MAX_MESSAGE_BYTES {

@@ -2,10 +2,12 @@
 //!
 //! [`SourceSpec`] parses `optexity:TASK`, `chaser:SESSION`, `waldiez:TASK`,
 //! `agentstation:WORKSTATION`, `rfb+ws://…`, `rfb+wss://…`, `vnc://host:port`,
-//! `preview+ws://…` / `preview+wss://…` and `tasklog+ws://…` / `tasklog+wss://…`. The
-//! protocol decoders live below: [`rfb`] for VNC, [`preview`] for the JPEG frame protocol,
-//! [`tasklog`] for task logs and prompts.
+//! `preview+ws://…` / `preview+wss://…`, `tasklog+ws://…` / `tasklog+wss://…` and HLS
+//! playlists (`https://…`, `hls+https://…`). The protocol decoders live below: [`rfb`] for
+//! VNC, [`preview`] for the JPEG frame protocol, [`tasklog`] for task logs and prompts,
+//! [`hls`] for live HLS video and sound.
 
+pub mod hls;
 pub mod preview;
 pub mod rfb;
 pub mod tasklog;
@@ -34,8 +36,13 @@ pub enum SourceSpec {
     Waldiez { task_id: String },
     /// The Waldiez Runner task-log protocol at a fixed WebSocket URL (no REST).
     TaskLog { url: url::Url },
-    /// An AgentStation workstation: its log stream (SSE). Its video is not shown yet.
+    /// An AgentStation workstation's screen and sound: REST gives HLS playlists.
     AgentStation { workstation_id: String },
+    /// An AgentStation workstation's log stream (SSE); what `agentstation:ID` means where
+    /// a task log is asked for (`lookout logs`, `--log`).
+    AgentStationLog { workstation_id: String },
+    /// Any live HLS stream (`http(s)://…`, e.g. a `.m3u8` playlist URL).
+    Hls { url: url::Url },
     /// RFB over plain TCP.
     RfbTcp {
         host: String,
@@ -49,7 +56,7 @@ pub enum SourceSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SourceParseError {
     #[error(
-        "unknown source {0:?}: expected optexity:TASK_ID, chaser:SESSION_ID, waldiez:TASK_ID, agentstation:WORKSTATION_ID, rfb+ws://HOST:PORT/PATH, rfb+wss://…, vnc://HOST:PORT, preview+ws://HOST:PORT, or tasklog+ws://HOST:PORT/ws/TASK_ID"
+        "unknown source {0:?}: expected optexity:TASK_ID, chaser:SESSION_ID, waldiez:TASK_ID, agentstation:WORKSTATION_ID, rfb+ws://HOST:PORT/PATH, rfb+wss://…, vnc://HOST:PORT, preview+ws://HOST:PORT, tasklog+ws://HOST:PORT/ws/TASK_ID, or an HLS playlist https://…"
     )]
     Unknown(String),
     #[error("invalid URL in source {source_text:?}: {reason}")]
@@ -119,6 +126,16 @@ impl FromStr for SourceSpec {
             }
             return Ok(SourceSpec::TaskLog { url });
         }
+        if let Some(rest) = s.strip_prefix("hls+").or(Some(s)).filter(|r| {
+            let lower = r.get(..8).unwrap_or(r).to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        }) {
+            let url = url::Url::parse(rest).map_err(|e| bad(e.to_string()))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(bad("no host".into()));
+            }
+            return Ok(SourceSpec::Hls { url });
+        }
         if s.starts_with("vnc://") {
             let url = url::Url::parse(s).map_err(|e| bad(e.to_string()))?;
             let host = url
@@ -169,6 +186,10 @@ impl SourceSpec {
             SourceSpec::AgentStation { workstation_id } => {
                 format!("agentstation:{workstation_id}")
             }
+            SourceSpec::AgentStationLog { workstation_id } => {
+                format!("agentstation:{workstation_id} (log)")
+            }
+            SourceSpec::Hls { url } => redact::url(url.as_str()),
             SourceSpec::Preview { url } => format!("preview+{}", redact::url(url.as_str())),
             SourceSpec::RfbWebSocket { url } => format!("rfb+{}", redact::url(url.as_str())),
             SourceSpec::RfbTcp { host, port, .. } => {
@@ -189,8 +210,20 @@ impl SourceSpec {
             self,
             SourceSpec::Waldiez { .. }
                 | SourceSpec::TaskLog { .. }
-                | SourceSpec::AgentStation { .. }
+                | SourceSpec::AgentStationLog { .. }
         )
+    }
+
+    /// The task log this source names where a log is asked for: a log source itself, or
+    /// an AgentStation workstation's log stream.
+    pub fn as_log(&self) -> Option<SourceSpec> {
+        match self {
+            SourceSpec::AgentStation { workstation_id } => Some(SourceSpec::AgentStationLog {
+                workstation_id: workstation_id.clone(),
+            }),
+            s if s.is_log() => Some(s.clone()),
+            _ => None,
+        }
     }
 
     /// Whether the source can ask the operator questions.
@@ -268,7 +301,9 @@ mod tests {
             "optexity:".parse::<SourceSpec>(),
             Err(SourceParseError::EmptyTaskId("optexity:".into()))
         );
-        let err = "http://x/?token=SECRET".parse::<SourceSpec>().unwrap_err();
+        let err = "ftp://x/?token=SECRET".parse::<SourceSpec>().unwrap_err();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+        let err = "https://?token=SECRET".parse::<SourceSpec>().unwrap_err();
         assert!(!err.to_string().contains("SECRET"), "{err}");
         assert!(matches!(
             "rfb+ws://".parse::<SourceSpec>(),
@@ -279,6 +314,21 @@ mod tests {
         assert!("preview+http://x/".parse::<SourceSpec>().is_err());
         assert!("waldiez:".parse::<SourceSpec>().is_err());
         assert!("tasklog+http://x/".parse::<SourceSpec>().is_err());
+    }
+
+    #[test]
+    fn parses_hls_urls() {
+        let h: SourceSpec = "https://cdn.example/live/playlist.m3u8?token=SECRET"
+            .parse()
+            .unwrap();
+        assert!(matches!(&h, SourceSpec::Hls { url } if url.path() == "/live/playlist.m3u8"));
+        assert!(!h.is_log());
+        assert_eq!(
+            h.label(),
+            "https://cdn.example/live/playlist.m3u8?token=***"
+        );
+        let explicit: SourceSpec = "hls+http://127.0.0.1:8/hls/ws/video".parse().unwrap();
+        assert!(matches!(&explicit, SourceSpec::Hls { url } if url.scheme() == "http"));
     }
 
     #[test]
@@ -298,7 +348,17 @@ mod tests {
                 workstation_id: "ws_1".into()
             }
         );
-        assert!(a.is_log() && !a.has_prompts());
+        assert!(!a.is_log(), "agentstation: is the workstation's picture");
+        let log = a.as_log().unwrap();
+        assert_eq!(
+            log,
+            SourceSpec::AgentStationLog {
+                workstation_id: "ws_1".into()
+            }
+        );
+        assert!(log.is_log() && !log.has_prompts());
+        assert_eq!(log.as_log().as_ref(), Some(&log));
+        assert_eq!("optexity:1".parse::<SourceSpec>().unwrap().as_log(), None);
         let t: SourceSpec = "tasklog+ws://127.0.0.1:8000/ws/t1?access_token=SECRET"
             .parse()
             .unwrap();

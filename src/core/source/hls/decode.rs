@@ -1,0 +1,580 @@
+//! The decoder thread: MPEG-TS segments in, pictures and sound out, each at its time.
+//!
+//! Segment bytes arrive from the fetcher through a bounded channel and are read by
+//! FFmpeg's MPEG-TS demuxer as one continuous stream ([`SegmentReader`], custom I/O), so
+//! FFmpeg never touches the network: stalls, missing segments and the end of the stream
+//! are decided by our fetcher. H.264 is decoded, converted to RGBA with swscale and
+//! published to the [`FrameSlot`] when the [`PlayClock`] says; AAC is decoded, resampled
+//! to the output's format with swresample and queued to the [`AudioSink`] at its time.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ffmpeg::format::context::StreamIo;
+use ffmpeg::{codec, frame, media, software};
+use ffmpeg_next as ffmpeg;
+use tokio::sync::mpsc;
+
+use super::HlsError;
+use super::clock::{PlayClock, Verdict};
+use crate::core::audio::AudioSink;
+use crate::core::event::{StreamStats, Waker};
+use crate::core::frame::{FrameSlot, Framebuffer};
+
+/// Consecutive undecodable packets after which the stream is given up (and reopened).
+const MAX_BAD_PACKETS: u32 = 200;
+/// Recent segments remembered for mapping timestamps to capture times.
+const MARKS: usize = 16;
+/// Largest picture accepted from the stream.
+const MAX_SIDE: u32 = 8192;
+
+/// One fetched segment, with what is known about when it was captured.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub seq: u64,
+    pub bytes: Bytes,
+    /// When its first frame was captured (estimated; see [`super::fetch`]).
+    pub capture: Instant,
+    /// When it was ready to decode; `None` if it was already listed when we started.
+    pub arrived: Option<Instant>,
+    /// The decoder must start afresh here.
+    pub discontinuity: bool,
+}
+
+/// Where each segment starts in the continuous byte stream, and its timing.
+#[derive(Debug)]
+struct Mark {
+    start: u64,
+    capture: Instant,
+    arrived: Option<Instant>,
+    /// The first timestamp seen in this segment, per kind (0 video, 1 audio).
+    first_ts: [Option<i64>; 2],
+}
+
+type Marks = Arc<Mutex<VecDeque<Mark>>>;
+
+fn lock(marks: &Marks) -> MutexGuard<'_, VecDeque<Mark>> {
+    marks.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads the segments as one byte stream; end of stream when the fetcher hangs up.
+struct SegmentReader {
+    rx: mpsc::Receiver<Segment>,
+    current: Bytes,
+    offset: u64,
+    marks: Marks,
+    clock: Arc<PlayClock>,
+}
+
+impl Read for SegmentReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            let Some(seg) = self.rx.blocking_recv() else {
+                return Ok(0);
+            };
+            if let Some(arrived) = seg.arrived {
+                self.clock.segment_arrived(seg.capture, arrived);
+            }
+            if seg.discontinuity {
+                tracing::debug!(seq = seg.seq, "HLS discontinuity");
+            }
+            let mut marks = lock(&self.marks);
+            marks.push_back(Mark {
+                start: self.offset,
+                capture: seg.capture,
+                arrived: seg.arrived,
+                first_ts: [None, None],
+            });
+            while marks.len() > MARKS {
+                marks.pop_front();
+            }
+            self.current = seg.bytes;
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// What the decoder tells the session.
+#[derive(Debug)]
+pub enum DecodeNote {
+    /// The first picture is shown.
+    Picture {
+        width: u32,
+        height: u32,
+        codec: String,
+    },
+    /// Sound is playing (codec, rate, channels).
+    Sound { codec: String },
+}
+
+/// Everything a decoder thread needs.
+pub struct DecodeParts {
+    pub segments: mpsc::Receiver<Segment>,
+    pub clock: Arc<PlayClock>,
+    /// Where pictures go; `None` for an audio-only rendition.
+    pub frames: Option<Arc<FrameSlot>>,
+    /// Where sound goes; `None` to ignore audio in this stream.
+    pub audio: Option<Arc<dyn AudioSink>>,
+    pub stats: Arc<StreamStats>,
+    pub waker: Waker,
+    pub notes: mpsc::Sender<DecodeNote>,
+}
+
+/// Starts the decoder on a named thread; the receiver says how it ended.
+pub fn spawn(
+    parts: DecodeParts,
+    name: &str,
+) -> tokio::sync::oneshot::Receiver<Result<(), HlsError>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let clock = parts.clock.clone();
+            let result = run(parts);
+            clock.close();
+            let _ = tx.send(result);
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the HLS decoder thread: {e}");
+    }
+    rx
+}
+
+/// Initialises FFmpeg once and keeps its own logging quiet.
+pub fn init_ffmpeg() -> Result<(), HlsError> {
+    static INIT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    INIT.get_or_init(|| {
+        ffmpeg::init().map_err(|e| e.to_string())?;
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
+        Ok(())
+    })
+    .clone()
+    .map_err(HlsError::Decode)
+}
+
+/// Where a decoder reports.
+struct Out {
+    stats: Arc<StreamStats>,
+    waker: Waker,
+    notes: mpsc::Sender<DecodeNote>,
+}
+
+/// The per-stream decoding state.
+struct VideoOut {
+    decoder: codec::decoder::Video,
+    index: usize,
+    time_base: f64,
+    frames: Arc<FrameSlot>,
+    scaler: Option<(software::scaling::Context, [u32; 2], ffmpeg::format::Pixel)>,
+    rgba: frame::Video,
+    fb: Option<Framebuffer>,
+    shown_any: bool,
+    bad: u32,
+    wait_key: bool,
+}
+
+struct AudioOut {
+    decoder: codec::decoder::Audio,
+    index: usize,
+    time_base: f64,
+    sink: Arc<dyn AudioSink>,
+    resampler: Option<software::resampling::Context>,
+    bad: u32,
+}
+
+fn run(parts: DecodeParts) -> Result<(), HlsError> {
+    init_ffmpeg()?;
+    let marks: Marks = Arc::new(Mutex::new(VecDeque::new()));
+    let DecodeParts {
+        segments,
+        clock,
+        frames,
+        audio: audio_sink,
+        stats,
+        waker,
+        notes,
+    } = parts;
+    let out = Out {
+        stats,
+        waker,
+        notes,
+    };
+    let reader = SegmentReader {
+        rx: segments,
+        current: Bytes::new(),
+        offset: 0,
+        marks: marks.clone(),
+        clock: clock.clone(),
+    };
+    let io = StreamIo::from_read(reader).map_err(|e| HlsError::Decode(e.to_string()))?;
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("probesize", "500000");
+    options.set("analyzeduration", "500000");
+    let mut input = match ffmpeg::format::input_from_stream(io, Some("live.ts"), Some(options)) {
+        Ok(i) => i,
+        // The fetcher hung up before any data: nothing to decode.
+        Err(ffmpeg::Error::Eof) => return Ok(()),
+        Err(e) => return Err(HlsError::Decode(format!("cannot read the segments: {e}"))),
+    };
+
+    let mut video = match &frames {
+        Some(frames) => open_video(&input, frames.clone())?,
+        None => None,
+    };
+    let audio_format = audio_sink
+        .as_ref()
+        .and_then(|s| s.format().map(|f| (s.clone(), f)));
+    let mut audio = match audio_format {
+        Some((sink, _)) => open_audio(&input, sink)?,
+        None => None,
+    };
+    if video.is_none() && audio.is_none() {
+        if frames.is_some() {
+            return Err(HlsError::NoVideo);
+        }
+        return Ok(());
+    }
+    if let Some(a) = &audio {
+        let _ = out.notes.try_send(DecodeNote::Sound {
+            codec: codec_name(a.decoder.id()),
+        });
+    }
+    let mut decoded = frame::Video::empty();
+    let mut sound = frame::Audio::empty();
+    for (stream, packet) in input.packets() {
+        let index = stream.index();
+        let kind = if video.as_ref().is_some_and(|v| v.index == index) {
+            0
+        } else if audio.as_ref().is_some_and(|a| a.index == index) {
+            1
+        } else {
+            continue;
+        };
+        // Which segment the packet came from, and the segment's first timestamp.
+        let ts = packet.pts().or(packet.dts());
+        {
+            let mut m = lock(&marks);
+            let pos = u64::try_from(packet.position()).ok();
+            let mark = match pos {
+                Some(pos) => m.iter_mut().rev().find(|mk| mk.start <= pos),
+                None => m.back_mut(),
+            };
+            if let (Some(mark), Some(ts)) = (mark, ts)
+                && mark.first_ts[kind].is_none()
+            {
+                mark.first_ts[kind] = Some(ts);
+            }
+        }
+        if kind == 0 {
+            let Some(v) = video.as_mut() else { continue };
+            if v.wait_key && !packet.is_key() {
+                continue;
+            }
+            v.wait_key = false;
+            if let Err(e) = v.decoder.send_packet(&packet) {
+                v.bad += 1;
+                out.stats.add_skipped();
+                tracing::debug!("H.264 packet refused ({e}); waiting for a keyframe");
+                if v.bad > MAX_BAD_PACKETS {
+                    return Err(HlsError::Decode(format!("the video does not decode: {e}")));
+                }
+                v.decoder.flush();
+                v.wait_key = true;
+                continue;
+            }
+            v.bad = 0;
+            while v.decoder.receive_frame(&mut decoded).is_ok() {
+                if !show_video(v, &decoded, &marks, &clock, &out)? {
+                    return Ok(());
+                }
+            }
+        } else {
+            let Some(a) = audio.as_mut() else { continue };
+            if let Err(e) = a.decoder.send_packet(&packet) {
+                a.bad += 1;
+                tracing::debug!("AAC packet refused ({e})");
+                if a.bad > MAX_BAD_PACKETS {
+                    tracing::warn!("the sound does not decode ({e}); going on without it");
+                    audio = None;
+                }
+                continue;
+            }
+            a.bad = 0;
+            while a.decoder.receive_frame(&mut sound).is_ok() {
+                if !play_audio(a, &sound, &marks, &clock)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    // The fetcher hung up (end of stream or a reopen): show what is left.
+    if let Some(v) = video.as_mut() {
+        let _ = v.decoder.send_eof();
+        while v.decoder.receive_frame(&mut decoded).is_ok() {
+            if !show_video(v, &decoded, &marks, &clock, &out)? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn codec_name(id: codec::Id) -> String {
+    format!("{id:?}").to_ascii_uppercase()
+}
+
+fn open_video(
+    input: &ffmpeg::format::context::Input,
+    frames: Arc<FrameSlot>,
+) -> Result<Option<VideoOut>, HlsError> {
+    let Some(stream) = input.streams().best(media::Type::Video) else {
+        return Ok(None);
+    };
+    let context = codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| HlsError::Decode(format!("video stream: {e}")))?;
+    let decoder = context
+        .decoder()
+        .video()
+        .map_err(|e| HlsError::Decode(format!("no decoder for the video: {e}")))?;
+    Ok(Some(VideoOut {
+        decoder,
+        index: stream.index(),
+        time_base: f64::from(stream.time_base()),
+        frames,
+        scaler: None,
+        rgba: frame::Video::empty(),
+        fb: None,
+        shown_any: false,
+        bad: 0,
+        wait_key: true,
+    }))
+}
+
+fn open_audio(
+    input: &ffmpeg::format::context::Input,
+    sink: Arc<dyn AudioSink>,
+) -> Result<Option<AudioOut>, HlsError> {
+    let Some(stream) = input.streams().best(media::Type::Audio) else {
+        return Ok(None);
+    };
+    let context = match codec::context::Context::from_parameters(stream.parameters()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("the sound cannot be decoded ({e}); going on without it");
+            return Ok(None);
+        }
+    };
+    match context.decoder().audio() {
+        Ok(decoder) => Ok(Some(AudioOut {
+            decoder,
+            index: stream.index(),
+            time_base: f64::from(stream.time_base()),
+            sink,
+            resampler: None,
+            bad: 0,
+        })),
+        Err(e) => {
+            tracing::warn!("no decoder for the sound ({e}); going on without it");
+            Ok(None)
+        }
+    }
+}
+
+/// The capture time of a frame with timestamp `ts` of `kind`, and when its segment
+/// arrived.
+fn timing(
+    marks: &Marks,
+    kind: usize,
+    ts: Option<i64>,
+    time_base: f64,
+) -> Option<(Instant, Option<Instant>)> {
+    let m = lock(marks);
+    let (mark, first) = match ts {
+        Some(ts) => m
+            .iter()
+            .rev()
+            .filter_map(|mk| mk.first_ts[kind].map(|f| (mk, f)))
+            .find(|(_, f)| *f <= ts)
+            .or_else(|| {
+                m.iter()
+                    .rev()
+                    .find_map(|mk| mk.first_ts[kind].map(|f| (mk, f)))
+            })?,
+        None => {
+            let mk = m.back()?;
+            (mk, 0)
+        }
+    };
+    let offset = ts.map_or(0.0, |ts| (ts - first) as f64 * time_base);
+    let offset = Duration::from_secs_f64(offset.clamp(0.0, 600.0));
+    Some((mark.capture + offset, mark.arrived))
+}
+
+/// Judges, waits for and shows one decoded picture; false once the clock is closed.
+fn show_video(
+    v: &mut VideoOut,
+    decoded: &frame::Video,
+    marks: &Marks,
+    clock: &PlayClock,
+    parts: &Out,
+) -> Result<bool, HlsError> {
+    let (w, h) = (decoded.width(), decoded.height());
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(HlsError::Decode(format!(
+            "picture size {w}×{h} out of bounds"
+        )));
+    }
+    let now = Instant::now();
+    let Some((capture, arrived)) = timing(marks, 0, decoded.timestamp(), v.time_base) else {
+        return Ok(true);
+    };
+    let first = !v.shown_any;
+    match clock.judge(capture, arrived, now, first) {
+        Verdict::Drop => {
+            parts.stats.add_skipped();
+            return Ok(true);
+        }
+        Verdict::ShowAt(at) => {
+            if !clock.wait_until(at) {
+                return Ok(false);
+            }
+        }
+    }
+    let format = decoded.format();
+    let rebuild = !matches!(&v.scaler, Some((_, size, f)) if *size == [w, h] && *f == format);
+    if rebuild {
+        let scaler = software::scaling::Context::get(
+            format,
+            w,
+            h,
+            ffmpeg::format::Pixel::RGBA,
+            w,
+            h,
+            software::scaling::Flags::BILINEAR,
+        )
+        .map_err(|e| HlsError::Decode(format!("cannot convert {format:?} pictures: {e}")))?;
+        v.scaler = Some((scaler, [w, h], format));
+        v.rgba = frame::Video::empty();
+    }
+    let Some((scaler, _, _)) = v.scaler.as_mut() else {
+        return Ok(true);
+    };
+    scaler
+        .run(decoded, &mut v.rgba)
+        .map_err(|e| HlsError::Decode(format!("picture conversion failed: {e}")))?;
+    let fb = match &mut v.fb {
+        Some(fb) if fb.width() == w && fb.height() == h => fb,
+        slot => {
+            let fb = Framebuffer::new(w, h).map_err(|e| HlsError::Decode(e.to_string()))?;
+            slot.insert(fb)
+        }
+    };
+    copy_rgba(&v.rgba, fb);
+    v.frames.publish(fb, &[fb.full_rect()]);
+    parts.stats.add_update(1);
+    parts
+        .stats
+        .set_behind_live(Instant::now().saturating_duration_since(capture));
+    (parts.waker)();
+    if !v.shown_any {
+        v.shown_any = true;
+        let _ = parts.notes.try_send(DecodeNote::Picture {
+            width: w,
+            height: h,
+            codec: codec_name(v.decoder.id()),
+        });
+    }
+    Ok(true)
+}
+
+/// Copies swscale's RGBA (rows may be padded) into the framebuffer.
+fn copy_rgba(src: &frame::Video, fb: &mut Framebuffer) {
+    let row = fb.width() as usize * 4;
+    let stride = src.stride(0);
+    let data = src.data(0);
+    for (y, dst) in fb.pixels_mut().chunks_exact_mut(row).enumerate() {
+        if let Some(s) = data.get(y * stride..y * stride + row) {
+            dst.copy_from_slice(s);
+        }
+    }
+}
+
+/// Judges, waits for and queues one decoded piece of sound; false once the clock is
+/// closed.
+fn play_audio(
+    a: &mut AudioOut,
+    sound: &frame::Audio,
+    marks: &Marks,
+    clock: &PlayClock,
+) -> Result<bool, HlsError> {
+    let Some(out) = a.sink.format() else {
+        return Ok(true);
+    };
+    let now = Instant::now();
+    let Some((capture, arrived)) = timing(marks, 1, sound.timestamp(), a.time_base) else {
+        return Ok(true);
+    };
+    match clock.judge(capture, arrived, now, false) {
+        Verdict::Drop => return Ok(true),
+        Verdict::ShowAt(at) => {
+            let early = at.checked_sub(a.sink.latency()).unwrap_or(at);
+            if !clock.wait_until(early) {
+                return Ok(false);
+            }
+        }
+    }
+    let layout = if sound.channel_layout().is_empty() {
+        ffmpeg::ChannelLayout::default(i32::from(sound.channels().max(1)))
+    } else {
+        sound.channel_layout()
+    };
+    let out_layout = ffmpeg::ChannelLayout::default(i32::from(out.channels));
+    let packed = ffmpeg::format::Sample::F32(ffmpeg::format::sample::Type::Packed);
+    let fits = a.resampler.as_ref().is_some_and(|r| {
+        r.input().format == sound.format()
+            && r.input().rate == sound.rate()
+            && r.input().channel_layout == layout
+            && r.output().rate == out.rate
+            && r.output().channel_layout == out_layout
+    });
+    if !fits {
+        match software::resampling::Context::get(
+            sound.format(),
+            layout,
+            sound.rate(),
+            packed,
+            out_layout,
+            out.rate,
+        ) {
+            Ok(r) => a.resampler = Some(r),
+            Err(e) => {
+                tracing::warn!("cannot resample the sound ({e}); going on without it");
+                return Ok(true);
+            }
+        }
+    }
+    let Some(resampler) = a.resampler.as_mut() else {
+        return Ok(true);
+    };
+    let capacity = sound.samples() * out.rate as usize / sound.rate().max(1) as usize + 64;
+    let mut converted = frame::Audio::new(packed, capacity, out_layout);
+    if resampler.run(sound, &mut converted).is_err() {
+        return Ok(true);
+    }
+    let n = converted.samples() * usize::from(out.channels);
+    let bytes = converted.data(0);
+    let samples: Vec<f32> = bytes
+        .chunks_exact(4)
+        .take(n)
+        .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    a.sink.push(&samples);
+    Ok(true)
+}
