@@ -47,7 +47,8 @@ pub struct ConnectArgs {
     /// What to watch: `optexity:TASK_ID`, `chaser:SESSION_ID`, `waldiez:TASK_ID`,
     /// `agentstation:WORKSTATION_ID`, `rfb+ws://HOST:PORT/PATH`, `rfb+wss://…`,
     /// `vnc://HOST:PORT`, `preview+ws://HOST:PORT` (agent-browser stream),
-    /// `tasklog+ws://HOST:PORT/ws/TASK_ID` (a Waldiez Runner socket).
+    /// `tasklog+ws://HOST:PORT/ws/TASK_ID` (a Waldiez Runner socket), or a live HLS
+    /// playlist `https://…/playlist.m3u8`.
     pub source: String,
 
     /// Config file (default: the platform config dir's lookout/config.toml).
@@ -101,6 +102,11 @@ pub struct ConnectArgs {
     /// AgentStation API token (overrides AGENTSTATION_TOKEN and the config file).
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     pub agentstation_token: Option<String>,
+
+    /// AgentStation: start the workstation's recorder first if it is not recording (there
+    /// is no video otherwise).
+    #[arg(long)]
+    pub start_recording: bool,
 
     /// VNC password, if the server asks for one (also LOOKOUT_VNC_PASSWORD).
     #[arg(long, value_name = "PASSWORD")]

@@ -147,12 +147,12 @@ pub async fn run(
     config: SessionConfig,
     opts: LogsOptions,
 ) -> anyhow::Result<u8> {
-    if !source.is_log() {
+    let Some(source) = source.as_log() else {
         anyhow::bail!(
             "{} is a picture source; `lookout logs` follows waldiez:, tasklog+ws:// and agentstation: sources",
             source.label()
         );
-    }
+    };
     let (notify, waker) = super::notify_waker();
     let label = source.label();
     let mut handle = session::spawn(

@@ -62,6 +62,7 @@ pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionC
             encodings: args.encoding.into(),
             preview_max_fps: args.max_fps,
             preview_pacing: args.pacing.into(),
+            start_recording: args.start_recording,
             ..SessionConfig::default()
         },
     ))

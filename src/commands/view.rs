@@ -27,20 +27,37 @@ pub fn run(
     config: SessionConfig,
     scale: ScaleArg,
 ) -> anyhow::Result<()> {
+    let log = match log {
+        Some(l) => Some(l.as_log().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--log takes a task-log source (waldiez:, tasklog+ws://, agentstation:), not {}",
+                l.label()
+            )
+        })?),
+        None => None,
+    };
     let (picture, log) = match (source.is_log(), log) {
         (true, None) => (None, Some(source)),
+        // A workstation's view carries its log stream too.
+        (false, None) if matches!(source, SourceSpec::AgentStation { .. }) => {
+            let log = source.as_log();
+            (Some(source), log)
+        }
         (false, log) => (Some(source), log),
         (true, Some(_)) => anyhow::bail!(
             "--log adds a task log beside a picture; {} is already a task log",
             source.label()
         ),
     };
-    if let Some(l) = log.as_ref().filter(|l| !l.is_log()) {
-        anyhow::bail!(
-            "--log takes a task-log source (waldiez:, tasklog+ws://, agentstation:), not {}",
-            l.label()
-        );
-    }
+    // Video streams have sound: one view, so not muted.
+    let speaker = picture
+        .as_ref()
+        .is_some_and(SourceSpec::has_sound)
+        .then(|| ui::audio::Speaker::open(false));
+    let mut config = config;
+    config.audio = speaker
+        .clone()
+        .map(|s| s as std::sync::Arc<dyn crate::core::audio::AudioSink>);
     let title = match (&picture, &log) {
         (Some(p), _) => p.label(),
         (None, Some(l)) => l.label(),
@@ -57,6 +74,7 @@ pub fn run(
         Box::new(move |waker| Sessions {
             picture: picture.map(|p| session::spawn(&handle, p, config.clone(), waker.clone())),
             log: log.map(|l| session::spawn(&handle, l, config, waker)),
+            speaker,
         }),
     )
 }

@@ -8,10 +8,11 @@
 //! Modules: [`app`] (the window), [`stream_view`] (picture, overlay, toolbar, status line),
 //! [`layout`] (fit/1:1 geometry), [`overlay`] (state wording and card), [`rates`] (status
 //! line rates), [`theme`] (the dark style), [`log_panel`] (a task's log: follow, search,
-//! filter, fold, copy), [`prompt_panel`] (the question a task waits on, and the answer) and
-//! [`log_view`] (both for one task-log session).
+//! filter, fold, copy), [`prompt_panel`] (the question a task waits on, and the answer),
+//! [`log_view`] (both for one task-log session) and [`audio`] (a video stream's sound).
 
 pub mod app;
+pub mod audio;
 pub mod control;
 pub mod gl_picture;
 pub mod keys;
@@ -54,6 +55,8 @@ pub struct ViewerOptions {
 pub struct Sessions {
     pub picture: Option<SessionHandle>,
     pub log: Option<SessionHandle>,
+    /// Where the picture session plays its sound, for sources with sound.
+    pub speaker: Option<Arc<audio::Speaker>>,
 }
 
 /// Opens the window and runs until it closes. `start` is called once with a [`Waker`] built
@@ -90,9 +93,13 @@ pub fn run_viewer(
             let waker: Waker =
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
             let sessions = start(waker);
-            let picture = sessions
-                .picture
-                .map(|h| TaskView::new(h).with_scale(scale).with_gl(cc.gl.clone()));
+            let speaker = sessions.speaker;
+            let picture = sessions.picture.map(|h| {
+                TaskView::new(h)
+                    .with_scale(scale)
+                    .with_gl(cc.gl.clone())
+                    .with_speaker(speaker)
+            });
             let log = sessions.log.map(LogView::new);
             Ok(Box::new(app::ViewerApp::new(picture, log, title, Some(rt))))
         }),

@@ -18,13 +18,16 @@ use egui::{
     TextureOptions, Ui, pos2,
 };
 
+use super::audio::Speaker;
 use super::control::{self, Availability, Control};
 use super::gl_picture::GlPicture;
 use super::layout::{self, Placement, ScaleMode};
 use super::overlay::{self, OverlayText};
 use super::rates::{self, RateMeter};
 use super::theme;
-use crate::core::event::{Command, InputAccess, SessionEvent, SessionState, StatsSample};
+use crate::core::event::{
+    Command, InputAccess, PictureFormat, SessionEvent, SessionState, StatsSample,
+};
 use crate::core::frame::{self, CursorShape, FrameView, Framebuffer};
 use crate::core::session::SessionHandle;
 use crate::core::source::rfb;
@@ -33,6 +36,8 @@ use crate::core::source::rfb;
 pub const SCALE_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Num1);
 /// Sends Retry when the session has failed, ended or is backing off.
 pub const RETRY_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
+/// Jump to live (video streams).
+pub const LIVE_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::L);
 
 /// The whole texture, in texture coordinates.
 const FULL_UV: Rect = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
@@ -152,6 +157,8 @@ pub struct TaskView {
     remote_clipboard: Option<String>,
     /// The page the remote browser shows, when the source says (already redacted).
     page_url: Option<String>,
+    /// The stream's sound output, for sources with sound.
+    speaker: Option<Arc<Speaker>>,
 }
 
 #[derive(Debug, Default)]
@@ -211,7 +218,24 @@ impl TaskView {
             last_placement: None,
             remote_clipboard: None,
             page_url: None,
+            speaker: None,
         }
+    }
+
+    /// Gives the view the speaker its session plays sound on (mute and volume controls).
+    pub fn with_speaker(mut self, speaker: Option<Arc<Speaker>>) -> Self {
+        self.speaker = speaker;
+        self
+    }
+
+    /// Whether the picture is a video stream that can fall behind live.
+    fn is_video(&self, sample: &StatsSample) -> bool {
+        sample.picture_format == Some(PictureFormat::H264)
+    }
+
+    /// Skips to the newest picture the stream allows.
+    pub fn jump_to_live(&self) {
+        self.handle.send(Command::JumpToLive);
     }
 
     /// True while the operator has control (input goes to the remote).
@@ -335,13 +359,20 @@ impl TaskView {
                 Duration::try_from_secs_f64(wait_s).unwrap_or(Duration::from_secs(1)),
             );
         }
+        // "Behind live" keeps counting while a video stream stalls.
+        if self.is_video(&sample) && matches!(self.state, SessionState::Live(_)) {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        if self.is_video(&sample) && ui.input_mut(|i| i.consume_shortcut(&LIVE_SHORTCUT)) {
+            self.jump_to_live();
+        }
 
         let bar = Frame::new()
             .fill(theme::CHROME)
             .inner_margin(Margin::symmetric(10, 5));
         Panel::top("lookout_toolbar")
             .frame(bar)
-            .show(ui, |ui| self.toolbar_ui(ui));
+            .show(ui, |ui| self.toolbar_ui(ui, &sample));
         if self.control.is_interactive() {
             let banner = Frame::new()
                 .fill(theme::CONTROL)
@@ -504,7 +535,7 @@ impl TaskView {
         }
     }
 
-    fn toolbar_ui(&mut self, ui: &mut Ui) {
+    fn toolbar_ui(&mut self, ui: &mut Ui, sample: &StatsSample) {
         ui.horizontal(|ui| {
             ui.label(RichText::new("Lookout").strong().color(theme::TEXT));
             ui.add_space(8.0);
@@ -526,7 +557,17 @@ impl TaskView {
             ui.add_space(8.0);
             self.control_button(ui);
             self.clipboard_menu(ui);
+            self.sound_controls(ui);
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                if self.is_video(sample) && matches!(self.state, SessionState::Live(_)) {
+                    let tip = format!(
+                        "Skip to the newest picture the stream has ({})",
+                        ui.ctx().format_shortcut(&LIVE_SHORTCUT)
+                    );
+                    if ui.button("Jump to live").on_hover_text(tip).clicked() {
+                        self.jump_to_live();
+                    }
+                }
                 if self.can_retry() {
                     let tip = format!(
                         "Connect again now ({})",
@@ -538,6 +579,41 @@ impl TaskView {
                 }
             });
         });
+    }
+
+    /// Mute and volume, for a stream with sound.
+    fn sound_controls(&mut self, ui: &mut Ui) {
+        let Some(speaker) = &self.speaker else { return };
+        ui.add_space(8.0);
+        if !speaker.has_output() {
+            ui.add_enabled(false, egui::Button::new("No sound"))
+                .on_disabled_hover_text("No sound output device: the picture plays silently");
+            return;
+        }
+        let muted = speaker.is_muted();
+        let (label, tip) = if muted {
+            ("Muted", "Turn the sound on")
+        } else {
+            ("Sound", "Mute")
+        };
+        if ui
+            .selectable_label(!muted, label)
+            .on_hover_text(tip)
+            .clicked()
+        {
+            speaker.set_muted(!muted);
+        }
+        let mut volume = speaker.volume() * 100.0;
+        let slider = egui::Slider::new(&mut volume, 0.0..=100.0)
+            .show_value(false)
+            .trailing_fill(true);
+        let changed = ui
+            .add_enabled(!muted, slider)
+            .on_hover_text(format!("Volume {volume:.0} %"))
+            .changed();
+        if changed {
+            speaker.set_volume(volume / 100.0);
+        }
     }
 
     /// "Take control" / "Release control", disabled (saying why) when input cannot be sent.
@@ -639,8 +715,23 @@ impl TaskView {
                 }
                 ui.label(weak(rates::format_bandwidth(self.rates.bytes_per_s())));
                 ui.label(weak(rates::format_update_rate(self.rates.updates_per_s())));
-                if let Some(captured) = sample.captured_ms {
-                    ui.label(weak(format_age(captured)));
+                match sample.captured_ms {
+                    Some(captured) if self.is_video(sample) => {
+                        let behind = format_behind(captured);
+                        let late = behind.1 > LATE_BEHIND_MS;
+                        let text = RichText::new(behind.0).color(if late {
+                            theme::WARN
+                        } else {
+                            theme::TEXT_WEAK
+                        });
+                        ui.label(text).on_hover_text(
+                            "How long ago the picture shown was captured: the stream's delay",
+                        );
+                    }
+                    Some(captured) => {
+                        ui.label(weak(format_age(captured)));
+                    }
+                    None => {}
                 }
                 if let Some([w, h]) = self.remote_size() {
                     ui.label(RichText::new(format!("{w}×{h}")).color(theme::TEXT));
@@ -771,6 +862,24 @@ impl TaskView {
             );
         }
     }
+}
+
+/// Past this, "behind live" is shown as a warning.
+const LATE_BEHIND_MS: u64 = 5_000;
+
+/// "2.4 s behind live", from the shown picture's capture time (ms since the Unix epoch),
+/// and the delay in ms.
+fn format_behind(captured_ms: u64) -> (String, u64) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let behind = now_ms.saturating_sub(captured_ms);
+    let text = if behind < 60_000 {
+        format!("{:.1} s behind live", behind as f64 / 1000.0)
+    } else {
+        format!("{} min behind live", behind / 60_000)
+    };
+    (text, behind)
 }
 
 /// How old the picture is, from its capture time (ms since the Unix epoch) to now. The

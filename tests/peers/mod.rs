@@ -24,8 +24,9 @@ use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
 pub use picture::{Diff, Mask, Rgb, Tolerance};
+pub use process::Proc;
 pub use process::run_bounded;
-use process::{Proc, free_port, wait_for_port, wait_for_rfb};
+use process::{free_port, wait_for_port, wait_for_rfb};
 use x11::{IMPORT, XServer, start_chromium};
 pub use x11::{SCREEN_HEIGHT, SCREEN_WIDTH};
 

@@ -214,6 +214,14 @@ impl SourceSpec {
         )
     }
 
+    /// Whether the source's picture comes with sound (video streams).
+    pub fn has_sound(&self) -> bool {
+        matches!(
+            self,
+            SourceSpec::AgentStation { .. } | SourceSpec::Hls { .. }
+        )
+    }
+
     /// The task log this source names where a log is asked for: a log source itself, or
     /// an AgentStation workstation's log stream.
     pub fn as_log(&self) -> Option<SourceSpec> {

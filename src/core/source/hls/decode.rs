@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use ffmpeg::format::context::StreamIo;
@@ -437,10 +437,7 @@ fn show_video(
     };
     let first = !v.shown_any;
     match clock.judge(capture, arrived, now, first) {
-        Verdict::Drop => {
-            parts.stats.add_skipped();
-            return Ok(true);
-        }
+        Verdict::Drop => return Ok(true),
         Verdict::ShowAt(at) => {
             if !clock.wait_until(at) {
                 return Ok(false);
@@ -479,9 +476,13 @@ fn show_video(
     copy_rgba(&v.rgba, fb);
     v.frames.publish(fb, &[fb.full_rect()]);
     parts.stats.add_update(1);
-    parts
-        .stats
-        .set_behind_live(Instant::now().saturating_duration_since(capture));
+    let behind = Instant::now().saturating_duration_since(capture);
+    parts.stats.set_behind_live(behind);
+    if let Ok(since_epoch) = (SystemTime::now() - behind).duration_since(UNIX_EPOCH) {
+        parts
+            .stats
+            .set_captured_ms(u64::try_from(since_epoch.as_millis()).unwrap_or(0));
+    }
     (parts.waker)();
     if !v.shown_any {
         v.shown_any = true;

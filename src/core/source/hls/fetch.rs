@@ -65,55 +65,55 @@ pub struct Opened {
     pub loaded_at: Instant,
 }
 
-/// Reads `url`; a master playlist is followed to its best variant.
+/// Reads one playlist of either kind.
+async fn load(
+    http: &reqwest::Client,
+    url: &url::Url,
+    stats: &StreamStats,
+) -> Result<(Parsed, Instant), HlsError> {
+    let body = match get(http, url, PLAYLIST_TIMEOUT, MAX_PLAYLIST_BYTES, stats).await? {
+        Got::Body(b) => b,
+        Got::Status(s @ (404 | 410)) => return Err(HlsError::Gone { status: s }),
+        Got::Status(status) => return Err(HlsError::Http { status }),
+    };
+    Ok((playlist::parse(&body)?, Instant::now()))
+}
+
+/// Reads `url`; a master playlist is followed to its best variant (one level only).
 pub async fn open(
     http: &reqwest::Client,
     url: &url::Url,
     stats: &StreamStats,
 ) -> Result<Opened, HlsError> {
-    let mut current = url.clone();
-    // A master playlist leads to a media playlist; one level only.
-    for _ in 0..2 {
-        let body = match get(http, &current, PLAYLIST_TIMEOUT, MAX_PLAYLIST_BYTES, stats).await? {
-            Got::Body(b) => b,
-            Got::Status(s @ (404 | 410)) => return Err(HlsError::Gone { status: s }),
-            Got::Status(status) => return Err(HlsError::Http { status }),
-        };
-        let loaded_at = Instant::now();
-        match playlist::parse(&body)? {
-            Parsed::Media(first) => {
-                return Ok(Opened {
-                    choice: Choice {
-                        main: current,
-                        audio: None,
-                    },
-                    first,
-                    loaded_at,
-                });
-            }
-            Parsed::Master(master) if current == *url => {
-                let choice = playlist::choose(&master, &current)?;
-                tracing::debug!(
-                    main = %redact::url(choice.main.as_str()),
-                    audio = choice.audio.is_some(),
-                    "HLS master playlist"
-                );
-                current = choice.main.clone();
-                let opened = Box::pin(open(http, &current, stats)).await?;
-                return Ok(Opened {
-                    choice: Choice {
-                        main: opened.choice.main,
-                        audio: choice.audio,
-                    },
-                    ..opened
-                });
-            }
-            Parsed::Master(_) => break,
+    let master = match load(http, url, stats).await? {
+        (Parsed::Media(first), loaded_at) => {
+            return Ok(Opened {
+                choice: Choice {
+                    main: url.clone(),
+                    audio: None,
+                },
+                first,
+                loaded_at,
+            });
         }
+        (Parsed::Master(master), _) => master,
+    };
+    let choice = playlist::choose(&master, url)?;
+    tracing::debug!(
+        main = %redact::url(choice.main.as_str()),
+        audio = choice.audio.is_some(),
+        "HLS master playlist"
+    );
+    match load(http, &choice.main, stats).await? {
+        (Parsed::Media(first), loaded_at) => Ok(Opened {
+            choice,
+            first,
+            loaded_at,
+        }),
+        (Parsed::Master(_), _) => Err(HlsError::BadPlaylist(
+            "a master playlist leads to another master playlist".into(),
+        )),
     }
-    Err(HlsError::BadPlaylist(
-        "a master playlist leads to another master playlist".into(),
-    ))
 }
 
 /// Why following a playlist stopped (errors aside).
