@@ -178,7 +178,7 @@ pub async fn follow(
                     if tracker.is_stalled(Instant::now()) {
                         return Err(HlsError::Http { status });
                     }
-                    tokio::time::sleep(tracker.reload_interval()).await;
+                    tokio::time::sleep(tracker.poll_interval()).await;
                     continue;
                 }
                 Err(e @ HlsError::Network(_)) => {
@@ -186,7 +186,7 @@ pub async fn follow(
                     if tracker.is_stalled(Instant::now()) {
                         return Err(e);
                     }
-                    tokio::time::sleep(tracker.reload_interval()).await;
+                    tokio::time::sleep(tracker.poll_interval()).await;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -235,7 +235,7 @@ pub async fn follow(
         if tracker.is_stalled(now) {
             return Ok(FollowEnd::Stalled(tracker.since_growth(now)));
         }
-        tokio::time::sleep(tracker.reload_interval()).await;
+        tokio::time::sleep(tracker.next_reload(Instant::now())).await;
     }
 }
 

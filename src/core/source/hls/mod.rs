@@ -114,7 +114,7 @@ impl Player {
             .map(|s| Duration::from_secs_f32(s.duration.clamp(0.1, 60.0)))
             .unwrap_or(Duration::from_secs(2));
         let target = Duration::from_secs(opened.first.target_duration.clamp(1, 60));
-        let reload = (target / 4).clamp(Duration::from_millis(250), Duration::from_secs(1));
+        let reload = playlist::poll_interval(target);
         let clock = Arc::new(PlayClock::new(first_duration, target, reload));
         let (notes_tx, notes) = mpsc::channel(16);
         let mut fetchers = Vec::new();

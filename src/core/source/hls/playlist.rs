@@ -103,6 +103,12 @@ pub fn resolve(base: &url::Url, uri: &str) -> Result<url::Url, HlsError> {
     Ok(url)
 }
 
+/// The reload interval while a segment is due, for a target duration (see
+/// [`Tracker::poll_interval`]).
+pub fn poll_interval(target: Duration) -> Duration {
+    (target / 16).clamp(Duration::from_millis(100), Duration::from_millis(500))
+}
+
 /// One segment to fetch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SegmentRef {
@@ -139,6 +145,10 @@ pub struct Tracker {
     target_duration: Duration,
     /// When a segment last appeared.
     last_growth: Option<Instant>,
+    /// Whether a reload after the first has shown a new segment (the cadence is known).
+    seen_growth: bool,
+    /// The duration of the newest segment.
+    last_duration: Duration,
 }
 
 impl Default for Tracker {
@@ -147,6 +157,8 @@ impl Default for Tracker {
             next_seq: None,
             target_duration: Duration::from_secs(2),
             last_growth: None,
+            seen_growth: false,
+            last_duration: Duration::from_secs(2),
         }
     }
 }
@@ -232,7 +244,11 @@ impl Tracker {
         if !update.new.is_empty() || self.last_growth.is_none() {
             self.last_growth = Some(now);
         }
+        if !update.new.is_empty() && !at_start {
+            self.seen_growth = true;
+        }
         if let Some(last) = update.new.last() {
+            self.last_duration = last.duration;
             self.next_seq = Some(last.seq + 1);
         } else if at_start {
             // An empty live playlist: take everything from its first segment to come.
@@ -248,11 +264,27 @@ impl Tracker {
             .unwrap_or_default()
     }
 
-    /// When to reload next: often enough to see a new segment soon after it appears (a
-    /// quarter of the target duration, 250 ms to 1 s), which is what keeps us close to
-    /// live.
-    pub fn reload_interval(&self) -> Duration {
-        (self.target_duration / 4).clamp(Duration::from_millis(250), Duration::from_secs(1))
+    /// How often to reload while a new segment is due: a sixteenth of the target
+    /// duration, 100 to 500 ms. How soon we see a segment is what keeps us close to live.
+    pub fn poll_interval(&self) -> Duration {
+        poll_interval(self.target_duration)
+    }
+
+    /// How long to wait before the next reload: until shortly before the next segment is
+    /// due (one segment after the last appeared), then every [`Tracker::poll_interval`].
+    /// Until the cadence is known, poll.
+    pub fn next_reload(&self, now: Instant) -> Duration {
+        let poll = self.poll_interval();
+        match self.last_growth {
+            Some(grew) if self.seen_growth => {
+                let due = grew + self.last_duration.min(self.target_duration * 2);
+                due.checked_sub(poll * 2)
+                    .map(|at| at.saturating_duration_since(now))
+                    .filter(|wait| !wait.is_zero())
+                    .unwrap_or(poll)
+            }
+            _ => poll,
+        }
     }
 
     /// Whether the playlist has stopped moving: no new segment for three target
@@ -360,7 +392,28 @@ mod tests {
         t.update(&media(0, 3, false), &base(), now + Duration::from_secs(6))
             .unwrap();
         assert!(t.is_stalled(now + Duration::from_millis(6_001)));
-        assert_eq!(t.reload_interval(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn reloads_wait_for_the_next_segment_then_poll() {
+        let mut t = Tracker::default();
+        let now = Instant::now();
+        t.update(&media(0, 3, false), &base(), now).unwrap();
+        // The cadence is not known yet: poll.
+        assert_eq!(t.next_reload(now), Duration::from_millis(125));
+        let grew = now + Duration::from_millis(700);
+        t.update(&media(0, 4, false), &base(), grew).unwrap();
+        // The next segment is due 2 s after the last appeared: sleep until 250 ms before.
+        assert_eq!(t.next_reload(grew), Duration::from_millis(1_750));
+        assert_eq!(
+            t.next_reload(grew + Duration::from_millis(1_000)),
+            Duration::from_millis(750)
+        );
+        // Due or late: poll.
+        assert_eq!(
+            t.next_reload(grew + Duration::from_millis(2_100)),
+            Duration::from_millis(125)
+        );
     }
 
     #[test]
