@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use peers::{Diff, Mask, Proc, Rgb, Tolerance, run_bounded};
 
+use lookout::core::audio::{AudioFormat, AudioSink};
 use lookout::core::event::{SessionEvent, SessionState, noop_waker};
 use lookout::core::session::{self, SessionConfig};
 use lookout::core::source::SourceSpec;
@@ -239,6 +240,33 @@ fn snapshot_of_a_still_stream_matches_its_image() -> Result<()> {
     Ok(())
 }
 
+/// A sound output that counts what it is given, at an odd rate so resampling is needed.
+#[derive(Debug, Default)]
+struct CountingSink {
+    samples: std::sync::atomic::AtomicU64,
+    loudest: std::sync::Mutex<f32>,
+}
+
+impl AudioSink for CountingSink {
+    fn format(&self) -> Option<AudioFormat> {
+        Some(AudioFormat {
+            rate: 44_100,
+            channels: 2,
+        })
+    }
+    fn push(&self, samples: &[f32]) {
+        self.samples
+            .fetch_add(samples.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        let mut loudest = self.loudest.lock().unwrap_or_else(|p| p.into_inner());
+        *loudest = loudest.max(peak);
+    }
+    fn latency(&self) -> Duration {
+        Duration::from_millis(50)
+    }
+    fn clear(&self) {}
+}
+
 #[test]
 fn an_animated_stream_keeps_coming_and_stays_near_live() -> Result<()> {
     if !have_ffmpeg()? {
@@ -260,7 +288,12 @@ fn an_animated_stream_keeps_coming_and_stays_near_live() -> Result<()> {
     )?;
     let rt = tokio::runtime::Runtime::new()?;
     let source: SourceSpec = hls.playlist_url().parse()?;
-    let mut handle = session::spawn(rt.handle(), source, SessionConfig::default(), noop_waker());
+    let sink = Arc::new(CountingSink::default());
+    let config = SessionConfig {
+        audio: Some(sink.clone()),
+        ..SessionConfig::default()
+    };
+    let mut handle = session::spawn(rt.handle(), source, config, noop_waker());
 
     // Live within a few seconds.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -283,6 +316,7 @@ fn an_animated_stream_keeps_coming_and_stays_near_live() -> Result<()> {
     let watch = Duration::from_secs(30);
     let start = Instant::now();
     let first = handle.stats().sample().updates;
+    let samples_before = sink.samples.load(std::sync::atomic::Ordering::Relaxed);
     let mut behind = Vec::new();
     let mut last_updates = first;
     let mut last_progress = Instant::now();
@@ -307,6 +341,15 @@ fn an_animated_stream_keeps_coming_and_stays_near_live() -> Result<()> {
         }
     }
     let frames = last_updates - first;
+    let samples = sink.samples.load(std::sync::atomic::Ordering::Relaxed) - samples_before;
+    let sound_rate = samples as f64 / 2.0 / watch.as_secs_f64();
+    let loudest = *sink.loudest.lock().unwrap_or_else(|p| p.into_inner());
+    println!("sound: {sound_rate:.0} frames/s at 44.1 kHz stereo, peak {loudest:.2}");
+    assert!(
+        (sound_rate - 44_100.0).abs() < 44_100.0 * 0.1,
+        "sound at {sound_rate:.0} frames/s, expected 44100"
+    );
+    assert!(loudest > 0.05, "the 440 Hz tone came out silent");
     behind.sort_unstable();
     let median = behind[behind.len() / 2];
     let worst = *behind.last().unwrap_or(&0);

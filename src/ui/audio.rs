@@ -110,6 +110,16 @@ impl Speaker {
         })
     }
 
+    /// A speaker with no output device, as on a machine without sound.
+    pub fn silent() -> Arc<Speaker> {
+        Arc::new(Speaker {
+            shared: Arc::new(Shared::default()),
+            format: None,
+            latency: Duration::ZERO,
+            _keep: None,
+        })
+    }
+
     /// Whether there is an output to play on.
     pub fn has_output(&self) -> bool {
         self.format.is_some()

@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 pub const MARGIN: Duration = Duration::from_millis(60);
 /// A frame later than this (and not due to its segment) is dropped rather than shown.
 pub const LATE_TOLERANCE: Duration = Duration::from_millis(60);
+/// Sound this late is still played (a little late) rather than cut: in a stream with
+/// both, sound is demuxed next to pictures the decoder holds for a frame or two.
+pub const SOUND_TOLERANCE: Duration = Duration::from_millis(300);
 /// How many recent segments' needs the catch-up rule looks at.
 const NEED_WINDOW: usize = 3;
 
@@ -188,6 +191,20 @@ impl PlayClock {
         Verdict::Drop
     }
 
+    /// Decides about a piece of sound captured at `capture`, seen at `now`. Sound follows
+    /// the pictures' delay and never changes it; what is too late is dropped.
+    pub fn judge_sound(&self, capture: Instant, now: Instant) -> Verdict {
+        let mut s = self.lock();
+        let initial = s.initial;
+        let delay = *s.delay.get_or_insert(initial);
+        let due = capture + delay;
+        if due + SOUND_TOLERANCE >= now {
+            Verdict::ShowAt(due.max(now))
+        } else {
+            Verdict::Drop
+        }
+    }
+
     /// Sleeps until `at` (or until the clock is closed or asked to jump); false if closed.
     pub fn wait_until(&self, at: Instant) -> bool {
         let mut s = self.lock();
@@ -295,6 +312,24 @@ mod tests {
             v,
             Verdict::ShowAt(cap + Duration::from_millis(1_000) + MARGIN)
         );
+    }
+
+    #[test]
+    fn sound_follows_the_delay_and_tolerates_a_little_lateness() {
+        let c = clock();
+        let t0 = Instant::now();
+        c.judge(t0, None, t0, true);
+        let d = c.delay().unwrap();
+        let cap = t0 + Duration::from_secs(1);
+        assert_eq!(c.judge_sound(cap, t0), Verdict::ShowAt(cap + d));
+        // 200 ms late: played now.
+        let now = cap + d + Duration::from_millis(200);
+        assert_eq!(c.judge_sound(cap, now), Verdict::ShowAt(now));
+        assert_eq!(
+            c.judge_sound(cap, now + Duration::from_millis(200)),
+            Verdict::Drop
+        );
+        assert_eq!(c.delay(), Some(d), "sound never moves the delay");
     }
 
     #[test]

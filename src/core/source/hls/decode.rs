@@ -172,9 +172,7 @@ struct VideoOut {
     index: usize,
     time_base: f64,
     frames: Arc<FrameSlot>,
-    scaler: Option<(software::scaling::Context, [u32; 2], ffmpeg::format::Pixel)>,
-    rgba: frame::Video,
-    fb: Option<Framebuffer>,
+    converter: RgbaConverter,
     shown_any: bool,
     bad: u32,
     wait_key: bool,
@@ -337,24 +335,32 @@ fn open_video(
     let Some(stream) = input.streams().best(media::Type::Video) else {
         return Ok(None);
     };
-    let context = codec::context::Context::from_parameters(stream.parameters())
-        .map_err(|e| HlsError::Decode(format!("video stream: {e}")))?;
-    let decoder = context
-        .decoder()
-        .video()
-        .map_err(|e| HlsError::Decode(format!("no decoder for the video: {e}")))?;
+    let decoder = video_decoder(stream.parameters())?;
     Ok(Some(VideoOut {
         decoder,
         index: stream.index(),
         time_base: f64::from(stream.time_base()),
         frames,
-        scaler: None,
-        rgba: frame::Video::empty(),
-        fb: None,
+        converter: RgbaConverter::default(),
         shown_any: false,
         bad: 0,
         wait_key: true,
     }))
+}
+
+/// A video decoder for a stream, using up to four of FFmpeg's frame threads (each adds
+/// one frame, 42 ms at 24 fps, of delay; nothing next to HLS's seconds).
+pub fn video_decoder(parameters: codec::Parameters) -> Result<codec::decoder::Video, HlsError> {
+    let mut context = codec::context::Context::from_parameters(parameters)
+        .map_err(|e| HlsError::Decode(format!("video stream: {e}")))?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
+    let mut threading = codec::threading::Config::count(threads);
+    threading.kind = codec::threading::Type::Frame;
+    context.set_threading(threading);
+    context
+        .decoder()
+        .video()
+        .map_err(|e| HlsError::Decode(format!("no decoder for the video: {e}")))
 }
 
 fn open_audio(
@@ -426,54 +432,19 @@ fn show_video(
     parts: &Out,
 ) -> Result<bool, HlsError> {
     let (w, h) = (decoded.width(), decoded.height());
-    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(HlsError::Decode(format!(
-            "picture size {w}×{h} out of bounds"
-        )));
-    }
     let now = Instant::now();
     let Some((capture, arrived)) = timing(marks, 0, decoded.timestamp(), v.time_base) else {
         return Ok(true);
     };
-    let first = !v.shown_any;
-    match clock.judge(capture, arrived, now, first) {
+    let at = match clock.judge(capture, arrived, now, !v.shown_any) {
         Verdict::Drop => return Ok(true),
-        Verdict::ShowAt(at) => {
-            if !clock.wait_until(at) {
-                return Ok(false);
-            }
-        }
-    }
-    let format = decoded.format();
-    let rebuild = !matches!(&v.scaler, Some((_, size, f)) if *size == [w, h] && *f == format);
-    if rebuild {
-        let scaler = software::scaling::Context::get(
-            format,
-            w,
-            h,
-            ffmpeg::format::Pixel::RGBA,
-            w,
-            h,
-            software::scaling::Flags::BILINEAR,
-        )
-        .map_err(|e| HlsError::Decode(format!("cannot convert {format:?} pictures: {e}")))?;
-        v.scaler = Some((scaler, [w, h], format));
-        v.rgba = frame::Video::empty();
-    }
-    let Some((scaler, _, _)) = v.scaler.as_mut() else {
-        return Ok(true);
+        Verdict::ShowAt(at) => at,
     };
-    scaler
-        .run(decoded, &mut v.rgba)
-        .map_err(|e| HlsError::Decode(format!("picture conversion failed: {e}")))?;
-    let fb = match &mut v.fb {
-        Some(fb) if fb.width() == w && fb.height() == h => fb,
-        slot => {
-            let fb = Framebuffer::new(w, h).map_err(|e| HlsError::Decode(e.to_string()))?;
-            slot.insert(fb)
-        }
-    };
-    copy_rgba(&v.rgba, fb);
+    // Convert while waiting for its time, so it shows on time.
+    let fb = v.converter.convert(decoded)?;
+    if !clock.wait_until(at) {
+        return Ok(false);
+    }
     v.frames.publish(fb, &[fb.full_rect()]);
     parts.stats.add_update(1);
     let behind = Instant::now().saturating_duration_since(capture);
@@ -495,15 +466,74 @@ fn show_video(
     Ok(true)
 }
 
-/// Copies swscale's RGBA (rows may be padded) into the framebuffer.
-fn copy_rgba(src: &frame::Video, fb: &mut Framebuffer) {
-    let row = fb.width() as usize * 4;
-    let stride = src.stride(0);
-    let data = src.data(0);
-    for (y, dst) in fb.pixels_mut().chunks_exact_mut(row).enumerate() {
-        if let Some(s) = data.get(y * stride..y * stride + row) {
-            dst.copy_from_slice(s);
+/// Converts decoded pictures to RGBA framebuffers with swscale, reusing its buffers.
+pub struct RgbaConverter {
+    scaler: Option<(software::scaling::Context, [u32; 2], ffmpeg::format::Pixel)>,
+    rgba: frame::Video,
+    fb: Option<Framebuffer>,
+}
+
+impl Default for RgbaConverter {
+    fn default() -> Self {
+        Self {
+            scaler: None,
+            rgba: frame::Video::empty(),
+            fb: None,
         }
+    }
+}
+
+impl RgbaConverter {
+    /// The picture as RGBA (opaque), in a framebuffer kept for the next call.
+    pub fn convert(&mut self, decoded: &frame::Video) -> Result<&Framebuffer, HlsError> {
+        let (w, h) = (decoded.width(), decoded.height());
+        if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+            return Err(HlsError::Decode(format!(
+                "picture size {w}×{h} out of bounds"
+            )));
+        }
+        let format = decoded.format();
+        let fits = matches!(&self.scaler, Some((_, size, f)) if *size == [w, h] && *f == format);
+        if !fits {
+            let scaler = software::scaling::Context::get(
+                format,
+                w,
+                h,
+                ffmpeg::format::Pixel::RGBA,
+                w,
+                h,
+                software::scaling::Flags::BILINEAR,
+            )
+            .map_err(|e| HlsError::Decode(format!("cannot convert {format:?} pictures: {e}")))?;
+            self.scaler = Some((scaler, [w, h], format));
+            self.rgba = frame::Video::empty();
+        }
+        let Some((scaler, _, _)) = self.scaler.as_mut() else {
+            return Err(HlsError::Decode("no picture converter".into()));
+        };
+        scaler
+            .run(decoded, &mut self.rgba)
+            .map_err(|e| HlsError::Decode(format!("picture conversion failed: {e}")))?;
+        if !self
+            .fb
+            .as_ref()
+            .is_some_and(|fb| fb.width() == w && fb.height() == h)
+        {
+            self.fb = Some(Framebuffer::new(w, h).map_err(|e| HlsError::Decode(e.to_string()))?);
+        }
+        let Some(fb) = self.fb.as_mut() else {
+            return Err(HlsError::Decode("no framebuffer".into()));
+        };
+        // swscale's rows may be padded.
+        let row = w as usize * 4;
+        let stride = self.rgba.stride(0);
+        let data = self.rgba.data(0);
+        for (y, dst) in fb.pixels_mut().chunks_exact_mut(row).enumerate() {
+            if let Some(s) = data.get(y * stride..y * stride + row) {
+                dst.copy_from_slice(s);
+            }
+        }
+        Ok(fb)
     }
 }
 
@@ -519,10 +549,10 @@ fn play_audio(
         return Ok(true);
     };
     let now = Instant::now();
-    let Some((capture, arrived)) = timing(marks, 1, sound.timestamp(), a.time_base) else {
+    let Some((capture, _)) = timing(marks, 1, sound.timestamp(), a.time_base) else {
         return Ok(true);
     };
-    match clock.judge(capture, arrived, now, false) {
+    match clock.judge_sound(capture, now) {
         Verdict::Drop => return Ok(true),
         Verdict::ShowAt(at) => {
             let early = at.checked_sub(a.sink.latency()).unwrap_or(at);
