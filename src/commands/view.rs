@@ -49,11 +49,11 @@ pub fn run(
             source.label()
         ),
     };
-    // Video streams have sound: one view, so not muted.
+    // Video streams have sound; a window shows one task, so it starts unmuted.
     let speaker = picture
         .as_ref()
         .is_some_and(SourceSpec::has_sound)
-        .then(|| ui::audio::Speaker::open(false));
+        .then(|| ui::audio::Speaker::open(ui::audio::starts_muted(1)));
     let mut config = config;
     config.audio = speaker
         .clone()

@@ -186,8 +186,38 @@ impl AudioSink for Speaker {
     }
 }
 
+/// Whether this machine plainly has no sound output: no ALSA card and no sound server
+/// socket. ALSA prints its own errors to stderr when asked to open a device that is not
+/// there, so we do not ask.
+#[cfg(target_os = "linux")]
+fn no_sound_hardware() -> bool {
+    let cards = std::fs::read_to_string("/proc/asound/cards").unwrap_or_default();
+    let no_cards = cards.trim().is_empty() || cards.contains("no soundcards");
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from);
+    let server = runtime.is_some_and(|dir| {
+        ["pulse/native", "pipewire-0"]
+            .iter()
+            .any(|s| dir.join(s).exists())
+    }) || std::env::var_os("PULSE_SERVER").is_some();
+    no_cards && !server
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_sound_hardware() -> bool {
+    false
+}
+
+/// Whether a view of `pictures` tasks starts muted: several at once would talk over each
+/// other, so only a lone task is heard from the start.
+pub fn starts_muted(pictures: usize) -> bool {
+    pictures > 1
+}
+
 /// Opens the default output device as an f32 (or i16) stream fed from `shared`.
 fn open_stream(shared: Arc<Shared>) -> Result<(cpal::Stream, AudioFormat), String> {
+    if no_sound_hardware() {
+        return Err("no sound card or sound server".into());
+    }
     let host = cpal::default_host();
     let device = host
         .default_output_device()
@@ -231,6 +261,12 @@ fn open_stream(shared: Arc<Shared>) -> Result<(cpal::Stream, AudioFormat), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_lone_task_starts_with_sound() {
+        assert!(!starts_muted(1));
+        assert!(starts_muted(2));
+    }
 
     #[test]
     fn mute_and_volume_shape_what_is_played_and_the_queue_is_bounded() {
