@@ -63,9 +63,12 @@ fn config(sim: &SimHandle, auth: WsAuth) -> SessionConfig {
 }
 
 fn spawn(source: &str, config: SessionConfig) -> SessionHandle {
+    let source = source.parse::<SourceSpec>().unwrap();
+    // Here `agentstation:` names the workstation's log, as it does for `lookout logs`.
+    let source = source.as_log().unwrap_or(source);
     session::spawn(
         &tokio::runtime::Handle::current(),
-        source.parse::<SourceSpec>().unwrap(),
+        source,
         config,
         lookout::core::event::noop_waker(),
     )

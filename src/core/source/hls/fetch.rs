@@ -20,8 +20,8 @@ use crate::core::event::StreamStats;
 use crate::core::provider::{BodyError, send};
 use crate::core::redact;
 
-/// Largest segment we read (a 2 s 720p segment is well under 2 MiB).
-pub const MAX_SEGMENT_BYTES: usize = 32 << 20;
+/// Largest segment we read (a 2 s 720p segment is well under 2 MiB; 16 MiB is 64 Mb/s).
+pub const MAX_SEGMENT_BYTES: usize = 16 << 20;
 /// Time allowed for one playlist request.
 const PLAYLIST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A segment's program date-time is trusted when it makes the segment at most this much

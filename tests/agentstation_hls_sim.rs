@@ -1,0 +1,221 @@
+//! AgentStation video against the simulator's recorder and live HLS (1280×720 H.264,
+//! 24 fps, 2 s segments, encoded in-process): start → live → ended, each REST error's
+//! message, a recorder that is not recording (and `--start-recording`), and recovery from
+//! a missing segment and from a stalled playlist.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use lookout::core::config::Settings;
+use lookout::core::event::{Command, SessionState};
+use lookout::core::redact::Secret;
+use lookout::core::session::{self, Backoff, STREAM_ENDED, SessionConfig, SessionHandle};
+use lookout::core::source::SourceSpec;
+use lookout::sim::{HlsFault, SimConfig, SimHandle};
+use support::{eventually, wait_state};
+
+const WS: &str = "ws-demo";
+
+async fn sim() -> SimHandle {
+    SimHandle::start(SimConfig {
+        width: 320,
+        height: 240,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn config(sim: &SimHandle) -> SessionConfig {
+    SessionConfig {
+        settings: Settings {
+            agentstation_base_url: sim.agentstation_base_url(),
+            agentstation_token: Some(Secret::new(sim.agentstation_token())),
+            ..Settings::default()
+        },
+        backoff: Backoff {
+            initial_ms: 50,
+            max_ms: 300,
+        },
+        ..SessionConfig::default()
+    }
+}
+
+fn spawn(workstation: &str, config: SessionConfig) -> SessionHandle {
+    session::spawn(
+        &tokio::runtime::Handle::current(),
+        SourceSpec::AgentStation {
+            workstation_id: workstation.into(),
+        },
+        config,
+        lookout::core::event::noop_waker(),
+    )
+}
+
+/// Waits (the first segment takes 2 s to encode) for the picture.
+async fn live(h: &mut SessionHandle) {
+    let (state, _) = wait_state(h, |s| matches!(s, SessionState::Live(_))).await;
+    let SessionState::Live(info) = state else {
+        unreachable!()
+    };
+    assert_eq!((info.width, info.height), (1280, 720));
+    assert_eq!(info.protocol, "HLS H264");
+    assert!(info.input != Default::default(), "HLS video is view-only");
+}
+
+/// Waits until `n` more pictures have been shown.
+async fn pictures(h: &SessionHandle, n: u64, within: Duration) {
+    let start = h.stats().sample().updates;
+    eventually(within, &format!("{n} more pictures"), || {
+        h.stats().sample().updates >= start + n
+    })
+    .await;
+}
+
+/// The final state the session comes to.
+async fn final_state(h: &mut SessionHandle) -> SessionState {
+    let (state, _) = wait_state(h, SessionState::is_final).await;
+    state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_workstation_goes_live_then_ends_with_the_stream() {
+    let sim = sim().await;
+    let started = Instant::now();
+    let mut h = spawn(WS, config(&sim));
+    live(&mut h).await;
+    println!("ws-demo: live {:.2} s after the session started (cold encoder)", started.elapsed().as_secs_f64());
+    pictures(&h, 24, Duration::from_secs(5)).await;
+    let behind = h.stats().sample().behind_live_ms.unwrap();
+    assert!(behind < 3_500, "{behind} ms behind live");
+    assert!(sim.agentstation_hls_counters(WS).playlist_requests > 0);
+
+    assert!(sim.agentstation_hls_fault(WS, HlsFault::EndList));
+    match final_state(&mut h).await {
+        SessionState::Ended { reason } => assert_eq!(reason, STREAM_ENDED),
+        other => panic!("{other:?}"),
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playlist_that_goes_away_ends_the_view_after_one_fresh_stream() {
+    let sim = sim().await;
+    let mut h = spawn(WS, config(&sim));
+    live(&mut h).await;
+    assert!(sim.agentstation_hls_fault(WS, HlsFault::Gone));
+    match final_state(&mut h).await {
+        SessionState::Ended { reason } => assert_eq!(reason, STREAM_ENDED),
+        other => panic!("{other:?}"),
+    }
+    // Retry after the recorder restarts: live again.
+    assert!(sim.agentstation_start_recorder(WS));
+    assert!(h.send(Command::Retry));
+    live(&mut h).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_rest_error_says_what_it_is() {
+    let sim = sim().await;
+    let cases = [
+        (400, "AgentStation rejected the request (400)"),
+        (401, "AgentStation rejected the token (401)"),
+        (402, "out of credits (402)"),
+        (422, "no workstation ws-demo for this token (422)"),
+    ];
+    for (status, text) in cases {
+        sim.agentstation_fail_next(WS, status, 1, None);
+        let mut h = spawn(WS, config(&sim));
+        match final_state(&mut h).await {
+            SessionState::Failed { message } => {
+                assert!(message.contains(text), "{status}: {message}");
+                assert!(!message.contains(sim.agentstation_token()));
+            }
+            other => panic!("{status}: {other:?}"),
+        }
+    }
+    // 429 waits as long as it is told; 500 and 503 are retried; then it plays.
+    for (status, retry_after) in [(429, Some(1)), (500, None), (503, None)] {
+        sim.agentstation_fail_next(WS, status, 1, retry_after);
+        let mut h = spawn(WS, config(&sim));
+        let (state, _) = wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
+        if let SessionState::Reconnecting { retry_in_ms, reason, .. } = state {
+            if status == 429 {
+                assert_eq!(retry_in_ms, 1_000, "{reason}");
+                assert!(reason.contains("rate limiting"), "{reason}");
+            }
+        }
+        live(&mut h).await;
+        h.send(Command::Stop);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_recorder_is_explained_and_can_be_started() {
+    let sim = sim().await;
+    let mut h = spawn("ws-idle", config(&sim));
+    match final_state(&mut h).await {
+        SessionState::Failed { message } => {
+            assert!(message.contains("ws-idle is idle"), "{message}");
+            assert!(message.contains("--start-recording"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut h = spawn(
+        "ws-idle",
+        SessionConfig {
+            start_recording: true,
+            ..config(&sim)
+        },
+    );
+    live(&mut h).await;
+    assert_eq!(
+        format!("{:?}", sim.agentstation_recorder("ws-idle").unwrap()).to_lowercase(),
+        "recording"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_segment_is_skipped_and_the_picture_goes_on() {
+    let sim = sim().await;
+    let mut h = spawn(WS, config(&sim));
+    live(&mut h).await;
+    assert!(sim.agentstation_hls_fault(WS, HlsFault::MissingSegment));
+    let requests = sim.agentstation_hls_counters(WS).segment_requests;
+    // The missing segment comes and goes within two segments; pictures go on after it.
+    pictures(&h, 24 * 5, Duration::from_secs(9)).await;
+    assert!(sim.agentstation_hls_counters(WS).segment_requests >= requests + 2);
+    // No reconnect: still the first live state.
+    assert!(h.try_recv_event().is_none_or(|e| !matches!(
+        e,
+        lookout::core::event::SessionEvent::State(SessionState::Reconnecting { .. })
+    )));
+    let behind = h.stats().sample().behind_live_ms.unwrap();
+    assert!(behind < 3_500, "{behind} ms behind live after the gap");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_playlist_is_reopened_and_the_picture_comes_back_near_live() {
+    let sim = sim().await;
+    let mut h = spawn(WS, config(&sim));
+    live(&mut h).await;
+    assert!(sim.agentstation_hls_fault(WS, HlsFault::StallPlaylist(Duration::from_secs(9))));
+    // No new segment for three target durations (6 s): reopened.
+    let (state, _) = wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
+    let SessionState::Reconnecting { reason, .. } = state else {
+        unreachable!()
+    };
+    assert!(reason.contains("has not moved"), "{reason}");
+    live(&mut h).await;
+    pictures(&h, 48, Duration::from_secs(15)).await;
+    let behind = h.stats().sample().behind_live_ms.unwrap();
+    assert!(behind < 3_500, "{behind} ms behind live after the stall");
+    sim.shutdown().await;
+}
