@@ -290,6 +290,11 @@ pub struct DemoArgs {
     #[arg(long, default_value = "demo")]
     pub task: String,
 
+    /// Watch another of the simulator's sources instead, e.g. `agentstation:ws-demo`
+    /// (video, sound and log) or `chaser:demo` (`lookout serve` lists them).
+    #[arg(long, value_name = "SOURCE", conflicts_with = "task")]
+    pub source: Option<String>,
+
     /// How to size the picture.
     #[arg(long, value_enum, default_value_t = ScaleArg::Fit)]
     pub scale: ScaleArg,

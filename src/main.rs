@@ -92,7 +92,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             commands::view::run(&rt, source, log, config, args.scale)
         }
         #[cfg(feature = "gui")]
-        Command::Demo(args) => commands::view::demo(&rt, &args.task, args.scale),
+        Command::Demo(args) => {
+            let source = args.source.as_deref().map(str::parse).transpose()?;
+            commands::view::demo(&rt, &args.task, source, args.scale)
+        }
     };
     done.map(|()| 0)
 }

@@ -97,8 +97,14 @@ pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
     }
 }
 
-/// Starts the simulator on a free loopback port and watches one of its tasks.
-pub fn demo(rt: &tokio::runtime::Runtime, task: &str, scale: ScaleArg) -> anyhow::Result<()> {
+/// Starts the simulator on a free loopback port and watches one of its tasks (or `source`,
+/// one of its other sources).
+pub fn demo(
+    rt: &tokio::runtime::Runtime,
+    task: &str,
+    source: Option<SourceSpec>,
+    scale: ScaleArg,
+) -> anyhow::Result<()> {
     let sim = rt
         .block_on(super::serve::start(SimConfig::default()))
         .context("cannot start the built-in simulator")?;
@@ -106,6 +112,11 @@ pub fn demo(rt: &tokio::runtime::Runtime, task: &str, scale: ScaleArg) -> anyhow
         settings: sim_settings(&sim),
         ..SessionConfig::default()
     };
+    if let Some(source) = source {
+        let result = run(rt, source, None, config, scale);
+        rt.block_on(sim.shutdown());
+        return result;
+    }
     let source = SourceSpec::Optexity {
         task_id: task.to_string(),
     };
