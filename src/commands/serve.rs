@@ -52,6 +52,9 @@ pub fn banner(sim: &SimHandle) -> String {
     for (id, what) in sim.demo_workstations() {
         out.push_str(&format!("    agentstation:{id:<10} {what}\n"));
     }
+    out.push_str(
+        "  recorder : POST /v1/workstations/{id}/recorder/start, GET …/recorder,\n             POST …/recorder/stream {\"type\":\"video\"|\"audio\",\"protocol\":\"hls\"} -> HLS playlist URL\n",
+    );
     out.push_str(&format!(
         "Try:\n  OPTEXITY_BASE_URL={} OPTEXITY_API_KEY={} lookout view optexity:demo\n",
         sim.base_url(),
@@ -61,6 +64,11 @@ pub fn banner(sim: &SimHandle) -> String {
         "  CHASER_BASE_URL={} CHASER_KEY={} lookout view chaser:human\n",
         sim.chaser_base_url(),
         sim.chaser_key()
+    ));
+    out.push_str(&format!(
+        "  AGENTSTATION_BASE_URL={} AGENTSTATION_TOKEN={} lookout view agentstation:ws-demo\n",
+        sim.agentstation_base_url(),
+        sim.agentstation_token()
     ));
     out.push_str(&format!(
         "Task-log providers' environment:\n  WALDIEZ_BASE_URL={} WALDIEZ_CLIENT_ID={} WALDIEZ_CLIENT_SECRET={}\n",

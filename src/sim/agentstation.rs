@@ -16,8 +16,22 @@
 //! `agentstation_keepalive_ms`. Test hooks end a workstation's streams (the response body
 //! ends) and write raw text into them (a malformed event, say).
 //!
-//! The recorder routes (`/v1/workstations/{id}/recorder/*`, HLS video) are to join
-//! [`routes`] here.
+//! The recorder (its HLS streams live in [`crate::sim::hls`]):
+//! - `POST /v1/workstations/{id}/recorder/start` (no body) → 200 `{"status":"recording"}`,
+//!   and the workstation's encoder starts (a stopped recorder records again, its faults
+//!   cleared; its segment numbers go on from where the timeline is).
+//! - `GET /v1/workstations/{id}/recorder` → `{"status":"idle|recording|paused|stopped"}`.
+//! - `POST /v1/workstations/{id}/recorder/stream`, body `{"type":"video"|"audio",
+//!   "protocol":"hls"}` (at most [`MAX_BODY_BYTES`]) → 200
+//!   `{"url":"http://HOST/agentstation/hls/{id}/{type}?token=…"}` (no `.m3u8` suffix; the
+//!   token lasts `agentstation_hls_token_ttl_ms`); 400 for a bad body, type or protocol,
+//!   and — our reading of "the stream endpoint answers only while a recording runs" — 400
+//!   `{"error":"bad_request","message":"recorder is not recording"}` when the recorder is
+//!   idle or stopped.
+//!
+//! All `/v1/workstations/…` calls check the key first (401), then any failure a test
+//! forced for the workstation ([`AgentStation::fail_next`]: 400, 401, 402, 422, 429 with
+//! `Retry-After`, 500, 503, …), then the workstation (422).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -36,6 +50,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::api::{AppState, same_secret};
 use super::chaser::rfc3339_ms;
+use super::hls::{self, HlsKind, RecorderState, Recorders};
 use super::token::{TokenIssuer, now_ms};
 
 /// How long a log stream URL's token opens the stream.
@@ -48,11 +63,24 @@ const STREAM_BUFFER: usize = 32;
 const CONTROL_BUFFER: usize = 16;
 /// The shortest line or keep-alive interval honoured.
 const MIN_INTERVAL_MS: u64 = 10;
+/// Largest request body read (`recorder/stream`).
+pub const MAX_BODY_BYTES: usize = 4096;
 
-/// The demo workstations every simulator starts with: (id, chatters, description).
-pub(crate) const DEMO_WORKSTATIONS: [(&str, bool, &str); 2] = [
-    ("ws-demo", true, "logs a few lines a second"),
-    ("ws-idle", false, "logs nothing; keep-alive comments only"),
+/// The demo workstations every simulator starts with: (id, chatters, records from the
+/// start, description).
+pub(crate) const DEMO_WORKSTATIONS: [(&str, bool, bool, &str); 2] = [
+    (
+        "ws-demo",
+        true,
+        true,
+        "logs a few lines a second; recording (HLS video and audio)",
+    ),
+    (
+        "ws-idle",
+        false,
+        false,
+        "logs nothing (keep-alive comments only); recorder idle until recorder/start",
+    ),
 ];
 
 /// The chatter's cycle of (level, message).
@@ -92,7 +120,25 @@ struct OpenStream {
     control: mpsc::Sender<Control>,
 }
 
-/// AgentStation's key, workstations and open log streams.
+/// Failures a test forced on a workstation's next calls.
+#[derive(Clone, Copy, Debug)]
+struct ForcedFailure {
+    status: StatusCode,
+    remaining: u32,
+    retry_after_s: Option<u64>,
+}
+
+/// How an [`AgentStation`] behaves.
+#[derive(Clone, Debug)]
+pub(crate) struct AgentStationSettings {
+    pub token: String,
+    pub line_interval_ms: u64,
+    pub keepalive_ms: u64,
+    pub hls_token_ttl_ms: u64,
+    pub hls_idle_ms: u64,
+}
+
+/// AgentStation's key, workstations, open log streams and recorders.
 pub(crate) struct AgentStation {
     token: String,
     url_tokens: TokenIssuer,
@@ -102,6 +148,8 @@ pub(crate) struct AgentStation {
     next_stream: AtomicU64,
     line_interval_ms: u64,
     keepalive_ms: u64,
+    recorders: Recorders,
+    forced: Mutex<HashMap<String, ForcedFailure>>,
 }
 
 impl std::fmt::Debug for AgentStation {
@@ -119,19 +167,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl AgentStation {
     /// With the demo workstations.
-    pub fn new(token: String, line_interval_ms: u64, keepalive_ms: u64) -> Self {
-        let workstations = DEMO_WORKSTATIONS
-            .iter()
-            .map(|(id, chatters, _)| (id.to_string(), *chatters))
-            .collect();
+    pub fn new(settings: AgentStationSettings) -> Self {
+        let recorders = Recorders::new(settings.hls_token_ttl_ms, settings.hls_idle_ms);
+        let mut workstations = HashMap::new();
+        for (id, chatters, recording, _) in DEMO_WORKSTATIONS {
+            workstations.insert(id.to_string(), chatters);
+            recorders.add(id, recording);
+        }
         Self {
-            token,
+            token: settings.token,
             url_tokens: TokenIssuer::new(LOG_URL_TTL_MS),
             workstations: Mutex::new(workstations),
             open: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(0),
-            line_interval_ms: line_interval_ms.max(MIN_INTERVAL_MS),
-            keepalive_ms: keepalive_ms.max(MIN_INTERVAL_MS),
+            line_interval_ms: settings.line_interval_ms.max(MIN_INTERVAL_MS),
+            keepalive_ms: settings.keepalive_ms.max(MIN_INTERVAL_MS),
+            recorders,
+            forced: Mutex::new(HashMap::new()),
         }
     }
 
@@ -139,9 +191,79 @@ impl AgentStation {
         &self.token
     }
 
-    /// Adds a workstation (or changes whether it chatters).
+    /// The workstations' recorders and HLS streams.
+    pub fn recorders(&self) -> &Recorders {
+        &self.recorders
+    }
+
+    /// Adds a workstation (or changes whether it chatters); a new one's recorder is idle.
     pub fn add_workstation(&self, id: &str, chatters: bool) {
         lock(&self.workstations).insert(id.to_string(), chatters);
+        self.recorders.add(id, false);
+    }
+
+    /// Makes the next `count` calls about `workstation` (after the key check) fail with
+    /// `status` (an error status; anything else counts as 500), with `Retry-After:
+    /// retry_after_s` when given (429 without one says 1 s). `count = 0` disarms.
+    pub fn fail_next(
+        &self,
+        workstation: &str,
+        status: u16,
+        count: u32,
+        retry_after_s: Option<u64>,
+    ) {
+        let mut forced = lock(&self.forced);
+        if count == 0 {
+            forced.remove(workstation);
+            return;
+        }
+        let status = StatusCode::from_u16(status)
+            .ok()
+            .filter(|s| s.is_client_error() || s.is_server_error())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        forced.insert(
+            workstation.to_string(),
+            ForcedFailure {
+                status,
+                remaining: count,
+                retry_after_s,
+            },
+        );
+    }
+
+    /// Spends one forced failure of `workstation`, if one is armed.
+    fn take_forced(&self, workstation: &str) -> Option<ForcedFailure> {
+        let mut forced = lock(&self.forced);
+        let f = forced.get_mut(workstation)?;
+        f.remaining = f.remaining.saturating_sub(1);
+        let taken = *f;
+        if taken.remaining == 0 {
+            forced.remove(workstation);
+        }
+        Some(taken)
+    }
+
+    /// The key check, a forced failure, then the workstation check of every
+    /// `/v1/workstations/{id}/…` call: the answer that refuses it, if any.
+    fn refusal(&self, headers: &HeaderMap, id: &str) -> Option<Response> {
+        if !bearer(headers).is_some_and(|k| same_secret(k, self.token.as_bytes())) {
+            return Some(error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized - missing or invalid API key.",
+            ));
+        }
+        if let Some(f) = self.take_forced(id) {
+            return Some(forced_error(f));
+        }
+        if self.chatters(id).is_none() {
+            return Some(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable_entity",
+                "Cannot find the requested workstation associated with your API key.",
+            ));
+        }
+        None
     }
 
     fn chatters(&self, id: &str) -> Option<bool> {
@@ -193,14 +315,52 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/workstations/{id}/log/stream", post(log_stream_url))
         .route("/agentstation/log/{id}", get(log_events))
+        .route("/v1/workstations/{id}/recorder/start", post(recorder_start))
+        .route("/v1/workstations/{id}/recorder", get(recorder_status))
+        .route(
+            "/v1/workstations/{id}/recorder/stream",
+            post(recorder_stream),
+        )
+        .merge(hls::routes())
 }
 
-fn error(code: StatusCode, error: &str, message: &str) -> Response {
+/// An error answer, `{"error","message"}`.
+pub(crate) fn error(code: StatusCode, error: &str, message: &str) -> Response {
     (
         code,
         axum::Json(json!({ "error": error, "message": message })),
     )
         .into_response()
+}
+
+/// The answer a forced failure gives.
+fn forced_error(f: ForcedFailure) -> Response {
+    let (name, message) = match f.status.as_u16() {
+        400 => ("bad_request", "Bad request."),
+        401 => ("unauthorized", "Unauthorized - missing or invalid API key."),
+        402 => ("payment_required", "Out of credits."),
+        422 => (
+            "unprocessable_entity",
+            "Cannot find the requested workstation associated with your API key.",
+        ),
+        429 => ("rate_limited", "Too many requests, slow down."),
+        500 => ("internal_server_error", "Internal server error."),
+        503 => ("service_unavailable", "Service temporarily unavailable."),
+        _ => ("error", "Request failed."),
+    };
+    let mut resp = error(f.status, name, message);
+    let retry_after = f
+        .retry_after_s
+        .or((f.status == StatusCode::TOO_MANY_REQUESTS).then_some(1));
+    if let Some(seconds) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    resp
+}
+
+fn bad_request(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "bad_request", message)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
@@ -211,28 +371,9 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
         .then(|| rest.trim_ascii())
 }
 
-/// `POST /v1/workstations/{id}/log/stream`.
-async fn log_stream_url(
-    State(s): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let station = &s.agentstation;
-    if !bearer(&headers).is_some_and(|k| same_secret(k, station.token.as_bytes())) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Unauthorized - missing or invalid API key.",
-        );
-    }
-    if station.chatters(&id).is_none() {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unprocessable_entity",
-            "Cannot find the requested workstation associated with your API key.",
-        );
-    }
-    let origin = s.ws_origin(&headers);
+/// `{"url": "http://HOST/{path…}?token={token}"}`, HOST as the request named it.
+fn url_answer(s: &AppState, headers: &HeaderMap, path: &[&str], token: &str) -> Response {
+    let origin = s.ws_origin(headers);
     let origin = origin.replacen("ws://", "http://", 1);
     let Ok(mut url) = url::Url::parse(&origin) else {
         return error(
@@ -241,12 +382,104 @@ async fn log_stream_url(
             "bad Host header",
         );
     };
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.clear().extend(["agentstation", "log", &id]);
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.clear().extend(path);
     }
-    url.query_pairs_mut()
-        .append_pair("token", &station.url_tokens.issue(&id));
+    url.query_pairs_mut().append_pair("token", token);
     axum::Json(json!({ "url": url.as_str() })).into_response()
+}
+
+/// `POST /v1/workstations/{id}/log/stream`.
+async fn log_stream_url(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let station = &s.agentstation;
+    if let Some(refused) = station.refusal(&headers, &id) {
+        return refused;
+    }
+    let token = station.url_tokens.issue(&id);
+    url_answer(&s, &headers, &["agentstation", "log", &id], &token)
+}
+
+/// A recorder call that does `act` and answers the recorder's state.
+fn recorder_call(
+    s: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    act: fn(&Recorders, &str) -> Option<RecorderState>,
+) -> Response {
+    let station = &s.agentstation;
+    if let Some(refused) = station.refusal(headers, id) {
+        return refused;
+    }
+    match act(&station.recorders, id) {
+        Some(status) => axum::Json(json!({ "status": status.name() })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found", "No recorder."),
+    }
+}
+
+/// `POST /v1/workstations/{id}/recorder/start`.
+async fn recorder_start(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    recorder_call(&s, &id, &headers, Recorders::start)
+}
+
+/// `GET /v1/workstations/{id}/recorder`.
+async fn recorder_status(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    recorder_call(&s, &id, &headers, Recorders::status)
+}
+
+/// The `recorder/stream` body.
+#[derive(serde::Deserialize)]
+struct StreamRequest {
+    #[serde(rename = "type")]
+    kind: String,
+    protocol: String,
+}
+
+/// `POST /v1/workstations/{id}/recorder/stream`.
+async fn recorder_stream(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let station = &s.agentstation;
+    if let Some(refused) = station.refusal(&headers, &id) {
+        return refused;
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return bad_request("The request body is too large.");
+    }
+    let Ok(request) = serde_json::from_slice::<StreamRequest>(&body) else {
+        return bad_request(
+            "The body must be JSON {\"type\": \"video\"|\"audio\", \"protocol\": \"hls\"}.",
+        );
+    };
+    let Some(kind) = HlsKind::from_name(&request.kind) else {
+        return bad_request("type must be video or audio");
+    };
+    if request.protocol != "hls" {
+        return bad_request("protocol must be hls");
+    }
+    match station.recorders.stream_token(&id, kind) {
+        Ok(token) => url_answer(
+            &s,
+            &headers,
+            &["agentstation", "hls", &id, kind.name()],
+            &token,
+        ),
+        Err(hls::NotRecording) => bad_request("recorder is not recording"),
+    }
 }
 
 /// `GET /agentstation/log/{id}?token=T`: the event stream.

@@ -1,7 +1,8 @@
 //! The built-in simulator: an Optexity-style task API with RFB streams over websockify, a
 //! Chaser-style preview API with JPEG frames and input over a WebSocket, and a plain RFB
 //! server over TCP, all showing a synthetic agent desktop; a Waldiez Runner whose scripted
-//! tasks log and ask over a WebSocket; and AgentStation's workstation log stream (SSE).
+//! tasks log and ask over a WebSocket; and AgentStation's workstation log stream (SSE) and
+//! recorder, whose live HLS video and audio of the desktop FFmpeg encodes in-process.
 //! `lookout serve`, `lookout demo` and the integration tests run it on loopback.
 //!
 //! ```text
@@ -17,6 +18,10 @@
 //!         -> status, replay, live messages  waldiez_tasks.rs (scripts, prompts, history)
 //!       POST /v1/workstations/{id}/log/stream  agentstation.rs (Bearer token)
 //!       GET /agentstation/log/{id}?token   agentstation.rs -> text/event-stream
+//!       POST /v1/workstations/{id}/recorder/{start,stream}, GET …/recorder  agentstation.rs
+//!       GET /agentstation/hls/{id}/{video|audio}[/{seq}.ts]?token  hls/ (playlists,
+//!         segments) <- one encoder thread per recording workstation (desktop -> x264/AAC
+//!         -> MPEG-TS in memory)
 //! TCP   raw RFB listener (vnc://)         always the "demo" desktop, optional VNC auth
 //!         -> rfb::server
 //! ```
@@ -27,13 +32,16 @@
 //! field), shared by all viewers of that task or session. Test hooks on [`SimHandle`] add
 //! tasks and sessions, force statuses, resize the desktop, rate-limit mints and cut or
 //! close streams; for Waldiez they script tasks, answer prompts as another operator and
-//! drop sockets, for AgentStation they end log streams and inject raw events.
+//! drop sockets, for AgentStation they end log streams, inject raw events, force REST
+//! errors, start recorders, put faults into HLS streams (missing segment, stalled or ended
+//! playlist, gone) and count playlist and segment requests.
 
 mod agentstation;
 mod api;
 pub mod capture;
 mod chaser;
 pub mod desktop;
+mod hls;
 mod interact;
 mod preview;
 pub mod rfb;
@@ -59,6 +67,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use desktop::{Damage, Desktop, Interaction, Script, Scroll, Widget, render_desktop};
+pub use hls::{HlsCounters, HlsFault, RecorderState};
 pub use stats::{
     KeyEventType, MAX_RECORDED_INPUT, MouseButton, MouseEventType, ReceivedInput, SimStats,
     TouchEventType, TouchPoint,
@@ -71,7 +80,7 @@ pub use waldiez_tasks::{
 };
 
 use crate::core::frame::MAX_DIMENSION;
-use agentstation::{AgentStation, DEMO_WORKSTATIONS};
+use agentstation::{AgentStation, AgentStationSettings, DEMO_WORKSTATIONS};
 use api::{AppState, Showing, StreamContext};
 use chaser::{Chaser, DEMO_SESSIONS};
 use interact::{Pages, VNC_PAGE};
@@ -134,6 +143,12 @@ pub struct SimConfig {
     pub agentstation_log_interval_ms: u64,
     /// Time between two keep-alive comments on a log stream.
     pub agentstation_keepalive_ms: u64,
+    /// Lifetime of the tokens in AgentStation's HLS URLs (playlists and segments answer
+    /// 403 once it is over; a client fetches a fresh URL from `recorder/stream`).
+    pub agentstation_hls_token_ttl_ms: u64,
+    /// A workstation's HLS encoder stops after this long without a playlist, segment or
+    /// stream URL request (and starts again on the next).
+    pub agentstation_hls_idle_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -160,6 +175,8 @@ impl Default for SimConfig {
             agentstation_token: "sim-agentstation-token".to_string(),
             agentstation_log_interval_ms: 400,
             agentstation_keepalive_ms: 15_000,
+            agentstation_hls_token_ttl_ms: 60 * 60 * 1000,
+            agentstation_hls_idle_ms: 15_000,
         }
     }
 }
@@ -246,11 +263,13 @@ impl SimHandle {
         for (id, plan) in demo_plans(cfg.waldiez_step_ms, cfg.waldiez_input_timeout_ms) {
             waldiez.tasks.add(id, plan);
         }
-        let agentstation = Arc::new(AgentStation::new(
-            cfg.agentstation_token.clone(),
-            cfg.agentstation_log_interval_ms,
-            cfg.agentstation_keepalive_ms,
-        ));
+        let agentstation = Arc::new(AgentStation::new(AgentStationSettings {
+            token: cfg.agentstation_token.clone(),
+            line_interval_ms: cfg.agentstation_log_interval_ms,
+            keepalive_ms: cfg.agentstation_keepalive_ms,
+            hls_token_ttl_ms: cfg.agentstation_hls_token_ttl_ms,
+            hls_idle_ms: cfg.agentstation_hls_idle_ms,
+        }));
         let (dropped, dropped_rx) = watch::channel(0u64);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (size, size_rx) = watch::channel((cfg.width, cfg.height));
@@ -495,17 +514,62 @@ impl SimHandle {
         self.agentstation.token()
     }
 
-    /// The built-in AgentStation workstations as (id, description).
+    /// The built-in AgentStation workstations as (id, description): `ws-demo` records
+    /// from the start, `ws-idle`'s recorder is idle until `recorder/start`.
     pub fn demo_workstations(&self) -> Vec<(String, &'static str)> {
         DEMO_WORKSTATIONS
             .iter()
-            .map(|(id, _, what)| (id.to_string(), *what))
+            .map(|(id, _, _, what)| (id.to_string(), *what))
             .collect()
     }
 
-    /// Test hook: adds an AgentStation workstation whose log chatters or stays quiet.
+    /// Test hook: adds an AgentStation workstation whose log chatters or stays quiet (a new
+    /// one's recorder is idle).
     pub fn add_workstation(&self, id: &str, chatters: bool) {
         self.agentstation.add_workstation(id, chatters);
+    }
+
+    /// Test hook: the next `count` AgentStation REST calls about `workstation` (any
+    /// `/v1/workstations/{id}/…` call with the right key) answer `status` — 400, 401, 402,
+    /// 422, 429, 500, 503 or any other 4xx/5xx (others count as 500) — with the contract's
+    /// `{"error","message"}` body and, when `retry_after` is given, `Retry-After: SECONDS`
+    /// (a 429 without one says 1). Replaces what was armed for it; `count = 0` disarms.
+    pub fn agentstation_fail_next(
+        &self,
+        workstation: &str,
+        status: u16,
+        count: u32,
+        retry_after: Option<u64>,
+    ) {
+        self.agentstation
+            .fail_next(workstation, status, count, retry_after);
+    }
+
+    /// Test hook: starts a workstation's recorder as `POST …/recorder/start` does (clearing
+    /// its HLS faults and starting its encoder). `false` if the workstation is unknown.
+    pub fn agentstation_start_recorder(&self, workstation: &str) -> bool {
+        self.agentstation.recorders().start(workstation).is_some()
+    }
+
+    /// Test hook: a workstation's recorder state, `None` if it is unknown.
+    pub fn agentstation_recorder(&self, workstation: &str) -> Option<RecorderState> {
+        self.agentstation.recorders().status(workstation)
+    }
+
+    /// Test hook: puts `fault` into a workstation's HLS streams (video and audio) from now
+    /// on; see [`HlsFault`]. `false` if the workstation is unknown.
+    pub fn agentstation_hls_fault(&self, workstation: &str, fault: HlsFault) -> bool {
+        self.agentstation.recorders().fault(workstation, fault)
+    }
+
+    /// Test hook: a workstation's HLS request counters (zero if it is unknown).
+    pub fn agentstation_hls_counters(&self, workstation: &str) -> HlsCounters {
+        self.agentstation.recorders().counters(workstation)
+    }
+
+    /// Test hook: whether a workstation's HLS encoder thread runs now.
+    pub fn agentstation_encoder_running(&self, workstation: &str) -> bool {
+        self.agentstation.recorders().encoder_running(workstation)
     }
 
     /// Test hook: the open log streams of a workstation.
@@ -533,6 +597,7 @@ impl SimHandle {
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         self.waldiez.tasks.stop_all();
+        self.agentstation.recorders().stop_all();
         if let Some(task) = self.tcp_task.take() {
             task.abort();
         }
@@ -549,6 +614,7 @@ impl Drop for SimHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
         self.waldiez.tasks.stop_all();
+        self.agentstation.recorders().stop_all();
         for task in [self.tcp_task.take(), self.http_task.take()]
             .into_iter()
             .flatten()

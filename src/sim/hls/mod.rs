@@ -1,0 +1,664 @@
+//! AgentStation's recorder in the simulator: a live HLS stream of each recording
+//! workstation's synthetic desktop, encoded in-process with FFmpeg (PROVIDERS.md §2).
+//!
+//! - `GET /agentstation/hls/{id}/{video|audio}?token=T` → the live media playlist
+//!   (`application/vnd.apple.mpegurl`): `#EXT-X-VERSION:3`, `#EXT-X-TARGETDURATION:2`,
+//!   `#EXT-X-MEDIA-SEQUENCE:N`, then for each of the last [`WINDOW`] complete segments its
+//!   `#EXT-X-PROGRAM-DATE-TIME` (UTC, ms: the capture time of its first frame or sample),
+//!   `#EXTINF` and the relative URI `{kind}/{seq}.ts?token=T`. Before the first segment
+//!   the playlist lists none.
+//! - `GET /agentstation/hls/{id}/{kind}/{seq}.ts?token=T` → one MPEG-TS segment
+//!   (`video/mp2t`), video only or audio only, each with its own PAT/PMT; a segment stays
+//!   fetchable for [`KEPT_BEHIND`] segments after it leaves the window.
+//! - `T` comes from `POST /v1/workstations/{id}/recorder/stream` (see
+//!   [`crate::sim::agentstation`]): signed, bound to the workstation and the kind, reusable
+//!   until it expires (`SimConfig::agentstation_hls_token_ttl_ms`). A bad or expired token
+//!   gets 403, an unknown workstation or segment 404, a playlist made gone 410.
+//!
+//! Media (the seed's): H.264 (libx264, preset `veryfast`, tune zerolatency, profile
+//! High, level 4.1) 1280×720 at 24 fps with an IDR every 48 frames, which starts every 2 s
+//! segment; AAC-LC 48 kHz stereo 128 kb/s (FFmpeg's native encoder). Video and audio share
+//! one 90 kHz timeline that starts 10 s before the recording's first frame and runs on
+//! across segments (and across restarts of the encoder). Video segments last 2.000 s;
+//! audio segments hold whole AAC frames (1024 samples), so they last 1.984 or 2.005 s and
+//! say so in `#EXTINF`. Segment `N` of both playlists covers the same 2 s.
+//!
+//! The timeline belongs to the workstation: segment `N` is the `N`-th 2 s since its
+//! recording first started (at simulator start for `ws-demo`, at `recorder/start` for
+//! others), whether or not anyone was watching. The encoder (one thread per workstation,
+//! shared by all its clients, `encoder.rs`) runs only while needed: it starts on
+//! `recorder/start`, on a stream URL request or on a playlist request of a recording
+//! workstation, renders frames from the start of the current segment on (catching up to
+//! the wall clock so that its first segment is whole), then paces itself by the wall
+//! clock, skipping frames (never a segment's first) when it falls behind. It stops after
+//! `SimConfig::agentstation_hls_idle_ms` without a playlist, segment or stream request,
+//! when the recording stops, and at simulator shutdown (the thread is joined). Memory is
+//! bounded: [`WINDOW`] + [`KEPT_BEHIND`] segments per workstation.
+//!
+//! Faults for the client's tests ([`HlsFault`], through `SimHandle::agentstation_hls_fault`)
+//! and per-workstation request counters ([`HlsCounters`]).
+
+mod audio;
+mod encoder;
+mod playlist;
+mod routes;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use encoder::EncoderHandle;
+use playlist::{Entry, Listing};
+pub(crate) use routes::routes;
+
+use super::token::{TokenIssuer, now_ms};
+
+/// Picture width.
+pub const WIDTH: u32 = 1280;
+/// Picture height.
+pub const HEIGHT: u32 = 720;
+/// Frames per second.
+pub const FPS: u64 = 24;
+/// Frames per segment (one GOP: each segment starts with an IDR).
+pub const SEGMENT_FRAMES: u64 = 48;
+/// Segments a playlist lists.
+pub const WINDOW: usize = 30;
+/// Segments still served after they leave the window.
+pub const KEPT_BEHIND: usize = 4;
+/// How long the encoder waits before trying again after it failed to open.
+const RETRY_OPEN_AFTER: Duration = Duration::from_secs(5);
+
+/// One of the recorder's two streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HlsKind {
+    Video,
+    Audio,
+}
+
+impl HlsKind {
+    /// As in URLs and in the `recorder/stream` body's `type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HlsKind::Video => "video",
+            HlsKind::Audio => "audio",
+        }
+    }
+
+    /// The kind named `name` (exactly, as URLs and bodies spell it).
+    pub fn from_name(name: &str) -> Option<HlsKind> {
+        match name {
+            "video" => Some(HlsKind::Video),
+            "audio" => Some(HlsKind::Audio),
+            _ => None,
+        }
+    }
+}
+
+/// A workstation's recorder state, as `GET /v1/workstations/{id}/recorder` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecorderState {
+    Idle,
+    Recording,
+    /// Part of the contract; nothing in the simulator pauses a recorder yet.
+    Paused,
+    Stopped,
+}
+
+impl RecorderState {
+    /// The contract's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecorderState::Idle => "idle",
+            RecorderState::Recording => "recording",
+            RecorderState::Paused => "paused",
+            RecorderState::Stopped => "stopped",
+        }
+    }
+}
+
+/// A fault to put into a workstation's HLS stream (both playlists), for the client's
+/// tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HlsFault {
+    /// The next segment published is listed as usual, but its URLs (video and audio)
+    /// answer 404. Arming it twice drops the next two.
+    MissingSegment,
+    /// The playlists stop advancing for this long (they keep listing what they listed);
+    /// encoding goes on behind them, and the segments published meanwhile are listed
+    /// afterwards (none skipped, as far as the window reaches). A stall longer than four
+    /// segments (8 s) leaves its oldest listed segments answering 404.
+    StallPlaylist(Duration),
+    /// The playlists get `#EXT-X-ENDLIST` and stop advancing; the recorder's status becomes
+    /// `stopped` and its encoder stops. Listed segments stay fetchable.
+    EndList,
+    /// The playlist URLs answer 410 and segment URLs 404 from now on; the recorder's status
+    /// becomes `stopped` (so `recorder/stream` answers 400) until `recorder/start`.
+    Gone,
+}
+
+/// Request counters of one workstation's HLS streams (both kinds), for the client's tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HlsCounters {
+    /// Playlist requests with a good token (whatever they were answered).
+    pub playlist_requests: u64,
+    /// Segment requests with a good token (whatever they were answered).
+    pub segment_requests: u64,
+    /// Times the encoder thread was started.
+    pub encoder_starts: u64,
+}
+
+/// Where a recording's timeline starts: frame 0, sample 0, segment 0.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeline {
+    pub start: Instant,
+    /// `start` on the wall clock, ms since the Unix epoch.
+    pub start_wall_ms: u64,
+}
+
+impl Timeline {
+    fn now() -> Timeline {
+        Timeline {
+            start: Instant::now(),
+            start_wall_ms: now_ms(),
+        }
+    }
+
+    /// The last frame whose time has come at `at`.
+    pub fn frame_at(&self, at: Instant) -> u64 {
+        let us = at.saturating_duration_since(self.start).as_micros();
+        (us.saturating_mul(u128::from(FPS)) / 1_000_000).min(u128::from(u64::MAX / 2)) as u64
+    }
+
+    /// When frame `n` is due.
+    pub fn instant_of_frame(&self, n: u64) -> Instant {
+        let us = n.saturating_mul(1_000_000).div_ceil(FPS);
+        self.start + Duration::from_micros(us)
+    }
+
+    /// The wall-clock time (ms since the Unix epoch) `us` microseconds into the timeline.
+    pub fn wall_ms(&self, us: i64) -> u64 {
+        let ms = us.div_euclid(1000);
+        if ms >= 0 {
+            self.start_wall_ms.saturating_add(ms.unsigned_abs())
+        } else {
+            self.start_wall_ms.saturating_sub(ms.unsigned_abs())
+        }
+    }
+}
+
+/// One encoded stretch of a stream.
+#[derive(Clone, Debug)]
+pub(crate) struct Part {
+    /// The MPEG-TS file.
+    pub bytes: Bytes,
+    /// Where it starts on the timeline, µs (negative only for the audio encoder's priming).
+    pub start_us: i64,
+    pub duration_us: u64,
+}
+
+/// One published segment: the same 2 s of video and of audio.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub seq: u64,
+    pub video: Part,
+    pub audio: Part,
+}
+
+impl Segment {
+    fn part(&self, kind: HlsKind) -> &Part {
+        match kind {
+            HlsKind::Video => &self.video,
+            HlsKind::Audio => &self.audio,
+        }
+    }
+}
+
+/// Playlists that do not follow the segments for now.
+#[derive(Debug)]
+struct Frozen {
+    /// When they follow again; `None`: never (ended).
+    until: Option<Instant>,
+    ended: bool,
+    video: Listing,
+    audio: Listing,
+}
+
+#[derive(Debug)]
+struct Inner {
+    status: RecorderState,
+    timeline: Option<Timeline>,
+    /// Oldest first, consecutive.
+    segments: VecDeque<Arc<Segment>>,
+    /// The number the next segment published will have.
+    next_seq: u64,
+    /// Segments still to publish as missing.
+    missing_next: u32,
+    missing: BTreeSet<u64>,
+    frozen: Option<Frozen>,
+    gone: bool,
+    encoder: Option<EncoderHandle>,
+    open_failed_at: Option<Instant>,
+}
+
+impl Inner {
+    fn live_listing(&self, kind: HlsKind) -> Listing {
+        let skip = self.segments.len().saturating_sub(WINDOW);
+        let entries: Vec<Entry> = self
+            .segments
+            .iter()
+            .skip(skip)
+            .map(|s| {
+                let part = s.part(kind);
+                Entry {
+                    seq: s.seq,
+                    pdt_ms: self.timeline.map_or(0, |t| t.wall_ms(part.start_us)),
+                    duration_us: part.duration_us,
+                }
+            })
+            .collect();
+        Listing {
+            media_sequence: entries.first().map_or(self.next_seq, |e| e.seq),
+            entries,
+        }
+    }
+
+    fn freeze(&mut self, until: Option<Instant>, ended: bool) {
+        let (video, audio) = match self.frozen.take() {
+            // A stall over a stall keeps the first one's view.
+            Some(f) if !ended => (f.video, f.audio),
+            _ => (
+                self.live_listing(HlsKind::Video),
+                self.live_listing(HlsKind::Audio),
+            ),
+        };
+        self.frozen = Some(Frozen {
+            until,
+            ended,
+            video,
+            audio,
+        });
+    }
+}
+
+/// One workstation's recorder: its state, its published segments and its counters. The
+/// encoder thread holds it too.
+#[derive(Debug)]
+pub(crate) struct Recorder {
+    id: String,
+    base: Instant,
+    /// Ms after `base` of the last request that wants the stream.
+    last_use_ms: AtomicU64,
+    playlist_requests: AtomicU64,
+    segment_requests: AtomicU64,
+    encoder_starts: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Recorder {
+    fn new(id: &str, recording: bool) -> Recorder {
+        Recorder {
+            id: id.to_string(),
+            base: Instant::now(),
+            last_use_ms: AtomicU64::new(0),
+            playlist_requests: AtomicU64::new(0),
+            segment_requests: AtomicU64::new(0),
+            encoder_starts: AtomicU64::new(0),
+            inner: Mutex::new(Inner {
+                status: if recording {
+                    RecorderState::Recording
+                } else {
+                    RecorderState::Idle
+                },
+                timeline: recording.then(Timeline::now),
+                segments: VecDeque::new(),
+                next_seq: 0,
+                missing_next: 0,
+                missing: BTreeSet::new(),
+                frozen: None,
+                gone: false,
+                encoder: None,
+                open_failed_at: None,
+            }),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn since_base_ms(&self) -> u64 {
+        self.base.elapsed().as_millis().min(u128::from(u64::MAX)) as u64
+    }
+
+    /// Someone wants the stream now.
+    fn touch(&self) {
+        self.last_use_ms
+            .store(self.since_base_ms(), Ordering::Relaxed);
+    }
+
+    /// Ms since the last request that wanted the stream.
+    pub fn idle_ms(&self) -> u64 {
+        self.since_base_ms()
+            .saturating_sub(self.last_use_ms.load(Ordering::Relaxed))
+    }
+
+    /// The encoder starts at segment `first_seq`: the segments kept go unless they lead
+    /// straight to it.
+    pub fn begin(&self, first_seq: u64) {
+        let mut inner = lock(&self.inner);
+        if inner.segments.back().map(|s| s.seq + 1) != Some(first_seq) {
+            inner.segments.clear();
+            inner.next_seq = first_seq;
+        }
+    }
+
+    /// The encoder finished a segment.
+    pub fn publish(&self, segment: Segment) {
+        let mut inner = lock(&self.inner);
+        let seq = segment.seq;
+        if inner.segments.back().is_some_and(|s| s.seq + 1 != seq) {
+            // Never happens while the encoder runs; a gap would misnumber the window.
+            inner.segments.clear();
+        }
+        if inner.missing_next > 0 {
+            inner.missing_next -= 1;
+            inner.missing.insert(seq);
+        }
+        inner.segments.push_back(Arc::new(segment));
+        inner.next_seq = seq + 1;
+        while inner.segments.len() > WINDOW + KEPT_BEHIND {
+            inner.segments.pop_front();
+        }
+        if let Some(oldest) = inner.segments.front().map(|s| s.seq) {
+            inner.missing.retain(|&m| m >= oldest);
+        }
+    }
+
+    /// The encoder could not start.
+    pub fn open_failed(&self) {
+        lock(&self.inner).open_failed_at = Some(Instant::now());
+    }
+
+    fn counters(&self) -> HlsCounters {
+        HlsCounters {
+            playlist_requests: self.playlist_requests.load(Ordering::Relaxed),
+            segment_requests: self.segment_requests.load(Ordering::Relaxed),
+            encoder_starts: self.encoder_starts.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Why an HLS request is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HlsRefusal {
+    /// Bad or expired token: 403.
+    Forbidden,
+    /// Unknown workstation, kind or segment: 404.
+    NotFound,
+    /// The playlist is gone: 410.
+    Gone,
+}
+
+/// The recorder isn't recording: `recorder/stream` answers 400.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NotRecording;
+
+/// Every workstation's recorder.
+#[derive(Debug)]
+pub(crate) struct Recorders {
+    tokens: TokenIssuer,
+    idle_ms: u64,
+    recorders: Mutex<HashMap<String, Arc<Recorder>>>,
+    /// Set at shutdown: no encoder starts any more.
+    closed: AtomicBool,
+}
+
+/// What a token opens: one workstation's stream of one kind.
+fn token_subject(id: &str, kind: HlsKind) -> String {
+    format!("{id}/{}", kind.name())
+}
+
+impl Recorders {
+    pub fn new(token_ttl_ms: u64, idle_ms: u64) -> Recorders {
+        Recorders {
+            tokens: TokenIssuer::new(token_ttl_ms),
+            idle_ms,
+            recorders: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Gives workstation `id` a recorder, recording from now or idle (nothing if it has
+    /// one).
+    pub fn add(&self, id: &str, recording: bool) {
+        lock(&self.recorders)
+            .entry(id.to_string())
+            .or_insert_with(|| Arc::new(Recorder::new(id, recording)));
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<Recorder>> {
+        lock(&self.recorders).get(id).cloned()
+    }
+
+    pub fn status(&self, id: &str) -> Option<RecorderState> {
+        self.get(id).map(|r| lock(&r.inner).status)
+    }
+
+    /// Starts recording (clearing faults) and the encoder; the state after.
+    pub fn start(&self, id: &str) -> Option<RecorderState> {
+        let r = self.get(id)?;
+        {
+            let mut inner = lock(&r.inner);
+            if inner.status != RecorderState::Recording {
+                inner.status = RecorderState::Recording;
+                inner.timeline.get_or_insert_with(Timeline::now);
+                inner.frozen = None;
+                inner.gone = false;
+                inner.missing_next = 0;
+                inner.open_failed_at = None;
+            }
+        }
+        r.touch();
+        self.ensure_encoder(&r);
+        Some(RecorderState::Recording)
+    }
+
+    /// A URL token for the stream of `kind`, while recording (starting the encoder).
+    pub fn stream_token(&self, id: &str, kind: HlsKind) -> Result<String, NotRecording> {
+        let r = self.get(id).ok_or(NotRecording)?;
+        if lock(&r.inner).status != RecorderState::Recording {
+            return Err(NotRecording);
+        }
+        r.touch();
+        self.ensure_encoder(&r);
+        Ok(self.tokens.issue(&token_subject(id, kind)))
+    }
+
+    /// Starts the encoder unless it runs, the recorder does not record, the simulator
+    /// shuts down or the encoder just failed to open.
+    fn ensure_encoder(&self, r: &Arc<Recorder>) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let finished = {
+            let mut inner = lock(&r.inner);
+            let running = inner.encoder.as_ref().is_some_and(|e| !e.is_finished());
+            let failed_lately = inner
+                .open_failed_at
+                .is_some_and(|at| at.elapsed() < RETRY_OPEN_AFTER);
+            if running || failed_lately || inner.status != RecorderState::Recording {
+                return;
+            }
+            let Some(timeline) = inner.timeline else {
+                return;
+            };
+            let finished = inner.encoder.take();
+            match encoder::spawn(r.clone(), timeline, self.idle_ms) {
+                Ok(handle) => {
+                    inner.encoder = Some(handle);
+                    r.encoder_starts.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(workstation = %r.id, "cannot start the HLS encoder thread: {e}");
+                    inner.open_failed_at = Some(Instant::now());
+                }
+            }
+            finished
+        };
+        // It has finished: joining does not wait.
+        if let Some(old) = finished {
+            old.stop();
+        }
+    }
+
+    /// Checks a URL token and counts the request; the recorder.
+    fn admit(
+        &self,
+        id: &str,
+        kind: HlsKind,
+        token: &str,
+        counter: fn(&Recorder) -> &AtomicU64,
+    ) -> Result<Arc<Recorder>, HlsRefusal> {
+        if let Err(why) = self.tokens.verify(&token_subject(id, kind), token) {
+            tracing::debug!(workstation = %id, "refused an HLS token: {why}");
+            return Err(HlsRefusal::Forbidden);
+        }
+        let r = self.get(id).ok_or(HlsRefusal::NotFound)?;
+        counter(&r).fetch_add(1, Ordering::Relaxed);
+        r.touch();
+        Ok(r)
+    }
+
+    /// The playlist of `kind` for a request with `token`.
+    pub fn playlist(&self, id: &str, kind: HlsKind, token: &str) -> Result<String, HlsRefusal> {
+        let r = self.admit(id, kind, token, |r| &r.playlist_requests)?;
+        self.ensure_encoder(&r);
+        let (listing, ended) = {
+            let mut inner = lock(&r.inner);
+            if inner.gone {
+                return Err(HlsRefusal::Gone);
+            }
+            let thawed = inner
+                .frozen
+                .as_ref()
+                .and_then(|f| f.until)
+                .is_some_and(|until| Instant::now() >= until);
+            if thawed {
+                inner.frozen = None;
+            }
+            match &inner.frozen {
+                Some(f) => (
+                    match kind {
+                        HlsKind::Video => f.video.clone(),
+                        HlsKind::Audio => f.audio.clone(),
+                    },
+                    f.ended,
+                ),
+                None if inner.status == RecorderState::Recording => {
+                    (inner.live_listing(kind), false)
+                }
+                None => return Err(HlsRefusal::NotFound),
+            }
+        };
+        Ok(playlist::render(kind, &listing, ended, token))
+    }
+
+    /// Segment file `file` (`{seq}.ts`) of `kind` for a request with `token`.
+    pub fn segment(
+        &self,
+        id: &str,
+        kind: HlsKind,
+        file: &str,
+        token: &str,
+    ) -> Result<Bytes, HlsRefusal> {
+        let r = self.admit(id, kind, token, |r| &r.segment_requests)?;
+        let seq = file
+            .strip_suffix(".ts")
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or(HlsRefusal::NotFound)?;
+        let inner = lock(&r.inner);
+        if inner.gone || inner.missing.contains(&seq) {
+            return Err(HlsRefusal::NotFound);
+        }
+        let first = inner.segments.front().map_or(0, |s| s.seq);
+        let index = usize::try_from(seq.wrapping_sub(first)).unwrap_or(usize::MAX);
+        match inner.segments.get(index) {
+            Some(s) if s.seq == seq => Ok(s.part(kind).bytes.clone()),
+            _ => Err(HlsRefusal::NotFound),
+        }
+    }
+
+    /// Puts `fault` into workstation `id`'s streams; `false` if it is unknown.
+    pub fn fault(&self, id: &str, fault: HlsFault) -> bool {
+        let Some(r) = self.get(id) else {
+            return false;
+        };
+        let stopped = {
+            let mut inner = lock(&r.inner);
+            match fault {
+                HlsFault::MissingSegment => {
+                    inner.missing_next = inner.missing_next.saturating_add(1);
+                    None
+                }
+                HlsFault::StallPlaylist(d) => {
+                    if !inner.frozen.as_ref().is_some_and(|f| f.ended) {
+                        inner.freeze(Some(Instant::now() + d), false);
+                    }
+                    None
+                }
+                HlsFault::EndList => {
+                    inner.freeze(None, true);
+                    inner.status = RecorderState::Stopped;
+                    inner.encoder.take()
+                }
+                HlsFault::Gone => {
+                    inner.gone = true;
+                    inner.frozen = None;
+                    inner.status = RecorderState::Stopped;
+                    inner.encoder.take()
+                }
+            }
+        };
+        if let Some(encoder) = stopped {
+            encoder.stop();
+        }
+        true
+    }
+
+    pub fn counters(&self, id: &str) -> HlsCounters {
+        self.get(id).map(|r| r.counters()).unwrap_or_default()
+    }
+
+    /// Whether workstation `id`'s encoder thread runs.
+    pub fn encoder_running(&self, id: &str) -> bool {
+        self.get(id).is_some_and(|r| {
+            lock(&r.inner)
+                .encoder
+                .as_ref()
+                .is_some_and(|e| !e.is_finished())
+        })
+    }
+
+    /// Stops every encoder and waits for their threads; none starts afterwards.
+    pub fn stop_all(&self) {
+        self.closed.store(true, Ordering::Release);
+        let recorders: Vec<Arc<Recorder>> = lock(&self.recorders).values().cloned().collect();
+        let encoders: Vec<EncoderHandle> = recorders
+            .iter()
+            .filter_map(|r| lock(&r.inner).encoder.take())
+            .collect();
+        for encoder in encoders {
+            encoder.stop();
+        }
+    }
+}
