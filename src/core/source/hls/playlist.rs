@@ -13,6 +13,8 @@ use super::HlsError;
 
 /// Largest playlist we read (a 30-segment window is about 3 KiB).
 pub const MAX_PLAYLIST_BYTES: usize = 1 << 20;
+/// More new segments than this in one reload are a backlog: skip to the newest.
+pub const MAX_NEW_AT_ONCE: u64 = 2;
 /// Most segments a playlist may list.
 pub const MAX_SEGMENTS: usize = 10_000;
 
@@ -217,6 +219,14 @@ impl Tracker {
             Some(next) => next,
         };
         let restarted = matches!(self.next_seq, Some(next) if next > end);
+        // A backlog (a playlist that stalled, then listed what it held back): only the
+        // newest is still live; the rest would only be fetched to be dropped.
+        let start = if end.saturating_sub(start.max(first)) > MAX_NEW_AT_ONCE {
+            update.skipped += end - 1 - start.max(first);
+            end - 1
+        } else {
+            start
+        };
         for seq in start.max(first)..end {
             let Some(seg) = usize::try_from(seq - first)
                 .ok()
@@ -359,6 +369,21 @@ mod tests {
         assert_eq!(u.skipped, 40 - 3);
         assert_eq!(u.new.len(), 1);
         assert_eq!(u.new[0].seq, 69);
+        assert!(u.new[0].discontinuity);
+    }
+
+    #[test]
+    fn a_backlog_after_a_stall_skips_to_the_newest() {
+        let mut t = Tracker::default();
+        let now = Instant::now();
+        t.update(&media(0, 3, false), &base(), now).unwrap();
+        // Two at once (a slow reload) are both taken.
+        let u = t.update(&media(0, 5, false), &base(), now).unwrap();
+        assert_eq!(u.new.iter().map(|s| s.seq).collect::<Vec<_>>(), [3, 4]);
+        // Five held back by a stalled playlist: only the newest.
+        let u = t.update(&media(0, 10, false), &base(), now).unwrap();
+        assert_eq!(u.new.iter().map(|s| s.seq).collect::<Vec<_>>(), [9]);
+        assert_eq!(u.skipped, 4);
         assert!(u.new[0].discontinuity);
     }
 
