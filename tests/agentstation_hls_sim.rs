@@ -7,7 +7,11 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use lookout::core::audio::{AudioFormat, AudioSink};
 
 use lookout::core::config::Settings;
 use lookout::core::event::{Command, SessionState};
@@ -229,5 +233,74 @@ async fn a_stalled_playlist_is_reopened_and_the_picture_comes_back_near_live() {
     pictures(&h, 48, Duration::from_secs(15)).await;
     let behind = h.stats().sample().behind_live_ms.unwrap();
     assert!(behind < 3_500, "{behind} ms behind live after the stall");
+    sim.shutdown().await;
+}
+
+/// A sound output that counts what it gets (or one with no device).
+#[derive(Debug)]
+struct Counting {
+    format: Option<AudioFormat>,
+    samples: AtomicU64,
+}
+
+impl AudioSink for Counting {
+    fn format(&self) -> Option<AudioFormat> {
+        self.format
+    }
+    fn push(&self, samples: &[f32]) {
+        self.samples.fetch_add(samples.len() as u64, Ordering::Relaxed);
+    }
+    fn latency(&self) -> Duration {
+        Duration::from_millis(50)
+    }
+    fn clear(&self) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_separate_sound_stream_plays_beside_the_picture() {
+    let sim = sim().await;
+    for format in [
+        Some(AudioFormat {
+            rate: 48_000,
+            channels: 2,
+        }),
+        // No output device: the picture plays on, silently.
+        None,
+    ] {
+        let sink = Arc::new(Counting {
+            format,
+            samples: AtomicU64::new(0),
+        });
+        let mut h = spawn(
+            WS,
+            SessionConfig {
+                audio: Some(sink.clone()),
+                ..config(&sim)
+            },
+        );
+        live(&mut h).await;
+        let before = sink.samples.load(Ordering::Relaxed);
+        let started = Instant::now();
+        pictures(&h, 24 * 4, Duration::from_secs(8)).await;
+        let took = started.elapsed().as_secs_f64();
+        let rate = (sink.samples.load(Ordering::Relaxed) - before) as f64 / 2.0 / took;
+        match format {
+            Some(_) => assert!(
+                (rate - 48_000.0).abs() < 48_000.0 * 0.15,
+                "sound at {rate:.0} frames/s"
+            ),
+            None => assert_eq!(rate, 0.0),
+        }
+        while let Some(event) = h.try_recv_event() {
+            assert!(
+                !matches!(
+                    event,
+                    lookout::core::event::SessionEvent::State(SessionState::Reconnecting { .. })
+                ),
+                "{event:?}"
+            );
+        }
+        h.send(Command::Stop);
+    }
     sim.shutdown().await;
 }

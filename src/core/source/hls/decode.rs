@@ -136,10 +136,9 @@ pub fn spawn(
     let spawned = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
-            let clock = parts.clock.clone();
-            let result = run(parts);
-            clock.close();
-            let _ = tx.send(result);
+            // The clock is shared with the other playlist's decoder: only the player
+            // closes it.
+            let _ = tx.send(run(parts));
         });
     if let Err(e) = spawned {
         tracing::error!("cannot start the HLS decoder thread: {e}");

@@ -118,6 +118,8 @@ impl Player {
         let clock = Arc::new(PlayClock::new(first_duration, target, reload));
         let (notes_tx, notes) = mpsc::channel(16);
         let mut fetchers = Vec::new();
+        // No output device: no sound is fetched or decoded.
+        let audio = out.audio.clone().filter(|a| a.format().is_some());
         let separate_audio = opened.choice.audio.is_some();
 
         // The main stream: video, and its audio unless that comes separately.
@@ -142,7 +144,7 @@ impl Player {
             true,
             notes_tx.clone(),
         ));
-        if let (Some(url), Some(sink)) = (opened.choice.audio, out.audio.clone()) {
+        if let (Some(url), Some(sink)) = (opened.choice.audio, audio) {
             fetchers.push(Self::stream(
                 &http,
                 url,
