@@ -542,6 +542,7 @@ struct Decoded {
     samples: usize,
     /// The pts of each audio frame, 1/90000 s.
     audio_pts: Vec<i64>,
+    /// Frames and packets flagged corrupt.
     corrupt: usize,
 }
 
@@ -558,6 +559,7 @@ fn run_decoder<F: std::ops::DerefMut<Target = ff::Frame>>(
         }
     };
     for (_, packet) in input.packets() {
+        assert!(!packet.is_corrupt(), "a corrupt packet");
         dec.send_packet(&packet).unwrap();
         drain(dec, frame);
     }
@@ -684,13 +686,18 @@ async fn a_real_encode_decodes_to_the_seed_media() {
         }
     }
     let sizes: Vec<usize> = files.iter().map(Vec::len).collect();
+    // Read one after the other, as an HLS reader does, they are one continuous stream.
+    files.push([files[0].clone(), files[1].clone()].concat());
+    files.push([files[2].clone(), files[3].clone()].concat());
     let decoded =
         tokio::task::spawn_blocking(move || files.into_iter().map(decode).collect::<Vec<_>>())
             .await
             .unwrap();
-    let [v0, v1, a0, a1] = &decoded[..] else {
-        panic!("four segments")
+    let [v0, v1, a0, a1, v01, a01] = &decoded[..] else {
+        panic!("six files")
     };
+    assert_eq!(v01.frames.len(), v0.frames.len() + v1.frames.len());
+    assert_eq!(a01.samples, a0.samples + a1.samples);
     eprintln!(
         "segment sizes (video 0, 1, audio 0, 1): {sizes:?}; first listed after {first_listed:?}"
     );
