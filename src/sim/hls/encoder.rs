@@ -480,7 +480,9 @@ impl Pipeline {
             } else {
                 live.min(segment_end)
             };
-            self.skipped += frame.saturating_sub(next);
+            let skipped = frame.saturating_sub(next);
+            self.skipped += skipped;
+            self.recorder.count_frames(1, skipped);
             self.encode_video(frame)?;
             self.encode_audio_until((frame + 1) * SAMPLES_PER_FRAME)?;
             next = frame + 1;
