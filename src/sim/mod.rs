@@ -545,8 +545,9 @@ impl SimHandle {
             .fail_next(workstation, status, count, retry_after);
     }
 
-    /// Test hook: starts a workstation's recorder as `POST …/recorder/start` does (clearing
-    /// its HLS faults and starting its encoder). `false` if the workstation is unknown.
+    /// Test hook: starts a workstation's recorder as `POST …/recorder/start` does (an idle or
+    /// stopped one records again, its HLS faults cleared; the encoder starts). `false` if
+    /// the workstation is unknown.
     pub fn agentstation_start_recorder(&self, workstation: &str) -> bool {
         self.agentstation.recorders().start(workstation).is_some()
     }

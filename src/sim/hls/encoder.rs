@@ -2,7 +2,10 @@
 //! 1280×720, converts it to YUV 4:2:0 with swscale, encodes H.264 with libx264 and the
 //! sound ([`super::audio`]) as AAC, and muxes every 2 s of each into its own in-memory
 //! MPEG-TS file (a fresh muxer per segment, so each starts with PAT/PMT), publishing both
-//! kinds of segment `N` together to the [`Recorder`].
+//! kinds of segment `N` together to the [`Recorder`]. The TS packets' continuity counters
+//! are renumbered to run on from the previous segment's, as one long-lived muxer's would:
+//! an HLS reader concatenates segments, and FFmpeg's flags the first packets after a jump
+//! as corrupt.
 //!
 //! Timestamps: video frame `n` (since the recording started) has PTS `n + 240` in 1/24 s,
 //! audio sample `s` has PTS `s + 480000` in 1/48000 s; both are written verbatim into the
@@ -12,7 +15,7 @@
 //! The thread stops when its stop channel's sender goes (recording stopped, shutdown) or
 //! after the recorder has gone unused for its idle time; a partial segment is dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, Once};
@@ -124,11 +127,18 @@ fn run(recorder: Arc<Recorder>, timeline: Timeline, idle_ms: u64, stop: &Receive
     }
 }
 
-/// FFmpeg's one-time set-up.
+/// FFmpeg's one-time set-up. FFmpeg's own default log level (info) would have the AAC
+/// encoder print its statistics to stderr whenever an encoder stops: unless someone chose a
+/// level already, warnings and worse only.
 fn init_ffmpeg() -> anyhow::Result<()> {
     static INIT: Once = Once::new();
     let mut result = Ok(());
-    INIT.call_once(|| result = ff::init());
+    INIT.call_once(|| {
+        result = ff::init();
+        if ff::util::log::get_level() == Ok(ff::util::log::Level::Info) {
+            ff::util::log::set_level(ff::util::log::Level::Warning);
+        }
+    });
     result.map_err(|e| anyhow!("FFmpeg: {e}"))
 }
 
@@ -249,6 +259,35 @@ struct SegmentMuxer {
     kind: HlsKind,
     params: codec::Parameters,
     open: Option<OpenSegment>,
+    /// The continuity counter each PID's last TS packet had.
+    counters: HashMap<u16, u8>,
+}
+
+/// The size of an MPEG-TS packet.
+const TS_PACKET: usize = 188;
+
+/// Renumbers the continuity counters of the TS packets in `ts` to run on from `last` (per
+/// PID), and records where they end there.
+fn continue_counters(ts: &mut [u8], last: &mut HashMap<u16, u8>) {
+    for packet in ts.chunks_exact_mut(TS_PACKET) {
+        let [0x47, pid_high, pid_low, flags, ..] = *packet else {
+            continue;
+        };
+        let pid = u16::from_be_bytes([pid_high & 0x1f, pid_low]);
+        if pid == 0x1fff {
+            continue;
+        }
+        let has_payload = flags & 0x10 != 0;
+        let counter = match last.get(&pid) {
+            Some(&prev) if has_payload => (prev + 1) & 0x0f,
+            Some(&prev) => prev,
+            None => flags & 0x0f,
+        };
+        if let Some(b) = packet.get_mut(3) {
+            *b = (flags & 0xf0) | counter;
+        }
+        last.insert(pid, counter);
+    }
 }
 
 impl SegmentMuxer {
@@ -257,6 +296,7 @@ impl SegmentMuxer {
             kind,
             params,
             open: None,
+            counters: HashMap::new(),
         }
     }
 
@@ -270,8 +310,13 @@ impl SegmentMuxer {
             stream.set_time_base(time_base(self.kind));
         }
         // 0.7 s between PCR and DTS, as FFmpeg's command line has it; our timestamps as
-        // they are.
-        out.write_header_with(options(&[("max_delay", "700000"), ("mpegts_copyts", "1")]))?;
+        // they are; a PCR at least every 80 ms (said outright, the muxer need not guess
+        // it from the audio frame size, which it warns it cannot).
+        out.write_header_with(options(&[
+            ("max_delay", "700000"),
+            ("mpegts_copyts", "1"),
+            ("pcr_period", "80"),
+        ]))?;
         let stream_tb = out
             .stream(0)
             .map(|s| s.time_base())
@@ -291,8 +336,9 @@ impl SegmentMuxer {
             return Ok(None);
         };
         open.out.write_trailer()?;
-        let bytes = open.buf.take();
+        let mut bytes = open.buf.take();
         drop(open.out);
+        continue_counters(&mut bytes, &mut self.counters);
         Ok(Some((
             open.seq,
             Part {
@@ -434,7 +480,9 @@ impl Pipeline {
             } else {
                 live.min(segment_end)
             };
-            self.skipped += frame - next;
+            let skipped = frame.saturating_sub(next);
+            self.skipped += skipped;
+            self.recorder.count_frames(1, skipped);
             self.encode_video(frame)?;
             self.encode_audio_until((frame + 1) * SAMPLES_PER_FRAME)?;
             next = frame + 1;

@@ -17,11 +17,14 @@
 //!
 //! Media (the seed's): H.264 (libx264, preset `veryfast`, tune zerolatency, profile
 //! High, level 4.1) 1280×720 at 24 fps with an IDR every 48 frames, which starts every 2 s
-//! segment; AAC-LC 48 kHz stereo 128 kb/s (FFmpeg's native encoder). Video and audio share
-//! one 90 kHz timeline that starts 10 s before the recording's first frame and runs on
-//! across segments (and across restarts of the encoder). Video segments last 2.000 s;
-//! audio segments hold whole AAC frames (1024 samples), so they last 1.984 or 2.005 s and
-//! say so in `#EXTINF`. Segment `N` of both playlists covers the same 2 s.
+//! segment; AAC-LC 48 kHz stereo at a 128 kb/s target (FFmpeg's native encoder; the
+//! simple sound needs far less) of a quiet hum and a beep at each agent click. Video and
+//! audio share one 90 kHz timeline that starts 10 s before the recording's first frame and
+//! runs on across segments (and across restarts of the encoder); the TS continuity
+//! counters run on across segments too. Video segments last 2.000 s; audio segments hold
+//! whole AAC frames (1024 samples), so they last 1.984 or 2.005 s (the very first also
+//! holds the encoder's priming frame) and say so in `#EXTINF`. Segment `N` of both
+//! playlists covers the same 2 s.
 //!
 //! The timeline belongs to the workstation: segment `N` is the `N`-th 2 s since its
 //! recording first started (at simulator start for `ws-demo`, at `recorder/start` for
@@ -30,7 +33,8 @@
 //! `recorder/start`, on a stream URL request or on a playlist request of a recording
 //! workstation, renders frames from the start of the current segment on (catching up to
 //! the wall clock so that its first segment is whole), then paces itself by the wall
-//! clock, skipping frames (never a segment's first) when it falls behind. It stops after
+//! clock, skipping frames (never a segment's first) when it falls more than half a second
+//! behind; the first segment is listed about 2 s after `recorder/start`. It stops after
 //! `SimConfig::agentstation_hls_idle_ms` without a playlist, segment or stream request,
 //! when the recording stops, and at simulator shutdown (the thread is joined). Memory is
 //! bounded: [`WINDOW`] + [`KEPT_BEHIND`] segments per workstation.
@@ -150,6 +154,11 @@ pub struct HlsCounters {
     pub segment_requests: u64,
     /// Times the encoder thread was started.
     pub encoder_starts: u64,
+    /// Video frames encoded.
+    pub frames_encoded: u64,
+    /// Video frames skipped because the encoder fell behind the clock (their time stays
+    /// on the 24 fps grid, unfilled).
+    pub frames_skipped: u64,
 }
 
 /// Where a recording's timeline starts: frame 0, sample 0, segment 0.
@@ -296,6 +305,8 @@ pub(crate) struct Recorder {
     playlist_requests: AtomicU64,
     segment_requests: AtomicU64,
     encoder_starts: AtomicU64,
+    frames_encoded: AtomicU64,
+    frames_skipped: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -312,6 +323,8 @@ impl Recorder {
             playlist_requests: AtomicU64::new(0),
             segment_requests: AtomicU64::new(0),
             encoder_starts: AtomicU64::new(0),
+            frames_encoded: AtomicU64::new(0),
+            frames_skipped: AtomicU64::new(0),
             inner: Mutex::new(Inner {
                 status: if recording {
                     RecorderState::Recording
@@ -383,6 +396,12 @@ impl Recorder {
         }
     }
 
+    /// The encoder encoded `encoded` frames and skipped `skipped`.
+    pub fn count_frames(&self, encoded: u64, skipped: u64) {
+        self.frames_encoded.fetch_add(encoded, Ordering::Relaxed);
+        self.frames_skipped.fetch_add(skipped, Ordering::Relaxed);
+    }
+
     /// The encoder could not start.
     pub fn open_failed(&self) {
         lock(&self.inner).open_failed_at = Some(Instant::now());
@@ -393,6 +412,8 @@ impl Recorder {
             playlist_requests: self.playlist_requests.load(Ordering::Relaxed),
             segment_requests: self.segment_requests.load(Ordering::Relaxed),
             encoder_starts: self.encoder_starts.load(Ordering::Relaxed),
+            frames_encoded: self.frames_encoded.load(Ordering::Relaxed),
+            frames_skipped: self.frames_skipped.load(Ordering::Relaxed),
         }
     }
 }

@@ -169,7 +169,7 @@ fn the_window_lists_thirty_and_keeps_four_more() {
         HlsCounters {
             playlist_requests: 4,
             segment_requests: 11,
-            encoder_starts: 0
+            ..HlsCounters::default()
         }
     );
 }
@@ -542,6 +542,7 @@ struct Decoded {
     samples: usize,
     /// The pts of each audio frame, 1/90000 s.
     audio_pts: Vec<i64>,
+    /// Frames and packets flagged corrupt.
     corrupt: usize,
 }
 
@@ -558,6 +559,7 @@ fn run_decoder<F: std::ops::DerefMut<Target = ff::Frame>>(
         }
     };
     for (_, packet) in input.packets() {
+        assert!(!packet.is_corrupt(), "a corrupt packet");
         dec.send_packet(&packet).unwrap();
         drain(dec, frame);
     }
@@ -684,36 +686,49 @@ async fn a_real_encode_decodes_to_the_seed_media() {
         }
     }
     let sizes: Vec<usize> = files.iter().map(Vec::len).collect();
+    // Read one after the other, as an HLS reader does, they are one continuous stream.
+    files.push([files[0].clone(), files[1].clone()].concat());
+    files.push([files[2].clone(), files[3].clone()].concat());
     let decoded =
         tokio::task::spawn_blocking(move || files.into_iter().map(decode).collect::<Vec<_>>())
             .await
             .unwrap();
-    let [v0, v1, a0, a1] = &decoded[..] else {
-        panic!("four segments")
+    let [v0, v1, a0, a1, v01, a01] = &decoded[..] else {
+        panic!("six files")
     };
+    assert_eq!(v01.frames.len(), v0.frames.len() + v1.frames.len());
+    assert_eq!(a01.samples, a0.samples + a1.samples);
     eprintln!(
         "segment sizes (video 0, 1, audio 0, 1): {sizes:?}; first listed after {first_listed:?}"
     );
 
+    // An encoder starved of CPU skips frames (a loaded CI machine): their times stay on
+    // the grid, unfilled.
+    let skipped = sim.agentstation_hls_counters("ws-demo").frames_skipped;
     for v in [v0, v1] {
         assert_eq!(
             (v.streams, v.video, v.width, v.height),
             (1, true, 1280, 720)
         );
+        let frames = v.frames.len();
+        assert!(frames <= 49, "{frames} frames");
         assert!(
-            (47..=49).contains(&v.frames.len()),
-            "{} frames",
-            v.frames.len()
+            frames + skipped as usize >= 47,
+            "{frames} frames, {skipped} skipped"
         );
         assert!(v.frames[0].1, "a segment starts with a key frame");
         assert_eq!(v.corrupt, 0);
         for pair in v.frames.windows(2) {
-            assert_eq!(pair[1].0 - pair[0].0, 3750, "frames 1/24 s apart");
+            let gap = pair[1].0 - pair[0].0;
+            assert!(gap > 0 && gap % 3750 == 0, "frames on the 1/24 s grid");
+            assert!(skipped > 0 || gap == 3750, "frames 1/24 s apart");
         }
     }
     // 10 s before frame 0, then continuous into the next segment.
     assert_eq!(v0.frames[0].0, 900_000);
-    assert_eq!(v1.frames[0].0, v0.frames.last().unwrap().0 + 3750);
+    if skipped == 0 {
+        assert_eq!(v1.frames[0].0, v0.frames.last().unwrap().0 + 3750);
+    }
     assert_eq!(v1.frames[0].0, 900_000 + 180_000);
 
     for a in [a0, a1] {
@@ -736,6 +751,7 @@ async fn a_real_encode_decodes_to_the_seed_media() {
 
     let counters = sim.agentstation_hls_counters("ws-demo");
     assert_eq!(counters.encoder_starts, 1, "one encoder for both kinds");
+    assert!(counters.frames_encoded + counters.frames_skipped >= 96);
     assert_eq!(counters.segment_requests, 4);
     assert!(counters.playlist_requests >= 2);
 
