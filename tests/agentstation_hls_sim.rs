@@ -248,7 +248,8 @@ impl AudioSink for Counting {
         self.format
     }
     fn push(&self, samples: &[f32]) {
-        self.samples.fetch_add(samples.len() as u64, Ordering::Relaxed);
+        self.samples
+            .fetch_add(samples.len() as u64, Ordering::Relaxed);
     }
     fn latency(&self) -> Duration {
         Duration::from_millis(50)
@@ -302,5 +303,32 @@ async fn the_separate_sound_stream_plays_beside_the_picture() {
         }
         h.send(Command::Stop);
     }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_stream_token_gets_a_fresh_url_and_plays_on() {
+    let sim = SimHandle::start(SimConfig {
+        width: 320,
+        height: 240,
+        agentstation_hls_token_ttl_ms: 4_000,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut h = spawn(WS, config(&sim));
+    live(&mut h).await;
+    // The playlist's token expires (403): a fresh `recorder/stream`, then live again.
+    let (state, _) = wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
+    let SessionState::Reconnecting { reason, .. } = state else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("refused the stream URL (HTTP 403)"),
+        "{reason}"
+    );
+    assert!(!reason.contains("token="), "{reason}");
+    live(&mut h).await;
+    pictures(&h, 24, Duration::from_secs(5)).await;
     sim.shutdown().await;
 }

@@ -74,6 +74,7 @@ async fn load(
     let body = match get(http, url, PLAYLIST_TIMEOUT, MAX_PLAYLIST_BYTES, stats).await? {
         Got::Body(b) => b,
         Got::Status(s @ (404 | 410)) => return Err(HlsError::Gone { status: s }),
+        Got::Status(s @ (401 | 403)) => return Err(HlsError::Refused { status: s }),
         Got::Status(status) => return Err(HlsError::Http { status }),
     };
     Ok((playlist::parse(&body)?, Instant::now()))
@@ -173,6 +174,8 @@ pub async fn follow(
                     }
                 },
                 Ok(Got::Status(s @ (404 | 410))) => return Ok(FollowEnd::Gone(s)),
+                // An expired token: the session resolves a fresh URL.
+                Ok(Got::Status(s @ (401 | 403))) => return Err(HlsError::Refused { status: s }),
                 Ok(Got::Status(status)) => {
                     tracing::debug!("HLS playlist answered HTTP {status}");
                     if tracker.is_stalled(Instant::now()) {

@@ -42,6 +42,9 @@ pub enum HlsError {
     Gone { status: u16 },
     #[error("the HLS playlist answered HTTP {status}")]
     Http { status: u16 },
+    /// 401 or 403: the URL's token has expired (or was refused); a fresh URL may do.
+    #[error("the HLS server refused the stream URL (HTTP {status}); asking for a fresh one")]
+    Refused { status: u16 },
     #[error("cannot fetch the HLS stream: {0}")]
     Network(String),
     #[error("the HLS playlist has not moved for {} s", .secs)]
