@@ -154,16 +154,19 @@ async fn each_rest_error_says_what_it_is() {
         let mut h = spawn(WS, config(&sim));
         let (state, _) =
             wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
-        if let SessionState::Reconnecting {
+        let SessionState::Reconnecting {
             retry_in_ms,
             reason,
             ..
         } = state
-        {
-            if status == 429 {
-                assert_eq!(retry_in_ms, 1_000, "{reason}");
-                assert!(reason.contains("rate limiting"), "{reason}");
-            }
+        else {
+            unreachable!()
+        };
+        if status == 429 {
+            assert_eq!(retry_in_ms, 1_000, "{reason}");
+            assert!(reason.contains("rate limiting"), "{reason}");
+        } else {
+            assert!(reason.contains(&format!("HTTP {status}")), "{reason}");
         }
         live(&mut h).await;
         h.send(Command::Stop);

@@ -1,7 +1,7 @@
 //! The decoder thread: MPEG-TS segments in, pictures and sound out, each at its time.
 //!
 //! Segment bytes arrive from the fetcher through a bounded channel and are read by
-//! FFmpeg's MPEG-TS demuxer as one continuous stream ([`SegmentReader`], custom I/O), so
+//! FFmpeg's MPEG-TS demuxer as one continuous stream (`SegmentReader`, custom I/O), so
 //! FFmpeg never touches the network: stalls, missing segments and the end of the stream
 //! are decided by our fetcher. H.264 is decoded, converted to RGBA with swscale and
 //! published to the [`FrameSlot`] when the [`PlayClock`] says; AAC is decoded, resampled
