@@ -14,6 +14,8 @@ async fn snapshot(sim: &SimHandle, args: &[&str], key: &str) -> Output {
         .env("OPTEXITY_API_KEY", key)
         .env("CHASER_BASE_URL", sim.chaser_base_url())
         .env("CHASER_KEY", sim.chaser_key())
+        .env("AGENTSTATION_BASE_URL", sim.agentstation_base_url())
+        .env("AGENTSTATION_TOKEN", sim.agentstation_token())
         .env(
             "XDG_CONFIG_HOME",
             std::env::temp_dir().join("lookout-test-no-config"),
@@ -136,4 +138,38 @@ async fn snapshot_failures_exit_nonzero_with_one_clear_line() {
         assert!(!out.exists(), "{source} wrote a file");
     }
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_of_an_agentstation_workstation_is_its_video() {
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ws.png");
+    let result = snapshot(
+        &sim,
+        &["agentstation:ws-demo", "-o", out.to_str().unwrap(), "--timeout", "20"],
+        sim.api_key(),
+    )
+    .await;
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let (w, h, pixels) = read_png(&out);
+    assert_eq!((w, h), (1280, 720));
+    // The simulated desktop: mostly a light page, not a blank picture.
+    let light = pixels.chunks_exact(3).filter(|p| p.iter().all(|c| *c > 200)).count();
+    assert!(light > (w * h / 4) as usize, "{light} light pixels");
+    // An idle recorder: one plain line, non-zero exit.
+    let result = snapshot(
+        &sim,
+        &["agentstation:ws-idle", "-o", out.to_str().unwrap(), "--timeout", "20"],
+        sim.api_key(),
+    )
+    .await;
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("is idle") && stderr.contains("--start-recording"), "{stderr}");
+    assert!(!stderr.contains(sim.agentstation_token()), "{stderr}");
 }
