@@ -335,3 +335,121 @@ async fn an_expired_stream_token_gets_a_fresh_url_and_plays_on() {
     pictures(&h, 24, Duration::from_secs(5)).await;
     sim.shutdown().await;
 }
+
+/// The simulator's newest `n` video segments, fetched as a player would.
+async fn fetch_segments(sim: &SimHandle, n: usize) -> Vec<Vec<u8>> {
+    use lookout::core::provider::agentstation::{AgentStationClient, MediaKind};
+    let http = lookout::core::net::http_client().unwrap();
+    let client = AgentStationClient::new(
+        http.clone(),
+        &sim.agentstation_base_url(),
+        Some(Secret::new(sim.agentstation_token())),
+    );
+    let url = client
+        .recorder_stream_url(WS, MediaKind::Video)
+        .await
+        .unwrap();
+    let mut uris = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while uris.len() < n {
+        assert!(Instant::now() < deadline, "fewer than {n} segments");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let text = http
+            .get(url.clone())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        uris = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    let mut out = Vec::new();
+    for uri in &uris[uris.len() - n..] {
+        let bytes = http
+            .get(url.join(uri).unwrap())
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await;
+        out.push(bytes.unwrap().to_vec());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_corrupt_segments_do_not_stop_the_picture() {
+    use lookout::core::event::StreamStats;
+    use lookout::core::frame::FrameSlot;
+    use lookout::core::source::hls::clock::PlayClock;
+    use lookout::core::source::hls::decode::{self, DecodeParts, Segment};
+
+    let sim = sim().await;
+    let segs = fetch_segments(&sim, 3).await;
+    let mut corrupt = segs[1].clone();
+    let len = corrupt.len();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for b in &mut corrupt[len / 5..len / 2] {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        *b = seed as u8;
+    }
+    let garbage: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+
+    let second = Duration::from_secs(2);
+    let clock = Arc::new(PlayClock::new(second, second, Duration::from_millis(125)));
+    let frames = Arc::new(FrameSlot::new());
+    let stats = Arc::new(StreamStats::default());
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let (notes_tx, _notes) = tokio::sync::mpsc::channel(8);
+    let done = decode::spawn(
+        DecodeParts {
+            segments: rx,
+            clock,
+            frames: Some(frames.clone()),
+            audio: None,
+            stats: stats.clone(),
+            waker: lookout::core::event::noop_waker(),
+            notes: notes_tx,
+        },
+        "test-hls-decode",
+    );
+    let t0 = Instant::now();
+    let parts = [
+        (segs[0].clone(), 0),
+        (garbage, 2),
+        (corrupt, 2),
+        (segs[2].clone(), 4),
+    ];
+    for (seq, (bytes, at)) in parts.into_iter().enumerate() {
+        tx.send(Segment {
+            seq: seq as u64,
+            bytes: bytes.into(),
+            capture: t0 + Duration::from_secs(at),
+            arrived: None,
+            discontinuity: seq > 0,
+        })
+        .await
+        .unwrap();
+    }
+    drop(tx);
+    let result = tokio::time::timeout(Duration::from_secs(20), done)
+        .await
+        .expect("the decoder finished")
+        .expect("the decoder thread reported");
+    assert_eq!(result, Ok(()));
+    let shown = stats.sample().updates;
+    // The intact first and last segments (48 pictures each) are shown whole.
+    assert!(shown >= 90, "{shown} pictures shown");
+    let fb = frames.snapshot().unwrap();
+    assert_eq!((fb.width(), fb.height()), (1280, 720));
+    sim.shutdown().await;
+}

@@ -147,7 +147,13 @@ async fn snapshot_of_an_agentstation_workstation_is_its_video() {
     let out = dir.path().join("ws.png");
     let result = snapshot(
         &sim,
-        &["agentstation:ws-demo", "-o", out.to_str().unwrap(), "--timeout", "20"],
+        &[
+            "agentstation:ws-demo",
+            "-o",
+            out.to_str().unwrap(),
+            "--timeout",
+            "20",
+        ],
         sim.api_key(),
     )
     .await;
@@ -159,17 +165,29 @@ async fn snapshot_of_an_agentstation_workstation_is_its_video() {
     let (w, h, pixels) = read_png(&out);
     assert_eq!((w, h), (1280, 720));
     // The simulated desktop: mostly a light page, not a blank picture.
-    let light = pixels.chunks_exact(3).filter(|p| p.iter().all(|c| *c > 200)).count();
+    let light = pixels
+        .chunks_exact(3)
+        .filter(|p| p.iter().all(|c| *c > 200))
+        .count();
     assert!(light > (w * h / 4) as usize, "{light} light pixels");
     // An idle recorder: one plain line, non-zero exit.
     let result = snapshot(
         &sim,
-        &["agentstation:ws-idle", "-o", out.to_str().unwrap(), "--timeout", "20"],
+        &[
+            "agentstation:ws-idle",
+            "-o",
+            out.to_str().unwrap(),
+            "--timeout",
+            "20",
+        ],
         sim.api_key(),
     )
     .await;
     assert!(!result.status.success());
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.contains("is idle") && stderr.contains("--start-recording"), "{stderr}");
+    assert!(
+        stderr.contains("is idle") && stderr.contains("--start-recording"),
+        "{stderr}"
+    );
     assert!(!stderr.contains(sim.agentstation_token()), "{stderr}");
 }
