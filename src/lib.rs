@@ -8,6 +8,10 @@
 //!   -> source (wire messages -> framebuffer)   core::source::{rfb, preview}
 //!   -> FrameSlot (latest wins + dirty rects)   core::frame
 //!   -> Waker -> front end (egui texture, PNG)  ui, cli
+//! HLS (playlists, MPEG-TS segments)           core::source::hls::{playlist, fetch}
+//!   -> decoder thread (FFmpeg H.264 / AAC)     core::source::hls::decode
+//!   -> play-out clock (capture + delay)        core::source::hls::clock
+//!   -> FrameSlot; sound -> AudioSink           core::frame, core::audio (ui::audio: cpal)
 //! task-log source (runner JSON, SSE)           core::session (tasklog), core::source::tasklog
 //!   -> LogSlot (capped, de-duplicated lines,   core::log_slot
 //!      status, pending prompt; read under lock)
@@ -21,7 +25,10 @@
 //! * **Threads.** `main` builds the one multi-thread tokio runtime. Each session is one async
 //!   task that owns its socket; picture decoding runs on one named blocking thread per
 //!   connection (`rfb-decode`, fed by a bounded channel of socket bytes; `preview-decode`,
-//!   fed the newest frame only). The GUI runs on the main thread.
+//!   fed the newest frame only; `hls-decode` and `hls-audio`, fed whole segments by the
+//!   playlist follower, with FFmpeg's own frame threads under them). Sound plays from
+//!   cpal's callback, fed by a bounded queue (`audio-out` holds the stream). The GUI runs
+//!   on the main thread.
 //! * **Boundary.** [`core::event`] is the whole interface between core and front ends:
 //!   [`core::event::SessionEvent`] out, [`core::event::Command`] in, pixels through
 //!   [`core::frame::FrameSlot`], log lines and prompts through [`core::log_slot::LogSlot`],
