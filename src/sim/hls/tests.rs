@@ -605,18 +605,6 @@ fn decode(bytes: Vec<u8>) -> Decoded {
     out
 }
 
-/// The names of this process's threads.
-fn thread_names() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .map(|dir| {
-            dir.flatten()
-                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-                .map(|n| n.trim().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn get_text(url: &url::Url) -> String {
     let resp = http().get(url.clone()).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200, "{url}");
@@ -761,13 +749,10 @@ async fn a_real_encode_decodes_to_the_seed_media() {
         assert!(Instant::now() < deadline, "the encoder kept running");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // A request starts it again, and shutdown joins it.
+    // A request starts it again, and shutdown joins it. (No check of the process's
+    // thread names here: other tests' simulators run `hls-ws-demo` encoders of their own
+    // at the same time.)
     get_text(&video).await;
     assert!(sim.agentstation_encoder_running("ws-demo"));
     sim.shutdown().await;
-    assert!(
-        !thread_names().iter().any(|n| n == "hls-ws-demo"),
-        "{:?}",
-        thread_names()
-    );
 }
