@@ -8,6 +8,8 @@
 
 use std::sync::Mutex;
 
+use super::event::Waker;
+
 /// Largest framebuffer side we accept from any source (RFB allows 65535).
 pub const MAX_DIMENSION: u32 = 16384;
 
@@ -357,9 +359,20 @@ struct SlotState {
 }
 
 /// The latest-wins hand-over point between a source and its consumer.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FrameSlot {
     state: Mutex<SlotState>,
+    /// Who is told of a new picture instead of the session's waker, when set
+    /// ([`FrameSlot::notify`]): a presenter that draws pictures without the UI.
+    listener: Mutex<Option<Waker>>,
+}
+
+impl std::fmt::Debug for FrameSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameSlot")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FrameSlot {
@@ -415,6 +428,30 @@ impl FrameSlot {
         s.seq += 1;
     }
 
+    /// Tells whoever consumes pictures that one was published: the listener if one is set
+    /// ([`FrameSlot::set_listener`]), else `waker` (the session's, which wakes the UI).
+    pub fn notify(&self, waker: &Waker) {
+        let listener = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match listener {
+            Some(listener) => listener(),
+            None => waker(),
+        }
+    }
+
+    /// Sets (or with `None` removes) who [`FrameSlot::notify`] calls instead of the waker.
+    pub fn set_listener(&self, listener: Option<Waker>) {
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = listener;
+    }
+
+    /// The current picture's size, if any was published.
+    pub fn size(&self) -> Option<[u32; 2]> {
+        self.lock().frame.as_ref().map(|f| [f.width, f.height])
+    }
+
     /// Replaces the cursor image (`None` hides it).
     pub fn set_cursor(&self, cursor: Option<CursorShape>) {
         let mut s = self.lock();
@@ -456,6 +493,29 @@ impl FrameSlot {
             dirty: &s.dirty,
             resized: s.resized,
             cursor: s.cursor_changed.then_some(s.cursor.as_ref()),
+            pointer: s.pointer,
+            seq: s.seq,
+        });
+        s.dirty.clear();
+        s.resized = false;
+        s.cursor_changed = false;
+        s.pointer_changed = false;
+        s.taken_seq = s.seq;
+        Some(out)
+    }
+
+    /// Like [`FrameSlot::take`], but as if everything changed: `f` sees the whole picture as
+    /// dirty and resized, and the current cursor, whether or not anything is new. For a
+    /// consumer taking over from another one. `None` only before the first picture.
+    pub fn take_all<T>(&self, f: impl FnOnce(FrameView<'_>) -> T) -> Option<T> {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        let frame = s.frame.as_ref()?;
+        let out = f(FrameView {
+            frame,
+            dirty: &[frame.full_rect()],
+            resized: true,
+            cursor: Some(s.cursor.as_ref()),
             pointer: s.pointer,
             seq: s.seq,
         });

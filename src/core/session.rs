@@ -806,7 +806,7 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
                 {
                     return Ok(());
                 }
-                (parts.waker)();
+                parts.frames.notify(&parts.waker);
             }
             ServerEvent::Bell => {
                 let _ = parts.notes.try_send(DecoderNote::Bell);

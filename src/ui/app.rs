@@ -109,6 +109,9 @@ impl ViewerApp {
             }
             (None, None) => {}
         }
+        if let Some(picture) = &mut self.picture {
+            picture.finish(ui.ctx());
+        }
         self.attention(ui.ctx());
         let title = self.window_title();
         if title != self.shown_title {

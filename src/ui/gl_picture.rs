@@ -282,7 +282,7 @@ impl Drop for GlPicture {
 }
 
 /// Writes the pixels of `r` (inside `fb`) to `out` as packed BGRA rows.
-fn to_bgra(fb: &Framebuffer, r: Rect, out: &mut Vec<u8>) {
+pub(crate) fn to_bgra(fb: &Framebuffer, r: Rect, out: &mut Vec<u8>) {
     let row_bytes = r.w as usize * 4;
     let needed = row_bytes * r.h as usize;
     // Grown, never cleared: every byte is written below.

@@ -27,6 +27,7 @@ pub mod rates;
 pub mod resample;
 pub mod stream_view;
 pub mod theme;
+pub mod x11_present;
 
 use std::sync::Arc;
 
@@ -92,13 +93,20 @@ pub fn run_viewer(
             // (`cargo bench --bench peers`).
             let waker: Waker =
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
-            let sessions = start(waker);
+            let sessions = start(waker.clone());
             let speaker = sessions.speaker;
+            let parent = x11_window(cc).filter(|_| cc.gl.is_some() && x11_present::enabled());
             let picture = sessions.picture.map(|h| {
+                let presenter = parent.and_then(|parent| {
+                    x11_present::Presenter::new(parent, h.frames().clone(), waker.clone())
+                        .inspect_err(|e| tracing::info!("drawing the picture with GL: {e}"))
+                        .ok()
+                });
                 TaskView::new(h)
                     .with_scale(scale)
                     .with_gl(cc.gl.clone())
                     .with_speaker(speaker)
+                    .with_presenter(presenter)
             });
             let log = sessions.log.map(LogView::new);
             Ok(Box::new(app::ViewerApp::new(picture, log, title, Some(rt))))
@@ -106,4 +114,14 @@ pub fn run_viewer(
     )
     // eframe's error is not Send; keep its text.
     .map_err(|e| anyhow::anyhow!("could not open the viewer window: {e}"))
+}
+
+/// The window's X11 id, when it is an X11 window.
+fn x11_window(cc: &eframe::CreationContext<'_>) -> Option<u32> {
+    use raw_window_handle::{HasWindowHandle as _, RawWindowHandle};
+    match cc.window_handle().ok()?.as_raw() {
+        RawWindowHandle::Xlib(h) => u32::try_from(h.window).ok(),
+        RawWindowHandle::Xcb(h) => Some(h.window.get()),
+        _ => None,
+    }
 }

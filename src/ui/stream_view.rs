@@ -14,8 +14,8 @@ use eframe::glow;
 
 use egui::{
     Align, CentralPanel, Color32, ColorImage, Context, Frame, Key, KeyboardShortcut, Layout,
-    Margin, Modifiers, Painter, Panel, Rect, RichText, ScrollArea, Sense, TextureHandle,
-    TextureOptions, Ui, pos2,
+    LayerId, Margin, Modifiers, Order, Painter, Panel, Rect, RichText, ScrollArea, Sense,
+    TextureHandle, TextureOptions, Ui, pos2,
 };
 
 use super::audio::Speaker;
@@ -25,6 +25,7 @@ use super::layout::{self, Placement, ScaleMode};
 use super::overlay::{self, OverlayText};
 use super::rates::{self, RateMeter};
 use super::theme;
+use super::x11_present::{self, Presenter};
 use crate::core::event::{
     Command, InputAccess, PictureFormat, SessionEvent, SessionState, StatsSample,
 };
@@ -159,6 +160,20 @@ pub struct TaskView {
     page_url: Option<String>,
     /// The stream's sound output, for sources with sound.
     speaker: Option<Arc<Speaker>>,
+    /// Puts the picture straight into an X11 child window when it can
+    /// ([`x11_present`]); the view then neither takes nor draws the pictures.
+    presenter: Option<Presenter>,
+    /// This frame's picture, when the presenter may show it: checked against egui's other
+    /// layers once the whole window is built ([`TaskView::finish`]).
+    candidate: Option<Candidate>,
+}
+
+/// Where the presenter would show the picture this frame.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    placement: Placement,
+    px: x11_present::Placement,
+    layer: LayerId,
 }
 
 #[derive(Debug, Default)]
@@ -219,6 +234,52 @@ impl TaskView {
             remote_clipboard: None,
             page_url: None,
             speaker: None,
+            presenter: None,
+            candidate: None,
+        }
+    }
+
+    /// Lets the view present its pictures through X11 when it can ([`x11_present`]).
+    pub fn with_presenter(mut self, presenter: Option<Presenter>) -> Self {
+        self.presenter = presenter;
+        self
+    }
+
+    /// True while the X11 presenter shows the pictures instead of this view.
+    pub fn is_presenting(&self) -> bool {
+        self.presenter.as_ref().is_some_and(Presenter::is_presenting)
+    }
+
+    /// Takes the pictures back from the presenter: uploads the whole current picture and
+    /// cursor, and repaints.
+    fn stop_presenting(&mut self, ctx: &Context) {
+        let Some(presenter) = &mut self.presenter else {
+            return;
+        };
+        if !presenter.is_presenting() {
+            return;
+        }
+        presenter.place(None);
+        let max_side = ctx.input(|i| i.max_texture_side);
+        let slot = self.handle.frames().clone();
+        slot.take_all(|view| self.upload(ctx, &view, max_side));
+        ctx.request_repaint();
+    }
+
+    /// Called once the whole window is built: hands the picture to the presenter when
+    /// nothing of egui's lies over it, or takes it back (and draws it) when something does.
+    pub fn finish(&mut self, ctx: &Context) {
+        let Some(c) = self.candidate.take() else {
+            return;
+        };
+        if covered(ctx, c.placement.rect, c.layer) {
+            if self.is_presenting() {
+                self.stop_presenting(ctx);
+                let painter = ctx.layer_painter(c.layer);
+                self.paint(&painter, &c.placement, false);
+            }
+        } else if let Some(presenter) = &mut self.presenter {
+            presenter.place(Some(c.px));
         }
     }
 
@@ -308,6 +369,9 @@ impl TaskView {
 
     /// The size of the picture on screen, in remote pixels.
     pub fn picture_size(&self) -> Option<[u32; 2]> {
+        if self.is_presenting() {
+            return self.handle.frames().size();
+        }
         self.picture.as_ref().map(|p| p.size)
     }
 
@@ -328,7 +392,13 @@ impl TaskView {
                 SessionEvent::AnswerSent { .. } | SessionEvent::AnswerFailed { .. } => {}
             }
         }
-        self.pull_frames(&ctx);
+        if self.presenter.as_ref().is_some_and(|p| !p.is_working()) {
+            self.stop_presenting(&ctx);
+            self.presenter = None;
+        }
+        if !self.is_presenting() {
+            self.pull_frames(&ctx);
+        }
         if self.control.is_interactive() && self.availability() != Availability::Available {
             self.release_control(&ctx);
         }
@@ -753,6 +823,7 @@ impl TaskView {
     fn picture_ui(&mut self, ui: &mut Ui) {
         let area = ui.max_rect();
         self.last_area = Some(area);
+        self.candidate = None;
         let overlay = overlay::for_state(&self.state).or_else(|| self.too_large_text(ui.ctx()));
         let dimmed = overlay.is_some();
         let ppp = ui.pixels_per_point();
@@ -760,12 +831,25 @@ impl TaskView {
             match self.scale {
                 ScaleMode::Fit => {
                     let placement = layout::fit(area, size, ppp);
-                    self.refilter(ui.ctx(), &placement);
                     ui.allocate_rect(area, Sense::hover());
-                    self.paint(ui.painter(), &placement, dimmed);
+                    self.candidate = self.presentable(&placement, size, dimmed, ppp).map(|px| {
+                        Candidate {
+                            placement,
+                            px,
+                            layer: ui.layer_id(),
+                        }
+                    });
+                    if self.candidate.is_none() {
+                        self.stop_presenting(ui.ctx());
+                    }
+                    if !self.is_presenting() {
+                        self.refilter(ui.ctx(), &placement);
+                        self.paint(ui.painter(), &placement, dimmed);
+                    }
                     self.last_placement = Some((placement, size));
                 }
                 ScaleMode::OneToOne => {
+                    self.stop_presenting(ui.ctx());
                     // In control the wheel scrolls the remote, not this view.
                     let source = if self.control.is_interactive() {
                         egui::scroll_area::ScrollSource {
@@ -819,6 +903,31 @@ impl TaskView {
         }
     }
 
+    /// Where the presenter may show the picture, in physical pixels: only a whole picture,
+    /// at or below its size, not dimmed, not in control.
+    fn presentable(
+        &self,
+        placement: &Placement,
+        size: [u32; 2],
+        dimmed: bool,
+        ppp: f32,
+    ) -> Option<x11_present::Placement> {
+        let working = self.presenter.as_ref().is_some_and(Presenter::is_working);
+        if !working || dimmed || self.control.is_interactive() || self.too_large.is_some() {
+            return None;
+        }
+        let r = placement.rect;
+        let px = |v: f32| (v * ppp).round();
+        let (w, h) = (px(r.width()), px(r.height()));
+        let fits = w >= 1.0 && h >= 1.0 && w <= size[0] as f32 && h <= size[1] as f32;
+        fits.then(|| x11_present::Placement {
+            x: px(r.min.x) as i32,
+            y: px(r.min.y) as i32,
+            width: w as u32,
+            height: h as u32,
+        })
+    }
+
     fn too_large_text(&self, ctx: &Context) -> Option<OverlayText> {
         let [w, h] = self.too_large?;
         let max_side = ctx.input(|i| i.max_texture_side);
@@ -862,6 +971,16 @@ impl TaskView {
             );
         }
     }
+}
+
+/// True when a layer other than `own` (a menu, a tooltip, a window) is shown over `rect`.
+fn covered(ctx: &Context, rect: Rect, own: LayerId) -> bool {
+    let layers = ctx.memory(|m| m.areas().visible_layer_ids());
+    layers.into_iter().any(|layer| {
+        layer != own
+            && layer.order != Order::Background
+            && egui::AreaState::load(ctx, layer.id).is_some_and(|a| a.rect().intersects(rect))
+    })
 }
 
 /// Past this, "behind live" is shown as a warning.

@@ -121,7 +121,7 @@ fn spawn_decoder(frames: Arc<FrameSlot>, waker: Waker) -> DecoderThread {
                 let note = match decoder.decode(&frame) {
                     Ok(fb) => {
                         frames.publish(fb, &[fb.full_rect()]);
-                        waker();
+                        frames.notify(&waker);
                         Decoded::Shown {
                             seq,
                             size: [fb.width(), fb.height()],

@@ -453,7 +453,7 @@ fn show_video(
             .stats
             .set_captured_ms(u64::try_from(since_epoch.as_millis()).unwrap_or(0));
     }
-    (parts.waker)();
+    v.frames.notify(&parts.waker);
     if !v.shown_any {
         v.shown_any = true;
         let _ = parts.notes.try_send(DecodeNote::Picture {

@@ -1,0 +1,825 @@
+//! The remote picture put straight into an X11 child window, beside the GL renderer.
+//!
+//! eframe redraws the whole window on every repaint, and under software GL (Mesa llvmpipe
+//! on servers, VMs and Xvfb) that costs about 0.6 ms per megapixel per frame even for a
+//! picture that is only copied: at 10 updates/s it was a third of the viewer's CPU time
+//! (`cargo bench --bench peers`). Native VNC viewers instead `PutImage` only the changed
+//! rectangles into their window. The [`Presenter`] does the same: it owns a child window of
+//! the viewer's X11 window over the picture's rectangle, takes new pictures from the
+//! session's [`FrameSlot`] on a thread of its own ("x11-present"), averages each changed
+//! rectangle down to the shown size ([`super::resample`]), draws the remote cursor over it,
+//! and sends it to the X server. The UI is not woken for pictures at all while it presents
+//! (only about once a second, for the status line's rates), so the GL window repaints only
+//! when its own widgets change.
+//!
+//! It presents only the simple case: a whole picture, shown at or below its size, not
+//! dimmed under an overlay, not in control, with nothing of egui's (a menu, a tooltip) on
+//! top of it. The view switches to the GL path otherwise ([`Presenter::place`] with `None`)
+//! and back when it can. X clips the GL window's drawing by the child, so the two never
+//! fight over pixels. Set `LOOKOUT_PRESENT=gl` to always draw through GL.
+//!
+//! x11rb's pure-Rust connection carries it; the window needs a 24- or 32-bit TrueColor
+//! visual with 32 bits per pixel and little-endian images (every X server of the last two
+//! decades), anything else stays on the GL path.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use x11rb::connection::{Connection as _, RequestConnection as _};
+use x11rb::protocol::Event;
+use x11rb::protocol::xproto::{
+    ConfigureWindowAux, ConnectionExt as _, CreateGCAux, CreateWindowAux, EventMask, ImageFormat,
+    ImageOrder, VisualClass, WindowClass,
+};
+use x11rb::rust_connection::RustConnection;
+
+use super::gl_picture::to_bgra;
+use super::resample::{Resampler, Scratch};
+use crate::core::event::Waker;
+use crate::core::frame::{CursorShape, FrameSlot, FrameView, Framebuffer, Rect};
+
+/// How often a mapped window looks for X events (exposures) when no picture comes.
+const EVENT_POLL: Duration = Duration::from_millis(50);
+/// The UI is woken at most this often by presented pictures, for its status line.
+const UI_WAKE_EVERY: Duration = Duration::from_secs(1);
+
+/// Why the picture cannot be presented through X11; the view then draws it with GL.
+#[derive(Debug, thiserror::Error)]
+pub enum PresentError {
+    #[error("no X11 display: {0}")]
+    Connect(String),
+    #[error("X11 request failed: {0}")]
+    X(String),
+    #[error("the window's visual is not 32-bit TrueColor with little-endian images")]
+    Visual,
+    #[error("could not start the presenter thread: {0}")]
+    Thread(String),
+}
+
+fn x_err(e: impl std::fmt::Display) -> PresentError {
+    PresentError::X(e.to_string())
+}
+
+/// Where the child window goes, in physical pixels of the parent window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What the UI asks of the presenter thread.
+#[derive(Debug, Default)]
+struct Wanted {
+    /// Show the picture here; `None`: hide the window and leave the pictures to the UI.
+    place: Option<Placement>,
+    /// Pictures were published since the thread last looked.
+    frames: bool,
+    stop: bool,
+    /// Set by the thread when X failed; the view then stays on GL.
+    failed: bool,
+}
+
+struct Shared {
+    wanted: Mutex<Wanted>,
+    wake: Condvar,
+    /// Held by the thread while it takes from the slot, and by [`Presenter::place`] when
+    /// it takes the pictures back: after `place(None)` returns, the thread takes no more.
+    taking: Mutex<()>,
+}
+
+impl Shared {
+    fn wanted(&self) -> MutexGuard<'_, Wanted> {
+        self.wanted.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One view's child window and the thread that fills it.
+pub struct Presenter {
+    shared: Arc<Shared>,
+    slot: Arc<FrameSlot>,
+    thread: Option<JoinHandle<()>>,
+    placed: Option<Placement>,
+}
+
+impl std::fmt::Debug for Presenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presenter")
+            .field("placed", &self.placed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True unless `LOOKOUT_PRESENT=gl` asks for the GL path only.
+pub fn enabled() -> bool {
+    std::env::var("LOOKOUT_PRESENT").map_or(true, |v| v != "gl")
+}
+
+impl Presenter {
+    /// A presenter for the pictures of `slot`, as a child of the X11 window `parent` on the
+    /// display `$DISPLAY`. `ui_waker` repaints the UI: it is called for pictures while the
+    /// UI draws them, and about once a second while the presenter does.
+    pub fn new(parent: u32, slot: Arc<FrameSlot>, ui_waker: Waker) -> Result<Self, PresentError> {
+        let window = XWindow::new(parent)?;
+        let shared = Arc::new(Shared {
+            wanted: Mutex::new(Wanted::default()),
+            wake: Condvar::new(),
+            taking: Mutex::new(()),
+        });
+        let listener_shared = shared.clone();
+        let ui = ui_waker.clone();
+        let listener: Waker = Arc::new(move || {
+            let mut w = listener_shared.wanted();
+            if w.place.is_some() && !w.failed {
+                w.frames = true;
+                listener_shared.wake.notify_one();
+            } else {
+                drop(w);
+                ui();
+            }
+        });
+        let thread_shared = shared.clone();
+        let thread_slot = slot.clone();
+        let thread = std::thread::Builder::new()
+            .name("x11-present".into())
+            .spawn(move || {
+                let mut worker = Worker {
+                    shared: thread_shared.clone(),
+                    slot: thread_slot,
+                    window,
+                    canvas: Canvas::default(),
+                    ui_waker,
+                    ui_woken: None,
+                };
+                if let Err(e) = worker.run() {
+                    tracing::warn!("drawing the picture with GL instead of X11: {e}");
+                    thread_shared.wanted().failed = true;
+                    // The UI takes the pictures back on its next frame.
+                    (worker.ui_waker)();
+                }
+            })
+            .map_err(|e| PresentError::Thread(e.to_string()))?;
+        slot.set_listener(Some(listener));
+        Ok(Self {
+            shared,
+            slot,
+            thread: Some(thread),
+            placed: None,
+        })
+    }
+
+    /// False once X failed: the view should draw with GL from now on.
+    pub fn is_working(&self) -> bool {
+        !self.shared.wanted().failed
+    }
+
+    /// True while the presenter, not the UI, takes and shows the pictures.
+    pub fn is_presenting(&self) -> bool {
+        self.placed.is_some()
+    }
+
+    /// Shows the picture at `place` (the presenter takes the pictures from now on), or with
+    /// `None` hides it; once that returns the presenter takes no more pictures, and the UI
+    /// should take them all ([`FrameSlot::take_all`]).
+    pub fn place(&mut self, place: Option<Placement>) {
+        if place == self.placed {
+            return;
+        }
+        if place.is_none() {
+            let _taking = self.shared.taking.lock().unwrap_or_else(|p| p.into_inner());
+            self.shared.wanted().place = None;
+        } else {
+            self.shared.wanted().place = place;
+        }
+        self.placed = place;
+        self.shared.wake.notify_one();
+    }
+}
+
+impl Drop for Presenter {
+    fn drop(&mut self) {
+        self.slot.set_listener(None);
+        self.shared.wanted().stop = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The presenter thread's side.
+struct Worker {
+    shared: Arc<Shared>,
+    slot: Arc<FrameSlot>,
+    window: XWindow,
+    canvas: Canvas,
+    ui_waker: Waker,
+    ui_woken: Option<Instant>,
+}
+
+impl Worker {
+    fn run(&mut self) -> Result<(), PresentError> {
+        let mut shown: Option<Placement> = None;
+        loop {
+            let (place, frames) = {
+                let mut w = self.shared.wanted();
+                loop {
+                    if w.stop {
+                        return Ok(());
+                    }
+                    if w.frames || w.place != shown {
+                        break;
+                    }
+                    if w.place.is_some() {
+                        let (guard, timeout) = self
+                            .shared
+                            .wake
+                            .wait_timeout(w, EVENT_POLL)
+                            .unwrap_or_else(|p| p.into_inner());
+                        w = guard;
+                        if timeout.timed_out() {
+                            break;
+                        }
+                    } else {
+                        w = self.shared.wake.wait(w).unwrap_or_else(|p| p.into_inner());
+                    }
+                }
+                (w.place, std::mem::take(&mut w.frames))
+            };
+            if place != shown {
+                match place {
+                    Some(p) => {
+                        self.window.place(p)?;
+                        self.canvas.set_output([p.width, p.height]);
+                    }
+                    None => self.window.hide()?,
+                }
+                shown = place;
+            }
+            let mut send = Vec::new();
+            self.window.exposures(&mut send)?;
+            if shown.is_some() {
+                let full = self.canvas.needs_full();
+                if full || frames {
+                    let taking = self.shared.taking.lock().unwrap_or_else(|p| p.into_inner());
+                    // `place(None)` may have come while we waited for the lock.
+                    if self.shared.wanted().place.is_some() {
+                        let canvas = &mut self.canvas;
+                        let update = |view: FrameView<'_>| canvas.update(&view, &mut send);
+                        if full {
+                            self.slot.take_all(update);
+                        } else {
+                            self.slot.take(update);
+                        }
+                    }
+                    drop(taking);
+                    self.wake_ui();
+                }
+                self.canvas.send(&send, &mut self.window)?;
+            }
+        }
+    }
+
+    /// Wakes the UI at most once a second, so its rates follow the pictures it no longer
+    /// draws.
+    fn wake_ui(&mut self) {
+        let now = Instant::now();
+        if self.ui_woken.is_none_or(|t| now.duration_since(t) >= UI_WAKE_EVERY) {
+            self.ui_woken = Some(now);
+            (self.ui_waker)();
+        }
+    }
+}
+
+/// Where pixels go: the X window, or a test's record.
+trait Sink {
+    /// Draws `bgra` (packed rows, `r.w * r.h` pixels) at `r` of the window.
+    fn put(&mut self, r: Rect, bgra: &[u8]) -> Result<(), PresentError>;
+}
+
+/// The picture as shown: at the output size, BGRA, without the cursor; and the cursor.
+#[derive(Default)]
+struct Canvas {
+    /// The shown size; zero until placed.
+    output: [u32; 2],
+    /// The source picture's size the canvas was last filled from.
+    source: [u32; 2],
+    resampler: Option<Resampler>,
+    scratch: Scratch,
+    /// `output` pixels, BGRA, the picture without the cursor.
+    pixels: Vec<u8>,
+    /// False until the canvas holds a whole picture at `output` size.
+    filled: bool,
+    cursor: Option<CursorShape>,
+    /// The remote pointer, in source pixels.
+    pointer: Option<(u32, u32)>,
+    /// Rows being resampled or sent.
+    staging: Vec<u8>,
+}
+
+impl Canvas {
+    fn set_output(&mut self, output: [u32; 2]) {
+        if output != self.output {
+            self.output = output;
+            self.filled = false;
+        }
+    }
+
+    fn needs_full(&self) -> bool {
+        !self.filled
+    }
+
+    /// Brings the canvas up to date with `view` and lists the output rectangles to send.
+    fn update(&mut self, view: &FrameView<'_>, send: &mut Vec<Rect>) {
+        let fb = view.frame;
+        let source = [fb.width(), fb.height()];
+        let old_cursor = self.cursor_rect();
+        if let Some(cursor) = view.cursor {
+            self.cursor = cursor.cloned();
+        }
+        self.pointer = view.pointer;
+        if source != self.source || !self.filled || view.resized {
+            self.source = source;
+            self.resampler = (source != self.output)
+                .then(|| Resampler::new(source, self.output))
+                .flatten();
+            let [w, h] = self.output;
+            self.pixels.clear();
+            self.pixels.resize(w as usize * h as usize * 4, 0);
+            self.filled = self.draw(fb, Rect::new(0, 0, source[0], source[1]), send);
+            send.clear();
+            send.push(Rect::new(0, 0, w, h));
+            return;
+        }
+        for r in view.dirty {
+            self.draw(fb, *r, send);
+        }
+        let new_cursor = self.cursor_rect();
+        if old_cursor != new_cursor {
+            send.extend(old_cursor);
+            send.extend(new_cursor);
+        } else if view.cursor.is_some() {
+            send.extend(new_cursor);
+        }
+    }
+
+    /// Resamples the source rectangle `r` of `fb` into the canvas and lists the output
+    /// rectangle it changed. False (nothing drawn) when the output is larger than the
+    /// source, which the view never asks for.
+    fn draw(&mut self, fb: &Framebuffer, r: Rect, send: &mut Vec<Rect>) -> bool {
+        if r.is_empty() || fb.check_rect(r).is_err() {
+            return true;
+        }
+        let out = match &self.resampler {
+            Some(resampler) => {
+                let out = resampler.output_rect(r);
+                if out.is_empty()
+                    || !resampler.resample_bgra(fb, out, &mut self.scratch, &mut self.staging)
+                {
+                    return false;
+                }
+                out
+            }
+            None if [fb.width(), fb.height()] == self.output => {
+                to_bgra(fb, r, &mut self.staging);
+                r
+            }
+            None => return false,
+        };
+        let stride = self.output[0] as usize * 4;
+        let row = out.w as usize * 4;
+        for (dy, src) in self.staging.chunks_exact(row).enumerate() {
+            let start = (out.y as usize + dy) * stride + out.x as usize * 4;
+            self.pixels[start..start + row].copy_from_slice(src);
+        }
+        send.push(out);
+        true
+    }
+
+    /// Where the cursor is drawn, in output pixels, clipped to the output.
+    fn cursor_rect(&self) -> Option<Rect> {
+        let (c, (px, py)) = (self.cursor.as_ref()?, self.pointer?);
+        let [sw, sh] = self.source.map(|v| f64::from(v.max(1)));
+        let [ow, oh] = self.output.map(f64::from);
+        let (fx, fy) = (ow / sw, oh / sh);
+        let left = (f64::from(px) - f64::from(c.hotspot_x)) * fx;
+        let top = (f64::from(py) - f64::from(c.hotspot_y)) * fy;
+        let right = left + f64::from(c.width) * fx;
+        let bottom = top + f64::from(c.height) * fy;
+        let x0 = left.floor().max(0.0);
+        let y0 = top.floor().max(0.0);
+        let x1 = right.ceil().min(ow);
+        let y1 = bottom.ceil().min(oh);
+        (x1 > x0 && y1 > y0).then(|| {
+            Rect::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
+        })
+    }
+
+    /// Sends the listed output rectangles, with the cursor drawn over them.
+    fn send(&mut self, rects: &[Rect], sink: &mut dyn Sink) -> Result<(), PresentError> {
+        if !self.filled {
+            return Ok(());
+        }
+        let [ow, oh] = self.output;
+        let stride = ow as usize * 4;
+        let cursor = self.cursor_rect();
+        for r in rects {
+            let r = clip(*r, ow, oh);
+            if r.is_empty() {
+                continue;
+            }
+            let row = r.w as usize * 4;
+            self.staging.clear();
+            for y in r.y..r.bottom() {
+                let start = y as usize * stride + r.x as usize * 4;
+                self.staging.extend_from_slice(&self.pixels[start..start + row]);
+            }
+            if let Some(c) = cursor.filter(|c| overlaps(c, &r)) {
+                self.blend_cursor(r, c);
+            }
+            sink.put(r, &self.staging)?;
+        }
+        Ok(())
+    }
+
+    /// Draws the cursor (nearest-neighbour scaled like the picture) over the staged
+    /// rectangle `r`, where it meets the cursor's output rectangle `c`.
+    fn blend_cursor(&mut self, r: Rect, c: Rect) {
+        let (Some(shape), Some((px, py))) = (&self.cursor, self.pointer) else {
+            return;
+        };
+        let [sw, sh] = self.source.map(|v| f64::from(v.max(1)));
+        let [ow, oh] = self.output.map(f64::from);
+        let (fx, fy) = (sw / ow, sh / oh);
+        let left = f64::from(px) - f64::from(shape.hotspot_x);
+        let top = f64::from(py) - f64::from(shape.hotspot_y);
+        let x0 = r.x.max(c.x);
+        let x1 = r.right().min(c.right());
+        let y0 = r.y.max(c.y);
+        let y1 = r.bottom().min(c.bottom());
+        let row = r.w as usize * 4;
+        let cw = shape.width as usize;
+        for y in y0..y1 {
+            // The cursor pixel at this output pixel's centre.
+            let cy = ((f64::from(y) + 0.5) * fy - top).floor();
+            if cy < 0.0 || cy >= f64::from(shape.height) {
+                continue;
+            }
+            for x in x0..x1 {
+                let cx = ((f64::from(x) + 0.5) * fx - left).floor();
+                if cx < 0.0 || cx >= f64::from(shape.width) {
+                    continue;
+                }
+                let i = (cy as usize * cw + cx as usize) * 4;
+                let Some(&[cr, cg, cb, a]) = shape.rgba.get(i..i + 4) else {
+                    continue;
+                };
+                let o = (y - r.y) as usize * row + (x - r.x) as usize * 4;
+                let px = &mut self.staging[o..o + 4];
+                let a = u32::from(a);
+                for (dst, src) in px.iter_mut().zip([cb, cg, cr]) {
+                    *dst = ((u32::from(src) * a + u32::from(*dst) * (255 - a) + 127) / 255) as u8;
+                }
+                px[3] = 255;
+            }
+        }
+    }
+}
+
+fn clip(r: Rect, w: u32, h: u32) -> Rect {
+    let x1 = r.right().min(w);
+    let y1 = r.bottom().min(h);
+    if r.x >= x1 || r.y >= y1 {
+        return Rect::default();
+    }
+    Rect::new(r.x, r.y, x1 - r.x, y1 - r.y)
+}
+
+fn overlaps(a: &Rect, b: &Rect) -> bool {
+    a.x < b.right() && b.x < a.right() && a.y < b.bottom() && b.y < a.bottom()
+}
+
+/// Our child window on the X server, and what it takes to draw into it.
+struct XWindow {
+    conn: RustConnection,
+    window: u32,
+    gc: u32,
+    depth: u8,
+    mapped: bool,
+    /// The largest request the server takes, in bytes.
+    max_request: usize,
+}
+
+impl XWindow {
+    fn new(parent: u32) -> Result<Self, PresentError> {
+        let (conn, _screen) =
+            x11rb::connect(None).map_err(|e| PresentError::Connect(e.to_string()))?;
+        let attrs = conn
+            .get_window_attributes(parent)
+            .map_err(x_err)?
+            .reply()
+            .map_err(x_err)?;
+        let geometry = conn
+            .get_geometry(parent)
+            .map_err(x_err)?
+            .reply()
+            .map_err(x_err)?;
+        let setup = conn.setup();
+        let bpp = setup
+            .pixmap_formats
+            .iter()
+            .find(|f| f.depth == geometry.depth)
+            .map(|f| f.bits_per_pixel);
+        let visual = setup
+            .roots
+            .iter()
+            .flat_map(|s| &s.allowed_depths)
+            .flat_map(|d| &d.visuals)
+            .find(|v| v.visual_id == attrs.visual);
+        let true_colour = visual.is_some_and(|v| {
+            v.class == VisualClass::TRUE_COLOR
+                && (v.red_mask, v.green_mask, v.blue_mask) == (0xff_0000, 0xff00, 0xff)
+        });
+        let depth_ok = matches!(geometry.depth, 24 | 32);
+        if !true_colour
+            || !depth_ok
+            || bpp != Some(32)
+            || setup.image_byte_order != ImageOrder::LSB_FIRST
+        {
+            return Err(PresentError::Visual);
+        }
+        let window = conn.generate_id().map_err(x_err)?;
+        let gc = conn.generate_id().map_err(x_err)?;
+        // No background: X leaves the window's pixels alone until we draw them.
+        let aux = CreateWindowAux::new()
+            .background_pixmap(x11rb::NONE)
+            .event_mask(EventMask::EXPOSURE);
+        conn.create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            window,
+            parent,
+            0,
+            0,
+            1,
+            1,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            x11rb::COPY_FROM_PARENT,
+            &aux,
+        )
+        .map_err(x_err)?;
+        conn.create_gc(gc, window, &CreateGCAux::new().graphics_exposures(0))
+            .map_err(x_err)?;
+        let max_request = conn.maximum_request_bytes();
+        conn.flush().map_err(x_err)?;
+        Ok(Self {
+            conn,
+            window,
+            gc,
+            depth: geometry.depth,
+            mapped: false,
+            max_request,
+        })
+    }
+
+    fn place(&mut self, p: Placement) -> Result<(), PresentError> {
+        let aux = ConfigureWindowAux::new()
+            .x(p.x)
+            .y(p.y)
+            .width(p.width.max(1))
+            .height(p.height.max(1));
+        self.conn
+            .configure_window(self.window, &aux)
+            .map_err(x_err)?;
+        if !self.mapped {
+            self.conn.map_window(self.window).map_err(x_err)?;
+            self.mapped = true;
+        }
+        self.conn.flush().map_err(x_err)
+    }
+
+    fn hide(&mut self) -> Result<(), PresentError> {
+        if self.mapped {
+            self.conn.unmap_window(self.window).map_err(x_err)?;
+            self.mapped = false;
+        }
+        self.conn.flush().map_err(x_err)
+    }
+
+    /// Adds what X asks to be redrawn, and fails on an X error (a request refused).
+    fn exposures(&mut self, send: &mut Vec<Rect>) -> Result<(), PresentError> {
+        while let Some(event) = self.conn.poll_for_event().map_err(x_err)? {
+            match event {
+                Event::Expose(e) => send.push(Rect::new(
+                    u32::from(e.x),
+                    u32::from(e.y),
+                    u32::from(e.width),
+                    u32::from(e.height),
+                )),
+                Event::Error(e) => return Err(PresentError::X(format!("{e:?}"))),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sink for XWindow {
+    fn put(&mut self, r: Rect, bgra: &[u8]) -> Result<(), PresentError> {
+        let row = r.w as usize * 4;
+        // PutImage's own header is 24 bytes; bands of rows stay under the request limit.
+        let rows = ((self.max_request.saturating_sub(64)) / row.max(1)).clamp(1, 4096);
+        for (i, band) in bgra.chunks(rows * row).enumerate() {
+            let h = band.len() / row;
+            let y = r.y as usize + i * rows;
+            self.conn
+                .put_image(
+                    ImageFormat::Z_PIXMAP,
+                    self.window,
+                    self.gc,
+                    r.w as u16,
+                    h as u16,
+                    r.x as i16,
+                    y as i16,
+                    0,
+                    self.depth,
+                    band,
+                )
+                .map_err(x_err)?;
+        }
+        self.conn.flush().map_err(x_err)
+    }
+}
+
+impl Drop for XWindow {
+    fn drop(&mut self) {
+        // The parent may be gone already (the window closed): errors do not matter here.
+        let _ = self.conn.free_gc(self.gc);
+        let _ = self.conn.destroy_window(self.window);
+        let _ = self.conn.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what was sent, and paints it into a picture of the output's size.
+    struct Screen {
+        size: [u32; 2],
+        bgra: Vec<u8>,
+        puts: Vec<Rect>,
+    }
+
+    impl Screen {
+        fn new(size: [u32; 2]) -> Self {
+            Self {
+                size,
+                bgra: vec![0; size[0] as usize * size[1] as usize * 4],
+                puts: Vec::new(),
+            }
+        }
+
+        fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
+            let i = (y as usize * self.size[0] as usize + x as usize) * 4;
+            [
+                self.bgra[i],
+                self.bgra[i + 1],
+                self.bgra[i + 2],
+                self.bgra[i + 3],
+            ]
+        }
+    }
+
+    impl Sink for Screen {
+        fn put(&mut self, r: Rect, bgra: &[u8]) -> Result<(), PresentError> {
+            assert_eq!(bgra.len(), r.area() as usize * 4);
+            let stride = self.size[0] as usize * 4;
+            for (dy, row) in bgra.chunks_exact(r.w as usize * 4).enumerate() {
+                let start = (r.y as usize + dy) * stride + r.x as usize * 4;
+                self.bgra[start..start + row.len()].copy_from_slice(row);
+            }
+            self.puts.push(r);
+            Ok(())
+        }
+    }
+
+    fn solid(w: u32, h: u32, rgba: [u8; 4]) -> Framebuffer {
+        let mut fb = Framebuffer::new(w, h).unwrap_or_else(|e| panic!("{e}"));
+        fb.fill_rect(fb.full_rect(), rgba)
+            .unwrap_or_else(|e| panic!("{e}"));
+        fb
+    }
+
+    fn present(slot: &FrameSlot, canvas: &mut Canvas, screen: &mut Screen, all: bool) {
+        let mut send = Vec::new();
+        let update = |view: FrameView<'_>| canvas.update(&view, &mut send);
+        if all {
+            slot.take_all(update);
+        } else {
+            slot.take(update);
+        }
+        canvas
+            .send(&send, screen)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn a_downscaled_picture_then_only_what_changed() {
+        let slot = FrameSlot::new();
+        let mut fb = solid(200, 100, [10, 20, 30, 255]);
+        slot.publish(&fb, &[fb.full_rect()]);
+        let mut canvas = Canvas::default();
+        canvas.set_output([100, 50]);
+        let mut screen = Screen::new([100, 50]);
+        present(&slot, &mut canvas, &mut screen, true);
+        assert_eq!(screen.puts, [Rect::new(0, 0, 100, 50)]);
+        // BGRA on the wire.
+        assert_eq!(screen.pixel(99, 49), [30, 20, 10, 255]);
+
+        // A 20×20 square at (40, 40) covers output (20, 20)–(30, 30) only.
+        fb.fill_rect(Rect::new(40, 40, 20, 20), [200, 0, 0, 255])
+            .unwrap_or_else(|e| panic!("{e}"));
+        slot.publish(&fb, &[Rect::new(40, 40, 20, 20)]);
+        screen.puts.clear();
+        present(&slot, &mut canvas, &mut screen, false);
+        assert_eq!(screen.puts, [Rect::new(20, 20, 10, 10)]);
+        assert_eq!(screen.pixel(25, 25), [0, 0, 200, 255]);
+        assert_eq!(screen.pixel(19, 25), [30, 20, 10, 255]);
+        // Nothing new: nothing sent.
+        screen.puts.clear();
+        present(&slot, &mut canvas, &mut screen, false);
+        assert!(screen.puts.is_empty());
+    }
+
+    #[test]
+    fn the_cursor_is_drawn_over_the_picture_and_taken_away_when_it_moves() {
+        let slot = FrameSlot::new();
+        let fb = solid(100, 100, [0, 0, 0, 255]);
+        slot.publish(&fb, &[fb.full_rect()]);
+        // A 4×4 white cursor whose left column is transparent, hotspot (1, 1).
+        let mut rgba = vec![255; 4 * 4 * 4];
+        for y in 0..4 {
+            rgba[y * 16 + 3] = 0;
+        }
+        slot.set_cursor(Some(CursorShape {
+            width: 4,
+            height: 4,
+            hotspot_x: 1,
+            hotspot_y: 1,
+            rgba,
+        }));
+        slot.set_pointer(50, 50);
+        let mut canvas = Canvas::default();
+        canvas.set_output([100, 100]);
+        let mut screen = Screen::new([100, 100]);
+        present(&slot, &mut canvas, &mut screen, true);
+        // Cursor pixels (0..4, 0..4) land at (49..53, 49..53); column 49 is transparent.
+        assert_eq!(screen.pixel(50, 50), [255, 255, 255, 255]);
+        assert_eq!(screen.pixel(52, 52), [255, 255, 255, 255]);
+        assert_eq!(screen.pixel(49, 50), [0, 0, 0, 255]);
+        assert_eq!(screen.pixel(53, 50), [0, 0, 0, 255]);
+
+        slot.set_pointer(10, 10);
+        screen.puts.clear();
+        present(&slot, &mut canvas, &mut screen, false);
+        assert_eq!(
+            screen.puts,
+            [Rect::new(49, 49, 4, 4), Rect::new(9, 9, 4, 4)]
+        );
+        assert_eq!(screen.pixel(50, 50), [0, 0, 0, 255], "the old cursor is gone");
+        assert_eq!(screen.pixel(10, 10), [255, 255, 255, 255]);
+    }
+
+    #[test]
+    fn a_new_picture_size_redraws_everything() {
+        let slot = FrameSlot::new();
+        let fb = solid(200, 100, [1, 2, 3, 255]);
+        slot.publish(&fb, &[fb.full_rect()]);
+        let mut canvas = Canvas::default();
+        canvas.set_output([100, 50]);
+        let mut screen = Screen::new([100, 50]);
+        present(&slot, &mut canvas, &mut screen, true);
+        let fb = solid(400, 200, [9, 8, 7, 255]);
+        slot.publish(&fb, &[Rect::new(0, 0, 10, 10)]);
+        screen.puts.clear();
+        present(&slot, &mut canvas, &mut screen, false);
+        assert_eq!(screen.puts, [Rect::new(0, 0, 100, 50)]);
+        assert_eq!(screen.pixel(70, 40), [7, 8, 9, 255]);
+    }
+
+    #[test]
+    fn a_larger_output_than_the_picture_is_never_drawn() {
+        let slot = FrameSlot::new();
+        let fb = solid(50, 50, [1, 2, 3, 255]);
+        slot.publish(&fb, &[fb.full_rect()]);
+        let mut canvas = Canvas::default();
+        canvas.set_output([100, 100]);
+        let mut screen = Screen::new([100, 100]);
+        present(&slot, &mut canvas, &mut screen, true);
+        assert!(screen.puts.is_empty());
+        assert!(canvas.needs_full());
+    }
+}
