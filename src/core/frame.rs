@@ -235,6 +235,17 @@ impl Framebuffer {
         Ok(())
     }
 
+    /// Writes rows of packed RGBA8 pixels whose alpha is already 255 (a JPEG decoder's
+    /// output) into `r`: [`Framebuffer::put_rgba`] without its pass over every alpha byte.
+    pub fn put_opaque_rgba(&mut self, r: Rect, src: &[u8]) -> Result<(), FrameError> {
+        self.check_rect(r)?;
+        let row_bytes = r.w as usize * 4;
+        for (dy, src_row) in src.chunks_exact(row_bytes).take(r.h as usize).enumerate() {
+            self.row_mut(r, dy as u32).copy_from_slice(src_row);
+        }
+        Ok(())
+    }
+
     /// A copy of the pixels inside `r` as packed rows. The caller has checked `r`.
     pub fn crop(&self, r: Rect) -> Vec<u8> {
         let mut out = Vec::with_capacity(r.area() as usize * 4);

@@ -86,6 +86,7 @@ impl Axis {
         axis
     }
 
+    #[inline(always)]
     fn taps(&self, i: u32) -> (u32, &[u16]) {
         let i = i as usize;
         let start = self.offset[i] as usize;
@@ -113,6 +114,7 @@ impl Axis {
     }
 
     /// One past the last source index output `i` reads.
+    #[inline(always)]
     fn end(&self, i: usize) -> u32 {
         self.first[i] + self.len[i]
     }
@@ -198,6 +200,9 @@ impl Resampler {
         out.truncate(needed);
         let pixels = fb.pixels();
         let stride = fb.width() as usize * 4;
+        #[cfg(target_arch = "x86_64")]
+        let sse41 = std::arch::is_x86_feature_detected!("sse4.1")
+            && std::arch::is_x86_feature_detected!("ssse3");
         for (oy, out_row) in (out_rect.y..out_rect.bottom()).zip(out.chunks_exact_mut(row_bytes)) {
             let (sy, wy) = self.y.taps(oy);
             for (k, &w) in wy.iter().enumerate() {
@@ -217,6 +222,21 @@ impl Resampler {
             let firsts = &self.x.first[xs.clone()];
             let stride = self.x.stride;
             let weights = &self.x.padded[xs.start * stride..xs.end * stride];
+            #[cfg(target_arch = "x86_64")]
+            if sse41 {
+                // SAFETY: the CPU has SSE4.1 (checked above).
+                #[allow(unsafe_code)]
+                unsafe {
+                    match stride {
+                        1 => horizontal_sse41::<1>(firsts, weights, columns, sx0, out_row),
+                        2 => horizontal_sse41::<2>(firsts, weights, columns, sx0, out_row),
+                        3 => horizontal_sse41::<3>(firsts, weights, columns, sx0, out_row),
+                        4 => horizontal_sse41::<4>(firsts, weights, columns, sx0, out_row),
+                        _ => horizontal_sse41_any(firsts, weights, stride, columns, sx0, out_row),
+                    }
+                }
+                continue;
+            }
             match stride {
                 1 => horizontal::<1>(firsts, weights, columns, sx0, out_row),
                 2 => horizontal::<2>(firsts, weights, columns, sx0, out_row),
@@ -233,12 +253,14 @@ impl Resampler {
 
 /// Rounds a sum of `ONE`-weighted `ONE`-weighted samples back to 8 bits. Each axis's
 /// weights sum to `ONE`, so the sum is at most 255 * ONE * ONE and the result fits.
+#[inline(always)]
 fn to_u8(v: u32) -> u8 {
     ((v + ONE * ONE / 2) / (ONE * ONE)) as u8
 }
 
 /// The horizontal pass with `N` taps per output pixel, unrolled: one output row from the
 /// vertical sums of the columns from `sx0`.
+#[inline(always)]
 fn horizontal<const N: usize>(
     firsts: &[u32],
     weights: &[u16],
@@ -264,7 +286,94 @@ fn horizontal<const N: usize>(
     }
 }
 
+/// [`horizontal`] with SSE4.1 ([`pixel_sse41`]): the same arithmetic, faster than what the
+/// compiler makes of it for baseline x86-64, which has no 32-bit vector multiply.
+///
+/// # Safety
+/// The CPU must support SSE4.1 and SSSE3.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.1,ssse3")]
+#[allow(unsafe_code)]
+unsafe fn horizontal_sse41<const N: usize>(
+    firsts: &[u32],
+    weights: &[u16],
+    columns: &[u16],
+    sx0: u32,
+    out_row: &mut [u8],
+) {
+    for ((&first, w), px) in firsts
+        .iter()
+        .zip(weights.chunks_exact(N))
+        .zip(out_row.chunks_exact_mut(4))
+    {
+        let base = (first - sx0) as usize * 4;
+        // SAFETY: the caller's CPU has SSE4.1 and SSSE3.
+        let out = unsafe { pixel_sse41(w, &columns[base..base + N * 4]) };
+        px.copy_from_slice(&out);
+    }
+}
+
+/// [`horizontal_sse41`] for any number of taps.
+///
+/// # Safety
+/// The CPU must support SSE4.1 and SSSE3.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.1,ssse3")]
+#[allow(unsafe_code)]
+unsafe fn horizontal_sse41_any(
+    firsts: &[u32],
+    weights: &[u16],
+    stride: usize,
+    columns: &[u16],
+    sx0: u32,
+    out_row: &mut [u8],
+) {
+    for ((&first, w), px) in firsts
+        .iter()
+        .zip(weights.chunks_exact(stride))
+        .zip(out_row.chunks_exact_mut(4))
+    {
+        let base = (first - sx0) as usize * 4;
+        // SAFETY: the caller's CPU has SSE4.1 and SSSE3.
+        let out = unsafe { pixel_sse41(w, &columns[base..base + stride * 4]) };
+        px.copy_from_slice(&out);
+    }
+}
+
+/// One output pixel, BGRA: each tap's four 16-bit channel sums in `taps` widened to 32
+/// bits, multiplied by its weight in `w` and added, in one register.
+///
+/// # Safety
+/// The CPU must support SSE4.1 and SSSE3.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse4.1,ssse3")]
+#[inline]
+#[allow(unsafe_code)]
+unsafe fn pixel_sse41(w: &[u16], taps: &[u16]) -> [u8; 4] {
+    use std::arch::x86_64::{
+        __m128i, _mm_add_epi32, _mm_cvtepu16_epi32, _mm_cvtsi128_si32, _mm_loadl_epi64,
+        _mm_mullo_epi32, _mm_packus_epi16, _mm_packus_epi32, _mm_set1_epi32, _mm_setr_epi8,
+        _mm_setzero_si128, _mm_shuffle_epi8, _mm_srli_epi32,
+    };
+    let mut acc = _mm_setzero_si128();
+    for (&w, c) in w.iter().zip(taps.chunks_exact(4)) {
+        // SAFETY: `c` is 4 u16 = 8 bytes, exactly what `_mm_loadl_epi64` reads.
+        let v = unsafe { _mm_loadl_epi64(c.as_ptr().cast::<__m128i>()) };
+        let v = _mm_mullo_epi32(_mm_cvtepu16_epi32(v), _mm_set1_epi32(i32::from(w)));
+        acc = _mm_add_epi32(acc, v);
+    }
+    let half = _mm_set1_epi32((ONE * ONE / 2) as i32);
+    let acc = _mm_srli_epi32(_mm_add_epi32(acc, half), 16);
+    let bytes = _mm_packus_epi16(_mm_packus_epi32(acc, acc), acc);
+    // RGBA bytes to BGRA.
+    let bgra = _mm_setr_epi8(2, 1, 0, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    let out = _mm_cvtsi128_si32(_mm_shuffle_epi8(bytes, bgra)) as u32;
+    // Alpha: every source pixel's is 255 and the weights sum to ONE * ONE.
+    (out | 0xff00_0000).to_le_bytes()
+}
+
 /// The horizontal pass for any number of taps (strong downscales).
+#[inline(always)]
 fn horizontal_any(
     firsts: &[u32],
     weights: &[u16],
@@ -439,5 +548,47 @@ mod tests {
             r.output_rect(Rect::new(0, 0, 100, 50)),
             Rect::new(0, 0, 50, 25)
         );
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_sse41_pass_equals_the_portable_one() {
+        if !std::arch::is_x86_feature_detected!("sse4.1") {
+            return;
+        }
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for (src, dst) in [
+            (1920, 1280),
+            (1920, 1283),
+            (1000, 997),
+            (1000, 130),
+            (64, 64),
+        ] {
+            let axis = Axis::new(src, dst);
+            // Column sums as the vertical pass leaves them: at most 255 * ONE.
+            let columns: Vec<u16> = (0..(src as usize + axis.stride) * 4)
+                .map(|_| (next() % (255 * ONE + 1)) as u16)
+                .collect();
+            let firsts = &axis.first[..];
+            let weights = &axis.padded[..];
+            let mut portable = vec![0; dst as usize * 4];
+            horizontal_any(firsts, weights, axis.stride, &columns, 0, &mut portable);
+            let mut sse = vec![0; dst as usize * 4];
+            // SAFETY: SSE4.1 checked above (SSSE3 comes with it on every x86-64 CPU).
+            #[allow(unsafe_code)]
+            unsafe {
+                horizontal_sse41_any(firsts, weights, axis.stride, &columns, 0, &mut sse);
+            }
+            // Alpha is 255 by construction in the SSE pass; compare colours.
+            for (p, q) in portable.chunks_exact(4).zip(sse.chunks_exact(4)) {
+                assert_eq!(p[..3], q[..3], "{src} -> {dst}");
+            }
+        }
     }
 }

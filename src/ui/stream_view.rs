@@ -13,8 +13,8 @@ use std::time::Duration;
 use eframe::glow;
 
 use egui::{
-    Align, CentralPanel, Color32, ColorImage, Context, Frame, Key, KeyboardShortcut, Layout,
-    LayerId, Margin, Modifiers, Order, Painter, Panel, Rect, RichText, ScrollArea, Sense,
+    Align, CentralPanel, Color32, ColorImage, Context, Frame, Key, KeyboardShortcut, LayerId,
+    Layout, Margin, Modifiers, Order, Painter, Panel, Rect, RichText, ScrollArea, Sense,
     TextureHandle, TextureOptions, Ui, pos2,
 };
 
@@ -247,7 +247,9 @@ impl TaskView {
 
     /// True while the X11 presenter shows the pictures instead of this view.
     pub fn is_presenting(&self) -> bool {
-        self.presenter.as_ref().is_some_and(Presenter::is_presenting)
+        self.presenter
+            .as_ref()
+            .is_some_and(Presenter::is_presenting)
     }
 
     /// Takes the pictures back from the presenter: uploads the whole current picture and
@@ -832,13 +834,13 @@ impl TaskView {
                 ScaleMode::Fit => {
                     let placement = layout::fit(area, size, ppp);
                     ui.allocate_rect(area, Sense::hover());
-                    self.candidate = self.presentable(&placement, size, dimmed, ppp).map(|px| {
-                        Candidate {
-                            placement,
-                            px,
-                            layer: ui.layer_id(),
-                        }
-                    });
+                    self.candidate =
+                        self.presentable(&placement, size, dimmed, ppp)
+                            .map(|px| Candidate {
+                                placement,
+                                px,
+                                layer: ui.layer_id(),
+                            });
                     if self.candidate.is_none() {
                         self.stop_presenting(ui.ctx());
                     }

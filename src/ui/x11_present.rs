@@ -118,11 +118,17 @@ pub fn enabled() -> bool {
 }
 
 impl Presenter {
-    /// A presenter for the pictures of `slot`, as a child of the X11 window `parent` on the
-    /// display `$DISPLAY`. `ui_waker` repaints the UI: it is called for pictures while the
-    /// UI draws them, and about once a second while the presenter does.
-    pub fn new(parent: u32, slot: Arc<FrameSlot>, ui_waker: Waker) -> Result<Self, PresentError> {
-        let window = XWindow::new(parent)?;
+    /// A presenter for the pictures of `slot`, as a child of the X11 window `parent` on
+    /// `display` (`None`: `$DISPLAY`, where the viewer's window is). `ui_waker` repaints the
+    /// UI: it is called for pictures while the UI draws them, and about once a second while
+    /// the presenter does.
+    pub fn new(
+        display: Option<&str>,
+        parent: u32,
+        slot: Arc<FrameSlot>,
+        ui_waker: Waker,
+    ) -> Result<Self, PresentError> {
+        let window = XWindow::new(display, parent)?;
         let shared = Arc::new(Shared {
             wanted: Mutex::new(Wanted::default()),
             wake: Condvar::new(),
@@ -286,7 +292,10 @@ impl Worker {
     /// draws.
     fn wake_ui(&mut self) {
         let now = Instant::now();
-        if self.ui_woken.is_none_or(|t| now.duration_since(t) >= UI_WAKE_EVERY) {
+        if self
+            .ui_woken
+            .is_none_or(|t| now.duration_since(t) >= UI_WAKE_EVERY)
+        {
             self.ui_woken = Some(now);
             (self.ui_waker)();
         }
@@ -412,9 +421,8 @@ impl Canvas {
         let y0 = top.floor().max(0.0);
         let x1 = right.ceil().min(ow);
         let y1 = bottom.ceil().min(oh);
-        (x1 > x0 && y1 > y0).then(|| {
-            Rect::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32)
-        })
+        (x1 > x0 && y1 > y0)
+            .then(|| Rect::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32))
     }
 
     /// Sends the listed output rectangles, with the cursor drawn over them.
@@ -434,7 +442,8 @@ impl Canvas {
             self.staging.clear();
             for y in r.y..r.bottom() {
                 let start = y as usize * stride + r.x as usize * 4;
-                self.staging.extend_from_slice(&self.pixels[start..start + row]);
+                self.staging
+                    .extend_from_slice(&self.pixels[start..start + row]);
             }
             if let Some(c) = cursor.filter(|c| overlaps(c, &r)) {
                 self.blend_cursor(r, c);
@@ -513,9 +522,9 @@ struct XWindow {
 }
 
 impl XWindow {
-    fn new(parent: u32) -> Result<Self, PresentError> {
+    fn new(display: Option<&str>, parent: u32) -> Result<Self, PresentError> {
         let (conn, _screen) =
-            x11rb::connect(None).map_err(|e| PresentError::Connect(e.to_string()))?;
+            x11rb::connect(display).map_err(|e| PresentError::Connect(e.to_string()))?;
         let attrs = conn
             .get_window_attributes(parent)
             .map_err(x_err)?
@@ -721,9 +730,7 @@ mod tests {
         } else {
             slot.take(update);
         }
-        canvas
-            .send(&send, screen)
-            .unwrap_or_else(|e| panic!("{e}"));
+        canvas.send(&send, screen).unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]
@@ -789,7 +796,11 @@ mod tests {
             screen.puts,
             [Rect::new(49, 49, 4, 4), Rect::new(9, 9, 4, 4)]
         );
-        assert_eq!(screen.pixel(50, 50), [0, 0, 0, 255], "the old cursor is gone");
+        assert_eq!(
+            screen.pixel(50, 50),
+            [0, 0, 0, 255],
+            "the old cursor is gone"
+        );
         assert_eq!(screen.pixel(10, 10), [255, 255, 255, 255]);
     }
 

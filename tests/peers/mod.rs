@@ -27,7 +27,8 @@ pub use picture::{Diff, Mask, Rgb, Tolerance};
 pub use process::Proc;
 pub use process::run_bounded;
 use process::{free_port, wait_for_port, wait_for_rfb};
-use x11::{IMPORT, XServer, start_chromium};
+pub use x11::XServer;
+use x11::{IMPORT, start_chromium};
 pub use x11::{SCREEN_HEIGHT, SCREEN_WIDTH};
 
 /// Which program serves RFB.

@@ -122,7 +122,17 @@ fn jpeg(
     decoder
         .decode_into(&mut d.pixels[..needed])
         .map_err(jpeg_err)?;
-    fb.put_rgba(rect, &d.pixels[..needed])?;
+    // zune-jpeg writes alpha 255 when it converts YCbCr, RGB or grey to RGBA; other
+    // colour spaces (CMYK, YCCK) go through the pass that forces it.
+    let opaque = matches!(
+        decoder.input_colorspace(),
+        Some(ColorSpace::YCbCr | ColorSpace::RGB | ColorSpace::Luma)
+    );
+    if opaque {
+        fb.put_opaque_rgba(rect, &d.pixels[..needed])?;
+    } else {
+        fb.put_rgba(rect, &d.pixels[..needed])?;
+    }
     Ok(())
 }
 
