@@ -28,7 +28,8 @@
 //!   fed the newest frame only; `hls-decode` and `hls-audio`, fed whole segments by the
 //!   playlist follower, with FFmpeg's own frame threads under them). Sound plays from
 //!   cpal's callback, fed by a bounded queue (`audio-out` holds the stream). The GUI runs
-//!   on the main thread.
+//!   on the main thread; on X11 a fitted picture is put on screen by `x11-present`, which
+//!   the [`core::frame::FrameSlot`] notifies of new pictures instead of waking the GUI.
 //! * **Boundary.** [`core::event`] is the whole interface between core and front ends:
 //!   [`core::event::SessionEvent`] out, [`core::event::Command`] in, pixels through
 //!   [`core::frame::FrameSlot`], log lines and prompts through [`core::log_slot::LogSlot`],
@@ -37,7 +38,9 @@
 //!   gathered in [`core::error::CoreError`] with `is_retryable()` and `user_message()`.
 //!   Front ends use `anyhow`. Untrusted bytes never panic and never allocate without a bound.
 //! * **Unsafe code** is denied everywhere except `ui::gl_picture`, which calls OpenGL (a C
-//!   API) to draw the picture on software GL's fast path; each block states why it is sound.
+//!   API) to draw the picture on software GL's fast path, and the SSE4.1 pass of
+//!   `ui::resample` (x86-64 intrinsics, after a run-time CPU check); each block states why
+//!   it is sound.
 //! * **Secrets.** Keys and tokens are [`core::redact::Secret`]s; URLs pass through
 //!   [`core::redact::url`] before they are shown anywhere.
 //!

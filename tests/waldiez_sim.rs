@@ -624,7 +624,9 @@ async fn lookout_logs_answers_from_piped_stdin_and_exits_with_the_outcome() {
     sim.add_waldiez_task(
         "bad",
         WaldiezPlan {
-            step_ms: 30,
+            // Running long enough (1.2 s) that `lookout logs` connects before the end even
+            // when it starts slowly on a busy machine (at 30 ms a step it once did not).
+            step_ms: 400,
             end: WaldiezStatus::Failed,
             ..WaldiezPlan::new(chatter(3))
         },

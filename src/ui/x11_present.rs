@@ -43,6 +43,8 @@ use crate::core::frame::{CursorShape, FrameSlot, FrameView, Framebuffer, Rect};
 const EVENT_POLL: Duration = Duration::from_millis(50);
 /// The UI is woken at most this often by presented pictures, for its status line.
 const UI_WAKE_EVERY: Duration = Duration::from_secs(1);
+/// How long [`Presenter::place`] waits for the window to be hidden.
+pub const HIDE_WAIT: Duration = Duration::from_millis(250);
 
 /// Why the picture cannot be presented through X11; the view then draws it with GL.
 #[derive(Debug, thiserror::Error)]
@@ -80,11 +82,15 @@ struct Wanted {
     stop: bool,
     /// Set by the thread when X failed; the view then stays on GL.
     failed: bool,
+    /// What the thread last made of `place`, once the X server has done it.
+    shown: Option<Placement>,
 }
 
 struct Shared {
     wanted: Mutex<Wanted>,
     wake: Condvar,
+    /// Signalled when the thread has carried out a new `place`.
+    placed: Condvar,
     /// Held by the thread while it takes from the slot, and by [`Presenter::place`] when
     /// it takes the pictures back: after `place(None)` returns, the thread takes no more.
     taking: Mutex<()>,
@@ -132,6 +138,7 @@ impl Presenter {
         let shared = Arc::new(Shared {
             wanted: Mutex::new(Wanted::default()),
             wake: Condvar::new(),
+            placed: Condvar::new(),
             taking: Mutex::new(()),
         });
         let listener_shared = shared.clone();
@@ -161,7 +168,11 @@ impl Presenter {
                 };
                 if let Err(e) = worker.run() {
                     tracing::warn!("drawing the picture with GL instead of X11: {e}");
-                    thread_shared.wanted().failed = true;
+                    let mut w = thread_shared.wanted();
+                    w.failed = true;
+                    w.shown = None;
+                    drop(w);
+                    thread_shared.placed.notify_all();
                     // The UI takes the pictures back on its next frame.
                     (worker.ui_waker)();
                 }
@@ -187,20 +198,38 @@ impl Presenter {
     }
 
     /// Shows the picture at `place` (the presenter takes the pictures from now on), or with
-    /// `None` hides it; once that returns the presenter takes no more pictures, and the UI
-    /// should take them all ([`FrameSlot::take_all`]).
+    /// `None` hides it. Hiding returns once the X server has unmapped the window (or after
+    /// [`HIDE_WAIT`]), so what the GL window draws next is seen; from then on the presenter
+    /// takes no more pictures, and the UI should take them all ([`FrameSlot::take_all`]).
     pub fn place(&mut self, place: Option<Placement>) {
         if place == self.placed {
             return;
         }
-        if place.is_none() {
-            let _taking = self.shared.taking.lock().unwrap_or_else(|p| p.into_inner());
-            self.shared.wanted().place = None;
-        } else {
-            self.shared.wanted().place = place;
-        }
         self.placed = place;
+        if place.is_some() {
+            self.shared.wanted().place = place;
+            self.shared.wake.notify_one();
+            return;
+        }
+        let taking = self.shared.taking.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = self.shared.wanted();
+        w.place = None;
+        drop(taking);
         self.shared.wake.notify_one();
+        let deadline = Instant::now() + HIDE_WAIT;
+        while w.shown.is_some() && !w.failed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::debug!("the X11 presenter did not hide its window in time");
+                break;
+            }
+            w = self
+                .shared
+                .placed
+                .wait_timeout(w, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 }
 
@@ -263,6 +292,8 @@ impl Worker {
                     None => self.window.hide()?,
                 }
                 shown = place;
+                self.shared.wanted().shown = shown;
+                self.shared.placed.notify_all();
             }
             let mut send = Vec::new();
             self.window.exposures(&mut send)?;
@@ -609,12 +640,18 @@ impl XWindow {
         self.conn.flush().map_err(x_err)
     }
 
+    /// Unmaps the window, and returns once the X server has done so (a round trip).
     fn hide(&mut self) -> Result<(), PresentError> {
         if self.mapped {
             self.conn.unmap_window(self.window).map_err(x_err)?;
             self.mapped = false;
         }
-        self.conn.flush().map_err(x_err)
+        self.conn
+            .get_input_focus()
+            .map_err(x_err)?
+            .reply()
+            .map_err(x_err)?;
+        Ok(())
     }
 
     /// Adds what X asks to be redrawn, and fails on an X error (a request refused).
