@@ -39,8 +39,8 @@ use super::resample::{Resampler, Scratch};
 use crate::core::event::Waker;
 use crate::core::frame::{CursorShape, FrameSlot, FrameView, Framebuffer, Rect};
 
-/// How often a mapped window looks for X events (exposures) when no picture comes.
-const EVENT_POLL: Duration = Duration::from_millis(50);
+/// Exposed rectangles kept before the next redraw; past this the whole window is redrawn.
+const MAX_EXPOSED: usize = 64;
 /// The UI is woken at most this often by presented pictures, for its status line.
 const UI_WAKE_EVERY: Duration = Duration::from_secs(1);
 /// How long [`Presenter::place`] waits for the window to be hidden.
@@ -84,6 +84,18 @@ struct Wanted {
     failed: bool,
     /// What the thread last made of `place`, once the X server has done it.
     shown: Option<Placement>,
+    /// Parts of the window X asks to be redrawn (from the `x11-events` thread).
+    exposed: Vec<Rect>,
+    /// More were exposed than `exposed` keeps: redraw it all.
+    exposed_all: bool,
+    /// Why X failed, seen by the `x11-events` thread (a refused request, a lost window).
+    x_error: Option<String>,
+}
+
+impl Wanted {
+    fn has_exposures(&self) -> bool {
+        self.exposed_all || !self.exposed.is_empty()
+    }
 }
 
 struct Shared {
@@ -141,6 +153,13 @@ impl Presenter {
             placed: Condvar::new(),
             taking: Mutex::new(()),
         });
+        let (events_conn, events_shared, child) =
+            (window.conn.clone(), shared.clone(), window.window);
+        // Not joined: it ends when our window is destroyed (on drop) or the connection goes.
+        std::thread::Builder::new()
+            .name("x11-events".into())
+            .spawn(move || watch_events(&events_conn, child, &events_shared))
+            .map_err(|e| PresentError::Thread(e.to_string()))?;
         let listener_shared = shared.clone();
         let ui = ui_waker.clone();
         let listener: Waker = Arc::new(move || {
@@ -264,22 +283,13 @@ impl Worker {
                     if w.stop {
                         return Ok(());
                     }
-                    if w.frames || w.place != shown {
+                    if let Some(e) = w.x_error.take() {
+                        return Err(PresentError::X(e));
+                    }
+                    if w.frames || w.place != shown || w.has_exposures() {
                         break;
                     }
-                    if w.place.is_some() {
-                        let (guard, timeout) = self
-                            .shared
-                            .wake
-                            .wait_timeout(w, EVENT_POLL)
-                            .unwrap_or_else(|p| p.into_inner());
-                        w = guard;
-                        if timeout.timed_out() {
-                            break;
-                        }
-                    } else {
-                        w = self.shared.wake.wait(w).unwrap_or_else(|p| p.into_inner());
-                    }
+                    w = self.shared.wake.wait(w).unwrap_or_else(|p| p.into_inner());
                 }
                 (w.place, std::mem::take(&mut w.frames))
             };
@@ -295,8 +305,15 @@ impl Worker {
                 self.shared.wanted().shown = shown;
                 self.shared.placed.notify_all();
             }
-            let mut send = Vec::new();
-            self.window.exposures(&mut send)?;
+            let mut send = {
+                let mut w = self.shared.wanted();
+                if std::mem::take(&mut w.exposed_all) {
+                    w.exposed.clear();
+                    vec![Rect::new(0, 0, u32::MAX / 2, u32::MAX / 2)]
+                } else {
+                    std::mem::take(&mut w.exposed)
+                }
+            };
             if shown.is_some() {
                 let full = self.canvas.needs_full();
                 if full || frames {
@@ -543,7 +560,8 @@ fn overlaps(a: &Rect, b: &Rect) -> bool {
 
 /// Our child window on the X server, and what it takes to draw into it.
 struct XWindow {
-    conn: RustConnection,
+    /// Shared with the `x11-events` thread, which waits for its events.
+    conn: Arc<RustConnection>,
     window: u32,
     gc: u32,
     depth: u8,
@@ -595,7 +613,7 @@ impl XWindow {
         // No background: X leaves the window's pixels alone until we draw them.
         let aux = CreateWindowAux::new()
             .background_pixmap(x11rb::NONE)
-            .event_mask(EventMask::EXPOSURE);
+            .event_mask(EventMask::EXPOSURE | EventMask::STRUCTURE_NOTIFY);
         conn.create_window(
             x11rb::COPY_DEPTH_FROM_PARENT,
             window,
@@ -615,7 +633,7 @@ impl XWindow {
         let max_request = conn.maximum_request_bytes();
         conn.flush().map_err(x_err)?;
         Ok(Self {
-            conn,
+            conn: Arc::new(conn),
             window,
             gc,
             depth: geometry.depth,
@@ -653,22 +671,47 @@ impl XWindow {
             .map_err(x_err)?;
         Ok(())
     }
+}
 
-    /// Adds what X asks to be redrawn, and fails on an X error (a request refused).
-    fn exposures(&mut self, send: &mut Vec<Rect>) -> Result<(), PresentError> {
-        while let Some(event) = self.conn.poll_for_event().map_err(x_err)? {
-            match event {
-                Event::Expose(e) => send.push(Rect::new(
+/// The `x11-events` thread: waits on the X connection (no polling) and hands exposures
+/// and failures to the presenter thread. It ends when the window is destroyed, on an X
+/// error or when the connection closes; after an error nobody reads the connection, so
+/// the presenter thread stops too and drops it.
+fn watch_events(conn: &RustConnection, window: u32, shared: &Shared) {
+    loop {
+        let event = conn.wait_for_event();
+        let mut w = shared.wanted();
+        let end = match event {
+            Ok(Event::Expose(e)) => {
+                let r = Rect::new(
                     u32::from(e.x),
                     u32::from(e.y),
                     u32::from(e.width),
                     u32::from(e.height),
-                )),
-                Event::Error(e) => return Err(PresentError::X(format!("{e:?}"))),
-                _ => {}
+                );
+                if w.exposed.len() < MAX_EXPOSED {
+                    w.exposed.push(r);
+                } else {
+                    w.exposed_all = true;
+                }
+                None
             }
+            Ok(Event::DestroyNotify(e)) if e.window == window => {
+                Some("the window was destroyed".to_string())
+            }
+            Ok(Event::Error(e)) => Some(format!("{e:?}")),
+            Ok(_) => continue,
+            Err(e) => Some(e.to_string()),
+        };
+        let done = end.is_some();
+        if let Some(why) = end.filter(|_| !w.stop) {
+            w.x_error = Some(why);
         }
-        Ok(())
+        drop(w);
+        shared.wake.notify_one();
+        if done {
+            return;
+        }
     }
 }
 
