@@ -369,6 +369,17 @@ struct SlotState {
     taken_seq: u64,
 }
 
+impl SlotState {
+    /// Clears the change set once a consumer has seen it.
+    fn mark_taken(&mut self) {
+        self.dirty.clear();
+        self.resized = false;
+        self.cursor_changed = false;
+        self.pointer_changed = false;
+        self.taken_seq = self.seq;
+    }
+}
+
 /// The latest-wins hand-over point between a source and its consumer.
 #[derive(Default)]
 pub struct FrameSlot {
@@ -507,11 +518,7 @@ impl FrameSlot {
             pointer: s.pointer,
             seq: s.seq,
         });
-        s.dirty.clear();
-        s.resized = false;
-        s.cursor_changed = false;
-        s.pointer_changed = false;
-        s.taken_seq = s.seq;
+        s.mark_taken();
         Some(out)
     }
 
@@ -530,11 +537,7 @@ impl FrameSlot {
             pointer: s.pointer,
             seq: s.seq,
         });
-        s.dirty.clear();
-        s.resized = false;
-        s.cursor_changed = false;
-        s.pointer_changed = false;
-        s.taken_seq = s.seq;
+        s.mark_taken();
         Some(out)
     }
 

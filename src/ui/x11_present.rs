@@ -802,6 +802,15 @@ mod tests {
         fb
     }
 
+    /// A slot holding `fb`, and a canvas and screen of the output size.
+    fn shown_at(fb: &Framebuffer, output: [u32; 2]) -> (FrameSlot, Canvas, Screen) {
+        let slot = FrameSlot::new();
+        slot.publish(fb, &[fb.full_rect()]);
+        let mut canvas = Canvas::default();
+        canvas.set_output(output);
+        (slot, canvas, Screen::new(output))
+    }
+
     fn present(slot: &FrameSlot, canvas: &mut Canvas, screen: &mut Screen, all: bool) {
         let mut send = Vec::new();
         let update = |view: FrameView<'_>| canvas.update(&view, &mut send);
@@ -815,12 +824,8 @@ mod tests {
 
     #[test]
     fn a_downscaled_picture_then_only_what_changed() {
-        let slot = FrameSlot::new();
         let mut fb = solid(200, 100, [10, 20, 30, 255]);
-        slot.publish(&fb, &[fb.full_rect()]);
-        let mut canvas = Canvas::default();
-        canvas.set_output([100, 50]);
-        let mut screen = Screen::new([100, 50]);
+        let (slot, mut canvas, mut screen) = shown_at(&fb, [100, 50]);
         present(&slot, &mut canvas, &mut screen, true);
         assert_eq!(screen.puts, [Rect::new(0, 0, 100, 50)]);
         // BGRA on the wire.
@@ -843,9 +848,8 @@ mod tests {
 
     #[test]
     fn the_cursor_is_drawn_over_the_picture_and_taken_away_when_it_moves() {
-        let slot = FrameSlot::new();
         let fb = solid(100, 100, [0, 0, 0, 255]);
-        slot.publish(&fb, &[fb.full_rect()]);
+        let (slot, mut canvas, mut screen) = shown_at(&fb, [100, 100]);
         // A 4×4 white cursor whose left column is transparent, hotspot (1, 1).
         let mut rgba = vec![255; 4 * 4 * 4];
         for y in 0..4 {
@@ -859,9 +863,6 @@ mod tests {
             rgba,
         }));
         slot.set_pointer(50, 50);
-        let mut canvas = Canvas::default();
-        canvas.set_output([100, 100]);
-        let mut screen = Screen::new([100, 100]);
         present(&slot, &mut canvas, &mut screen, true);
         // Cursor pixels (0..4, 0..4) land at (49..53, 49..53); column 49 is transparent.
         assert_eq!(screen.pixel(50, 50), [255, 255, 255, 255]);
@@ -886,12 +887,8 @@ mod tests {
 
     #[test]
     fn a_new_picture_size_redraws_everything() {
-        let slot = FrameSlot::new();
         let fb = solid(200, 100, [1, 2, 3, 255]);
-        slot.publish(&fb, &[fb.full_rect()]);
-        let mut canvas = Canvas::default();
-        canvas.set_output([100, 50]);
-        let mut screen = Screen::new([100, 50]);
+        let (slot, mut canvas, mut screen) = shown_at(&fb, [100, 50]);
         present(&slot, &mut canvas, &mut screen, true);
         let fb = solid(400, 200, [9, 8, 7, 255]);
         slot.publish(&fb, &[Rect::new(0, 0, 10, 10)]);
@@ -903,12 +900,8 @@ mod tests {
 
     #[test]
     fn a_larger_output_than_the_picture_is_never_drawn() {
-        let slot = FrameSlot::new();
         let fb = solid(50, 50, [1, 2, 3, 255]);
-        slot.publish(&fb, &[fb.full_rect()]);
-        let mut canvas = Canvas::default();
-        canvas.set_output([100, 100]);
-        let mut screen = Screen::new([100, 100]);
+        let (slot, mut canvas, mut screen) = shown_at(&fb, [100, 100]);
         present(&slot, &mut canvas, &mut screen, true);
         assert!(screen.puts.is_empty());
         assert!(canvas.needs_full());
