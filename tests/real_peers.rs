@@ -427,7 +427,7 @@ fn x11_presenter_draws_the_picture_into_a_child_window() -> Result<()> {
     use lookout::core::event::{Waker, noop_waker};
     use lookout::core::frame::{FrameSlot, Framebuffer, Rect};
     use lookout::ui::resample::{Resampler, Scratch};
-    use lookout::ui::x11_present::{Placement, Presenter};
+    use lookout::ui::x11_present::{Placement, Presenter, Transfer};
     use x11rb::connection::Connection as _;
     use x11rb::protocol::xproto::{
         ConnectionExt as _, CreateWindowAux, ImageFormat, MapState, WindowClass,
@@ -465,109 +465,119 @@ fn x11_presenter_draws_the_picture_into_a_child_window() -> Result<()> {
     conn.map_window(parent)?;
     conn.flush()?;
 
-    // A 400×200 picture with detail in every channel, shown at half size at (30, 40).
-    let (w, h) = (400u32, 200u32);
-    let mut pixels = Vec::with_capacity((w * h * 4) as usize);
-    for y in 0..h {
-        for x in 0..w {
-            pixels.extend_from_slice(&[(x * 7 + y) as u8, (x ^ y) as u8, (y * 3) as u8, 255]);
+    // Drawn from memory shared with the X server (Xvfb has MIT-SHM 1.2), then over the
+    // socket as for a remote X server: the same pixels either way.
+    for transfer in [Transfer::Auto, Transfer::Socket] {
+        // A 400×200 picture with detail in every channel, shown at half size at (30, 40).
+        let (w, h) = (400u32, 200u32);
+        let mut pixels = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                pixels.extend_from_slice(&[(x * 7 + y) as u8, (x ^ y) as u8, (y * 3) as u8, 255]);
+            }
         }
-    }
-    let mut fb = Framebuffer::from_rgba(w, h, pixels).context("picture")?;
-    let slot = Arc::new(FrameSlot::new());
-    slot.publish(&fb, &[fb.full_rect()]);
-    let woken = Arc::new(AtomicU32::new(0));
-    let counter = woken.clone();
-    let ui_waker: Waker = Arc::new(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
-    let mut presenter = Presenter::new(Some(&display), parent, slot.clone(), ui_waker)?;
-    let place = Placement {
-        x: 30,
-        y: 40,
-        width: 200,
-        height: 100,
-    };
-    presenter.place(Some(place));
-    assert!(presenter.is_presenting());
+        let mut fb = Framebuffer::from_rgba(w, h, pixels).context("picture")?;
+        let slot = Arc::new(FrameSlot::new());
+        slot.publish(&fb, &[fb.full_rect()]);
+        let woken = Arc::new(AtomicU32::new(0));
+        let counter = woken.clone();
+        let ui_waker: Waker = Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let mut presenter =
+            Presenter::new(Some(&display), parent, slot.clone(), ui_waker, transfer)?;
+        let place = Placement {
+            x: 30,
+            y: 40,
+            width: 200,
+            height: 100,
+        };
+        presenter.place(Some(place));
+        assert!(presenter.is_presenting());
 
-    let resampler = Resampler::new([w, h], [200, 100]).context("resampler")?;
-    let expected = |fb: &Framebuffer| {
-        let mut out = Vec::new();
-        resampler.resample_bgra(
-            fb,
-            Rect::new(0, 0, 200, 100),
-            &mut Scratch::default(),
-            &mut out,
+        let resampler = Resampler::new([w, h], [200, 100]).context("resampler")?;
+        let expected = |fb: &Framebuffer| {
+            let mut out = Vec::new();
+            resampler.resample_bgra(
+                fb,
+                Rect::new(0, 0, 200, 100),
+                &mut Scratch::default(),
+                &mut out,
+            );
+            out
+        };
+        // What the parent window shows at the place, BGR of each pixel (X's fourth byte is pad).
+        let shown = || -> Result<Vec<u8>> {
+            let image = conn
+                .get_image(ImageFormat::Z_PIXMAP, parent, 30, 40, 200, 100, !0)?
+                .reply()?;
+            Ok(image.data)
+        };
+        let same_colours = |a: &[u8], b: &[u8]| {
+            a.len() == b.len()
+                && a.chunks_exact(4)
+                    .zip(b.chunks_exact(4))
+                    .all(|(p, q)| p[..3] == q[..3])
+        };
+        let wait_for = |want: &[u8], what: &str| -> Result<()> {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if same_colours(&shown()?, want) {
+                    return Ok(());
+                }
+                if Instant::now() >= deadline {
+                    bail!("the child window never showed {what}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        wait_for(&expected(&fb), "the picture")?;
+        anyhow::ensure!(
+            presenter.uses_shared_memory() == (transfer == Transfer::Auto),
+            "{transfer:?}: shared memory in use: {}",
+            presenter.uses_shared_memory()
         );
-        out
-    };
-    // What the parent window shows at the place, BGR of each pixel (X's fourth byte is pad).
-    let shown = || -> Result<Vec<u8>> {
-        let image = conn
-            .get_image(ImageFormat::Z_PIXMAP, parent, 30, 40, 200, 100, !0)?
-            .reply()?;
-        Ok(image.data)
-    };
-    let same_colours = |a: &[u8], b: &[u8]| {
-        a.len() == b.len()
-            && a.chunks_exact(4)
-                .zip(b.chunks_exact(4))
-                .all(|(p, q)| p[..3] == q[..3])
-    };
-    let wait_for = |want: &[u8], what: &str| -> Result<()> {
+
+        // A change: only it is resampled and sent, and the window shows the new picture.
+        fb.fill_rect(Rect::new(100, 50, 40, 40), [250, 10, 20, 255])?;
+        slot.publish(&fb, &[Rect::new(100, 50, 40, 40)]);
+        let before = woken.load(Ordering::SeqCst);
+        slot.notify(&noop_waker());
+        wait_for(&expected(&fb), "the changed picture")?;
+        assert!(
+            woken.load(Ordering::SeqCst) <= before + 1,
+            "a presented picture woke the UI more than once"
+        );
+
+        // Hidden: the child is unmapped and pictures wake the UI again.
+        presenter.place(None);
+        assert!(!presenter.is_presenting());
+        let before = woken.load(Ordering::SeqCst);
+        slot.publish(&fb, &[Rect::new(0, 0, 4, 4)]);
+        slot.notify(&noop_waker());
+        assert_eq!(woken.load(Ordering::SeqCst), before + 1);
+        let children = || -> Result<Vec<u32>> { Ok(conn.query_tree(parent)?.reply()?.children) };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if same_colours(&shown()?, want) {
-                return Ok(());
+            let kids = children()?;
+            anyhow::ensure!(kids.len() == 1, "expected one child window, found {kids:?}");
+            let state = conn.get_window_attributes(kids[0])?.reply()?.map_state;
+            if state == MapState::UNMAPPED {
+                break;
             }
-            if Instant::now() >= deadline {
-                bail!("the child window never showed {what}");
-            }
+            anyhow::ensure!(Instant::now() < deadline, "the child window stayed mapped");
             std::thread::sleep(Duration::from_millis(20));
         }
-    };
-    wait_for(&expected(&fb), "the picture")?;
 
-    // A change: only it is resampled and sent, and the window shows the new picture.
-    fb.fill_rect(Rect::new(100, 50, 40, 40), [250, 10, 20, 255])?;
-    slot.publish(&fb, &[Rect::new(100, 50, 40, 40)]);
-    let before = woken.load(Ordering::SeqCst);
-    slot.notify(&noop_waker());
-    wait_for(&expected(&fb), "the changed picture")?;
-    assert!(
-        woken.load(Ordering::SeqCst) <= before + 1,
-        "a presented picture woke the UI more than once"
-    );
-
-    // Hidden: the child is unmapped and pictures wake the UI again.
-    presenter.place(None);
-    assert!(!presenter.is_presenting());
-    let before = woken.load(Ordering::SeqCst);
-    slot.publish(&fb, &[Rect::new(0, 0, 4, 4)]);
-    slot.notify(&noop_waker());
-    assert_eq!(woken.load(Ordering::SeqCst), before + 1);
-    let children = || -> Result<Vec<u32>> { Ok(conn.query_tree(parent)?.reply()?.children) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let kids = children()?;
-        anyhow::ensure!(kids.len() == 1, "expected one child window, found {kids:?}");
-        let state = conn.get_window_attributes(kids[0])?.reply()?.map_state;
-        if state == MapState::UNMAPPED {
-            break;
+        drop(presenter);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !children()?.is_empty() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the child window outlived the presenter"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
-        anyhow::ensure!(Instant::now() < deadline, "the child window stayed mapped");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-
-    drop(presenter);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !children()?.is_empty() {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the child window outlived the presenter"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
 }

@@ -291,13 +291,34 @@ pub(crate) fn to_bgra(fb: &Framebuffer, r: Rect, out: &mut Vec<u8>) {
     }
     out.truncate(needed);
     for (dy, dst_row) in (0..r.h).zip(out.chunks_exact_mut(row_bytes)) {
-        for (src, dst) in fb
-            .row(r, dy)
-            .chunks_exact(4)
-            .zip(dst_row.chunks_exact_mut(4))
-        {
-            dst.copy_from_slice(&[src[2], src[1], src[0], src[3]]);
-        }
+        swap_red_blue(fb.row(r, dy), dst_row);
+    }
+}
+
+/// Writes the pixels of `r` (inside `fb`) as BGRA at the same place of `image`, a picture
+/// of `fb`'s size whose rows are `stride` bytes apart. Writes nothing if `image` is too
+/// small.
+pub(crate) fn to_bgra_into(fb: &Framebuffer, r: Rect, image: &mut [u8], stride: usize) {
+    let row_bytes = r.w as usize * 4;
+    let x = r.x as usize * 4;
+    let fits = x + row_bytes <= stride
+        && (r.bottom() as usize).saturating_sub(1) * stride + x + row_bytes <= image.len();
+    if r.is_empty() || !fits {
+        return;
+    }
+    for dy in 0..r.h {
+        let start = (r.y + dy) as usize * stride + x;
+        swap_red_blue(fb.row(r, dy), &mut image[start..start + row_bytes]);
+    }
+}
+
+/// RGBA pixels to BGRA, as whole words (which the compiler vectorises).
+#[inline]
+fn swap_red_blue(src: &[u8], dst: &mut [u8]) {
+    for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(4)) {
+        let v = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+        let v = (v & 0xff00_ff00) | ((v >> 16) & 0xff) | ((v & 0xff) << 16);
+        d.copy_from_slice(&v.to_le_bytes());
     }
 }
 

@@ -98,9 +98,15 @@ pub fn run_viewer(
             let parent = x11_window(cc).filter(|_| cc.gl.is_some() && x11_present::enabled());
             let picture = sessions.picture.map(|h| {
                 let presenter = parent.and_then(|parent| {
-                    x11_present::Presenter::new(None, parent, h.frames().clone(), waker.clone())
-                        .inspect_err(|e| tracing::info!("drawing the picture with GL: {e}"))
-                        .ok()
+                    x11_present::Presenter::new(
+                        None,
+                        parent,
+                        h.frames().clone(),
+                        waker.clone(),
+                        x11_present::Transfer::from_env(),
+                    )
+                    .inspect_err(|e| tracing::info!("drawing the picture with GL: {e}"))
+                    .ok()
                 });
                 TaskView::new(h)
                     .with_scale(scale)

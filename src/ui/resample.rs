@@ -179,8 +179,49 @@ impl Resampler {
         scratch: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> bool {
+        let row_bytes = out_rect.w as usize * 4;
+        let needed = row_bytes * out_rect.h as usize;
+        if out.len() < needed {
+            out.resize(needed, 0);
+        }
+        out.truncate(needed);
+        let packed = Rect::new(0, 0, out_rect.w, out_rect.h);
+        self.resample_into(fb, out_rect, scratch, out, row_bytes, packed)
+    }
+
+    /// Like [`Resampler::resample_bgra`], but into an image of the output size: `image`,
+    /// with rows `stride` bytes apart, at `out_rect`'s own place. Returns false, writing
+    /// nothing, when the sizes do not match or `image` is too small.
+    pub fn resample_bgra_into(
+        &self,
+        fb: &Framebuffer,
+        out_rect: Rect,
+        scratch: &mut Scratch,
+        image: &mut [u8],
+        stride: usize,
+    ) -> bool {
+        self.resample_into(fb, out_rect, scratch, image, stride, out_rect)
+    }
+
+    /// Computes the output pixels of `out_rect` and writes them at `at` (of the same size) of
+    /// `image`, whose rows are `stride` bytes apart.
+    fn resample_into(
+        &self,
+        fb: &Framebuffer,
+        out_rect: Rect,
+        scratch: &mut Scratch,
+        image: &mut [u8],
+        stride: usize,
+        at: Rect,
+    ) -> bool {
         let inside = out_rect.right() <= self.dst[0] && out_rect.bottom() <= self.dst[1];
         if [fb.width(), fb.height()] != self.src || !inside || out_rect.is_empty() {
+            return false;
+        }
+        let row_bytes = out_rect.w as usize * 4;
+        let fits = (at.x as usize * 4 + row_bytes) <= stride
+            && (at.bottom() as usize - 1) * stride + at.x as usize * 4 + row_bytes <= image.len();
+        if !fits {
             return false;
         }
         // Source columns this output rectangle reads.
@@ -192,21 +233,17 @@ impl Resampler {
         columns.clear();
         // Zeros past the end for the padded taps of the last outputs to read.
         columns.resize(used + self.x.stride * 4, 0);
-        let row_bytes = out_rect.w as usize * 4;
-        let needed = row_bytes * out_rect.h as usize;
-        if out.len() < needed {
-            out.resize(needed, 0);
-        }
-        out.truncate(needed);
         let pixels = fb.pixels();
-        let stride = fb.width() as usize * 4;
+        let src_stride = fb.width() as usize * 4;
         #[cfg(target_arch = "x86_64")]
         let sse41 = std::arch::is_x86_feature_detected!("sse4.1")
             && std::arch::is_x86_feature_detected!("ssse3");
-        for (oy, out_row) in (out_rect.y..out_rect.bottom()).zip(out.chunks_exact_mut(row_bytes)) {
+        for (dy, oy) in (out_rect.y..out_rect.bottom()).enumerate() {
+            let start = (at.y as usize + dy) * stride + at.x as usize * 4;
+            let out_row = &mut image[start..start + row_bytes];
             let (sy, wy) = self.y.taps(oy);
             for (k, &w) in wy.iter().enumerate() {
-                let start = (sy as usize + k) * stride + sx0 as usize * 4;
+                let start = (sy as usize + k) * src_stride + sx0 as usize * 4;
                 let src = &pixels[start..start + used];
                 if k == 0 {
                     for (c, &p) in columns.iter_mut().zip(src) {
@@ -220,31 +257,31 @@ impl Resampler {
             }
             let xs = out_rect.x as usize..out_rect.right() as usize;
             let firsts = &self.x.first[xs.clone()];
-            let stride = self.x.stride;
-            let weights = &self.x.padded[xs.start * stride..xs.end * stride];
+            let taps = self.x.stride;
+            let weights = &self.x.padded[xs.start * taps..xs.end * taps];
             #[cfg(target_arch = "x86_64")]
             if sse41 {
                 // SAFETY: the CPU has SSE4.1 (checked above).
                 #[allow(unsafe_code)]
                 unsafe {
-                    match stride {
+                    match taps {
                         1 => horizontal_sse41::<1>(firsts, weights, columns, sx0, out_row),
                         2 => horizontal_sse41::<2>(firsts, weights, columns, sx0, out_row),
                         3 => horizontal_sse41::<3>(firsts, weights, columns, sx0, out_row),
                         4 => horizontal_sse41::<4>(firsts, weights, columns, sx0, out_row),
-                        _ => horizontal_sse41_any(firsts, weights, stride, columns, sx0, out_row),
+                        _ => horizontal_sse41_any(firsts, weights, taps, columns, sx0, out_row),
                     }
                 }
                 continue;
             }
-            match stride {
+            match taps {
                 1 => horizontal::<1>(firsts, weights, columns, sx0, out_row),
                 2 => horizontal::<2>(firsts, weights, columns, sx0, out_row),
                 3 => horizontal::<3>(firsts, weights, columns, sx0, out_row),
                 4 => horizontal::<4>(firsts, weights, columns, sx0, out_row),
                 5 => horizontal::<5>(firsts, weights, columns, sx0, out_row),
                 6 => horizontal::<6>(firsts, weights, columns, sx0, out_row),
-                _ => horizontal_any(firsts, weights, stride, columns, sx0, out_row),
+                _ => horizontal_any(firsts, weights, taps, columns, sx0, out_row),
             }
         }
         true

@@ -28,13 +28,14 @@ use std::time::{Duration, Instant};
 
 use x11rb::connection::{Connection as _, RequestConnection as _};
 use x11rb::protocol::Event;
+use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
     ConfigureWindowAux, ConnectionExt as _, CreateGCAux, CreateWindowAux, EventMask, ImageFormat,
     ImageOrder, VisualClass, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 
-use super::gl_picture::to_bgra;
+use super::gl_picture::to_bgra_into;
 use super::resample::{Resampler, Scratch};
 use crate::core::event::Waker;
 use crate::core::frame::{CursorShape, FrameSlot, FrameView, Framebuffer, Rect};
@@ -45,6 +46,8 @@ const MAX_EXPOSED: usize = 64;
 const UI_WAKE_EVERY: Duration = Duration::from_secs(1);
 /// How long [`Presenter::place`] waits for the window to be hidden.
 pub const HIDE_WAIT: Duration = Duration::from_millis(250);
+/// How long the X server may take to draw from shared memory before the presenter gives up.
+const DRAW_WAIT: Duration = Duration::from_secs(2);
 
 /// Why the picture cannot be presented through X11; the view then draws it with GL.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +93,10 @@ struct Wanted {
     exposed_all: bool,
     /// Why X failed, seen by the `x11-events` thread (a refused request, a lost window).
     x_error: Option<String>,
+    /// Batches of shared-memory puts the X server has finished (`ShmCompletion` events).
+    shm_done: u64,
+    /// The canvas is in memory shared with the X server (MIT-SHM).
+    shm_in_use: bool,
 }
 
 impl Wanted {
@@ -135,6 +142,26 @@ pub fn enabled() -> bool {
     std::env::var("LOOKOUT_PRESENT").map_or(true, |v| v != "gl")
 }
 
+/// How pictures reach the X server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transfer {
+    /// From memory shared with the X server (MIT-SHM 1.2, `ShmPutImage`) where it offers
+    /// that, as a local server does; else over the socket.
+    Auto,
+    /// Over the socket (`PutImage`) always.
+    Socket,
+}
+
+impl Transfer {
+    /// `Auto`, unless `LOOKOUT_PRESENT=x11-socket` asks for the socket.
+    pub fn from_env() -> Self {
+        match std::env::var("LOOKOUT_PRESENT") {
+            Ok(v) if v == "x11-socket" => Transfer::Socket,
+            _ => Transfer::Auto,
+        }
+    }
+}
+
 impl Presenter {
     /// A presenter for the pictures of `slot`, as a child of the X11 window `parent` on
     /// `display` (`None`: `$DISPLAY`, where the viewer's window is). `ui_waker` repaints the
@@ -145,8 +172,9 @@ impl Presenter {
         parent: u32,
         slot: Arc<FrameSlot>,
         ui_waker: Waker,
+        transfer: Transfer,
     ) -> Result<Self, PresentError> {
-        let window = XWindow::new(display, parent)?;
+        let window = XWindow::new(display, parent, transfer)?;
         let shared = Arc::new(Shared {
             wanted: Mutex::new(Wanted::default()),
             wake: Condvar::new(),
@@ -209,6 +237,11 @@ impl Presenter {
     /// False once X failed: the view should draw with GL from now on.
     pub fn is_working(&self) -> bool {
         !self.shared.wanted().failed
+    }
+
+    /// True once a picture was drawn from memory shared with the X server.
+    pub fn uses_shared_memory(&self) -> bool {
+        self.shared.wanted().shm_in_use
     }
 
     /// True while the presenter, not the UI, takes and shows the pictures.
@@ -297,7 +330,13 @@ impl Worker {
                 match place {
                     Some(p) => {
                         self.window.place(p)?;
-                        self.canvas.set_output([p.width, p.height]);
+                        let output = [p.width, p.height];
+                        if output != self.canvas.output {
+                            let len = p.width as usize * p.height as usize * 4;
+                            let pixels = self.window.pixels(len);
+                            self.shared.wanted().shm_in_use = pixels.is_shared();
+                            self.canvas.set_output(output, pixels);
+                        }
                     }
                     None => self.window.hide()?,
                 }
@@ -317,6 +356,8 @@ impl Worker {
             if shown.is_some() {
                 let full = self.canvas.needs_full();
                 if full || frames {
+                    // The X server may still be reading the canvas for the last pictures.
+                    self.wait_drawn()?;
                     let taking = self.shared.taking.lock().unwrap_or_else(|p| p.into_inner());
                     // `place(None)` may have come while we waited for the lock.
                     if self.shared.wanted().place.is_some() {
@@ -336,6 +377,33 @@ impl Worker {
         }
     }
 
+    /// Returns once the X server has drawn every shared-memory put sent so far, so the
+    /// canvas can change; at once when the canvas is not shared.
+    fn wait_drawn(&self) -> Result<(), PresentError> {
+        let sent = self.window.shm_sent;
+        let deadline = Instant::now() + DRAW_WAIT;
+        let mut w = self.shared.wanted();
+        while w.shm_done < sent && !w.stop {
+            if let Some(e) = w.x_error.take() {
+                return Err(PresentError::X(e));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(PresentError::X(format!(
+                    "the X server did not draw from shared memory within {} s",
+                    DRAW_WAIT.as_secs()
+                )));
+            }
+            w = self
+                .shared
+                .wake
+                .wait_timeout(w, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        Ok(())
+    }
+
     /// Wakes the UI at most once a second, so its rates follow the pictures it no longer
     /// draws.
     fn wake_ui(&mut self) {
@@ -350,13 +418,55 @@ impl Worker {
     }
 }
 
-/// Where pixels go: the X window, or a test's record.
-trait Sink {
-    /// Draws `bgra` (packed rows, `r.w * r.h` pixels) at `r` of the window.
-    fn put(&mut self, r: Rect, bgra: &[u8]) -> Result<(), PresentError>;
+/// The memory a canvas is drawn in: our own, or shared with the X server.
+enum Pixels {
+    Heap(Vec<u8>),
+    Shared(ShmImage),
 }
 
-/// The picture as shown: at the output size, BGRA, without the cursor; and the cursor.
+impl Default for Pixels {
+    fn default() -> Self {
+        Pixels::Heap(Vec::new())
+    }
+}
+
+impl Pixels {
+    fn is_shared(&self) -> bool {
+        matches!(self, Pixels::Shared(_))
+    }
+}
+
+impl std::ops::Deref for Pixels {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Pixels::Heap(v) => v,
+            Pixels::Shared(s) => &s.map[..s.len],
+        }
+    }
+}
+
+impl std::ops::DerefMut for Pixels {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            Pixels::Heap(v) => v,
+            Pixels::Shared(s) => &mut s.map[..s.len],
+        }
+    }
+}
+
+/// Where pixels go: the X window, or a test's record.
+trait Sink {
+    /// Zeroed memory for a canvas of `len` bytes: shared with the X server where it can be.
+    fn pixels(&mut self, len: usize) -> Pixels {
+        Pixels::Heap(vec![0; len])
+    }
+
+    /// Shows the rectangles `rects` (inside it) of `image`, a BGRA picture of `size` pixels.
+    fn put(&mut self, rects: &[Rect], image: &Pixels, size: [u32; 2]) -> Result<(), PresentError>;
+}
+
+/// The picture as shown: at the output size, BGRA, with the remote cursor drawn over it.
 #[derive(Default)]
 struct Canvas {
     /// The shown size; zero until placed.
@@ -365,23 +475,24 @@ struct Canvas {
     source: [u32; 2],
     resampler: Option<Resampler>,
     scratch: Scratch,
-    /// `output` pixels, BGRA, the picture without the cursor.
-    pixels: Vec<u8>,
+    /// `output` pixels, BGRA, rows packed.
+    pixels: Pixels,
     /// False until the canvas holds a whole picture at `output` size.
     filled: bool,
     cursor: Option<CursorShape>,
     /// The remote pointer, in source pixels.
     pointer: Option<(u32, u32)>,
-    /// Rows being resampled or sent.
-    staging: Vec<u8>,
+    /// Where the cursor is drawn in `pixels`, and the picture under it (packed rows).
+    under: Option<(Rect, Vec<u8>)>,
 }
 
 impl Canvas {
-    fn set_output(&mut self, output: [u32; 2]) {
-        if output != self.output {
-            self.output = output;
-            self.filled = false;
-        }
+    /// Takes `pixels` (zeroed, `output` pixels of BGRA) to draw in at the `output` size.
+    fn set_output(&mut self, output: [u32; 2], pixels: Pixels) {
+        self.output = output;
+        self.pixels = pixels;
+        self.filled = false;
+        self.under = None;
     }
 
     fn needs_full(&self) -> bool {
@@ -392,7 +503,7 @@ impl Canvas {
     fn update(&mut self, view: &FrameView<'_>, send: &mut Vec<Rect>) {
         let fb = view.frame;
         let source = [fb.width(), fb.height()];
-        let old_cursor = self.cursor_rect();
+        let old_cursor = self.take_cursor_off();
         if let Some(cursor) = view.cursor {
             self.cursor = cursor.cloned();
         }
@@ -402,18 +513,16 @@ impl Canvas {
             self.resampler = (source != self.output)
                 .then(|| Resampler::new(source, self.output))
                 .flatten();
-            let [w, h] = self.output;
-            self.pixels.clear();
-            self.pixels.resize(w as usize * h as usize * 4, 0);
             self.filled = self.draw(fb, Rect::new(0, 0, source[0], source[1]), send);
+            self.put_cursor_on();
             send.clear();
-            send.push(Rect::new(0, 0, w, h));
+            send.push(Rect::new(0, 0, self.output[0], self.output[1]));
             return;
         }
         for r in view.dirty {
             self.draw(fb, *r, send);
         }
-        let new_cursor = self.cursor_rect();
+        let new_cursor = self.put_cursor_on();
         if old_cursor != new_cursor {
             send.extend(old_cursor);
             send.extend(new_cursor);
@@ -429,28 +538,29 @@ impl Canvas {
         if r.is_empty() || fb.check_rect(r).is_err() {
             return true;
         }
+        let stride = self.output[0] as usize * 4;
         let out = match &self.resampler {
             Some(resampler) => {
                 let out = resampler.output_rect(r);
                 if out.is_empty()
-                    || !resampler.resample_bgra(fb, out, &mut self.scratch, &mut self.staging)
+                    || !resampler.resample_bgra_into(
+                        fb,
+                        out,
+                        &mut self.scratch,
+                        &mut self.pixels,
+                        stride,
+                    )
                 {
                     return false;
                 }
                 out
             }
             None if [fb.width(), fb.height()] == self.output => {
-                to_bgra(fb, r, &mut self.staging);
+                to_bgra_into(fb, r, &mut self.pixels, stride);
                 r
             }
             None => return false,
         };
-        let stride = self.output[0] as usize * 4;
-        let row = out.w as usize * 4;
-        for (dy, src) in self.staging.chunks_exact(row).enumerate() {
-            let start = (out.y as usize + dy) * stride + out.x as usize * 4;
-            self.pixels[start..start + row].copy_from_slice(src);
-        }
         send.push(out);
         true
     }
@@ -473,58 +583,48 @@ impl Canvas {
             .then(|| Rect::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32))
     }
 
-    /// Sends the listed output rectangles, with the cursor drawn over them.
-    fn send(&mut self, rects: &[Rect], sink: &mut dyn Sink) -> Result<(), PresentError> {
-        if !self.filled {
-            return Ok(());
+    /// Puts back the picture under the drawn cursor; returns where the cursor was.
+    fn take_cursor_off(&mut self) -> Option<Rect> {
+        let (r, saved) = self.under.take()?;
+        let stride = self.output[0] as usize * 4;
+        let row = r.w as usize * 4;
+        for (dy, src) in saved.chunks_exact(row).enumerate() {
+            let start = (r.y as usize + dy) * stride + r.x as usize * 4;
+            self.pixels[start..start + row].copy_from_slice(src);
         }
-        let [ow, oh] = self.output;
-        let stride = ow as usize * 4;
-        let cursor = self.cursor_rect();
-        for r in rects {
-            let r = clip(*r, ow, oh);
-            if r.is_empty() {
-                continue;
-            }
-            let row = r.w as usize * 4;
-            self.staging.clear();
-            for y in r.y..r.bottom() {
-                let start = y as usize * stride + r.x as usize * 4;
-                self.staging
-                    .extend_from_slice(&self.pixels[start..start + row]);
-            }
-            if let Some(c) = cursor.filter(|c| overlaps(c, &r)) {
-                self.blend_cursor(r, c);
-            }
-            sink.put(r, &self.staging)?;
-        }
-        Ok(())
+        Some(r)
     }
 
-    /// Draws the cursor (nearest-neighbour scaled like the picture) over the staged
-    /// rectangle `r`, where it meets the cursor's output rectangle `c`.
-    fn blend_cursor(&mut self, r: Rect, c: Rect) {
+    /// Draws the cursor (nearest-neighbour scaled like the picture) over the canvas, keeping
+    /// the picture under it; returns where it is. Nothing while the canvas is not filled.
+    fn put_cursor_on(&mut self) -> Option<Rect> {
+        if !self.filled {
+            return None;
+        }
+        let c = self.cursor_rect()?;
         let (Some(shape), Some((px, py))) = (&self.cursor, self.pointer) else {
-            return;
+            return None;
         };
+        let stride = self.output[0] as usize * 4;
+        let row = c.w as usize * 4;
+        let mut saved = Vec::with_capacity(row * c.h as usize);
+        for y in c.y..c.bottom() {
+            let start = y as usize * stride + c.x as usize * 4;
+            saved.extend_from_slice(&self.pixels[start..start + row]);
+        }
         let [sw, sh] = self.source.map(|v| f64::from(v.max(1)));
         let [ow, oh] = self.output.map(f64::from);
         let (fx, fy) = (sw / ow, sh / oh);
         let left = f64::from(px) - f64::from(shape.hotspot_x);
         let top = f64::from(py) - f64::from(shape.hotspot_y);
-        let x0 = r.x.max(c.x);
-        let x1 = r.right().min(c.right());
-        let y0 = r.y.max(c.y);
-        let y1 = r.bottom().min(c.bottom());
-        let row = r.w as usize * 4;
         let cw = shape.width as usize;
-        for y in y0..y1 {
+        for y in c.y..c.bottom() {
             // The cursor pixel at this output pixel's centre.
             let cy = ((f64::from(y) + 0.5) * fy - top).floor();
             if cy < 0.0 || cy >= f64::from(shape.height) {
                 continue;
             }
-            for x in x0..x1 {
+            for x in c.x..c.right() {
                 let cx = ((f64::from(x) + 0.5) * fx - left).floor();
                 if cx < 0.0 || cx >= f64::from(shape.width) {
                     continue;
@@ -533,8 +633,8 @@ impl Canvas {
                 let Some(&[cr, cg, cb, a]) = shape.rgba.get(i..i + 4) else {
                     continue;
                 };
-                let o = (y - r.y) as usize * row + (x - r.x) as usize * 4;
-                let px = &mut self.staging[o..o + 4];
+                let o = y as usize * stride + x as usize * 4;
+                let px = &mut self.pixels[o..o + 4];
                 let a = u32::from(a);
                 for (dst, src) in px.iter_mut().zip([cb, cg, cr]) {
                     *dst = ((u32::from(src) * a + u32::from(*dst) * (255 - a) + 127) / 255) as u8;
@@ -542,6 +642,25 @@ impl Canvas {
                 px[3] = 255;
             }
         }
+        self.under = Some((c, saved));
+        Some(c)
+    }
+
+    /// Sends the listed output rectangles (clipped to the output).
+    fn send(&mut self, rects: &[Rect], sink: &mut dyn Sink) -> Result<(), PresentError> {
+        if !self.filled {
+            return Ok(());
+        }
+        let [ow, oh] = self.output;
+        let rects: Vec<Rect> = rects
+            .iter()
+            .map(|r| clip(*r, ow, oh))
+            .filter(|r| !r.is_empty())
+            .collect();
+        if rects.is_empty() {
+            return Ok(());
+        }
+        sink.put(&rects, &self.pixels, self.output)
     }
 }
 
@@ -554,10 +673,6 @@ fn clip(r: Rect, w: u32, h: u32) -> Rect {
     Rect::new(r.x, r.y, x1 - r.x, y1 - r.y)
 }
 
-fn overlaps(a: &Rect, b: &Rect) -> bool {
-    a.x < b.right() && b.x < a.right() && a.y < b.bottom() && b.y < a.bottom()
-}
-
 /// Our child window on the X server, and what it takes to draw into it.
 struct XWindow {
     /// Shared with the `x11-events` thread, which waits for its events.
@@ -568,10 +683,16 @@ struct XWindow {
     mapped: bool,
     /// The largest request the server takes, in bytes.
     max_request: usize,
+    /// The server offers shared memory we may use (MIT-SHM 1.2, with file descriptors).
+    shm: bool,
+    /// Batches of shared-memory puts sent; the server reports each done with an event.
+    shm_sent: u64,
+    /// Rows being sent over the socket.
+    staging: Vec<u8>,
 }
 
 impl XWindow {
-    fn new(display: Option<&str>, parent: u32) -> Result<Self, PresentError> {
+    fn new(display: Option<&str>, parent: u32, transfer: Transfer) -> Result<Self, PresentError> {
         let (conn, _screen) =
             x11rb::connect(display).map_err(|e| PresentError::Connect(e.to_string()))?;
         let attrs = conn
@@ -631,6 +752,7 @@ impl XWindow {
         conn.create_gc(gc, window, &CreateGCAux::new().graphics_exposures(0))
             .map_err(x_err)?;
         let max_request = conn.maximum_request_bytes();
+        let shm = transfer == Transfer::Auto && shm_version(&conn).is_some_and(|v| v >= (1, 2));
         conn.flush().map_err(x_err)?;
         Ok(Self {
             conn: Arc::new(conn),
@@ -639,6 +761,9 @@ impl XWindow {
             depth: geometry.depth,
             mapped: false,
             max_request,
+            shm,
+            shm_sent: 0,
+            staging: Vec::new(),
         })
     }
 
@@ -673,6 +798,66 @@ impl XWindow {
     }
 }
 
+/// The server's MIT-SHM version, if it has the extension.
+fn shm_version(conn: &RustConnection) -> Option<(u16, u16)> {
+    conn.extension_information(shm::X11_EXTENSION_NAME)
+        .ok()
+        .flatten()?;
+    let v = conn.shm_query_version().ok()?.reply().ok()?;
+    Some((v.major_version, v.minor_version))
+}
+
+/// A block of memory the X server draws from (`ShmPutImage`): a segment it made for us
+/// (`ShmCreateSegment`), mapped into our address space too.
+struct ShmImage {
+    conn: Arc<RustConnection>,
+    seg: shm::Seg,
+    map: memmap2::MmapMut,
+    len: usize,
+}
+
+impl ShmImage {
+    fn new(conn: &Arc<RustConnection>, len: usize) -> Result<Self, PresentError> {
+        let size = u32::try_from(len)
+            .map_err(|_| PresentError::X(format!("{len} bytes is too large a segment")))?;
+        let seg = conn.generate_id().map_err(x_err)?;
+        let reply = conn
+            .shm_create_segment(seg, size, true)
+            .map_err(x_err)?
+            .reply()
+            .map_err(x_err)?;
+        let file = std::fs::File::from(reply.shm_fd);
+        // SAFETY: the file is a fresh shared-memory object the X server made for this
+        // segment; it maps it read-only (we asked for that) and nobody resizes it, so the
+        // mapping stays valid and only we write to it.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::MmapMut::map_mut(&file) };
+        match map {
+            Ok(map) if map.len() >= len => Ok(Self {
+                conn: conn.clone(),
+                seg,
+                map,
+                len,
+            }),
+            other => {
+                let _ = conn.shm_detach(seg);
+                Err(PresentError::X(match other {
+                    Err(e) => format!("cannot map the shared segment: {e}"),
+                    Ok(map) => format!("the shared segment has {} bytes, not {len}", map.len()),
+                }))
+            }
+        }
+    }
+}
+
+impl Drop for ShmImage {
+    fn drop(&mut self) {
+        // The server keeps its own mapping until it has carried out the requests before.
+        let _ = self.conn.shm_detach(self.seg);
+        let _ = self.conn.flush();
+    }
+}
+
 /// The `x11-events` thread: waits on the X connection (no polling) and hands exposures
 /// and failures to the presenter thread. It ends when the window is destroyed, on an X
 /// error or when the connection closes; after an error nobody reads the connection, so
@@ -696,6 +881,10 @@ fn watch_events(conn: &RustConnection, window: u32, shared: &Shared) {
                 }
                 None
             }
+            Ok(Event::ShmCompletion(_)) => {
+                w.shm_done += 1;
+                None
+            }
             Ok(Event::DestroyNotify(e)) if e.window == window => {
                 Some("the window was destroyed".to_string())
             }
@@ -716,27 +905,80 @@ fn watch_events(conn: &RustConnection, window: u32, shared: &Shared) {
 }
 
 impl Sink for XWindow {
-    fn put(&mut self, r: Rect, bgra: &[u8]) -> Result<(), PresentError> {
-        let row = r.w as usize * 4;
-        // PutImage's own header is 24 bytes; bands of rows stay under the request limit.
-        let rows = ((self.max_request.saturating_sub(64)) / row.max(1)).clamp(1, 4096);
-        for (i, band) in bgra.chunks(rows * row).enumerate() {
-            let h = band.len() / row;
-            let y = r.y as usize + i * rows;
-            self.conn
-                .put_image(
-                    ImageFormat::Z_PIXMAP,
-                    self.window,
-                    self.gc,
-                    r.w as u16,
-                    h as u16,
-                    r.x as i16,
-                    y as i16,
-                    0,
-                    self.depth,
-                    band,
-                )
-                .map_err(x_err)?;
+    fn pixels(&mut self, len: usize) -> Pixels {
+        if self.shm {
+            match ShmImage::new(&self.conn, len) {
+                Ok(image) => return Pixels::Shared(image),
+                Err(e) => {
+                    tracing::debug!("sending pictures over the X socket: {e}");
+                    self.shm = false;
+                }
+            }
+        }
+        Pixels::Heap(vec![0; len])
+    }
+
+    fn put(&mut self, rects: &[Rect], image: &Pixels, size: [u32; 2]) -> Result<(), PresentError> {
+        let [width, height] = size.map(|v| u16::try_from(v).unwrap_or(u16::MAX));
+        match image {
+            Pixels::Shared(shm) => {
+                for (i, r) in rects.iter().enumerate() {
+                    // The last put of the batch asks for a ShmCompletion event.
+                    let last = i + 1 == rects.len();
+                    self.conn
+                        .shm_put_image(
+                            self.window,
+                            self.gc,
+                            width,
+                            height,
+                            r.x as u16,
+                            r.y as u16,
+                            r.w as u16,
+                            r.h as u16,
+                            r.x as i16,
+                            r.y as i16,
+                            self.depth,
+                            ImageFormat::Z_PIXMAP.into(),
+                            last,
+                            shm.seg,
+                            0,
+                        )
+                        .map_err(x_err)?;
+                }
+                self.shm_sent += 1;
+            }
+            Pixels::Heap(pixels) => {
+                let stride = width as usize * 4;
+                for r in rects {
+                    let row = r.w as usize * 4;
+                    self.staging.clear();
+                    for y in r.y..r.bottom() {
+                        let start = y as usize * stride + r.x as usize * 4;
+                        self.staging.extend_from_slice(&pixels[start..start + row]);
+                    }
+                    // PutImage's own header is 24 bytes; bands of rows stay under the
+                    // request limit.
+                    let rows = ((self.max_request.saturating_sub(64)) / row.max(1)).clamp(1, 4096);
+                    for (i, band) in self.staging.chunks(rows * row).enumerate() {
+                        let h = band.len() / row;
+                        let y = r.y as usize + i * rows;
+                        self.conn
+                            .put_image(
+                                ImageFormat::Z_PIXMAP,
+                                self.window,
+                                self.gc,
+                                r.w as u16,
+                                h as u16,
+                                r.x as i16,
+                                y as i16,
+                                0,
+                                self.depth,
+                                band,
+                            )
+                            .map_err(x_err)?;
+                    }
+                }
+            }
         }
         self.conn.flush().map_err(x_err)
     }
@@ -783,14 +1025,23 @@ mod tests {
     }
 
     impl Sink for Screen {
-        fn put(&mut self, r: Rect, bgra: &[u8]) -> Result<(), PresentError> {
-            assert_eq!(bgra.len(), r.area() as usize * 4);
+        fn put(
+            &mut self,
+            rects: &[Rect],
+            image: &Pixels,
+            size: [u32; 2],
+        ) -> Result<(), PresentError> {
+            assert_eq!(size, self.size);
+            assert_eq!(image.len(), size[0] as usize * size[1] as usize * 4);
             let stride = self.size[0] as usize * 4;
-            for (dy, row) in bgra.chunks_exact(r.w as usize * 4).enumerate() {
-                let start = (r.y as usize + dy) * stride + r.x as usize * 4;
-                self.bgra[start..start + row.len()].copy_from_slice(row);
+            for r in rects {
+                let row = r.w as usize * 4;
+                for y in r.y..r.bottom() {
+                    let start = y as usize * stride + r.x as usize * 4;
+                    self.bgra[start..start + row].copy_from_slice(&image[start..start + row]);
+                }
+                self.puts.push(*r);
             }
-            self.puts.push(r);
             Ok(())
         }
     }
@@ -807,8 +1058,10 @@ mod tests {
         let slot = FrameSlot::new();
         slot.publish(fb, &[fb.full_rect()]);
         let mut canvas = Canvas::default();
-        canvas.set_output(output);
-        (slot, canvas, Screen::new(output))
+        let mut screen = Screen::new(output);
+        let pixels = screen.pixels(output[0] as usize * output[1] as usize * 4);
+        canvas.set_output(output, pixels);
+        (slot, canvas, screen)
     }
 
     fn present(slot: &FrameSlot, canvas: &mut Canvas, screen: &mut Screen, all: bool) {
@@ -883,6 +1136,39 @@ mod tests {
             "the old cursor is gone"
         );
         assert_eq!(screen.pixel(10, 10), [255, 255, 255, 255]);
+    }
+
+    #[test]
+    fn a_change_under_the_cursor_keeps_the_cursor_and_shows_when_it_moves() {
+        let mut fb = solid(100, 100, [0, 0, 0, 255]);
+        let (slot, mut canvas, mut screen) = shown_at(&fb, [50, 50]);
+        slot.set_cursor(Some(CursorShape {
+            width: 4,
+            height: 4,
+            hotspot_x: 0,
+            hotspot_y: 0,
+            rgba: vec![255; 4 * 4 * 4],
+        }));
+        slot.set_pointer(40, 40);
+        present(&slot, &mut canvas, &mut screen, true);
+        // Output pixel (20, 20) shows cursor pixel (0, 0), (19, 19) the black picture.
+        assert_eq!(screen.pixel(20, 20), [255, 255, 255, 255]);
+        assert_eq!(screen.pixel(19, 19), [0, 0, 0, 255]);
+
+        // Red everywhere around the cursor: the cursor stays on top of it.
+        fb.fill_rect(Rect::new(30, 30, 30, 30), [255, 0, 0, 255])
+            .unwrap_or_else(|e| panic!("{e}"));
+        slot.publish(&fb, &[Rect::new(30, 30, 30, 30)]);
+        present(&slot, &mut canvas, &mut screen, false);
+        assert_eq!(screen.pixel(20, 20), [255, 255, 255, 255]);
+        assert_eq!(screen.pixel(19, 19), [0, 0, 255, 255]);
+
+        // The cursor leaves: what it covered is the red picture, not the black from before.
+        slot.set_pointer(0, 90);
+        present(&slot, &mut canvas, &mut screen, false);
+        assert_eq!(screen.pixel(20, 20), [0, 0, 255, 255]);
+        assert_eq!(screen.pixel(21, 21), [0, 0, 255, 255]);
+        assert_eq!(screen.pixel(0, 45), [255, 255, 255, 255]);
     }
 
     #[test]
