@@ -398,6 +398,9 @@ impl TaskView {
             self.stop_presenting(&ctx);
             self.presenter = None;
         }
+        if let Some(presenter) = &self.presenter {
+            presenter.ui_drew();
+        }
         if !self.is_presenting() {
             self.pull_frames(&ctx);
         }

@@ -97,6 +97,8 @@ struct Wanted {
     shm_done: u64,
     /// The canvas is in memory shared with the X server (MIT-SHM).
     shm_in_use: bool,
+    /// When the UI last drew a frame ([`Presenter::ui_drew`]).
+    ui_frame: Option<Instant>,
 }
 
 impl Wanted {
@@ -237,6 +239,11 @@ impl Presenter {
     /// False once X failed: the view should draw with GL from now on.
     pub fn is_working(&self) -> bool {
         !self.shared.wanted().failed
+    }
+
+    /// Tells the presenter the UI just drew a frame, so it need not wake the UI for a while.
+    pub fn ui_drew(&self) {
+        self.shared.wanted().ui_frame = Some(Instant::now());
     }
 
     /// True once a picture was drawn from memory shared with the X server.
@@ -404,14 +411,14 @@ impl Worker {
         Ok(())
     }
 
-    /// Wakes the UI at most once a second, so its rates follow the pictures it no longer
-    /// draws.
+    /// Wakes the UI, so its rates follow the pictures it no longer draws: only when it has
+    /// neither been woken nor drawn a frame for a second. While pictures flow, the rates
+    /// schedule their own once-a-second repaint, and a wake of ours would double it.
     fn wake_ui(&mut self) {
         let now = Instant::now();
-        if self
-            .ui_woken
-            .is_none_or(|t| now.duration_since(t) >= UI_WAKE_EVERY)
-        {
+        let ui_frame = self.shared.wanted().ui_frame;
+        let last = self.ui_woken.max(ui_frame);
+        if last.is_none_or(|t| now.duration_since(t) >= UI_WAKE_EVERY) {
             self.ui_woken = Some(now);
             (self.ui_waker)();
         }
