@@ -5,7 +5,7 @@
 //! Xvfb :S 1920x1080 ── chromium --app=tests/assets/animated.html (part 1) or static.html (part 2)
 //!   └─ x11vnc -rfbport P                         (what Optexity runs, plus -localhost)
 //!        └─ counting proxy, 127.0.0.1:Q          (this program, one per client run)
-//!             └─ client on Xvfb :V 1920x1080     lookout view vnc://127.0.0.1:Q
+//!             └─ client on Xvfb :V 2048x1280     lookout view vnc://127.0.0.1:Q
 //!                                                 or vncviewer 127.0.0.1::Q
 //! ```
 //!
@@ -17,8 +17,9 @@
 //! and of the source (Chromium + its Xvfb), and how busy the whole machine was.
 //! Part 2 (still page) measures the CPU share of each client after the first picture.
 //! Lookout opens its default 1280x800 window and fits the picture into it (drawn through its
-//! X11 presenter, `ui::x11_present`; `LOOKOUT_PRESENT=gl` measures the GL path); vncviewer
-//! opens a 1920x1080 window at 1:1. Both are started with a fresh HOME and no window
+//! X11 presenter, `ui::x11_present`; `LOOKOUT_PRESENT=gl` measures the GL path), or, as
+//! "lookout view 1:1", shows it 1:1 in a window the size of the screen; vncviewer opens a
+//! 1920x1080 window at 1:1. Both are started with a fresh HOME and no window
 //! manager. The verdict compares the clients' own CPU time, and also with their X server's
 //! added: vncviewer draws with XShmPutImage, which the X server carries out.
 //!
@@ -33,7 +34,8 @@
 //!
 //! `cargo bench --bench peers`; `LOOKOUT_PEERS_SECS` (default 20) sets the measured time per
 //! run and `LOOKOUT_PEERS_ROUNDS` (default 2) the rounds; `LOOKOUT_PEERS_CLIENTS` picks
-//! clients (comma-separated: `lookout`, `vncviewer`, `vncviewer-q7`; default all) and
+//! clients (comma-separated: `lookout`, `lookout-1:1`, `vncviewer`, `vncviewer-q7`; default
+//! all) and
 //! `LOOKOUT_PEERS_BIN` measures another lookout binary (to try a change against the same
 //! baseline; the environment is passed on to it). Missing programs end the benchmark
 //! with a line naming them and exit status 0.
@@ -64,9 +66,13 @@ use process::{Proc, READY_TIMEOUT, free_port, run_bounded, wait_for_rfb};
 use proxy::{Counters, Proxy};
 use x11::XServer;
 
-/// Both displays: the size Optexity's Xvfb runs at.
+/// The source display: the size Optexity's Xvfb runs at.
 const SCREEN_WIDTH: u32 = 1920;
 const SCREEN_HEIGHT: u32 = 1080;
+/// The viewers' display: larger, so Lookout's window can show the picture 1:1 beside its
+/// toolbar and status line (vncviewer's window is the remote's size either way).
+const VIEWER_WIDTH: u32 = 2048;
+const VIEWER_HEIGHT: u32 = 1280;
 const PROGRAMS: [&str; 5] = ["Xvfb", "x11vnc", "chromium", "vncviewer", "xdotool"];
 const ANIMATED_PAGE: (&str, &str) = ("animated.html", "Lookout animated bench page");
 const STATIC_PAGE: (&str, &str) = ("static.html", "Lookout real-peer test page");
@@ -114,8 +120,9 @@ fn run() -> Result<()> {
     let ticks_per_s = clock_ticks_per_s()?;
 
     let geometry = format!("{SCREEN_WIDTH}x{SCREEN_HEIGHT}x24");
+    let viewer_geometry = format!("{VIEWER_WIDTH}x{VIEWER_HEIGHT}x24");
     let mut source_x = XServer::start("Xvfb-source", &mut xvfb(&geometry), dir)?;
-    let mut viewer_x = XServer::start("Xvfb-viewer", &mut xvfb(&geometry), dir)?;
+    let mut viewer_x = XServer::start("Xvfb-viewer", &mut xvfb(&viewer_geometry), dir)?;
     let mut browser = start_browser(&source_x, ANIMATED_PAGE, dir)?;
     let (mut x11vnc, rfb_port) = start_x11vnc(&source_x, dir)?;
     let mut bench = Bench {
@@ -134,7 +141,7 @@ fn run() -> Result<()> {
         runs: 0,
     };
     println!(
-        "peers bench: source Xvfb {} and viewer Xvfb {} at {geometry}, x11vnc on 127.0.0.1:{rfb_port}, \
+        "peers bench: source Xvfb {} at {geometry} and viewer Xvfb {} at {viewer_geometry}, x11vnc on 127.0.0.1:{rfb_port}, \
          {secs} s per run, {rounds} round(s), {} cores\nlookout binary: {}",
         source_x.name(),
         viewer_x.name(),
@@ -282,6 +289,9 @@ fn start_x11vnc(display: &XServer, dir: &Path) -> Result<(Proc, u16)> {
 enum Client {
     /// `lookout view`, default settings (Tight, JPEG quality 7, compress level 2, fit).
     Lookout,
+    /// `lookout view --scale 1:1`, its window made as large as the screen: the picture at
+    /// 1:1 like vncviewer's.
+    LookoutOneToOne,
     /// `vncviewer` with its defaults (AutoSelect: Tight, JPEG quality 8 on fast links).
     Tiger,
     /// `vncviewer` set to Lookout's defaults.
@@ -289,20 +299,29 @@ enum Client {
 }
 
 impl Client {
-    const ALL: [Client; 3] = [Client::Lookout, Client::Tiger, Client::TigerMatched];
+    const ALL: [Client; 4] = [
+        Client::Lookout,
+        Client::LookoutOneToOne,
+        Client::Tiger,
+        Client::TigerMatched,
+    ];
 
     fn from_name(name: &str) -> Result<Self> {
         Ok(match name {
             "lookout" => Client::Lookout,
+            "lookout-1:1" => Client::LookoutOneToOne,
             "vncviewer" => Client::Tiger,
             "vncviewer-q7" => Client::TigerMatched,
-            other => bail!("unknown client {other:?}: use lookout, vncviewer or vncviewer-q7"),
+            other => bail!(
+                "unknown client {other:?}: use lookout, lookout-1:1, vncviewer or vncviewer-q7"
+            ),
         })
     }
 
     fn label(self) -> &'static str {
         match self {
             Client::Lookout => "lookout view",
+            Client::LookoutOneToOne => "lookout view 1:1",
             Client::Tiger => "vncviewer defaults",
             Client::TigerMatched => "vncviewer Tight q7 c2",
         }
@@ -310,10 +329,13 @@ impl Client {
 
     fn command(self, bench: &Bench, port: u16, home: &Path) -> Command {
         let mut cmd = match self {
-            Client::Lookout => {
+            Client::Lookout | Client::LookoutOneToOne => {
                 let mut cmd = Command::new(&bench.lookout_bin);
-                cmd.args(["view", &format!("vnc://127.0.0.1:{port}")])
-                    .env_remove("LOOKOUT_PROFILE")
+                cmd.args(["view", &format!("vnc://127.0.0.1:{port}")]);
+                if self == Client::LookoutOneToOne {
+                    cmd.args(["--scale", "1:1"]);
+                }
+                cmd.env_remove("LOOKOUT_PROFILE")
                     .env_remove("LOOKOUT_LOG")
                     .env("XDG_CONFIG_HOME", home.join(".config"));
                 cmd
@@ -373,6 +395,9 @@ impl Bench {
         )?;
         let pid = proc.child_mut().id();
         proxy.wait_for_update(&mut proc)?;
+        if client == Client::LookoutOneToOne {
+            self.fill_screen(pid, &mut proc)?;
+        }
         thread::sleep(warmup);
         let before = self.sample(pid, &proxy.counters)?;
         thread::sleep(duration);
@@ -381,6 +406,46 @@ impl Bench {
         drop(proc);
         drop(proxy);
         Ok(Row::between(client, &before, &after, self))
+    }
+
+    /// Makes the window of process `pid` as large as the viewers' screen.
+    fn fill_screen(&self, pid: u32, proc: &mut Proc) -> Result<()> {
+        let (pid, w, h) = (
+            pid.to_string(),
+            VIEWER_WIDTH.to_string(),
+            VIEWER_HEIGHT.to_string(),
+        );
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            proc.check_alive()?;
+            // Fails (no window found) until the window is mapped.
+            let sized = run_bounded(
+                "xdotool-windowsize",
+                Command::new("xdotool")
+                    .env("DISPLAY", &self.viewer_display)
+                    .args([
+                        "search",
+                        "--onlyvisible",
+                        "--pid",
+                        &pid,
+                        "--class",
+                        "lookout",
+                    ])
+                    .args(["windowsize", "%@", &w, &h]),
+                &self.dir,
+                Duration::from_secs(10),
+            )?;
+            if sized.status.success() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "could not resize lookout's window within {READY_TIMEOUT:?}: {}",
+                    sized.stderr
+                );
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
     }
 
     fn sample(&self, client_pid: u32, counters: &Counters) -> Result<Sample> {
@@ -557,20 +622,16 @@ fn print_verdicts(rows: &[Row]) {
             mean(client, |r| r.cpu_pct + r.viewer_x_pct),
         );
     }
-    if !present(Client::Lookout) {
-        return;
-    }
-    let ours = (
-        mean(Client::Lookout, |r| r.updates_per_s),
-        mean(Client::Lookout, |r| r.cpu_s),
-    );
-    for other in [Client::Tiger, Client::TigerMatched] {
-        if !present(other) {
-            continue;
-        }
+    let pairs = [Client::Lookout, Client::LookoutOneToOne]
+        .into_iter()
+        .flat_map(|ours| [Client::Tiger, Client::TigerMatched].map(|theirs| (ours, theirs)))
+        .filter(|&(ours, theirs)| present(ours) && present(theirs));
+    for (us, other) in pairs {
+        let ours = (mean(us, |r| r.updates_per_s), mean(us, |r| r.cpu_s));
         let theirs = (mean(other, |r| r.updates_per_s), mean(other, |r| r.cpu_s));
         println!(
-            "verdict vs {}: updates/s {:.1} vs {:.1} (at least as many: {}), CPU {:.2} s vs {:.2} s (no more: {})",
+            "verdict, {} vs {}: updates/s {:.1} vs {:.1} (at least as many: {}), CPU {:.2} s vs {:.2} s (no more: {})",
+            us.label(),
             other.label(),
             ours.0,
             theirs.0,
@@ -584,9 +645,9 @@ fn print_verdicts(rows: &[Row]) {
         let with_x = |c: Client| mean(c, |r| r.cpu_pct + r.viewer_x_pct);
         println!(
             "  counting the viewer's X server too: {:.1} % vs {:.1} % of a core (no more: {})",
-            with_x(Client::Lookout),
+            with_x(us),
             with_x(other),
-            yes_no(with_x(Client::Lookout) <= with_x(other)),
+            yes_no(with_x(us) <= with_x(other)),
         );
     }
 }

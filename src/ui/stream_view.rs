@@ -854,7 +854,6 @@ impl TaskView {
                     self.last_placement = Some((placement, size));
                 }
                 ScaleMode::OneToOne => {
-                    self.stop_presenting(ui.ctx());
                     // In control the wheel scrolls the remote, not this view.
                     let source = if self.control.is_interactive() {
                         egui::scroll_area::ScrollSource {
@@ -873,8 +872,23 @@ impl TaskView {
                                 layout::one_to_one_size(size, ppp).max(ui.available_size());
                             let (rect, _) = ui.allocate_exact_size(content, Sense::hover());
                             let placement = layout::one_to_one(rect, size, ppp);
-                            self.refilter(ui.ctx(), &placement);
-                            self.paint(ui.painter(), &placement, dimmed);
+                            // Presented only while no part of it is scrolled out of view.
+                            let whole = ui.clip_rect().contains_rect(placement.rect);
+                            self.candidate = whole
+                                .then(|| self.presentable(&placement, size, dimmed, ppp))
+                                .flatten()
+                                .map(|px| Candidate {
+                                    placement,
+                                    px,
+                                    layer: ui.layer_id(),
+                                });
+                            if self.candidate.is_none() {
+                                self.stop_presenting(ui.ctx());
+                            }
+                            if !self.is_presenting() {
+                                self.refilter(ui.ctx(), &placement);
+                                self.paint(ui.painter(), &placement, dimmed);
+                            }
                             self.last_placement = Some((placement, size));
                         });
                 }
