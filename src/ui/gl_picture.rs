@@ -313,6 +313,8 @@ pub(crate) fn to_bgra_into(fb: &Framebuffer, r: Rect, image: &mut [u8], stride: 
     for dy in 0..r.h {
         if dy + PREFETCH_AHEAD < r.h {
             prefetch(fb.row(r, dy + PREFETCH_AHEAD));
+            let ahead = (r.y + dy + PREFETCH_AHEAD) as usize * stride + x;
+            prefetch(&image[ahead..ahead + row_bytes]);
         }
         let start = (r.y + dy) as usize * stride + x;
         swap_red_blue(fb.row(r, dy), &mut image[start..start + row_bytes]);

@@ -255,6 +255,12 @@ impl Resampler {
         }
         for (dy, oy) in (out_rect.y..out_rect.bottom()).enumerate() {
             prefetch_rows(oy + PREFETCH_AHEAD);
+            // And the output row written then (the canvas is as large as the caches).
+            let ahead = at.y as usize + dy + PREFETCH_AHEAD as usize;
+            if ahead < at.bottom() as usize {
+                let start = ahead * stride + at.x as usize * 4;
+                prefetch(&image[start..start + row_bytes]);
+            }
             let start = (at.y as usize + dy) * stride + at.x as usize * 4;
             let out_row = &mut image[start..start + row_bytes];
             let (sy, wy) = self.y.taps(oy);
