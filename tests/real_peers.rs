@@ -549,6 +549,40 @@ fn x11_presenter_draws_the_picture_into_a_child_window() -> Result<()> {
             "a presented picture woke the UI more than once"
         );
 
+        // At the picture's own size (1:1): its pixels exactly, in X's byte order.
+        presenter.place(Some(Placement {
+            width: w,
+            height: h,
+            ..place
+        }));
+        let want: Vec<u8> = fb
+            .pixels()
+            .chunks_exact(4)
+            .flat_map(|p| [p[2], p[1], p[0], 0])
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let image = conn
+                .get_image(
+                    ImageFormat::Z_PIXMAP,
+                    parent,
+                    30,
+                    40,
+                    w as u16,
+                    h as u16,
+                    !0,
+                )?
+                .reply()?;
+            if same_colours(&image.data, &want) {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{transfer:?}: the child window never showed the picture 1:1"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+
         // Hidden: the child is unmapped and pictures wake the UI again.
         presenter.place(None);
         assert!(!presenter.is_presenting());
