@@ -246,7 +246,8 @@ impl Presenter {
         self.shared.wanted().ui_frame = Some(Instant::now());
     }
 
-    /// True once a picture was drawn from memory shared with the X server.
+    /// True while the canvas is in memory shared with the X server (it is made when the
+    /// picture is first placed).
     pub fn uses_shared_memory(&self) -> bool {
         self.shared.wanted().shm_in_use
     }

@@ -36,6 +36,11 @@ use crate::core::source::tasklog::{
     parse_log_entry,
 };
 
+/// How long the runner's socket must stay quiet, once its task is over, before the log ends.
+const DRAIN_QUIET: Duration = Duration::from_millis(300);
+/// The longest the log waits for a finished task's last lines.
+const DRAIN_MAX: Duration = Duration::from_secs(2);
+
 /// Where a task log is read from.
 pub(super) enum LogEndpoint {
     /// The runner's socket; `task_id` when its REST API is at hand.
@@ -112,6 +117,37 @@ impl Runner {
             s.active = true;
             s.can_answer = prompts && can_answer;
         });
+    }
+
+    /// Adds a text message from the runner's socket to the log; returns the log's status.
+    fn runner_text(&self, text: &str) -> Option<TaskStatus> {
+        self.peer.stats.add_bytes(text.len());
+        self.peer.stats.add_update(1);
+        let status = self.peer.log.update(|s| {
+            s.log.push_text(text);
+            s.log.status().cloned()
+        });
+        (self.peer.waker)();
+        status
+    }
+
+    /// Reads what the runner's socket still holds once REST says the task is over, so its
+    /// last lines are not lost: until the socket is quiet for [`DRAIN_QUIET`], closes, or
+    /// [`DRAIN_MAX`] has passed.
+    async fn drain_runner(&self, ws: &mut net::WsStream) {
+        let deadline = tokio::time::Instant::now() + DRAIN_MAX;
+        loop {
+            let quiet = tokio::time::Instant::now() + DRAIN_QUIET;
+            match tokio::time::timeout_at(quiet.min(deadline), ws.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    self.runner_text(text.as_str());
+                }
+                Ok(Some(Ok(
+                    Message::Binary(_) | Message::Ping(_) | Message::Pong(_) | Message::Frame(_),
+                ))) => {}
+                _ => return,
+            }
+        }
     }
 
     /// Records a status learnt over REST as a log line (when it changed) and returns it.
@@ -291,13 +327,7 @@ impl Runner {
             tokio::select! {
                 msg = ws.next() => match msg {
                     Some(Ok(Message::Text(text))) => {
-                        self.peer.stats.add_bytes(text.len());
-                        self.peer.stats.add_update(1);
-                        let status = self.peer.log.update(|s| {
-                            s.log.push_text(text.as_str());
-                            s.log.status().cloned()
-                        });
-                        (self.peer.waker)();
+                        let status = self.runner_text(text.as_str());
                         if rest.is_none() && let Some(status) = status.filter(TaskStatus::is_final) {
                             break ConnEnd::Over(Stop::Ended(outcome_text(&status)));
                         }
@@ -326,6 +356,8 @@ impl Runner {
                     if let Some((id, client)) = &rest {
                         match client.task(id).await {
                             Ok(info) if info.status.is_final() => {
+                                // The task's last lines may still be on their way.
+                                self.drain_runner(&mut ws).await;
                                 let reason = outcome_text(&info.status);
                                 self.note_status(info.status, None, id);
                                 break ConnEnd::Over(Stop::Ended(reason));
