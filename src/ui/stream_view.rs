@@ -837,21 +837,7 @@ impl TaskView {
                 ScaleMode::Fit => {
                     let placement = layout::fit(area, size, ppp);
                     ui.allocate_rect(area, Sense::hover());
-                    self.candidate =
-                        self.presentable(&placement, size, dimmed, ppp)
-                            .map(|px| Candidate {
-                                placement,
-                                px,
-                                layer: ui.layer_id(),
-                            });
-                    if self.candidate.is_none() {
-                        self.stop_presenting(ui.ctx());
-                    }
-                    if !self.is_presenting() {
-                        self.refilter(ui.ctx(), &placement);
-                        self.paint(ui.painter(), &placement, dimmed);
-                    }
-                    self.last_placement = Some((placement, size));
+                    self.show_picture(ui, placement, size, dimmed, true);
                 }
                 ScaleMode::OneToOne => {
                     // In control the wheel scrolls the remote, not this view.
@@ -874,22 +860,7 @@ impl TaskView {
                             let placement = layout::one_to_one(rect, size, ppp);
                             // Presented only while no part of it is scrolled out of view.
                             let whole = ui.clip_rect().contains_rect(placement.rect);
-                            self.candidate = whole
-                                .then(|| self.presentable(&placement, size, dimmed, ppp))
-                                .flatten()
-                                .map(|px| Candidate {
-                                    placement,
-                                    px,
-                                    layer: ui.layer_id(),
-                                });
-                            if self.candidate.is_none() {
-                                self.stop_presenting(ui.ctx());
-                            }
-                            if !self.is_presenting() {
-                                self.refilter(ui.ctx(), &placement);
-                                self.paint(ui.painter(), &placement, dimmed);
-                            }
-                            self.last_placement = Some((placement, size));
+                            self.show_picture(ui, placement, size, dimmed, whole);
                         });
                 }
             }
@@ -920,6 +891,35 @@ impl TaskView {
         {
             self.handle.send(Command::Retry);
         }
+    }
+
+    /// Shows the picture at `placement`: offers it to the presenter when `in_view` (nothing
+    /// of it scrolled away) and it qualifies, else takes it back and paints it with GL.
+    fn show_picture(
+        &mut self,
+        ui: &Ui,
+        placement: Placement,
+        size: [u32; 2],
+        dimmed: bool,
+        in_view: bool,
+    ) {
+        let ppp = ui.pixels_per_point();
+        self.candidate = in_view
+            .then(|| self.presentable(&placement, size, dimmed, ppp))
+            .flatten()
+            .map(|px| Candidate {
+                placement,
+                px,
+                layer: ui.layer_id(),
+            });
+        if self.candidate.is_none() {
+            self.stop_presenting(ui.ctx());
+        }
+        if !self.is_presenting() {
+            self.refilter(ui.ctx(), &placement);
+            self.paint(ui.painter(), &placement, dimmed);
+        }
+        self.last_placement = Some((placement, size));
     }
 
     /// Where the presenter may show the picture, in physical pixels: only a whole picture,
