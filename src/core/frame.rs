@@ -5,6 +5,11 @@
 //! copies just those rectangles into its shared buffer and accumulates their union; the UI
 //! (or a headless command) later calls [`FrameSlot::take`] and uploads only what changed.
 //! A slow consumer therefore always sees the newest picture and never a backlog.
+//!
+//! A source that changes a little of a large picture many times a second (RFB) publishes
+//! with [`FrameSlot::publish_swap`] instead: its framebuffer and the slot's trade places, and
+//! only the areas where the traded-back buffer lags ([`StaleAreas`]) and that the next
+//! update does not paint over are ever copied, at the next publish.
 
 use std::sync::Mutex;
 
@@ -15,6 +20,10 @@ pub const MAX_DIMENSION: u32 = 16384;
 
 /// Above this many pending dirty rectangles the slot merges them ([`coalesce`]).
 const MAX_PENDING_RECTS: usize = 128;
+
+/// Most rectangles [`StaleAreas`] keeps; more are merged into tiles ([`coalesce`]). Naming
+/// more than lags is harmless: catching up an area that does not lag copies equal pixels.
+pub const MAX_STALE_RECTS: usize = 256;
 
 /// The tile size [`coalesce`] rounds changed areas up to.
 const COALESCE_TILE: u32 = 64;
@@ -67,6 +76,51 @@ impl Rect {
 
     pub fn area(&self) -> u64 {
         u64::from(self.w) * u64::from(self.h)
+    }
+
+    /// The area both rectangles hold, if any.
+    pub fn intersection(&self, other: &Rect) -> Option<Rect> {
+        let x = self.x.max(other.x);
+        let y = self.y.max(other.y);
+        let right = self.right().min(other.right());
+        let bottom = self.bottom().min(other.bottom());
+        (x < right && y < bottom).then(|| Rect::new(x, y, right - x, bottom - y))
+    }
+}
+
+/// Calls `f` with the parts of `r` that no rectangle of `cover` touches, as disjoint
+/// rectangles: `r` is cut into bands of rows at the covers' top and bottom edges, and each
+/// band's uncovered runs are reported. Work grows with the square of the number of covers
+/// that overlap `r`.
+pub fn for_each_uncovered(r: Rect, cover: &[Rect], mut f: impl FnMut(Rect)) {
+    if r.is_empty() {
+        return;
+    }
+    let mut hits: Vec<Rect> = cover.iter().filter_map(|c| r.intersection(c)).collect();
+    if hits.is_empty() {
+        f(r);
+        return;
+    }
+    hits.sort_unstable_by_key(|h| h.x);
+    let mut edges: Vec<u32> = Vec::with_capacity(hits.len() * 2 + 2);
+    edges.extend([r.y, r.bottom()]);
+    for h in &hits {
+        edges.extend([h.y, h.bottom()]);
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    for band in edges.windows(2) {
+        let (top, bottom) = (band[0], band[1]);
+        let mut x = r.x;
+        for h in hits.iter().filter(|h| h.y <= top && h.bottom() >= bottom) {
+            if h.x > x {
+                f(Rect::new(x, top, h.x - x, bottom - top));
+            }
+            x = x.max(h.right());
+        }
+        if x < r.right() {
+            f(Rect::new(x, top, r.right() - x, bottom - top));
+        }
     }
 }
 
@@ -255,6 +309,10 @@ impl Framebuffer {
         out
     }
 
+    fn same_geometry(&self, other: &Framebuffer) -> bool {
+        (self.width, self.height) == (other.width, other.height)
+    }
+
     /// Copies the area `r` from `src`, which must have the same geometry.
     fn copy_area_from(&mut self, src: &Framebuffer, r: Rect) {
         for dy in 0..r.h {
@@ -354,6 +412,39 @@ impl Coverage {
     }
 }
 
+/// Where a source's own framebuffer lags the picture in its [`FrameSlot`], after it was
+/// published by [`FrameSlot::publish_swap`].
+#[derive(Clone, Debug, Default)]
+pub struct StaleAreas {
+    rects: Vec<Rect>,
+}
+
+impl StaleAreas {
+    /// Stale everywhere: for a fresh framebuffer about to be published to a slot that may
+    /// already hold a picture of the same size (a reconnect), which the parts the first
+    /// update leaves out should keep showing.
+    pub fn everywhere(fb: &Framebuffer) -> Self {
+        Self {
+            rects: vec![fb.full_rect()],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rects.is_empty()
+    }
+
+    /// Copies the stale areas outside `written` from `shared` into `fb`; nothing is stale
+    /// afterwards.
+    fn copy_from(&mut self, shared: &Framebuffer, fb: &mut Framebuffer, written: &[Rect]) {
+        let (width, height) = (fb.width, fb.height);
+        for stale in self.rects.drain(..) {
+            // Clipped again in case the picture changed size since the area was noted.
+            let stale = clip(stale, width, height);
+            for_each_uncovered(stale, written, |r| fb.copy_area_from(shared, r));
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct SlotState {
     frame: Option<Framebuffer>,
@@ -370,6 +461,31 @@ struct SlotState {
 }
 
 impl SlotState {
+    /// Takes a copy of `fb` as a picture of a new size: everything changed.
+    fn replace(&mut self, fb: &Framebuffer) {
+        self.frame = Some(fb.clone());
+        self.dirty.clear();
+        self.resized = true;
+        self.coverage = Some(Coverage::new(fb.width, fb.height));
+    }
+
+    /// Records a published update: painted areas, the change set, the sequence number.
+    fn note_update(&mut self, dirty: &[Rect], width: u32, height: u32) {
+        if let Some(coverage) = self.coverage.as_mut() {
+            for r in dirty {
+                coverage.paint(clip(*r, width, height));
+            }
+            if coverage.is_complete() {
+                self.coverage = None;
+            }
+        }
+        // After a size change everything counts as changed until a consumer has looked.
+        if !self.resized {
+            add_clipped(&mut self.dirty, dirty, [width, height], MAX_PENDING_RECTS);
+        }
+        self.seq += 1;
+    }
+
     /// Clears the change set once a consumer has seen it.
     fn mark_taken(&mut self) {
         self.dirty.clear();
@@ -412,42 +528,61 @@ impl FrameSlot {
     pub fn publish(&self, fb: &Framebuffer, dirty: &[Rect]) {
         let mut guard = self.lock();
         let s = &mut *guard;
-        let same_geometry = s
-            .frame
-            .as_ref()
-            .is_some_and(|f| f.width == fb.width && f.height == fb.height);
-        if !same_geometry {
-            s.frame = Some(fb.clone());
-            s.dirty.clear();
-            s.resized = true;
-            s.coverage = Some(Coverage::new(fb.width, fb.height));
-        }
-        if let Some(coverage) = s.coverage.as_mut() {
-            for r in dirty {
-                coverage.paint(clip(*r, fb.width, fb.height));
-            }
-            if coverage.is_complete() {
-                s.coverage = None;
-            }
-        }
-        // After a size change the whole picture was just copied; otherwise copy the changes.
-        if let (true, Some(shared)) = (same_geometry, s.frame.as_mut()) {
-            let mut added = Vec::with_capacity(dirty.len());
-            for r in dirty {
-                let clipped = clip(*r, fb.width, fb.height);
-                if !clipped.is_empty() {
-                    shared.copy_area_from(fb, clipped);
-                    added.push(clipped);
+        match s.frame.as_mut() {
+            Some(shared) if shared.same_geometry(fb) => {
+                for r in dirty {
+                    let clipped = clip(*r, fb.width, fb.height);
+                    if !clipped.is_empty() {
+                        shared.copy_area_from(fb, clipped);
+                    }
                 }
             }
-            if !s.resized {
-                s.dirty.extend(added);
-                if s.dirty.len() > MAX_PENDING_RECTS {
-                    coalesce(&mut s.dirty, fb.width, fb.height);
-                }
+            _ => s.replace(fb),
+        }
+        s.note_update(dirty, fb.width, fb.height);
+    }
+
+    /// Publishes the end of an update without copying its pixels: `fb` and the slot's
+    /// picture trade places. `fb` comes back holding the previous picture, and `stale`
+    /// names the areas where it lags the slot (this update's `dirty` areas).
+    ///
+    /// Before the trade, the areas `stale` named from the last publish that `dirty` does
+    /// not cover are copied from the slot into `fb`, so the slot's picture is whole. So
+    /// `dirty` must name every area written into `fb` since the last publish, and nothing
+    /// more unless [`FrameSlot::catch_up`] was called before it grew beyond them.
+    /// After a size change the slot takes a copy instead, as [`FrameSlot::publish`] does.
+    pub fn publish_swap(&self, fb: &mut Framebuffer, dirty: &[Rect], stale: &mut StaleAreas) {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        let (width, height) = (fb.width, fb.height);
+        match s.frame.as_mut() {
+            Some(shared) if shared.same_geometry(fb) => {
+                stale.copy_from(shared, fb, dirty);
+                std::mem::swap(shared, fb);
+                add_clipped(&mut stale.rects, dirty, [width, height], MAX_STALE_RECTS);
+            }
+            _ => {
+                s.replace(fb);
+                stale.rects.clear();
             }
         }
-        s.seq += 1;
+        s.note_update(dirty, width, height);
+    }
+
+    /// Brings `fb` up to date with the slot's picture everywhere except in `written` (the
+    /// areas written into it since the last [`FrameSlot::publish_swap`]): for a source that
+    /// is about to read its own pixels (an RFB CopyRect), or whose list of written areas is
+    /// about to lose precision. Afterwards `stale` is empty.
+    pub fn catch_up(&self, fb: &mut Framebuffer, written: &[Rect], stale: &mut StaleAreas) {
+        if stale.rects.is_empty() {
+            return;
+        }
+        let s = self.lock();
+        match s.frame.as_ref() {
+            Some(shared) if shared.same_geometry(fb) => stale.copy_from(shared, fb, written),
+            // The slot holds another picture (or none): there is nothing to catch up with.
+            _ => stale.rects.clear(),
+        }
     }
 
     /// Tells whoever consumes pictures that one was published: the listener if one is set
@@ -608,6 +743,20 @@ pub fn coalesce(rects: &mut Vec<Rect>, width: u32, height: u32) {
     }
 }
 
+/// Adds `rects`, clipped to a `width`×`height` picture, to `list`, merging the list into
+/// tiles ([`coalesce`]) when it grows past `max`.
+fn add_clipped(list: &mut Vec<Rect>, rects: &[Rect], [width, height]: [u32; 2], max: usize) {
+    list.extend(
+        rects
+            .iter()
+            .map(|r| clip(*r, width, height))
+            .filter(|r| !r.is_empty()),
+    );
+    if list.len() > max {
+        coalesce(list, width, height);
+    }
+}
+
 fn clip(r: Rect, w: u32, h: u32) -> Rect {
     let x = r.x.min(w);
     let y = r.y.min(h);
@@ -622,6 +771,37 @@ mod tests {
         rects
             .iter()
             .any(|r| x >= r.x && x < r.right() && y >= r.y && y < r.bottom())
+    }
+
+    #[test]
+    fn uncovered_parts_are_exactly_what_no_cover_touches() {
+        let r = Rect::new(10, 5, 40, 30);
+        let covers = [
+            Rect::new(0, 0, 15, 12),   // over the top-left corner
+            Rect::new(20, 10, 5, 5),   // inside
+            Rect::new(22, 12, 10, 30), // overlapping the last, past the bottom
+            Rect::new(45, 0, 2, 100),  // a full-height stripe
+            Rect::new(100, 100, 5, 5), // elsewhere
+            Rect::new(30, 20, 0, 9),   // empty
+        ];
+        let mut pieces = Vec::new();
+        for_each_uncovered(r, &covers, |p| pieces.push(p));
+        for y in 0..50 {
+            for x in 0..60 {
+                let inside = x >= r.x && x < r.right() && y >= r.y && y < r.bottom();
+                let want = inside && !covered(&covers, x, y);
+                let hits = pieces
+                    .iter()
+                    .filter(|p| x >= p.x && x < p.right() && y >= p.y && y < p.bottom())
+                    .count();
+                assert_eq!(hits, usize::from(want), "pixel {x},{y}: {pieces:?}");
+            }
+        }
+        // Nothing covered: the rectangle itself; all covered: nothing.
+        let mut pieces = Vec::new();
+        for_each_uncovered(r, &covers[4..], |p| pieces.push(p));
+        assert_eq!(pieces, [r]);
+        for_each_uncovered(r, &[Rect::new(0, 0, 100, 100)], |p| panic!("{p:?}"));
     }
 
     #[test]

@@ -760,6 +760,7 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
         std::io::BufReader::with_capacity(256 * 1024, ChannelReader::new(parts.incoming));
     let mut writer = ChannelWriter::new(parts.outgoing);
     let mut client = RfbClient::connect(&mut reader, &mut writer, &parts.options)?;
+    client.publish_to(parts.frames.clone());
     let live_info = |client: &RfbClient| {
         let info = client.info();
         LiveInfo {
@@ -781,7 +782,6 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
     loop {
         match client.read_message(&mut reader, &mut writer)? {
             ServerEvent::Update(update) => {
-                parts.frames.publish(client.framebuffer(), &update.dirty);
                 if let Some(cursor) = update.cursor {
                     parts.frames.set_cursor(cursor);
                 }

@@ -12,10 +12,11 @@
 //! The client is synchronous and generic over [`Read`]/[`Write`]: the session runs it on a
 //! named blocking thread over the socket's bytes (RFB messages may span WebSocket
 //! messages), tests over byte slices. It decodes every rectangle straight into its own
-//! [`Framebuffer`] and returns [`ServerEvent::Update`] only when a whole update is applied;
-//! the session then publishes the dirty rectangles. To keep the picture flowing, the next
-//! incremental FramebufferUpdateRequest is sent as soon as an update's header arrives, so
-//! one request is always in flight while the rectangles are decoded.
+//! [`Framebuffer`] and returns [`ServerEvent::Update`] only when a whole update is applied,
+//! after publishing it to the session's [`FrameSlot`] by trading buffers
+//! ([`RfbClient::publish_to`]). To keep the picture flowing, the next incremental
+//! FramebufferUpdateRequest is sent as soon as an update's header arrives, so one request is
+//! always in flight while the rectangles are decoded.
 //!
 //! Operator input goes the other way: [`input`] turns `InputEvent`s into PointerEvent,
 //! KeyEvent (or QEMU extended key event) and ClientCutText messages, and the session writes
@@ -35,12 +36,13 @@ mod zlib;
 mod tests;
 
 use std::io::{Read, Write};
+use std::sync::Arc;
 
-use crate::core::frame::{self, CursorShape, Framebuffer, Rect};
+use crate::core::frame::{self, CursorShape, FrameSlot, Framebuffer, Rect, StaleAreas};
 use crate::core::redact::Secret;
 
 pub use encodings::encoding_name;
-use encodings::{Decoders, RectHeader, RectOutcome};
+use encodings::{COPY_RECT, Decoders, RectHeader, RectOutcome};
 pub use error::RfbError;
 use wire::Wire;
 
@@ -136,6 +138,13 @@ pub struct RfbClient {
     fb: Framebuffer,
     qemu_keys: bool,
     decoders: Decoders,
+    /// Where each update is published by trading buffers ([`RfbClient::publish_to`]).
+    publisher: Option<Publisher>,
+}
+
+struct Publisher {
+    slot: Arc<FrameSlot>,
+    stale: StaleAreas,
 }
 
 impl std::fmt::Debug for RfbClient {
@@ -164,6 +173,7 @@ impl RfbClient {
             fb,
             qemu_keys: false,
             decoders: Decoders::new(),
+            publisher: None,
         };
         client.request_update(w, false)?;
         Ok(client)
@@ -173,8 +183,28 @@ impl RfbClient {
         &self.info
     }
 
+    /// The picture as decoded so far; once [`RfbClient::publish_to`] was called, the back
+    /// buffer, which lags the slot's picture where the last update changed it.
     pub fn framebuffer(&self) -> &Framebuffer {
         &self.fb
+    }
+
+    /// From now on, publishes each whole update to `slot` before [`RfbClient::read_message`]
+    /// returns it, by trading the framebuffer for the slot's picture rather than copying
+    /// the changed pixels ([`FrameSlot::publish_swap`]). A picture of the same size already
+    /// in the slot (from an earlier connection) shows wherever no update has painted yet.
+    pub fn publish_to(&mut self, slot: Arc<FrameSlot>) {
+        self.publisher = Some(Publisher {
+            slot,
+            stale: StaleAreas::everywhere(&self.fb),
+        });
+    }
+
+    /// Brings the back buffer up to date outside `written` (see [`FrameSlot::catch_up`]).
+    fn catch_up(&mut self, written: &[Rect]) {
+        if let Some(p) = &mut self.publisher {
+            p.slot.catch_up(&mut self.fb, written, &mut p.stale);
+        }
     }
 
     /// True when the server accepted the QEMU extended key event pseudo-encoding.
@@ -237,6 +267,12 @@ impl RfbClient {
         for _ in 0..count {
             let header = RectHeader::parse(r.array()?);
             info.rects += 1;
+            // A CopyRect reads the back buffer, so it must not lag. A list this long may
+            // be merged into tiles that name more than was written: catch up while it is
+            // still exact.
+            if header.encoding == COPY_RECT || info.dirty.len() >= MAX_DIRTY_RECTS {
+                self.catch_up(&info.dirty);
+            }
             match self.decoders.rect(r, &mut self.fb, header)? {
                 RectOutcome::Drawn => {
                     info.last_encoding = Some(header.encoding);
@@ -260,6 +296,9 @@ impl RfbClient {
             // The request in flight names the old size; ask for the new area too. It must be
             // incremental: a full request would make the server resend ExtendedDesktopSize.
             self.request_update(w, true)?;
+        }
+        if let Some(p) = &mut self.publisher {
+            p.slot.publish_swap(&mut self.fb, &info.dirty, &mut p.stale);
         }
         Ok(info)
     }

@@ -601,3 +601,141 @@ fn many_dirty_rects_merge_into_tiles() {
         );
     }
 }
+
+/// A small deterministic generator for the randomised tests below.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u32) -> u32 {
+        (self.next() % u64::from(n)) as u32
+    }
+
+    /// A rectangle inside `w`×`h`, at most `max` on a side.
+    fn rect(&mut self, w: u32, h: u32, max: u32) -> Rect {
+        let rw = 1 + self.below(max.min(w));
+        let rh = 1 + self.below(max.min(h));
+        Rect::new(self.below(w - rw + 1), self.below(h - rh + 1), rw, rh)
+    }
+}
+
+/// Random updates over a `w`×`h` screen: Raw, Tight fill and CopyRect rectangles, some
+/// updates with more rectangles than the dirty list keeps apart, and one size change.
+fn random_updates(seed: u64, w: u16, h: u16, updates: usize) -> Script {
+    // The screen must be larger than a few of `frame::coalesce`'s tiles.
+    let mut g = XorShift(seed);
+    let mut s = Script::v38(w, h);
+    let (mut fw, mut fh) = (u32::from(w), u32::from(h));
+    for u in 0..updates {
+        let count = match u % 7 {
+            3 => 300,
+            _ => 1 + g.below(12),
+        };
+        s.update(count as u16);
+        for i in 0..count {
+            if u == updates / 2 && i == 0 {
+                // A new size, then rectangles inside it.
+                (fw, fh) = (fw - 16, fh + 8);
+                s.rect(0, 0, fw as u16, fh as u16, enc::DESKTOP_SIZE);
+                continue;
+            }
+            let r = g.rect(fw, fh, if count > 100 { 4 } else { 40 });
+            let (x, y, rw, rh) = (r.x as u16, r.y as u16, r.w as u16, r.h as u16);
+            // No CopyRect among many: it would catch the back buffer up by itself.
+            match g.below(if count > 100 { 2 } else { 3 }) {
+                0 => {
+                    s.rect(x, y, rw, rh, enc::RAW);
+                    for _ in 0..r.area() {
+                        let v = g.next().to_le_bytes();
+                        s.bytes(&[v[0], v[1], v[2], 0]);
+                    }
+                }
+                1 => {
+                    let v = g.next().to_le_bytes();
+                    s.rect(x, y, rw, rh, enc::TIGHT)
+                        .bytes(&[0x80, v[0], v[1], v[2]]);
+                }
+                _ => {
+                    let src = g.rect(fw, fh, 1);
+                    let sx = src.x.min(fw - r.w) as u16;
+                    let sy = src.y.min(fh - r.h) as u16;
+                    s.rect(x, y, rw, rh, enc::COPY_RECT)
+                        .bytes(&sx.to_be_bytes())
+                        .bytes(&sy.to_be_bytes());
+                }
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn publishing_by_trading_buffers_shows_what_the_client_decoded() {
+    for seed in [1, 7, 1234, 99991] {
+        let s = random_updates(seed, 300, 200, 40);
+        let (mut plain, mut r1) = session(&s);
+        let (mut traded, mut r2) = session(&s);
+        let slot = Arc::new(FrameSlot::new());
+        traded.publish_to(slot.clone());
+        let mut out = Vec::new();
+        for n in 0.. {
+            let before = plain.framebuffer().clone();
+            let a = plain.read_message(&mut r1, &mut out);
+            let b = traded.read_message(&mut r2, &mut out);
+            if matches!(a, Err(RfbError::Closed)) {
+                assert!(matches!(b, Err(RfbError::Closed)));
+                break;
+            }
+            let (ServerEvent::Update(a), ServerEvent::Update(b)) = (a.unwrap(), b.unwrap()) else {
+                panic!("not an update");
+            };
+            assert_eq!(a, b);
+            let shown = slot.snapshot().unwrap();
+            assert!(
+                &shown == plain.framebuffer(),
+                "seed {seed}, update {n}: the slot's picture differs from the decoded one"
+            );
+            // The buffers were traded: the client holds the previous picture (the first
+            // picture, and one of a new size, are copied instead).
+            if n > 0 && !a.resized {
+                assert!(traded.framebuffer() == &before, "seed {seed}, update {n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_new_connection_keeps_the_old_picture_where_it_has_not_painted() {
+    // The slot shows the last connection's picture (all grey).
+    let slot = Arc::new(FrameSlot::new());
+    let mut old = Framebuffer::new(20, 10).unwrap();
+    old.fill_rect(old.full_rect(), [90, 90, 90, 255]).unwrap();
+    slot.publish(&old, &[old.full_rect()]);
+    // The new connection's first update paints one corner, then a CopyRect copies from
+    // the part it has not painted.
+    let mut s = Script::v38(20, 10);
+    s.update(2);
+    s.rect(0, 0, 4, 2, enc::TIGHT).bytes(&[0x80, 200, 10, 10]);
+    s.rect(10, 5, 3, 3, enc::COPY_RECT).bytes(&[0, 15, 0, 6]);
+    let (mut client, mut r) = session(&s);
+    client.publish_to(slot.clone());
+    client.read_message(&mut r, &mut Vec::new()).unwrap();
+    let shown = slot.snapshot().unwrap();
+    assert_eq!(px(&shown, 1, 1), [200, 10, 10, 255]);
+    assert_eq!(
+        px(&shown, 11, 6),
+        [90, 90, 90, 255],
+        "copied from the old picture"
+    );
+    assert_eq!(
+        px(&shown, 19, 9),
+        [90, 90, 90, 255],
+        "kept from the old picture"
+    );
+}
