@@ -1,16 +1,18 @@
 //! Transports: TCP, TLS and WebSocket connections, and the HTTP client the providers share.
 //!
 //! TLS is rustls with the `ring` provider and the platform's trust store, built once and used by
-//! both reqwest and our WebSocket connector. [`pipe_stream`] and [`pipe_websocket`] turn an RFB connection
-//! (plain TCP, or binary WebSocket messages) into two bounded channels of bytes that a
-//! blocking decoder thread and the session task use; message boundaries disappear there.
+//! both reqwest and our WebSocket connector. [`pipe_tcp`] and [`pipe_websocket`] turn an RFB
+//! connection (plain TCP, or binary WebSocket messages) into a [`BytePipe`]: bytes in, which
+//! a blocking decoder thread reads (from the socket itself, or from a bounded channel of
+//! WebSocket messages), and a bounded channel of client messages out; message boundaries
+//! disappear there.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -234,8 +236,8 @@ fn redact_ws_error(e: &tungstenite::Error) -> String {
 
 /// The two ends of a byte pipe to a remote, as the session and decoder see them.
 pub struct BytePipe {
-    /// Socket bytes, in order, in chunks of any size. Ends (None) when the socket closes.
-    pub incoming: mpsc::Receiver<Bytes>,
+    /// The remote's bytes, in order, for the decoder thread.
+    pub incoming: Incoming,
     /// Bytes to write, one client message per item.
     pub outgoing: mpsc::Sender<Vec<u8>>,
     /// Resolves when the connection ends, with why.
@@ -244,61 +246,143 @@ pub struct BytePipe {
     pub guard: PipeGuard,
 }
 
+/// Where the decoder thread reads a connection's bytes.
+pub enum Incoming {
+    /// Chunks of any size pumped by a task on the runtime (WebSocket messages); the channel
+    /// ends (None) when the socket closes.
+    Chunks(mpsc::Receiver<Bytes>),
+    /// A TCP socket the decoder thread reads itself.
+    Socket(SocketReader),
+}
+
+impl Incoming {
+    /// A blocking reader of the bytes, for the decoder thread.
+    pub fn into_reader(self) -> Box<dyn std::io::Read + Send> {
+        match self {
+            Incoming::Chunks(rx) => Box::new(ChannelReader::new(rx)),
+            Incoming::Socket(socket) => Box::new(socket),
+        }
+    }
+}
+
 /// Closes its connection when dropped.
 #[derive(Debug)]
 pub struct PipeGuard {
-    _stop: oneshot::Sender<()>,
+    /// Dropping it stops the task that owns a pumped connection.
+    _stop: Option<oneshot::Sender<()>>,
+    /// A socket read and written by threads, shut down on drop.
+    socket: Option<(std::net::TcpStream, Arc<CloseNote>)>,
+}
+
+impl Drop for PipeGuard {
+    fn drop(&mut self) {
+        if let Some((socket, note)) = self.socket.take() {
+            note.set(NetError::Closed(Some("closed by the viewer".into())));
+            // Wakes the threads blocked on it; an error means it is closed already.
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }
 
 fn pipe_guard() -> (PipeGuard, oneshot::Receiver<()>) {
     let (tx, rx) = oneshot::channel();
-    (PipeGuard { _stop: tx }, rx)
+    let guard = PipeGuard {
+        _stop: Some(tx),
+        socket: None,
+    };
+    (guard, rx)
 }
 
-/// Starts pumping a plain byte stream (TCP or TLS) through bounded channels.
-pub fn pipe_stream(stream: impl ByteStream + 'static, stats: Arc<StreamStats>) -> BytePipe {
-    let (in_tx, in_rx) = mpsc::channel(INCOMING_CHUNKS);
+/// Why a connection read and written by threads ended: the first to know says.
+#[derive(Debug)]
+pub struct CloseNote(std::sync::Mutex<Option<oneshot::Sender<NetError>>>);
+
+impl CloseNote {
+    fn set(&self, why: NetError) {
+        let sender = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(sender) = sender {
+            let _ = sender.send(why);
+        }
+    }
+}
+
+/// The read side of a piped TCP socket: blocking reads on the decoder's own thread.
+#[derive(Debug)]
+pub struct SocketReader {
+    socket: std::net::TcpStream,
+    stats: Arc<StreamStats>,
+    note: Arc<CloseNote>,
+}
+
+impl std::io::Read for SocketReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.socket.read(buf) {
+            Ok(0) => {
+                self.note.set(NetError::Closed(None));
+                Ok(0)
+            }
+            Ok(n) => {
+                self.stats.add_bytes(n);
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                self.note.set(NetError::Closed(Some(e.to_string())));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Turns a connected TCP socket into a byte pipe whose reading side is the socket itself:
+/// the decoder thread reads it directly ([`Incoming::Socket`]), with no task, channel or
+/// copy between them (a task pumping chunks cost two thread wake-ups per chunk), and an
+/// `rfb-write` thread writes the outgoing messages in order. Dropping the guard shuts the
+/// socket down, which ends both.
+pub fn pipe_tcp(stream: TcpStream, stats: Arc<StreamStats>) -> Result<BytePipe, NetError> {
+    let setup =
+        |e: std::io::Error| NetError::Closed(Some(format!("cannot set up the socket: {e}")));
+    let socket = stream.into_std().map_err(setup)?;
+    socket.set_nonblocking(false).map_err(setup)?;
+    let (reader, mut writer) = (
+        socket.try_clone().map_err(setup)?,
+        socket.try_clone().map_err(setup)?,
+    );
     let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUTGOING_MESSAGES);
     let (closed_tx, closed_rx) = oneshot::channel();
-    let (guard, stopped) = pipe_guard();
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    tokio::spawn(async move {
-        let read_loop = async {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match rd.read(&mut buf).await {
-                    Ok(0) => return NetError::Closed(None),
-                    Ok(n) => {
-                        stats.add_bytes(n);
-                        if in_tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
-                            return NetError::Closed(Some("decoder stopped".into()));
+    let note = Arc::new(CloseNote(std::sync::Mutex::new(Some(closed_tx))));
+    let writer_note = note.clone();
+    std::thread::Builder::new()
+        .name("rfb-write".into())
+        .spawn(move || {
+            use std::io::Write;
+            let why = loop {
+                match out_rx.blocking_recv() {
+                    Some(msg) => {
+                        if let Err(e) = writer.write_all(&msg) {
+                            break NetError::Closed(Some(e.to_string()));
                         }
                     }
-                    Err(e) => return NetError::Closed(Some(e.to_string())),
+                    None => break NetError::Closed(Some("session closed the connection".into())),
                 }
-            }
-        };
-        let write_loop = async {
-            while let Some(msg) = out_rx.recv().await {
-                if let Err(e) = wr.write_all(&msg).await {
-                    return NetError::Closed(Some(e.to_string()));
-                }
-            }
-            NetError::Closed(Some("session closed the connection".into()))
-        };
-        let why = tokio::select! {
-            why = read_loop => why,
-            why = write_loop => why,
-            _ = stopped => NetError::Closed(Some("closed by the viewer".into())),
-        };
-        let _ = closed_tx.send(why);
-    });
-    BytePipe {
-        incoming: in_rx,
+            };
+            writer_note.set(why);
+            let _ = writer.shutdown(std::net::Shutdown::Both);
+        })
+        .map_err(|e| NetError::Closed(Some(format!("cannot start the writer thread: {e}"))))?;
+    Ok(BytePipe {
+        incoming: Incoming::Socket(SocketReader {
+            socket: reader,
+            stats,
+            note: note.clone(),
+        }),
         outgoing: out_tx,
         closed: closed_rx,
-        guard,
-    }
+        guard: PipeGuard {
+            _stop: None,
+            socket: Some((socket, note)),
+        },
+    })
 }
 
 /// Starts pumping a binary WebSocket through bounded channels.
@@ -349,7 +433,7 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
         let _ = closed_tx.send(why);
     });
     BytePipe {
-        incoming: in_rx,
+        incoming: Incoming::Chunks(in_rx),
         outgoing: out_tx,
         closed: closed_rx,
         guard,
@@ -414,6 +498,7 @@ impl std::io::Write for ChannelWriter {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn channel_reader_joins_chunks_and_ends_cleanly() {
@@ -455,28 +540,43 @@ mod tests {
         });
         let stats = Arc::new(StreamStats::default());
         let stream = connect_tcp("127.0.0.1", addr.port()).await.unwrap();
-        let mut pipe = pipe_stream(stream, stats.clone());
-        let first = pipe.incoming.recv().await.unwrap();
-        assert_eq!(&first[..], b"RFB 003.008\n");
+        let pipe = pipe_tcp(stream, stats.clone()).unwrap();
+        assert!(matches!(pipe.incoming, Incoming::Socket(_)));
+        let mut reader = pipe.incoming.into_reader();
+        let read = tokio::task::spawn_blocking(move || {
+            let mut first = [0u8; 12];
+            reader.read_exact(&mut first).unwrap();
+            // The server ends after its three bytes: end of stream.
+            let mut rest = Vec::new();
+            reader.read_to_end(&mut rest).unwrap();
+            (first, rest)
+        });
         pipe.outgoing.send(b"xyz".to_vec()).await.unwrap();
         assert_eq!(&server.await.unwrap(), b"xyz");
+        let (first, rest) = read.await.unwrap();
+        assert_eq!(&first, b"RFB 003.008\n");
+        assert!(rest.is_empty());
         assert_eq!(stats.sample().bytes_in, 12);
-        assert!(matches!(pipe.closed.await.unwrap(), NetError::Closed(_)));
+        assert!(matches!(pipe.closed.await.unwrap(), NetError::Closed(None)));
     }
 
     #[tokio::test]
-    async fn dropping_the_guard_closes_the_socket_while_channels_live() {
+    async fn dropping_the_guard_closes_the_socket_and_ends_the_reader() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stream = connect_tcp("127.0.0.1", addr.port()).await.unwrap();
         let (mut server, _) = listener.accept().await.unwrap();
-        let pipe = pipe_stream(stream, Arc::new(StreamStats::default()));
+        let pipe = pipe_tcp(stream, Arc::new(StreamStats::default())).unwrap();
         let BytePipe {
             incoming,
             outgoing,
             guard,
-            ..
+            closed,
         } = pipe;
+        // The decoder thread is blocked reading when the viewer closes the connection.
+        let mut reader = incoming.into_reader();
+        let read = tokio::task::spawn_blocking(move || reader.read(&mut [0u8; 16]));
+        tokio::time::sleep(Duration::from_millis(50)).await;
         drop(guard);
         let mut buf = [0u8; 1];
         let n = tokio::time::timeout(Duration::from_secs(5), server.read(&mut buf))
@@ -484,6 +584,16 @@ mod tests {
             .expect("the socket stayed open")
             .unwrap();
         assert_eq!(n, 0, "the server saw end of stream");
-        drop((incoming, outgoing));
+        let got = tokio::time::timeout(Duration::from_secs(5), read)
+            .await
+            .expect("the reader stayed blocked")
+            .unwrap();
+        assert!(matches!(got, Ok(0) | Err(_)), "{got:?}");
+        let why = closed.await.unwrap();
+        assert_eq!(
+            why.to_string(),
+            NetError::Closed(Some("closed by the viewer".into())).to_string()
+        );
+        drop(outgoing);
     }
 }

@@ -22,7 +22,7 @@ use super::error::CoreError;
 use super::event::{Command, LiveInfo, SessionEvent, SessionState, StreamStats, Waker};
 use super::frame::FrameSlot;
 use super::log_slot::LogSlot;
-use super::net::{self, BytePipe, ChannelReader, ChannelWriter, NetError};
+use super::net::{self, BytePipe, ChannelWriter, NetError};
 use super::provider::agentstation::AgentStationClient;
 use super::provider::chaser::ChaserClient;
 use super::provider::optexity::{OptexityClient, OptexityError};
@@ -687,9 +687,7 @@ async fn open(endpoint: Endpoint, stats: Arc<StreamStats>) -> Result<BytePipe, C
         Endpoint::WebSocket(url) => {
             net::pipe_websocket(net::connect_ws(&url, &["binary"]).await?, stats)
         }
-        Endpoint::Tcp { host, port } => {
-            net::pipe_stream(net::connect_tcp(&host, port).await?, stats)
-        }
+        Endpoint::Tcp { host, port } => net::pipe_tcp(net::connect_tcp(&host, port).await?, stats)?,
         Endpoint::Preview { .. } | Endpoint::Log(_) | Endpoint::Hls(_) => {
             return Err(NetError::Connect {
                 target: "preview, task log or HLS".into(),
@@ -731,7 +729,7 @@ async fn wait_stop_or_retry(
 }
 
 struct DecoderParts {
-    incoming: mpsc::Receiver<bytes::Bytes>,
+    incoming: net::Incoming,
     outgoing: mpsc::Sender<Vec<u8>>,
     options: RfbOptions,
     frames: Arc<FrameSlot>,
@@ -756,8 +754,7 @@ fn spawn_decoder(parts: DecoderParts) -> oneshot::Receiver<Result<(), RfbError>>
 
 /// The decoder thread's body: handshake, then apply messages until the stream ends.
 fn decode(parts: DecoderParts) -> Result<(), RfbError> {
-    let mut reader =
-        std::io::BufReader::with_capacity(256 * 1024, ChannelReader::new(parts.incoming));
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, parts.incoming.into_reader());
     let mut writer = ChannelWriter::new(parts.outgoing);
     let mut client = RfbClient::connect(&mut reader, &mut writer, &parts.options)?;
     client.publish_to(parts.frames.clone());
