@@ -96,6 +96,12 @@ pub fn for_each_uncovered(r: Rect, cover: &[Rect], mut f: impl FnMut(Rect)) {
     if r.is_empty() {
         return;
     }
+    // Usually the same area changed again: one cover holds it all.
+    let holds =
+        |c: &Rect| c.x <= r.x && c.y <= r.y && c.right() >= r.right() && c.bottom() >= r.bottom();
+    if cover.iter().any(holds) {
+        return;
+    }
     let mut hits: Vec<Rect> = cover.iter().filter_map(|c| r.intersection(c)).collect();
     if hits.is_empty() {
         f(r);
