@@ -688,6 +688,34 @@ impl FrameSlot {
     }
 }
 
+/// Joins rectangles that stack into one without adding any area: those of equal columns
+/// whose rows touch or overlap, then those of equal rows whose columns touch or overlap.
+/// A server cuts a large change into a grid of rectangles (x11vnc's Tight: at most 256 wide
+/// and 6144 pixels); a consumer that works per rectangle and reads a margin around each (a
+/// downscale) does its fixed work, and the margins, once per joined rectangle instead.
+pub fn join_neighbours(rects: &mut Vec<Rect>) {
+    rects.retain(|r| !r.is_empty());
+    rects.sort_unstable_by_key(|r| (r.x, r.w, r.y));
+    join_sorted(rects, |a, b| (a.x, a.w) == (b.x, b.w) && b.y <= a.bottom());
+    rects.sort_unstable_by_key(|r| (r.y, r.h, r.x));
+    join_sorted(rects, |a, b| (a.y, a.h) == (b.y, b.h) && b.x <= a.right());
+}
+
+/// Merges each rectangle into the one before it while `joins` says they stack.
+fn join_sorted(rects: &mut Vec<Rect>, joins: impl Fn(&Rect, &Rect) -> bool) {
+    let mut kept = 0;
+    for i in 0..rects.len() {
+        let r = rects[i];
+        if kept > 0 && joins(&rects[kept - 1], &r) {
+            rects[kept - 1] = rects[kept - 1].union(&r);
+        } else {
+            rects[kept] = r;
+            kept += 1;
+        }
+    }
+    rects.truncate(kept);
+}
+
 /// Replaces many dirty rectangles inside a `width`×`height` picture by fewer that cover
 /// them: the 64-pixel tiles they touch, as runs along each tile row, runs of equal extent
 /// in consecutive rows joined. Unlike one bounding box, two small changes far apart stay
@@ -808,6 +836,40 @@ mod tests {
         for_each_uncovered(r, &covers[4..], |p| pieces.push(p));
         assert_eq!(pieces, [r]);
         for_each_uncovered(r, &[Rect::new(0, 0, 100, 100)], |p| panic!("{p:?}"));
+    }
+
+    #[test]
+    fn neighbours_join_without_growing() {
+        // A 600x50 change cut as a server cuts it: 256 wide, 24 high, in row order.
+        let mut rects = Vec::new();
+        for y in (100..150).step_by(24) {
+            for x in (40..640).step_by(256) {
+                rects.push(Rect::new(x, y, 256.min(640 - x), 24.min(150 - y)));
+            }
+        }
+        // Output rectangles of a downscale overlap by a row; an unrelated one stays apart.
+        rects.push(Rect::new(40, 149, 256, 3));
+        rects.push(Rect::new(700, 0, 5, 5));
+        rects.push(Rect::new(710, 0, 0, 5));
+        let before = rects.clone();
+        join_neighbours(&mut rects);
+        rects.sort_unstable_by_key(|r| r.x);
+        // Each column joined down (the first with the overlapping row), then the two
+        // columns of equal rows joined across.
+        assert_eq!(
+            rects,
+            [
+                Rect::new(40, 100, 256, 52),
+                Rect::new(296, 100, 344, 50),
+                Rect::new(700, 0, 5, 5)
+            ]
+        );
+        // Every pixel of before is covered, and nothing else.
+        for y in 0..160 {
+            for x in 0..720 {
+                assert_eq!(covered(&rects, x, y), covered(&before, x, y), "{x},{y}");
+            }
+        }
     }
 
     #[test]

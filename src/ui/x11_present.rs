@@ -38,7 +38,7 @@ use x11rb::rust_connection::RustConnection;
 use super::gl_picture::to_bgra_into;
 use super::resample::{Resampler, Scratch};
 use crate::core::event::Waker;
-use crate::core::frame::{CursorShape, FrameSlot, FrameView, Framebuffer, Rect};
+use crate::core::frame::{CursorShape, FrameSlot, FrameView, Framebuffer, Rect, join_neighbours};
 
 /// Exposed rectangles kept before the next redraw; past this the whole window is redrawn.
 const MAX_EXPOSED: usize = 64;
@@ -492,6 +492,8 @@ struct Canvas {
     pointer: Option<(u32, u32)>,
     /// Where the cursor is drawn in `pixels`, and the picture under it (packed rows).
     under: Option<(Rect, Vec<u8>)>,
+    /// Reused list of the output rectangles an update changes.
+    outputs: Vec<Rect>,
 }
 
 impl Canvas {
@@ -527,9 +529,16 @@ impl Canvas {
             send.push(Rect::new(0, 0, self.output[0], self.output[1]));
             return;
         }
-        for r in view.dirty {
-            self.draw(fb, *r, send);
+        // Joined first, so the pixels on the edges between a server's rectangles are
+        // computed once, not once for each.
+        let mut outputs = std::mem::take(&mut self.outputs);
+        outputs.clear();
+        outputs.extend(view.dirty.iter().filter_map(|r| self.output_of(fb, *r)));
+        join_neighbours(&mut outputs);
+        for out in &outputs {
+            self.draw_output(fb, *out, send);
         }
+        self.outputs = outputs;
         let new_cursor = self.put_cursor_on();
         if old_cursor != new_cursor {
             send.extend(old_cursor);
@@ -546,31 +555,39 @@ impl Canvas {
         if r.is_empty() || fb.check_rect(r).is_err() {
             return true;
         }
+        self.output_of(fb, r)
+            .is_some_and(|out| self.draw_output(fb, out, send))
+    }
+
+    /// The output pixels that show the source rectangle `r` of `fb`, if any do.
+    fn output_of(&self, fb: &Framebuffer, r: Rect) -> Option<Rect> {
+        if r.is_empty() || fb.check_rect(r).is_err() {
+            return None;
+        }
+        match &self.resampler {
+            Some(resampler) => Some(resampler.output_rect(r)).filter(|out| !out.is_empty()),
+            None if [fb.width(), fb.height()] == self.output => Some(r),
+            None => None,
+        }
+    }
+
+    /// Computes the output rectangle `out` from `fb` into the canvas and lists it to send.
+    fn draw_output(&mut self, fb: &Framebuffer, out: Rect, send: &mut Vec<Rect>) -> bool {
         let stride = self.output[0] as usize * 4;
-        let out = match &self.resampler {
+        let drawn = match &self.resampler {
             Some(resampler) => {
-                let out = resampler.output_rect(r);
-                if out.is_empty()
-                    || !resampler.resample_bgra_into(
-                        fb,
-                        out,
-                        &mut self.scratch,
-                        &mut self.pixels,
-                        stride,
-                    )
-                {
-                    return false;
-                }
-                out
+                resampler.resample_bgra_into(fb, out, &mut self.scratch, &mut self.pixels, stride)
             }
             None if [fb.width(), fb.height()] == self.output => {
-                to_bgra_into(fb, r, &mut self.pixels, stride);
-                r
+                to_bgra_into(fb, out, &mut self.pixels, stride);
+                true
             }
-            None => return false,
+            None => false,
         };
-        send.push(out);
-        true
+        if drawn {
+            send.push(out);
+        }
+        drawn
     }
 
     /// Where the cursor is drawn, in output pixels, clipped to the output.
