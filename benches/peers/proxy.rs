@@ -233,6 +233,7 @@ fn start_relay(client: TcpStream, upstream: u16, counters: &Arc<Counters>) -> Re
                 from: server.try_clone()?,
                 to: client.try_clone()?,
                 counters: counters.clone(),
+                capture: capture_file()?,
             };
             let mut walker = ServerMessages {
                 r: BufReader::with_capacity(256 * 1024, tee),
@@ -250,6 +251,21 @@ fn start_relay(client: TcpStream, upstream: u16, counters: &Arc<Counters>) -> Re
         server,
         threads: [to_server, to_client],
     })
+}
+
+/// With `LOOKOUT_PEERS_CAPTURE=PATH`, each client connection's server→client bytes go to
+/// `PATH.N` (N counting connections from 1): a real x11vnc session to replay offline
+/// (`cargo bench --bench replay`).
+fn capture_file() -> Result<Option<std::fs::File>> {
+    static CONNECTIONS: AtomicU32 = AtomicU32::new(0);
+    let Some(path) = std::env::var_os("LOOKOUT_PEERS_CAPTURE") else {
+        return Ok(None);
+    };
+    let n = CONNECTIONS.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut path = std::path::PathBuf::from(path).into_os_string();
+    path.push(format!(".{n}"));
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {path:?}"))?;
+    Ok(Some(file))
 }
 
 /// Why parsing a direction stopped: the stream ended, or we met something we do not know.
@@ -441,17 +457,22 @@ fn store_pixel_format(counters: &Counters, bpp: u8, depth: u8, full_8bit: bool, 
     }
 }
 
-/// Server→client bytes: every chunk read is forwarded at once, then handed to the walker.
+/// Server→client bytes: every chunk read is forwarded at once, then handed to the walker
+/// (and written to the capture file, if one is asked for).
 struct Tee {
     from: TcpStream,
     to: TcpStream,
     counters: Arc<Counters>,
+    capture: Option<std::fs::File>,
 }
 
 impl Read for Tee {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.from.read(buf)?;
         self.to.write_all(&buf[..n])?;
+        if let Some(file) = &mut self.capture {
+            file.write_all(&buf[..n])?;
+        }
         self.counters
             .to_client_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
