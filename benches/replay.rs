@@ -69,7 +69,11 @@ fn replay(bytes: &[u8]) -> Run {
                 Resampler::new([fb.width(), fb.height()], FITTED).expect("a picture to fit")
             });
             outputs.clear();
-            let dirty = if view.resized { &[fb.full_rect()][..] } else { view.dirty };
+            let dirty = if view.resized {
+                &[fb.full_rect()][..]
+            } else {
+                view.dirty
+            };
             outputs.extend(dirty.iter().map(|d| r.output_rect(*d)));
             join_neighbours(&mut outputs);
             for out in &outputs {
