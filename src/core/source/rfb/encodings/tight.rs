@@ -194,22 +194,31 @@ fn basic(
         }
         Filter::Palette { size } => {
             let one_bit = size <= 2;
+            let bad_index = |index: u8| RfbError::PaletteIndex {
+                encoding: NAME,
+                index,
+                size,
+            };
             for (dy, src) in rows.enumerate() {
                 let row = fb.row_mut(rect, dy as u32);
-                for (x, dst) in row.chunks_exact_mut(4).enumerate() {
-                    let index = if one_bit {
-                        (src[x / 8] >> (7 - x % 8)) & 1
-                    } else {
-                        src[x]
-                    };
-                    if usize::from(index) >= size {
-                        return Err(RfbError::PaletteIndex {
-                            encoding: NAME,
-                            index,
-                            size,
-                        });
+                if one_bit {
+                    for (x, dst) in row.chunks_exact_mut(4).enumerate() {
+                        let index = (src[x / 8] >> (7 - x % 8)) & 1;
+                        if usize::from(index) >= size {
+                            return Err(bad_index(index));
+                        }
+                        dst.copy_from_slice(&palette[usize::from(index)]);
                     }
-                    dst.copy_from_slice(&palette[usize::from(index)]);
+                } else {
+                    // Checked a row at a time (a loop the compiler vectorises), then
+                    // looked up without a branch per pixel: the table has 256 entries.
+                    let src = &src[..w];
+                    if let Some(&index) = src.iter().max().filter(|&&m| usize::from(m) >= size) {
+                        return Err(bad_index(index));
+                    }
+                    for (dst, &index) in row.chunks_exact_mut(4).zip(src) {
+                        dst.copy_from_slice(&palette[usize::from(index)]);
+                    }
                 }
             }
         }
@@ -456,6 +465,22 @@ mod tests {
                 RfbError::PaletteIndex {
                     index: 1,
                     size: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Three colours, byte indices: 7 is outside.
+        let mut wire = vec![0x40, FILTER_PALETTE, 2];
+        wire.extend([1, 1, 1, 2, 2, 2, 3, 3, 3]);
+        wire.extend([0, 7, 1]);
+        let err = run(&mut fb, Rect::new(0, 0, 3, 1), &wire).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RfbError::PaletteIndex {
+                    index: 7,
+                    size: 3,
                     ..
                 }
             ),
