@@ -92,7 +92,7 @@ impl Rect {
 /// rectangles: `r` is cut into bands of rows at the covers' top and bottom edges, and each
 /// band's uncovered runs are reported. Work grows with the square of the number of covers
 /// that overlap `r`.
-pub fn for_each_uncovered(r: Rect, cover: &[Rect], mut f: impl FnMut(Rect)) {
+fn for_each_uncovered(r: Rect, cover: &[Rect], mut f: impl FnMut(Rect)) {
     if r.is_empty() {
         return;
     }
@@ -433,10 +433,6 @@ impl StaleAreas {
         Self {
             rects: vec![fb.full_rect()],
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rects.is_empty()
     }
 
     /// Copies the stale areas outside `written` from `shared` into `fb`; nothing is stale

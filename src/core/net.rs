@@ -295,7 +295,7 @@ fn pipe_guard() -> (PipeGuard, oneshot::Receiver<()>) {
 
 /// Why a connection read and written by threads ended: the first to know says.
 #[derive(Debug)]
-pub struct CloseNote(std::sync::Mutex<Option<oneshot::Sender<NetError>>>);
+struct CloseNote(std::sync::Mutex<Option<oneshot::Sender<NetError>>>);
 
 impl CloseNote {
     fn set(&self, why: NetError) {
