@@ -247,6 +247,19 @@ impl Framebuffer {
         &mut self.pixels[start..start + r.w as usize * 4]
     }
 
+    /// The bytes from `r`'s first pixel to its last, and the distance between its rows, for
+    /// a decoder that writes the rows itself.
+    pub fn area_mut(&mut self, r: Rect) -> Result<(&mut [u8], usize), FrameError> {
+        self.check_rect(r)?;
+        let stride = self.width as usize * 4;
+        if r.is_empty() {
+            return Ok((&mut [], stride));
+        }
+        let start = self.offset(r.x, r.y);
+        let end = self.offset(r.x + r.w, r.y + r.h - 1);
+        Ok((&mut self.pixels[start..end], stride))
+    }
+
     /// Fills `r` with one colour (alpha forced to 255).
     pub fn fill_rect(&mut self, r: Rect, rgba: [u8; 4]) -> Result<(), FrameError> {
         self.check_rect(r)?;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod input;
+pub mod jpeg;
 pub mod log_slot;
 pub mod net;
 pub mod provider;

@@ -32,6 +32,16 @@ const MAX_COMPACT_LEN: usize = (1 << 22) - 1;
 /// JPEG quality for the client's quality levels 0–9.
 const JPEG_QUALITY: [u8; 10] = [15, 25, 35, 45, 55, 65, 75, 80, 88, 95];
 
+/// Chroma subsampling for a quality level, as TigerVNC's server chooses it: 4:2:0 for
+/// levels 0–2, 4:2:2 for 3–5, none from 6 up.
+fn jpeg_sampling(level: u8) -> jpeg_encoder::SamplingFactor {
+    match level {
+        0..=2 => jpeg_encoder::SamplingFactor::F_2_2,
+        3..=5 => jpeg_encoder::SamplingFactor::F_2_1,
+        _ => jpeg_encoder::SamplingFactor::F_1_1,
+    }
+}
+
 /// Tight state of one connection.
 #[derive(Debug)]
 pub struct TightEncoder {
@@ -105,7 +115,7 @@ impl TightEncoder {
             && r.w >= JPEG_MIN_SIDE
             && r.h >= JPEG_MIN_SIDE
         {
-            return self.encode_jpeg(fb, r, JPEG_QUALITY[level as usize], out);
+            return self.encode_jpeg(fb, r, level, out);
         }
         self.plain.clear();
         for dy in 0..r.h {
@@ -134,7 +144,7 @@ impl TightEncoder {
         &mut self,
         fb: &Framebuffer,
         r: Rect,
-        quality: u8,
+        level: u8,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         self.plain.clear();
@@ -144,7 +154,9 @@ impl TightEncoder {
             }
         }
         let mut jpeg = Vec::new();
-        jpeg_encoder::Encoder::new(&mut jpeg, quality)
+        let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, JPEG_QUALITY[usize::from(level)]);
+        encoder.set_sampling_factor(jpeg_sampling(level));
+        encoder
             .encode(
                 &self.plain,
                 r.w as u16,
@@ -222,5 +234,24 @@ mod tests {
         assert_eq!(enc(0x4000).ok(), Some(vec![0x80, 0x80, 0x01]));
         assert_eq!(enc(MAX_COMPACT_LEN).ok(), Some(vec![0xFF, 0xFF, 0xFF]));
         assert!(enc(MAX_COMPACT_LEN + 1).is_err());
+    }
+
+    #[test]
+    fn jpeg_chroma_is_subsampled_as_tigervnc_does_it() {
+        let mut fb = Framebuffer::new(32, 16).unwrap();
+        for (i, b) in fb.pixels_mut().iter_mut().enumerate() {
+            *b = (i * 37 % 251) as u8;
+        }
+        for (level, sampling) in [(1u8, 0x22u8), (4, 0x21), (6, 0x11), (9, 0x11)] {
+            let mut enc = TightEncoder::new(2);
+            enc.set_jpeg_quality(Some(level));
+            let mut out = Vec::new();
+            enc.encode(&PixelFormat::SERVER, &fb, Rect::new(0, 0, 32, 16), &mut out)
+                .unwrap();
+            // SOF0, then length, precision, height, width, 3 components: id, sampling, table.
+            let sof = out.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+            assert_eq!(out[sof + 9], 3, "level {level}");
+            assert_eq!(out[sof + 11], sampling, "level {level}");
+        }
     }
 }

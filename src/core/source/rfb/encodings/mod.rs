@@ -20,6 +20,7 @@ use std::io::Read;
 use super::RfbError;
 use super::zlib::Inflater;
 use crate::core::frame::{CursorShape, Framebuffer, Rect};
+use crate::core::jpeg::Baseline;
 
 pub const RAW: i32 = 0;
 pub const COPY_RECT: i32 = 1;
@@ -112,6 +113,8 @@ pub(crate) struct Decoders {
     buf: Vec<u8>,
     /// Scratch for decoded rows or images (Tight gradient rows, JPEG output).
     pixels: Vec<u8>,
+    /// Tight's common JPEGs, with the tables they share.
+    jpeg: Baseline,
 }
 
 impl Decoders {
@@ -121,6 +124,7 @@ impl Decoders {
             tight: std::array::from_fn(|_| Inflater::new()),
             buf: Vec::new(),
             pixels: Vec::new(),
+            jpeg: Baseline::new(),
         }
     }
 

@@ -25,6 +25,7 @@ use super::super::pixel::{CPIXEL_BYTES, cpixels_to_row, rgba_from_cpixel};
 use super::super::wire::Wire;
 use super::Decoders;
 use crate::core::frame::{Framebuffer, Rect};
+use crate::core::jpeg::{Decoded, JpegError, Target};
 
 const NAME: &str = "Tight";
 const FILL: u8 = 0x8;
@@ -104,6 +105,27 @@ fn jpeg(
     };
     if rect.is_empty() {
         return Err(size_err(0, 0));
+    }
+    // The common case (baseline, no chroma subsampling) straight into the framebuffer;
+    // the rest through zune-jpeg.
+    let (pixels, stride) = fb.area_mut(rect)?;
+    let target = Target {
+        pixels,
+        stride,
+        w: rect.w,
+        h: rect.h,
+    };
+    match d.jpeg.decode(data, target) {
+        Ok(Decoded::Done) => return Ok(()),
+        Ok(Decoded::Unsupported) => {}
+        Err(JpegError::Size { got_w, got_h, .. }) => {
+            return Err(size_err(got_w as usize, got_h as usize));
+        }
+        Err(e) => {
+            return Err(RfbError::Jpeg {
+                detail: e.to_string(),
+            });
+        }
     }
     let options = DecoderOptions::default()
         .set_max_width(rect.w as usize)
@@ -434,6 +456,24 @@ mod tests {
             assert!(got.abs_diff(want) <= 3, "{p:?}");
         }
         assert_eq!(px(&fb, 0, 0), [0, 0, 0, 255]);
+        // Subsampled chroma and progressive JPEGs go to zune-jpeg; they decode as well.
+        for (i, progressive) in [false, true].into_iter().enumerate() {
+            let mut other = Vec::new();
+            let mut e = jpeg_encoder::Encoder::new(&mut other, 95);
+            e.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+            e.set_progressive(progressive);
+            let colour = [[20u8, 90, 220], [240, 240, 10]][i];
+            e.encode(&colour.repeat(16 * 8), w, h, jpeg_encoder::ColorType::Rgb)
+                .unwrap();
+            let mut wire = vec![0x90];
+            wire.extend(compact(other.len()));
+            wire.extend(&other);
+            run(&mut fb, Rect::new(4, 2, 16, 8), &wire).unwrap();
+            let p = px(&fb, 12, 6);
+            for (got, want) in p.iter().zip(colour) {
+                assert!(got.abs_diff(want) <= 3, "{p:?} for {colour:?}");
+            }
+        }
         // The same JPEG in a rectangle of another size is refused.
         let err = run(&mut fb, Rect::new(0, 0, 16, 9), &wire).unwrap_err();
         assert!(matches!(err, RfbError::JpegSize { .. }), "{err}");

@@ -1,0 +1,1399 @@
+//! A baseline JPEG decoder for the small pictures VNC servers send in Tight rectangles.
+//!
+//! x11vnc cuts a changing screen into JPEGs of at most 256×24 pixels and sends about 800 of
+//! them a second, all with the same tables. zune-jpeg, which decodes every other JPEG here,
+//! rebuilds its Huffman tables for each image (64 % of the time it takes for an 8×8 one),
+//! zeroes its buffers, and can only write packed rows, which then have to be copied into
+//! the framebuffer. Measured in `cargo bench --bench replay`, those three cost about an
+//! eighth of the viewer's time. This decoder does the common case without them:
+//!
+//! - sequential Huffman (SOF0/SOF1), 8-bit samples, no restart intervals, one scan;
+//! - one component (grey), or three (YCbCr) without subsampling;
+//! - Huffman and quantisation tables kept from one image to the next and rebuilt only when
+//!   an image brings different ones;
+//! - a float AAN inverse DCT (as libjpeg's `jidctflt.c`) fused with the colour conversion,
+//!   with AVX2 where the CPU has it; blocks without AC coefficients skip the transform;
+//! - opaque RGBA written straight into the destination rows, whatever their stride.
+//!
+//! Anything else (progressive, arithmetic coding, 12-bit, subsampled chroma, restart
+//! markers, Adobe colour transforms) is [`Decoded::Unsupported`], before a pixel is
+//! written, and the caller hands the image to zune-jpeg. Bad data is a [`JpegError`]; it
+//! never panics, and nothing is allocated from sizes the data gives.
+
+use thiserror::Error;
+
+/// What went wrong in a JPEG this decoder set out to decode.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum JpegError {
+    #[error("not a JPEG (no start-of-image marker)")]
+    NotJpeg,
+    #[error("JPEG ends before its picture does")]
+    Truncated,
+    #[error("JPEG {0} segment is malformed")]
+    Segment(&'static str),
+    #[error("JPEG marker 0x{0:02x} is not expected here")]
+    Marker(u8),
+    #[error("JPEG is {got_w}x{got_h}, not the expected {w}x{h}")]
+    Size {
+        w: u32,
+        h: u32,
+        got_w: u32,
+        got_h: u32,
+    },
+    #[error("JPEG destination is not the picture's size")]
+    Target,
+    #[error("JPEG Huffman table is not a valid code")]
+    HuffmanTable,
+    #[error("JPEG scan uses an undefined {0} table")]
+    MissingTable(&'static str),
+    #[error("JPEG data holds a Huffman code its table does not have")]
+    HuffmanCode,
+    #[error("JPEG block runs past its 64 coefficients")]
+    BlockOverrun,
+}
+
+/// Whether [`Baseline::decode`] decoded the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded {
+    /// The picture is in the destination.
+    Done,
+    /// The image uses a feature this decoder leaves to a general one; nothing was written.
+    Unsupported,
+}
+
+/// Where a picture goes: `w`×`h` RGBA pixels, row `y` starting at byte `y * stride`.
+#[derive(Debug)]
+pub struct Target<'a> {
+    pub pixels: &'a mut [u8],
+    pub stride: usize,
+    pub w: u32,
+    pub h: u32,
+}
+
+/// Bits of lookahead in the Huffman tables' first lookup.
+const LOOKAHEAD: u32 = 9;
+const LOOKUP: usize = 1 << LOOKAHEAD;
+
+/// Zigzag position → natural (row-major) position.
+const ZIGZAG: [u8; 64] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+];
+
+/// A Huffman table as a DHT segment gives it: code counts per length 1..=16, then symbols.
+#[derive(Clone, PartialEq, Eq)]
+struct HuffSpec {
+    counts: [u8; 16],
+    symbols: Vec<u8>,
+}
+
+/// A Huffman table ready for decoding.
+struct Huffman {
+    /// By the next 9 bits: `length << 8 | symbol` for codes of up to 9 bits, else 0.
+    lookup: [u16; LOOKUP],
+    /// AC tables only, by the next 9 bits: when a code and its extra bits fit in 9, the
+    /// coefficient `value << 8 | run << 4 | bits used`; else 0.
+    fast_ac: [i32; LOOKUP],
+    /// The largest code of each length (index = length), -1 where there is none.
+    max_code: [i32; 18],
+    /// Added to a code of each length to give its symbol's index.
+    offset: [i32; 17],
+    symbols: [u8; 256],
+}
+
+impl Huffman {
+    fn new(spec: &HuffSpec, ac: bool) -> Result<Box<Huffman>, JpegError> {
+        let mut h = Box::new(Huffman {
+            lookup: [0; LOOKUP],
+            fast_ac: [0; LOOKUP],
+            max_code: [-1; 18],
+            offset: [0; 17],
+            symbols: [0; 256],
+        });
+        h.symbols[..spec.symbols.len()].copy_from_slice(&spec.symbols);
+        // Canonical codes (JPEG annex C): each length's codes follow the previous length's,
+        // shifted left by one.
+        let mut code: u32 = 0;
+        let mut index: usize = 0;
+        for len in 1..=16usize {
+            let count = usize::from(spec.counts[len - 1]);
+            if count > 0 {
+                h.offset[len] = index as i32 - code as i32;
+                for _ in 0..count {
+                    // Each code must fit its length and not be all ones.
+                    if code >= (1 << len) - 1 {
+                        return Err(JpegError::HuffmanTable);
+                    }
+                    let symbol = spec.symbols[index];
+                    if len as u32 <= LOOKAHEAD {
+                        let shift = LOOKAHEAD - len as u32;
+                        let first = (code << shift) as usize;
+                        for look in first..first + (1 << shift) {
+                            h.lookup[look] = ((len as u16) << 8) | u16::from(symbol);
+                            if ac {
+                                h.fast_ac[look] = fast_ac_entry(look, len as u32, symbol);
+                            }
+                        }
+                    }
+                    code += 1;
+                    index += 1;
+                }
+                h.max_code[len] = code as i32 - 1;
+            }
+            code <<= 1;
+        }
+        Ok(h)
+    }
+}
+
+/// The `fast_ac` entry for lookahead bits `look` that start with a code of `len` bits for
+/// `symbol` (run << 4 | size), or 0 when the coefficient's bits do not fit in the lookahead.
+fn fast_ac_entry(look: usize, len: u32, symbol: u8) -> i32 {
+    let run = i32::from(symbol >> 4);
+    let size = u32::from(symbol & 15);
+    if size == 0 || len + size > LOOKAHEAD {
+        return 0;
+    }
+    let bits = (look >> (LOOKAHEAD - len - size)) as i32 & ((1 << size) - 1);
+    let value = extend(bits, size);
+    (value << 8) | (run << 4) | (len + size) as i32
+}
+
+/// A coefficient's value from its `size` extra bits (JPEG F.2.2.1).
+#[inline(always)]
+fn extend(bits: i32, size: u32) -> i32 {
+    if bits < (1 << (size - 1)) {
+        bits - (1 << size) + 1
+    } else {
+        bits
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Component {
+    id: u8,
+    quant: usize,
+    dc: usize,
+    ac: usize,
+}
+
+/// The decoder. Keep one per connection: its tables carry over from image to image.
+pub struct Baseline {
+    dc_specs: [Option<HuffSpec>; 4],
+    ac_specs: [Option<HuffSpec>; 4],
+    dc: [Option<Box<Huffman>>; 4],
+    ac: [Option<Box<Huffman>>; 4],
+    /// Quantisation tables as the DQT segments give them, in zigzag order.
+    quant_raw: [Option<[u16; 64]>; 4],
+    /// The same, in zigzag order, scaled for the AAN transform and its final division by 8.
+    quant: [[f32; 64]; 4],
+    /// One block's dequantised coefficients per component, in natural order. All zero
+    /// between blocks.
+    coef: Box<[[f32; 64]; 3]>,
+    avx2: bool,
+}
+
+impl std::fmt::Debug for Baseline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Baseline")
+            .field("avx2", &self.avx2)
+            .finish()
+    }
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The AAN scale factors: 1, then cos(kπ/16)·√2.
+fn aan_scale(k: usize) -> f64 {
+    if k == 0 {
+        1.0
+    } else {
+        (k as f64 * std::f64::consts::PI / 16.0).cos() * std::f64::consts::SQRT_2
+    }
+}
+
+impl Baseline {
+    pub fn new() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
+        Self::with_simd(avx2)
+    }
+
+    /// A decoder that uses AVX2 only if `avx2` is true and the CPU has it.
+    pub fn with_simd(avx2: bool) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = avx2 && std::arch::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = avx2 && false;
+        Self {
+            dc_specs: Default::default(),
+            ac_specs: Default::default(),
+            dc: Default::default(),
+            ac: Default::default(),
+            quant_raw: [None; 4],
+            quant: [[0.0; 64]; 4],
+            coef: Box::new([[0.0; 64]; 3]),
+            avx2,
+        }
+    }
+
+    /// Decodes `data` into `out`, whose size the image must have.
+    pub fn decode(&mut self, data: &[u8], out: Target<'_>) -> Result<Decoded, JpegError> {
+        if data.get(..2) != Some(&[0xff, 0xd8]) {
+            return Err(JpegError::NotJpeg);
+        }
+        let mut pos = 2;
+        let mut frame: Option<(u32, u32, usize, [Component; 3])> = None;
+        loop {
+            // A marker: 0xFF, any fill 0xFFs, then its code.
+            if data.get(pos) != Some(&0xff) {
+                return Err(if pos >= data.len() {
+                    JpegError::Truncated
+                } else {
+                    JpegError::Segment("marker")
+                });
+            }
+            while data.get(pos) == Some(&0xff) {
+                pos += 1;
+            }
+            let Some(&marker) = data.get(pos) else {
+                return Err(JpegError::Truncated);
+            };
+            pos += 1;
+            if matches!(marker, 0x01 | 0xd0..=0xd9) {
+                // Standalone markers: none belongs before the scan.
+                return Err(JpegError::Marker(marker));
+            }
+            let len = match data.get(pos..pos + 2) {
+                Some(b) => usize::from(u16::from_be_bytes([b[0], b[1]])),
+                None => return Err(JpegError::Truncated),
+            };
+            if len < 2 {
+                return Err(JpegError::Segment("marker length"));
+            }
+            let Some(body) = data.get(pos + 2..pos + len) else {
+                return Err(JpegError::Truncated);
+            };
+            pos += len;
+            match marker {
+                0xc0 | 0xc1 => match parse_frame(body)? {
+                    Some(f) => frame = Some(f),
+                    None => return Ok(Decoded::Unsupported),
+                },
+                // Progressive, lossless, hierarchical or arithmetic-coded frames, and
+                // arithmetic conditioning.
+                0xc2 | 0xc3 | 0xc5..=0xcf => return Ok(Decoded::Unsupported),
+                0xc4 => self.parse_huffman(body)?,
+                0xdb => self.parse_quant(body)?,
+                0xdd => {
+                    if body.len() != 2 {
+                        return Err(JpegError::Segment("DRI"));
+                    }
+                    if body != [0, 0] {
+                        return Ok(Decoded::Unsupported);
+                    }
+                }
+                // Adobe's segment may say the three components are RGB or CMYK.
+                0xee => return Ok(Decoded::Unsupported),
+                0xda => {
+                    let Some((w, h, n, comps)) = frame else {
+                        return Err(JpegError::Marker(marker));
+                    };
+                    if (w, h) != (out.w, out.h) {
+                        return Err(JpegError::Size {
+                            w: out.w,
+                            h: out.h,
+                            got_w: w,
+                            got_h: h,
+                        });
+                    }
+                    let Some(comps) = parse_scan(body, n, comps)? else {
+                        return Ok(Decoded::Unsupported);
+                    };
+                    return self.scan(&data[pos..], &comps[..n], out);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn parse_huffman(&mut self, mut body: &[u8]) -> Result<(), JpegError> {
+        while let Some((&tc_th, rest)) = body.split_first() {
+            let (class, id) = (tc_th >> 4, usize::from(tc_th & 15));
+            let Some((counts, rest)) = rest.split_first_chunk::<16>() else {
+                return Err(JpegError::Segment("DHT"));
+            };
+            let n: usize = counts.iter().map(|&c| usize::from(c)).sum();
+            if class > 1 || id > 3 || n > 256 || rest.len() < n {
+                return Err(JpegError::Segment("DHT"));
+            }
+            let spec = HuffSpec {
+                counts: *counts,
+                symbols: rest[..n].to_vec(),
+            };
+            body = &rest[n..];
+            let (specs, tables) = if class == 0 {
+                (&mut self.dc_specs, &mut self.dc)
+            } else {
+                (&mut self.ac_specs, &mut self.ac)
+            };
+            if specs[id].as_ref() != Some(&spec) {
+                // Forget the old table first, so a bad new one leaves none behind.
+                specs[id] = None;
+                tables[id] = Some(Huffman::new(&spec, class == 1)?);
+                specs[id] = Some(spec);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_quant(&mut self, mut body: &[u8]) -> Result<(), JpegError> {
+        while let Some((&pq_tq, rest)) = body.split_first() {
+            let (precision, id) = (pq_tq >> 4, usize::from(pq_tq & 15));
+            let size = if precision == 0 { 64 } else { 128 };
+            if precision > 1 || id > 3 || rest.len() < size {
+                return Err(JpegError::Segment("DQT"));
+            }
+            let mut table = [0u16; 64];
+            for (i, q) in table.iter_mut().enumerate() {
+                *q = if precision == 0 {
+                    u16::from(rest[i])
+                } else {
+                    u16::from_be_bytes([rest[2 * i], rest[2 * i + 1]])
+                };
+            }
+            body = &rest[size..];
+            if self.quant_raw[id] != Some(table) {
+                self.quant_raw[id] = Some(table);
+                for (k, &q) in table.iter().enumerate() {
+                    let natural = usize::from(ZIGZAG[k]);
+                    let scale = aan_scale(natural / 8) * aan_scale(natural % 8) / 8.0;
+                    self.quant[id][k] = (f64::from(q) * scale) as f32;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes the entropy-coded data of an interleaved scan of all components.
+    fn scan(
+        &mut self,
+        data: &[u8],
+        comps: &[Component],
+        out: Target<'_>,
+    ) -> Result<Decoded, JpegError> {
+        for c in comps {
+            if self.quant_raw[c.quant].is_none() {
+                return Err(JpegError::MissingTable("quantisation"));
+            }
+            if self.dc[c.dc].is_none() || self.dc_specs[c.dc].is_none() {
+                return Err(JpegError::MissingTable("DC Huffman"));
+            }
+            if self.ac[c.ac].is_none() || self.ac_specs[c.ac].is_none() {
+                return Err(JpegError::MissingTable("AC Huffman"));
+            }
+        }
+        let Target {
+            pixels,
+            stride,
+            w,
+            h,
+        } = out;
+        let (w, h) = (w as usize, h as usize);
+        if w == 0 || h == 0 || stride < w * 4 || pixels.len() < (h - 1) * stride + w * 4 {
+            return Err(JpegError::Target);
+        }
+        // A block left half-decoded by an earlier bad image must not leak into this one.
+        *self.coef = [[0.0; 64]; 3];
+        let mut bits = Bits::new(data);
+        let mut pred = [0i32; 3];
+        let mut has_ac = [false; 3];
+        let mut edge = [0u8; 8 * 32];
+        let n = comps.len();
+        for my in 0..h.div_ceil(8) {
+            for mx in 0..w.div_ceil(8) {
+                for (i, c) in comps.iter().enumerate() {
+                    let (Some(dc), Some(ac)) = (&self.dc[c.dc], &self.ac[c.ac]) else {
+                        return Err(JpegError::MissingTable("Huffman"));
+                    };
+                    has_ac[i] = bits.block(
+                        dc,
+                        ac,
+                        &self.quant[c.quant],
+                        &mut self.coef[i],
+                        &mut pred[i],
+                    )?;
+                }
+                if bits.overran() {
+                    return Err(JpegError::Truncated);
+                }
+                let (x, y) = (mx * 8, my * 8);
+                let (bw, bh) = ((w - x).min(8), (h - y).min(8));
+                let whole = bw == 8 && bh == 8;
+                let (dst, dst_stride) = if whole {
+                    (&mut pixels[y * stride + x * 4..], stride)
+                } else {
+                    (&mut edge[..], 32)
+                };
+                render(self.avx2, &mut self.coef, &has_ac, n, dst, dst_stride);
+                if !whole {
+                    for row in 0..bh {
+                        let at = (y + row) * stride + x * 4;
+                        pixels[at..at + bw * 4].copy_from_slice(&edge[row * 32..row * 32 + bw * 4]);
+                    }
+                }
+            }
+        }
+        Ok(Decoded::Done)
+    }
+}
+
+/// Reads SOF0/SOF1: `None` for a frame this decoder leaves to another.
+#[allow(clippy::type_complexity)]
+fn parse_frame(body: &[u8]) -> Result<Option<(u32, u32, usize, [Component; 3])>, JpegError> {
+    let Some((head, rest)) = body.split_first_chunk::<6>() else {
+        return Err(JpegError::Segment("SOF"));
+    };
+    let precision = head[0];
+    let h = u32::from(u16::from_be_bytes([head[1], head[2]]));
+    let w = u32::from(u16::from_be_bytes([head[3], head[4]]));
+    let n = usize::from(head[5]);
+    if rest.len() != n * 3 || n == 0 {
+        return Err(JpegError::Segment("SOF"));
+    }
+    // Height 0 means a DNL marker gives it later.
+    if precision != 8 || h == 0 || w == 0 || !(n == 1 || n == 3) {
+        return Ok(None);
+    }
+    let mut comps = [Component::default(); 3];
+    for (i, c) in rest.chunks_exact(3).enumerate() {
+        let quant = usize::from(c[2]);
+        if quant > 3 || c[1] >> 4 == 0 || c[1] & 15 == 0 {
+            return Err(JpegError::Segment("SOF"));
+        }
+        // Subsampled chroma is left to zune-jpeg. One component's sampling does not matter.
+        if n == 3 && c[1] != 0x11 {
+            return Ok(None);
+        }
+        comps[i] = Component {
+            id: c[0],
+            quant,
+            ..Component::default()
+        };
+    }
+    // Components named R, G, B hold RGB, not YCbCr.
+    if n == 3 && comps.iter().map(|c| c.id).eq(*b"RGB") {
+        return Ok(None);
+    }
+    Ok(Some((w, h, n, comps)))
+}
+
+/// Reads SOS: the frame's components with their Huffman tables, or `None` for a scan this
+/// decoder leaves to another (not all components, or not a sequential one).
+fn parse_scan(
+    body: &[u8],
+    n: usize,
+    mut comps: [Component; 3],
+) -> Result<Option<[Component; 3]>, JpegError> {
+    let Some((&ns, rest)) = body.split_first() else {
+        return Err(JpegError::Segment("SOS"));
+    };
+    let ns = usize::from(ns);
+    if rest.len() != ns * 2 + 3 || ns == 0 || ns > 4 {
+        return Err(JpegError::Segment("SOS"));
+    }
+    let tail = &rest[ns * 2..];
+    if ns != n || tail != [0, 63, 0] {
+        return Ok(None);
+    }
+    for (c, sel) in comps[..n].iter_mut().zip(rest[..ns * 2].chunks_exact(2)) {
+        let (dc, ac) = (usize::from(sel[1] >> 4), usize::from(sel[1] & 15));
+        if sel[0] != c.id || dc > 3 || ac > 3 {
+            return Err(JpegError::Segment("SOS"));
+        }
+        c.dc = dc;
+        c.ac = ac;
+    }
+    Ok(Some(comps))
+}
+
+/// The entropy-coded data as a bit stream, most significant bit first, with stuffed zero
+/// bytes removed. At a marker or the end it reads zero bits and counts them.
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// The next bits, left-aligned; those below `count` are zero.
+    buf: u64,
+    count: u32,
+    /// Zero bytes fed in past the data's end.
+    padding: u32,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        let mut b = Self {
+            data,
+            pos: 0,
+            buf: 0,
+            count: 0,
+            padding: 0,
+        };
+        b.refill();
+        b
+    }
+
+    /// Fills the buffer to at least 57 bits.
+    #[inline(always)]
+    fn refill(&mut self) {
+        if self.count > 56 {
+            return;
+        }
+        // Eight bytes at once when none is 0xFF (no stuffing, no marker).
+        if let Some(next) = self.data.get(self.pos..).and_then(|d| d.first_chunk::<8>()) {
+            let word = u64::from_be_bytes(*next);
+            let not = !word;
+            let has_ff = not.wrapping_sub(0x0101_0101_0101_0101) & word & 0x8080_8080_8080_8080;
+            if has_ff == 0 {
+                let take = (63 - self.count) >> 3;
+                self.buf |= word >> self.count;
+                self.pos += take as usize;
+                self.count += take * 8;
+                self.buf &= !(u64::MAX >> self.count);
+                return;
+            }
+        }
+        self.refill_bytes();
+    }
+
+    #[cold]
+    fn refill_bytes(&mut self) {
+        while self.count <= 56 {
+            let byte = match self.data.get(self.pos..) {
+                Some([0xff, 0x00, ..]) => {
+                    self.pos += 2;
+                    0xff
+                }
+                Some([0xff, ..]) | Some([]) | None => {
+                    // A marker or the end: what follows is padding.
+                    self.padding = self.padding.saturating_add(1);
+                    0
+                }
+                Some([b, ..]) => {
+                    self.pos += 1;
+                    *b
+                }
+            };
+            self.buf |= u64::from(byte) << (56 - self.count);
+            self.count += 8;
+        }
+    }
+
+    /// Whether bits past the data's end have been consumed.
+    fn overran(&self) -> bool {
+        u64::from(self.padding) * 8 > u64::from(self.count)
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buf <<= n;
+        self.count -= n;
+    }
+
+    /// The next `n` (1..=16) bits as a number.
+    #[inline(always)]
+    fn take(&mut self, n: u32) -> i32 {
+        let v = (self.buf >> (64 - n)) as i32;
+        self.consume(n);
+        v
+    }
+
+    /// Decodes one Huffman symbol. Needs 16 bits in the buffer.
+    #[inline(always)]
+    fn symbol(&mut self, h: &Huffman) -> Result<u8, JpegError> {
+        let entry = h.lookup[(self.buf >> (64 - LOOKAHEAD)) as usize];
+        if entry != 0 {
+            self.consume(u32::from(entry >> 8));
+            return Ok(entry as u8);
+        }
+        self.symbol_long(h)
+    }
+
+    #[cold]
+    fn symbol_long(&mut self, h: &Huffman) -> Result<u8, JpegError> {
+        for len in LOOKAHEAD + 1..=16 {
+            let code = (self.buf >> (64 - len)) as i32;
+            if code <= h.max_code[len as usize] {
+                self.consume(len);
+                let index = code + h.offset[len as usize];
+                return Ok(h.symbols[(index & 0xff) as usize]);
+            }
+        }
+        Err(JpegError::HuffmanCode)
+    }
+
+    /// Decodes one block into `coef` (natural order, dequantised and scaled), returning
+    /// whether it has AC coefficients. `coef` must be all zero but for what this writes.
+    #[inline(always)]
+    fn block(
+        &mut self,
+        dc: &Huffman,
+        ac: &Huffman,
+        quant: &[f32; 64],
+        coef: &mut [f32; 64],
+        pred: &mut i32,
+    ) -> Result<bool, JpegError> {
+        self.refill();
+        let size = u32::from(self.symbol(dc)?);
+        if size > 0 {
+            if size > 16 {
+                return Err(JpegError::HuffmanCode);
+            }
+            let bits = self.take(size);
+            *pred = pred.wrapping_add(extend(bits, size));
+        }
+        coef[0] = *pred as f32 * quant[0];
+        let mut k = 1usize;
+        let mut any = false;
+        while k < 64 {
+            if self.count < 32 {
+                self.refill();
+            }
+            let fast = ac.fast_ac[(self.buf >> (64 - LOOKAHEAD)) as usize];
+            if fast != 0 {
+                self.consume((fast & 15) as u32);
+                k += ((fast >> 4) & 15) as usize;
+                if k > 63 {
+                    return Err(JpegError::BlockOverrun);
+                }
+                coef[usize::from(ZIGZAG[k])] = (fast >> 8) as f32 * quant[k];
+                k += 1;
+                any = true;
+                continue;
+            }
+            let rs = self.symbol(ac)?;
+            let (run, size) = (usize::from(rs >> 4), u32::from(rs & 15));
+            if size == 0 {
+                if run != 15 {
+                    break;
+                }
+                k += 16;
+                continue;
+            }
+            k += run;
+            if k > 63 {
+                return Err(JpegError::BlockOverrun);
+            }
+            let bits = self.take(size);
+            coef[usize::from(ZIGZAG[k])] = extend(bits, size) as f32 * quant[k];
+            k += 1;
+            any = true;
+        }
+        Ok(any)
+    }
+}
+
+/// Turns one MCU's blocks (`n` components, 1 or 3) into 8×8 RGBA pixels at `dst`, rows
+/// `stride` bytes apart, and zeroes the blocks for the next MCU.
+fn render(
+    avx2: bool,
+    coef: &mut [[f32; 64]; 3],
+    has_ac: &[bool; 3],
+    n: usize,
+    dst: &mut [u8],
+    stride: usize,
+) {
+    let dst = &mut dst[..7 * stride + 32];
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only true when the CPU has AVX2 (`Baseline::with_simd`), and
+        // `dst` holds 8 rows of 32 bytes `stride` apart (sliced above).
+        #[allow(unsafe_code)]
+        unsafe {
+            avx2::render(coef, has_ac, n, dst, stride)
+        };
+        return;
+    }
+    let _ = avx2;
+    scalar::render(coef, has_ac, n, dst, stride);
+}
+
+/// The 1-D AAN inverse DCT of libjpeg's `jidctflt.c` on eight lanes at once: `$v` is eight
+/// vectors, the inputs 0..7 in, the outputs 0..7 out. Written once for the scalar and the
+/// AVX2 lanes so that both do the same operations in the same order.
+macro_rules! idct_1d {
+    ($v:ident, $add:path, $sub:path, $mul:path, $splat:path) => {{
+        // Even part.
+        let tmp10 = $add($v[0], $v[4]);
+        let tmp11 = $sub($v[0], $v[4]);
+        let tmp13 = $add($v[2], $v[6]);
+        let tmp12 = $sub(
+            $mul($sub($v[2], $v[6]), $splat(std::f32::consts::SQRT_2)),
+            tmp13,
+        );
+        let e0 = $add(tmp10, tmp13);
+        let e3 = $sub(tmp10, tmp13);
+        let e1 = $add(tmp11, tmp12);
+        let e2 = $sub(tmp11, tmp12);
+        // Odd part.
+        let z13 = $add($v[5], $v[3]);
+        let z10 = $sub($v[5], $v[3]);
+        let z11 = $add($v[1], $v[7]);
+        let z12 = $sub($v[1], $v[7]);
+        let o7 = $add(z11, z13);
+        let o11 = $mul($sub(z11, z13), $splat(std::f32::consts::SQRT_2));
+        let z5 = $mul($add(z10, z12), $splat(1.847_759));
+        let o10 = $sub(z5, $mul(z12, $splat(1.082_392_2)));
+        let o12 = $sub(z5, $mul(z10, $splat(2.613_126)));
+        let o6 = $sub(o12, o7);
+        let o5 = $sub(o11, o6);
+        let o4 = $sub(o10, o5);
+        $v[0] = $add(e0, o7);
+        $v[7] = $sub(e0, o7);
+        $v[1] = $add(e1, o6);
+        $v[6] = $sub(e1, o6);
+        $v[2] = $add(e2, o5);
+        $v[5] = $sub(e2, o5);
+        $v[3] = $add(e3, o4);
+        $v[4] = $sub(e3, o4);
+    }};
+}
+
+/// YCbCr (the transform's outputs, before the +128 level shift) to RGB, as JFIF defines it.
+const CR_R: f32 = 1.402;
+const CB_G: f32 = 0.344_136;
+const CR_G: f32 = 0.714_136;
+const CB_B: f32 = 1.772;
+
+/// The portable lanes: `[f32; 8]`.
+mod scalar {
+    type F8 = [f32; 8];
+
+    fn add(a: F8, b: F8) -> F8 {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+    fn sub(a: F8, b: F8) -> F8 {
+        std::array::from_fn(|i| a[i] - b[i])
+    }
+    fn mul(a: F8, b: F8) -> F8 {
+        std::array::from_fn(|i| a[i] * b[i])
+    }
+    fn splat(v: f32) -> F8 {
+        [v; 8]
+    }
+    fn clamp(a: F8, lo: f32, hi: f32) -> F8 {
+        // As `maxps` then `minps`.
+        a.map(|x| {
+            let x = if x > lo { x } else { lo };
+            if x < hi { x } else { hi }
+        })
+    }
+    fn round(a: F8) -> F8 {
+        a.map(f32::round_ties_even)
+    }
+
+    /// The block's pixels (level shift not applied), as eight rows.
+    pub(super) fn block(coef: &mut [f32; 64], has_ac: bool) -> [F8; 8] {
+        let mut v: [F8; 8] = if has_ac {
+            std::array::from_fn(|r| std::array::from_fn(|c| coef[r * 8 + c]))
+        } else {
+            [[coef[0]; 8]; 8]
+        };
+        if has_ac {
+            // Columns, then rows; each pass ends transposed.
+            for _ in 0..2 {
+                idct_1d!(v, add, sub, mul, splat);
+                v = std::array::from_fn(|r| std::array::from_fn(|c| v[c][r]));
+            }
+            *coef = [0.0; 64];
+        } else {
+            coef[0] = 0.0;
+        }
+        v
+    }
+
+    pub(super) fn render(
+        coef: &mut [[f32; 64]; 3],
+        has_ac: &[bool; 3],
+        n: usize,
+        dst: &mut [u8],
+        stride: usize,
+    ) {
+        let y = block(&mut coef[0], has_ac[0]);
+        let chroma = (n == 3).then(|| {
+            let [_, cb, cr] = coef;
+            (block(cb, has_ac[1]), block(cr, has_ac[2]))
+        });
+        for row in 0..8 {
+            let luma = round(clamp(add(y[row], splat(128.0)), 0.0, 255.0));
+            let (r, g, b) = match &chroma {
+                Some((cb, cr)) => {
+                    let cb = round(clamp(cb[row], -128.0, 127.0));
+                    let cr = round(clamp(cr[row], -128.0, 127.0));
+                    (
+                        add(luma, mul(cr, splat(super::CR_R))),
+                        sub(
+                            sub(luma, mul(cb, splat(super::CB_G))),
+                            mul(cr, splat(super::CR_G)),
+                        ),
+                        add(luma, mul(cb, splat(super::CB_B))),
+                    )
+                }
+                None => (luma, luma, luma),
+            };
+            let (r, g, b) = (
+                round(clamp(r, 0.0, 255.0)),
+                round(clamp(g, 0.0, 255.0)),
+                round(clamp(b, 0.0, 255.0)),
+            );
+            let out = &mut dst[row * stride..row * stride + 32];
+            for (i, px) in out.chunks_exact_mut(4).enumerate() {
+                px.copy_from_slice(&[r[i] as u8, g[i] as u8, b[i] as u8, 255]);
+            }
+        }
+    }
+}
+
+/// The same with AVX2 registers.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    #[inline(always)]
+    unsafe fn transpose(v: &mut [__m256; 8]) {
+        unsafe {
+            let t0 = _mm256_unpacklo_ps(v[0], v[1]);
+            let t1 = _mm256_unpackhi_ps(v[0], v[1]);
+            let t2 = _mm256_unpacklo_ps(v[2], v[3]);
+            let t3 = _mm256_unpackhi_ps(v[2], v[3]);
+            let t4 = _mm256_unpacklo_ps(v[4], v[5]);
+            let t5 = _mm256_unpackhi_ps(v[4], v[5]);
+            let t6 = _mm256_unpacklo_ps(v[6], v[7]);
+            let t7 = _mm256_unpackhi_ps(v[6], v[7]);
+            let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let s1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+            let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let s3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+            let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let s5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+            let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let s7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+            v[0] = _mm256_permute2f128_ps::<0x20>(s0, s4);
+            v[1] = _mm256_permute2f128_ps::<0x20>(s1, s5);
+            v[2] = _mm256_permute2f128_ps::<0x20>(s2, s6);
+            v[3] = _mm256_permute2f128_ps::<0x20>(s3, s7);
+            v[4] = _mm256_permute2f128_ps::<0x31>(s0, s4);
+            v[5] = _mm256_permute2f128_ps::<0x31>(s1, s5);
+            v[6] = _mm256_permute2f128_ps::<0x31>(s2, s6);
+            v[7] = _mm256_permute2f128_ps::<0x31>(s3, s7);
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn block(coef: &mut [f32; 64], has_ac: bool) -> [__m256; 8] {
+        unsafe {
+            if !has_ac {
+                let dc = _mm256_set1_ps(coef[0]);
+                coef[0] = 0.0;
+                return [dc; 8];
+            }
+            let p = coef.as_mut_ptr();
+            let mut v: [__m256; 8] = std::array::from_fn(|r| _mm256_loadu_ps(p.add(r * 8)));
+            // Columns, then rows; each pass ends transposed.
+            for _ in 0..2 {
+                idct_1d!(
+                    v,
+                    _mm256_add_ps,
+                    _mm256_sub_ps,
+                    _mm256_mul_ps,
+                    _mm256_set1_ps
+                );
+                transpose(&mut v);
+            }
+            let zero = _mm256_setzero_ps();
+            for r in 0..8 {
+                _mm256_storeu_ps(p.add(r * 8), zero);
+            }
+            v
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn clamp(a: __m256, lo: f32, hi: f32) -> __m256 {
+        unsafe { _mm256_min_ps(_mm256_max_ps(a, _mm256_set1_ps(lo)), _mm256_set1_ps(hi)) }
+    }
+
+    #[inline(always)]
+    unsafe fn round(a: __m256) -> __m256 {
+        unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2, and `dst` must hold 8 rows of 32 bytes `stride` apart.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn render(
+        coef: &mut [[f32; 64]; 3],
+        has_ac: &[bool; 3],
+        n: usize,
+        dst: &mut [u8],
+        stride: usize,
+    ) {
+        unsafe {
+            let y = block(&mut coef[0], has_ac[0]);
+            let chroma = if n == 3 {
+                let [_, cb, cr] = coef;
+                Some((block(cb, has_ac[1]), block(cr, has_ac[2])))
+            } else {
+                None
+            };
+            let alpha = _mm256_set1_epi32(0xff00_0000_u32 as i32);
+            for row in 0..8 {
+                let luma = round(clamp(
+                    _mm256_add_ps(y[row], _mm256_set1_ps(128.0)),
+                    0.0,
+                    255.0,
+                ));
+                let px = match &chroma {
+                    Some((cb, cr)) => {
+                        let cb = round(clamp(cb[row], -128.0, 127.0));
+                        let cr = round(clamp(cr[row], -128.0, 127.0));
+                        let r = _mm256_add_ps(luma, _mm256_mul_ps(cr, _mm256_set1_ps(super::CR_R)));
+                        let g = _mm256_sub_ps(
+                            _mm256_sub_ps(luma, _mm256_mul_ps(cb, _mm256_set1_ps(super::CB_G))),
+                            _mm256_mul_ps(cr, _mm256_set1_ps(super::CR_G)),
+                        );
+                        let b = _mm256_add_ps(luma, _mm256_mul_ps(cb, _mm256_set1_ps(super::CB_B)));
+                        // Clamped to 0..=255, then rounded to the nearest (ties to even) as
+                        // they become integers.
+                        let r = _mm256_cvtps_epi32(clamp(r, 0.0, 255.0));
+                        let g = _mm256_cvtps_epi32(clamp(g, 0.0, 255.0));
+                        let b = _mm256_cvtps_epi32(clamp(b, 0.0, 255.0));
+                        _mm256_or_si256(
+                            _mm256_or_si256(r, _mm256_slli_epi32::<8>(g)),
+                            _mm256_or_si256(_mm256_slli_epi32::<16>(b), alpha),
+                        )
+                    }
+                    None => {
+                        let l = _mm256_cvtps_epi32(luma);
+                        _mm256_or_si256(
+                            _mm256_or_si256(l, _mm256_slli_epi32::<8>(l)),
+                            _mm256_or_si256(_mm256_slli_epi32::<16>(l), alpha),
+                        )
+                    }
+                };
+                _mm256_storeu_si256(dst.as_mut_ptr().add(row * stride).cast(), px);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use zune_jpeg::JpegDecoder;
+    use zune_jpeg::zune_core::bytestream::ZCursor;
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+
+    use super::*;
+
+    /// A picture with edges, gradients and noise, as `channels` bytes a pixel.
+    fn picture(rng: &mut StdRng, w: usize, h: usize, channels: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(w * h * channels);
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..channels {
+                    let v = match (x / 5 + y / 3 + c) % 3 {
+                        0 => (x * 255 / w.max(1)) as u8,
+                        1 => {
+                            if (x + y) % 7 < 3 {
+                                250
+                            } else {
+                                5
+                            }
+                        }
+                        _ => rng.random(),
+                    };
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    fn encode(
+        pixels: &[u8],
+        (w, h): (usize, usize),
+        color: ColorType,
+        quality: u8,
+        set: impl Fn(&mut Encoder<&mut Vec<u8>>),
+    ) -> Vec<u8> {
+        let mut jpeg = Vec::new();
+        let mut e = Encoder::new(&mut jpeg, quality);
+        set(&mut e);
+        e.encode(pixels, w as u16, h as u16, color).unwrap();
+        jpeg
+    }
+
+    fn zune(jpeg: &[u8]) -> Vec<u8> {
+        let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGBA);
+        JpegDecoder::new_with_options(ZCursor::new(jpeg), options)
+            .decode()
+            .unwrap()
+    }
+
+    /// Decodes into rows `pad` bytes wider than the picture, filled with 0x5a, and checks
+    /// that the padding is untouched. Returns the result and the packed pixels.
+    fn ours(
+        d: &mut Baseline,
+        jpeg: &[u8],
+        w: usize,
+        h: usize,
+    ) -> (Result<Decoded, JpegError>, Vec<u8>) {
+        let pad = 12;
+        let stride = w * 4 + pad;
+        let mut buf = vec![0x5au8; stride * h];
+        let got = d.decode(
+            jpeg,
+            Target {
+                pixels: &mut buf,
+                stride,
+                w: w as u32,
+                h: h as u32,
+            },
+        );
+        let mut packed = Vec::new();
+        for row in buf.chunks_exact(stride) {
+            packed.extend_from_slice(&row[..w * 4]);
+            assert!(
+                row[w * 4..].iter().all(|&b| b == 0x5a),
+                "wrote past a row's end"
+            );
+        }
+        (got, packed)
+    }
+
+    fn assert_close(ours: &[u8], theirs: &[u8], what: &str) {
+        assert_eq!(ours.len(), theirs.len(), "{what}");
+        let mut worst = 0;
+        let mut total = 0u64;
+        for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+            if i % 4 == 3 {
+                assert_eq!(*a, 255, "{what}: alpha at byte {i}");
+            }
+            worst = worst.max(a.abs_diff(*b));
+            total += u64::from(a.abs_diff(*b));
+        }
+        let mean = total as f64 / ours.len() as f64;
+        assert!(
+            worst <= 3 && mean < 0.3,
+            "{what}: differs from zune-jpeg by up to {worst}, {mean:.3} on average"
+        );
+    }
+
+    #[test]
+    fn decodes_what_zune_jpeg_decodes_and_keeps_tables_across_images() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut d = Baseline::new();
+        let sizes = [
+            (8, 8),
+            (1, 1),
+            (13, 7),
+            (16, 24),
+            (256, 24),
+            (33, 65),
+            (120, 9),
+        ];
+        let mut decoded = 0;
+        for round in 0..2 {
+            for &(w, h) in &sizes {
+                for quality in [30u8, 75, 92, 100] {
+                    for grey in [false, true] {
+                        let (color, channels) = if grey {
+                            (ColorType::Luma, 1)
+                        } else {
+                            (ColorType::Rgb, 3)
+                        };
+                        let pixels = picture(&mut rng, w, h, channels);
+                        // Grey pictures alternate between the standard Huffman tables and
+                        // tables made for each image, so the cached ones must be replaced.
+                        let optimise = grey && (w + round) % 2 == 0;
+                        let jpeg = encode(&pixels, (w, h), color, quality, |e| {
+                            e.set_sampling_factor(SamplingFactor::F_1_1);
+                            e.set_optimized_huffman_tables(optimise);
+                        });
+                        let what = format!("{w}x{h} q{quality} grey {grey} optimised {optimise}");
+                        let (got, out) = ours(&mut d, &jpeg, w, h);
+                        assert_eq!(got, Ok(Decoded::Done), "{what}");
+                        assert_close(&out, &zune(&jpeg), &what);
+                        decoded += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(decoded, 2 * 7 * 4 * 2);
+    }
+
+    #[test]
+    fn the_transform_is_the_inverse_dct() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let c = |k: usize| {
+            if k == 0 {
+                std::f64::consts::FRAC_1_SQRT_2
+            } else {
+                1.0
+            }
+        };
+        let mut worst = 0f64;
+        for _ in 0..200 {
+            let freq: [f64; 64] = std::array::from_fn(|k| {
+                if k == 0 || rng.random_bool(0.4) {
+                    rng.random_range(-300.0..300.0)
+                } else {
+                    0.0
+                }
+            });
+            let mut coef: [f32; 64] = std::array::from_fn(|k| {
+                (freq[k] * aan_scale(k / 8) * aan_scale(k % 8) / 8.0) as f32
+            });
+            let out = scalar::block(&mut coef, true);
+            assert_eq!(coef, [0.0; 64], "the block is left zeroed");
+            for (y, row) in out.iter().enumerate() {
+                for (x, &got) in row.iter().enumerate() {
+                    let mut want = 0.0;
+                    for v in 0..8 {
+                        for u in 0..8 {
+                            want += c(u)
+                                * c(v)
+                                * freq[v * 8 + u]
+                                * ((2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / 16.0)
+                                    .cos()
+                                * ((2 * y + 1) as f64 * v as f64 * std::f64::consts::PI / 16.0)
+                                    .cos();
+                        }
+                    }
+                    worst = worst.max((f64::from(got) - want / 4.0).abs());
+                }
+            }
+        }
+        assert!(worst < 0.01, "off the exact inverse DCT by {worst}");
+    }
+
+    #[test]
+    fn avx2_and_portable_lanes_give_the_same_bytes() {
+        #[cfg(target_arch = "x86_64")]
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 on this CPU: only the portable lanes run here");
+            return;
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        return;
+        let mut rng = StdRng::seed_from_u64(3);
+        let stride = 40;
+        for case in 0..3000 {
+            let n = if case % 3 == 0 { 1 } else { 3 };
+            let has_ac: [bool; 3] = std::array::from_fn(|_| rng.random_bool(0.7));
+            let mut coef = Box::new([[0f32; 64]; 3]);
+            for (block, &ac) in coef.iter_mut().zip(&has_ac).take(n) {
+                // Wide enough to clamp at both ends.
+                block[0] = rng.random_range(-400.0..400.0);
+                if ac {
+                    for c in &mut block[1..] {
+                        if rng.random_bool(0.3) {
+                            *c = rng.random_range(-150.0..150.0);
+                        }
+                    }
+                }
+            }
+            let mut portable = coef.clone();
+            let (mut a, mut b) = ([0u8; 8 * 40], [0u8; 8 * 40]);
+            render(true, &mut coef, &has_ac, n, &mut a, stride);
+            render(false, &mut portable, &has_ac, n, &mut b, stride);
+            assert_eq!(a, b, "case {case}: {n} component(s), AC {has_ac:?}");
+            assert!(coef.iter().chain(portable.iter()).all(|b| *b == [0.0; 64]));
+        }
+        // And whole pictures.
+        let mut simd = Baseline::with_simd(true);
+        let mut portable = Baseline::with_simd(false);
+        assert!(simd.avx2 && !portable.avx2);
+        for (w, h, color, channels) in [(64, 40, ColorType::Rgb, 3), (37, 21, ColorType::Luma, 1)] {
+            let pixels = picture(&mut rng, w, h, channels);
+            let jpeg = encode(&pixels, (w, h), color, 85, |e| {
+                e.set_sampling_factor(SamplingFactor::F_1_1)
+            });
+            let a = ours(&mut simd, &jpeg, w, h);
+            assert_eq!(a.0, Ok(Decoded::Done));
+            assert_eq!(a, ours(&mut portable, &jpeg, w, h));
+        }
+    }
+
+    #[test]
+    fn other_jpegs_are_left_to_zune_jpeg_before_a_pixel_is_written() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let (w, h) = (40, 24);
+        let rgb = picture(&mut rng, w, h, 3);
+        let cmyk = picture(&mut rng, w, h, 4);
+        let cases: [(&str, Vec<u8>); 5] = [
+            (
+                "4:2:0",
+                encode(&rgb, (w, h), ColorType::Rgb, 80, |e| {
+                    e.set_sampling_factor(SamplingFactor::F_2_2)
+                }),
+            ),
+            (
+                "4:2:2",
+                encode(&rgb, (w, h), ColorType::Rgb, 80, |e| {
+                    e.set_sampling_factor(SamplingFactor::F_2_1)
+                }),
+            ),
+            (
+                "progressive",
+                encode(&rgb, (w, h), ColorType::Rgb, 95, |e| {
+                    e.set_progressive(true)
+                }),
+            ),
+            (
+                "restart markers",
+                encode(&rgb, (w, h), ColorType::Rgb, 95, |e| {
+                    e.set_restart_interval(2)
+                }),
+            ),
+            ("CMYK", encode(&cmyk, (w, h), ColorType::Cmyk, 95, |_| {})),
+        ];
+        let mut d = Baseline::new();
+        for (what, jpeg) in cases {
+            let (got, out) = ours(&mut d, &jpeg, w, h);
+            assert_eq!(got, Ok(Decoded::Unsupported), "{what}");
+            assert!(out.iter().all(|&b| b == 0x5a), "{what}: wrote pixels");
+        }
+        // A scan per component (what encoders write with optimised tables).
+        let jpeg = encode(&rgb, (w, h), ColorType::Rgb, 95, |e| {
+            e.set_optimized_huffman_tables(true)
+        });
+        assert_eq!(ours(&mut d, &jpeg, w, h).0, Ok(Decoded::Unsupported));
+    }
+
+    #[test]
+    fn cut_and_damaged_data_are_errors_never_panics() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let (w, h) = (48, 16);
+        let rgb = picture(&mut rng, w, h, 3);
+        let jpeg = encode(&rgb, (w, h), ColorType::Rgb, 92, |_| {});
+        let mut d = Baseline::new();
+        assert_eq!(ours(&mut d, &jpeg, w, h).0, Ok(Decoded::Done));
+        // Without its end-of-image marker the picture is whole; any shorter and it is not.
+        assert_eq!(
+            ours(&mut d, &jpeg[..jpeg.len() - 2], w, h).0,
+            Ok(Decoded::Done)
+        );
+        for cut in 0..jpeg.len() - 2 {
+            let (got, _) = ours(&mut d, &jpeg[..cut], w, h);
+            assert!(got.is_err(), "cut at {cut} of {}: {got:?}", jpeg.len());
+        }
+        let mut errors = 0;
+        for _ in 0..3000 {
+            let mut bad = jpeg.clone();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..bad.len());
+                bad[at] = rng.random();
+            }
+            errors += usize::from(ours(&mut d, &bad, w, h).0.is_err());
+        }
+        assert!(errors > 0, "no damaged JPEG was refused");
+        // After all that, the tables it keeps still decode a good picture.
+        let (got, out) = ours(&mut d, &jpeg, w, h);
+        assert_eq!(got, Ok(Decoded::Done));
+        assert_close(&out, &zune(&jpeg), "after damaged ones");
+    }
+
+    /// An 8×8 grey JPEG with one-code Huffman tables: DC "0" is size 0; AC "0" is
+    /// `ac_symbol`. All quantisers 1.
+    fn hand_made(
+        dc_counts: [u8; 16],
+        dc_symbols: &[u8],
+        ac_symbol: u8,
+        sos_tables: u8,
+        data: &[u8],
+    ) -> Vec<u8> {
+        fn segment(out: &mut Vec<u8>, marker: u8, body: &[u8]) {
+            out.extend([0xff, marker]);
+            out.extend(((body.len() + 2) as u16).to_be_bytes());
+            out.extend(body);
+        }
+        let mut out = vec![0xff, 0xd8];
+        segment(&mut out, 0xdb, &[[0u8].as_slice(), &[1; 64]].concat());
+        segment(&mut out, 0xc0, &[8, 0, 8, 0, 8, 1, 1, 0x11, 0]);
+        segment(
+            &mut out,
+            0xc4,
+            &[[0x00].as_slice(), &dc_counts, dc_symbols].concat(),
+        );
+        let mut ac_counts = [0u8; 16];
+        ac_counts[0] = 1;
+        segment(
+            &mut out,
+            0xc4,
+            &[[0x10].as_slice(), &ac_counts, &[ac_symbol]].concat(),
+        );
+        segment(&mut out, 0xda, &[1, 1, sos_tables, 0, 63, 0]);
+        out.extend(data);
+        out.extend([0xff, 0xd9]);
+        out
+    }
+
+    #[test]
+    fn hand_made_faults_are_named() {
+        let one_code = {
+            let mut c = [0u8; 16];
+            c[0] = 1;
+            c
+        };
+        let mut d = Baseline::new();
+        let mut decode = |jpeg: &[u8], w: usize| ours(&mut d, jpeg, w, 8).0;
+        // DC 0, then EOB: a flat mid-grey block.
+        let good = hand_made(one_code, &[0], 0x00, 0x00, &[0x3f]);
+        assert_eq!(decode(&good, 8), Ok(Decoded::Done));
+        assert_eq!(
+            decode(&good, 16),
+            Err(JpegError::Size {
+                w: 16,
+                h: 8,
+                got_w: 8,
+                got_h: 8
+            })
+        );
+        // Runs of 15 zeros and a 1: the fourth goes past coefficient 63.
+        let runs = hand_made(one_code, &[0], 0xf1, 0x00, &[0b0010_1010, 0xff, 0x00]);
+        assert_eq!(decode(&runs, 8), Err(JpegError::BlockOverrun));
+        // A 1 bit where the DC table has only the code 0.
+        let stray = hand_made(one_code, &[0], 0x00, 0x00, &[0x80]);
+        assert_eq!(decode(&stray, 8), Err(JpegError::HuffmanCode));
+        // Three codes of length 1 cannot be.
+        let mut three = one_code;
+        three[0] = 3;
+        let bad_table = hand_made(three, &[0, 1, 2], 0x00, 0x00, &[0x3f]);
+        assert_eq!(decode(&bad_table, 8), Err(JpegError::HuffmanTable));
+        // The scan names DC table 1, which was never defined.
+        let missing = hand_made(one_code, &[0], 0x00, 0x10, &[0x3f]);
+        assert_eq!(
+            decode(&missing, 8),
+            Err(JpegError::MissingTable("DC Huffman"))
+        );
+        assert_eq!(decode(b"GIF89a", 8), Err(JpegError::NotJpeg));
+        assert_eq!(
+            decode(&[0xff, 0xd8, 0xff, 0xd9], 8),
+            Err(JpegError::Marker(0xd9))
+        );
+        // The decoder is still good for the good one.
+        assert_eq!(decode(&good, 8), Ok(Decoded::Done));
+    }
+}
