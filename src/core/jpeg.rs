@@ -82,7 +82,6 @@ const ZIGZAG: [u8; 64] = [
 ];
 
 /// A Huffman table as a DHT segment gives it: code counts per length 1..=16, then symbols.
-#[derive(Clone, PartialEq, Eq)]
 struct HuffSpec {
     counts: [u8; 16],
     symbols: Vec<u8>,
@@ -334,17 +333,21 @@ impl Baseline {
             if class > 1 || id > 3 || n > 256 || rest.len() < n {
                 return Err(JpegError::Segment("DHT"));
             }
-            let spec = HuffSpec {
-                counts: *counts,
-                symbols: rest[..n].to_vec(),
-            };
+            let symbols = &rest[..n];
             body = &rest[n..];
             let (specs, tables) = if class == 0 {
                 (&mut self.dc_specs, &mut self.dc)
             } else {
                 (&mut self.ac_specs, &mut self.ac)
             };
-            if specs[id].as_ref() != Some(&spec) {
+            let same = specs[id]
+                .as_ref()
+                .is_some_and(|s| s.counts == *counts && s.symbols == symbols);
+            if !same {
+                let spec = HuffSpec {
+                    counts: *counts,
+                    symbols: symbols.to_vec(),
+                };
                 // Forget the old table first, so a bad new one leaves none behind.
                 specs[id] = None;
                 tables[id] = Some(Huffman::new(&spec, class == 1)?);
