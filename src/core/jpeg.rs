@@ -16,8 +16,9 @@
 //! - opaque RGBA written straight into the destination rows, whatever their stride.
 //!
 //! Anything else (progressive, arithmetic coding, 12-bit, subsampled chroma, restart
-//! markers, Adobe colour transforms) is [`Decoded::Unsupported`], before a pixel is
-//! written, and the caller hands the image to zune-jpeg. Bad data is a [`JpegError`]; it
+//! markers, Adobe colour transforms, a scan using tables its image does not define) is
+//! [`Decoded::Unsupported`], before a pixel is written, and the caller hands the image to
+//! zune-jpeg. Bad data is a [`JpegError`]; it
 //! never panics, and nothing is allocated from sizes the data gives.
 
 use thiserror::Error;
@@ -250,6 +251,8 @@ impl Baseline {
         }
         let mut pos = 2;
         let mut frame: Option<(u32, u32, usize, [Component; 3])> = None;
+        // The tables this image defines: bits 0-3 quantisation, 4-7 DC, 8-11 AC.
+        let mut defined = 0u16;
         loop {
             // A marker: 0xFF, any fill 0xFFs, then its code.
             if data.get(pos) != Some(&0xff) {
@@ -289,8 +292,8 @@ impl Baseline {
                 // Progressive, lossless, hierarchical or arithmetic-coded frames, and
                 // arithmetic conditioning.
                 0xc2 | 0xc3 | 0xc5..=0xcf => return Ok(Decoded::Unsupported),
-                0xc4 => self.parse_huffman(body)?,
-                0xdb => self.parse_quant(body)?,
+                0xc4 => defined |= self.parse_huffman(body)?,
+                0xdb => defined |= self.parse_quant(body)?,
                 0xdd => {
                     if body.len() != 2 {
                         return Err(JpegError::Segment("DRI"));
@@ -316,6 +319,15 @@ impl Baseline {
                     let Some(comps) = parse_scan(body, n, comps)? else {
                         return Ok(Decoded::Unsupported);
                     };
+                    // A table kept from an earlier image is not necessarily the one this
+                    // image means: without a DHT segment a JPEG means the standard tables,
+                    // which zune-jpeg supplies.
+                    let uses = comps[..n].iter().fold(0u16, |m, c| {
+                        m | 1 << c.quant | 1 << (4 + c.dc) | 1 << (8 + c.ac)
+                    });
+                    if uses & !defined != 0 {
+                        return Ok(Decoded::Unsupported);
+                    }
                     return self.scan(&data[pos..], &comps[..n], out);
                 }
                 _ => {}
@@ -323,7 +335,9 @@ impl Baseline {
         }
     }
 
-    fn parse_huffman(&mut self, mut body: &[u8]) -> Result<(), JpegError> {
+    /// Reads a DHT segment; returns the tables it defines as bits 4-7 (DC) and 8-11 (AC).
+    fn parse_huffman(&mut self, mut body: &[u8]) -> Result<u16, JpegError> {
+        let mut defined = 0;
         while let Some((&tc_th, rest)) = body.split_first() {
             let (class, id) = (tc_th >> 4, usize::from(tc_th & 15));
             let Some((counts, rest)) = rest.split_first_chunk::<16>() else {
@@ -343,6 +357,7 @@ impl Baseline {
             let same = specs[id]
                 .as_ref()
                 .is_some_and(|s| s.counts == *counts && s.symbols == symbols);
+            defined |= 1 << (4 + 4 * usize::from(class) + id);
             if !same {
                 let spec = HuffSpec {
                     counts: *counts,
@@ -354,10 +369,12 @@ impl Baseline {
                 specs[id] = Some(spec);
             }
         }
-        Ok(())
+        Ok(defined)
     }
 
-    fn parse_quant(&mut self, mut body: &[u8]) -> Result<(), JpegError> {
+    /// Reads a DQT segment; returns the tables it defines as bits 0-3.
+    fn parse_quant(&mut self, mut body: &[u8]) -> Result<u16, JpegError> {
+        let mut defined = 0;
         while let Some((&pq_tq, rest)) = body.split_first() {
             let (precision, id) = (pq_tq >> 4, usize::from(pq_tq & 15));
             let size = if precision == 0 { 64 } else { 128 };
@@ -381,8 +398,9 @@ impl Baseline {
                     self.quant[id][k] = (f64::from(q) * scale) as f32;
                 }
             }
+            defined |= 1 << id;
         }
-        Ok(())
+        Ok(defined)
     }
 
     /// Decodes the entropy-coded data of an interleaved scan of all components.
@@ -552,7 +570,7 @@ impl<'a> Bits<'a> {
         b
     }
 
-    /// Fills the buffer to at least 57 bits.
+    /// Fills the buffer to at least 56 bits (a block step needs at most 32).
     #[inline(always)]
     fn refill(&mut self) {
         if self.count > 56 {
@@ -973,8 +991,9 @@ mod avx2 {
                             _mm256_mul_ps(cr, _mm256_set1_ps(super::CR_G)),
                         );
                         let b = _mm256_add_ps(luma, _mm256_mul_ps(cb, _mm256_set1_ps(super::CB_B)));
-                        // Clamped to 0..=255, then rounded to the nearest (ties to even) as
-                        // they become integers.
+                        // Clamped to 0..=255, then rounded to the nearest as they become
+                        // integers: ties to even in the default MXCSR mode, as the portable
+                        // lanes round.
                         let r = _mm256_cvtps_epi32(clamp(r, 0.0, 255.0));
                         let g = _mm256_cvtps_epi32(clamp(g, 0.0, 255.0));
                         let b = _mm256_cvtps_epi32(clamp(b, 0.0, 255.0));
@@ -1318,6 +1337,48 @@ mod tests {
         assert_close(&out, &zune(&jpeg), "after damaged ones");
     }
 
+    /// `jpeg` without its segments of type `marker` before the scan.
+    fn without(jpeg: &[u8], marker: u8) -> Vec<u8> {
+        let mut out = jpeg[..2].to_vec();
+        let mut pos = 2;
+        while jpeg[pos + 1] != 0xda {
+            let len = usize::from(u16::from_be_bytes([jpeg[pos + 2], jpeg[pos + 3]]));
+            if jpeg[pos + 1] != marker {
+                out.extend(&jpeg[pos..pos + 2 + len]);
+            }
+            pos += 2 + len;
+        }
+        out.extend(&jpeg[pos..]);
+        out
+    }
+
+    #[test]
+    fn tables_an_image_does_not_define_are_not_borrowed_from_the_last() {
+        let mut rng = StdRng::seed_from_u64(13);
+        let (w, h) = (24, 16);
+        let grey = picture(&mut rng, w, h, 1);
+        let standard = encode(&grey, (w, h), ColorType::Luma, 90, |_| {});
+        let optimised = encode(&grey, (w, h), ColorType::Luma, 60, |e| {
+            e.set_optimized_huffman_tables(true)
+        });
+        let mut d = Baseline::new();
+        assert_eq!(ours(&mut d, &optimised, w, h).0, Ok(Decoded::Done));
+        // Without DHT, a JPEG means the standard tables, not the optimised ones kept.
+        let no_dht = without(&standard, 0xc4);
+        assert!(no_dht.len() < standard.len());
+        let (got, out) = ours(&mut d, &no_dht, w, h);
+        assert_eq!(got, Ok(Decoded::Unsupported));
+        assert!(out.iter().all(|&b| b == 0x5a));
+        // Nor another image's quantisation.
+        let no_dqt = without(&standard, 0xdb);
+        assert!(no_dqt.len() < standard.len());
+        assert_eq!(ours(&mut d, &no_dqt, w, h).0, Ok(Decoded::Unsupported));
+        // With both, the kept tables are replaced and the picture is right.
+        let (got, out) = ours(&mut d, &standard, w, h);
+        assert_eq!(got, Ok(Decoded::Done));
+        assert_close(&out, &zune(&standard), "standard after optimised");
+    }
+
     /// An 8×8 grey JPEG with one-code Huffman tables: DC "0" is size 0; AC "0" is
     /// `ac_symbol`. All quantisers 1.
     fn hand_made(
@@ -1385,12 +1446,9 @@ mod tests {
         three[0] = 3;
         let bad_table = hand_made(three, &[0, 1, 2], 0x00, 0x00, &[0x3f]);
         assert_eq!(decode(&bad_table, 8), Err(JpegError::HuffmanTable));
-        // The scan names DC table 1, which was never defined.
+        // The scan names DC table 1, which this image does not define.
         let missing = hand_made(one_code, &[0], 0x00, 0x10, &[0x3f]);
-        assert_eq!(
-            decode(&missing, 8),
-            Err(JpegError::MissingTable("DC Huffman"))
-        );
+        assert_eq!(decode(&missing, 8), Ok(Decoded::Unsupported));
         assert_eq!(decode(b"GIF89a", 8), Err(JpegError::NotJpeg));
         assert_eq!(
             decode(&[0xff, 0xd8, 0xff, 0xd9], 8),
