@@ -12,50 +12,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use lookout::core::source::preview::{self, FrameDecoder, ServerMessage};
 
+#[path = "support/jpeg_timing.rs"]
+mod jpeg_timing;
+use jpeg_timing::time;
+
+/// `tjbench FILE -rgbx`: milliseconds per decompression.
+fn tjbench_ms(path: &std::path::Path) -> Option<f64> {
+    jpeg_timing::tjbench_fps(path, 3).map(|fps| 1000.0 / fps)
+}
+
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
 const TARGET_RATIO: f64 = 1.2;
-
-/// Mean time of one run of `f`, over at least `min`.
-fn time(min: Duration, mut f: impl FnMut()) -> Duration {
-    for _ in 0..3 {
-        f();
-    }
-    let start = Instant::now();
-    let mut runs = 0u32;
-    while start.elapsed() < min || runs < 10 {
-        f();
-        runs += 1;
-    }
-    start.elapsed() / runs
-}
-
-/// `tjbench FILE -rgbx`: milliseconds per decompression, from its "Frame rate" line.
-fn tjbench_ms(path: &std::path::Path) -> Option<f64> {
-    let out = Command::new("tjbench")
-        .arg(path)
-        .args(["-rgbx", "-benchtime", "3", "-warmup", "1"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let decompress = text.split("Decompress").nth(1)?;
-    let fps: f64 = decompress
-        .lines()
-        .find(|l| l.contains("Frame rate"))?
-        .split(':')
-        .nth(1)?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(1000.0 / fps)
-}
 
 fn main() {
     let desktop = lookout::sim::render_desktop(400, WIDTH, HEIGHT).unwrap();
