@@ -90,6 +90,8 @@ struct HuffSpec {
 
 /// A Huffman table ready for decoding.
 struct Huffman {
+    /// What it was built from, to tell whether the next image brings the same table.
+    spec: HuffSpec,
     /// By the next 9 bits: `length << 8 | symbol` for codes of up to 9 bits, else 0.
     lookup: [u16; LOOKUP],
     /// AC tables only, by the next 9 bits: when a code and its extra bits fit in 9, the
@@ -97,21 +99,20 @@ struct Huffman {
     fast_ac: [i32; LOOKUP],
     /// The largest code of each length (index = length), -1 where there is none.
     max_code: [i32; 18],
-    /// Added to a code of each length to give its symbol's index.
+    /// Added to a code of each length to give its symbol's index in `spec.symbols`.
     offset: [i32; 17],
-    symbols: [u8; 256],
 }
 
 impl Huffman {
-    fn new(spec: &HuffSpec, ac: bool) -> Result<Box<Huffman>, JpegError> {
+    fn new(spec: HuffSpec, ac: bool) -> Result<Box<Huffman>, JpegError> {
         let mut h = Box::new(Huffman {
             lookup: [0; LOOKUP],
             fast_ac: [0; LOOKUP],
             max_code: [-1; 18],
             offset: [0; 17],
-            symbols: [0; 256],
+            spec,
         });
-        h.symbols[..spec.symbols.len()].copy_from_slice(&spec.symbols);
+        let spec = &h.spec;
         // Canonical codes (JPEG annex C): each length's codes follow the previous length's,
         // shifted left by one.
         let mut code: u32 = 0;
@@ -180,8 +181,6 @@ struct Component {
 
 /// The decoder. Keep one per connection: its tables carry over from image to image.
 pub struct Baseline {
-    dc_specs: [Option<HuffSpec>; 4],
-    ac_specs: [Option<HuffSpec>; 4],
     dc: [Option<Box<Huffman>>; 4],
     ac: [Option<Box<Huffman>>; 4],
     /// Quantisation tables as the DQT segments give them, in zigzag order.
@@ -233,8 +232,6 @@ impl Baseline {
         #[cfg(not(target_arch = "x86_64"))]
         let avx2 = avx2 && false;
         Self {
-            dc_specs: Default::default(),
-            ac_specs: Default::default(),
             dc: Default::default(),
             ac: Default::default(),
             quant_raw: [None; 4],
@@ -349,14 +346,14 @@ impl Baseline {
             }
             let symbols = &rest[..n];
             body = &rest[n..];
-            let (specs, tables) = if class == 0 {
-                (&mut self.dc_specs, &mut self.dc)
+            let tables = if class == 0 {
+                &mut self.dc
             } else {
-                (&mut self.ac_specs, &mut self.ac)
+                &mut self.ac
             };
-            let same = specs[id]
+            let same = tables[id]
                 .as_ref()
-                .is_some_and(|s| s.counts == *counts && s.symbols == symbols);
+                .is_some_and(|t| t.spec.counts == *counts && t.spec.symbols == symbols);
             defined |= 1 << (4 + 4 * usize::from(class) + id);
             if !same {
                 let spec = HuffSpec {
@@ -364,9 +361,8 @@ impl Baseline {
                     symbols: symbols.to_vec(),
                 };
                 // Forget the old table first, so a bad new one leaves none behind.
-                specs[id] = None;
-                tables[id] = Some(Huffman::new(&spec, class == 1)?);
-                specs[id] = Some(spec);
+                tables[id] = None;
+                tables[id] = Some(Huffman::new(spec, class == 1)?);
             }
         }
         Ok(defined)
@@ -410,16 +406,16 @@ impl Baseline {
         comps: &[Component],
         out: Target<'_>,
     ) -> Result<Decoded, JpegError> {
-        for c in comps {
-            if self.quant_raw[c.quant].is_none() {
-                return Err(JpegError::MissingTable("quantisation"));
-            }
-            if self.dc[c.dc].is_none() || self.dc_specs[c.dc].is_none() {
-                return Err(JpegError::MissingTable("DC Huffman"));
-            }
-            if self.ac[c.ac].is_none() || self.ac_specs[c.ac].is_none() {
-                return Err(JpegError::MissingTable("AC Huffman"));
-            }
+        // `decode` has checked that this image defines every table the scan uses; each
+        // component's Huffman tables, found once.
+        let find = |c: &Component| {
+            let dc = self.dc[c.dc].as_deref()?;
+            let ac = self.ac[c.ac].as_deref()?;
+            Some((dc, ac))
+        };
+        let mut huffman = [find(&comps[0]).ok_or(JpegError::MissingTable("Huffman"))?; 3];
+        for (t, c) in huffman.iter_mut().zip(comps).skip(1) {
+            *t = find(c).ok_or(JpegError::MissingTable("Huffman"))?;
         }
         let Target {
             pixels,
@@ -441,9 +437,7 @@ impl Baseline {
         for my in 0..h.div_ceil(8) {
             for mx in 0..w.div_ceil(8) {
                 for (i, c) in comps.iter().enumerate() {
-                    let (Some(dc), Some(ac)) = (&self.dc[c.dc], &self.ac[c.ac]) else {
-                        return Err(JpegError::MissingTable("Huffman"));
-                    };
+                    let (dc, ac) = huffman[i];
                     has_ac[i] = bits.block(
                         dc,
                         ac,
@@ -652,8 +646,9 @@ impl<'a> Bits<'a> {
             let code = (self.buf >> (64 - len)) as i32;
             if code <= h.max_code[len as usize] {
                 self.consume(len);
-                let index = code + h.offset[len as usize];
-                return Ok(h.symbols[(index & 0xff) as usize]);
+                let index = usize::try_from(code + h.offset[len as usize]);
+                let symbol = index.ok().and_then(|i| h.spec.symbols.get(i));
+                return symbol.copied().ok_or(JpegError::HuffmanCode);
             }
         }
         Err(JpegError::HuffmanCode)
