@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ffmpeg_next as ffmpeg;
-use lookout::core::config::Settings;
+use lookout::core::config::AgentStationSettings;
 use lookout::core::event::{SessionEvent, SessionState, noop_waker};
 use lookout::core::provider::agentstation::{AgentStationClient, MediaKind};
 use lookout::core::redact::Secret;
@@ -39,17 +39,17 @@ fn median(v: &mut [f64]) -> f64 {
 fn live_figures() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sim = rt.block_on(SimHandle::start(SimConfig::default())).unwrap();
-    let settings = Settings {
-        agentstation_base_url: sim.agentstation_base_url(),
-        agentstation_token: Some(Secret::new(sim.agentstation_token())),
-        ..Settings::default()
+    let settings = AgentStationSettings {
+        base_url: Some(sim.agentstation_base_url()),
+        token: Some(Secret::new(sim.agentstation_token())),
+        ..AgentStationSettings::default()
     };
     // The playlist URL, as `recorder/stream` gives it; wait for the encoder's first
     // segments so every open finds a live stream.
     let client = AgentStationClient::new(
         lookout::core::net::http_client().unwrap(),
-        &settings.agentstation_base_url,
-        settings.agentstation_token.clone(),
+        settings.base_url(),
+        settings.token.clone(),
     );
     let url = rt
         .block_on(client.recorder_stream_url("ws-demo", MediaKind::Video))
@@ -69,10 +69,8 @@ fn live_figures() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let source = SourceSpec::Hls { url: url.clone() };
-    let config = SessionConfig {
-        settings,
-        ..SessionConfig::default()
-    };
+    let mut config = SessionConfig::default();
+    config.settings.agentstation = settings;
     let mut first = Vec::new();
     for _ in 0..OPENS {
         let started = Instant::now();

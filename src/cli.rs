@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::core::source::preview::Pacing;
-use crate::core::source::rfb::EncodingPreference;
+use crate::core::config::Settings;
 
 /// Watch, steer, record and replay the browser and desktop tasks of AI agents.
 #[derive(Debug, Parser)]
@@ -59,145 +58,10 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub profile: Option<String>,
 
-    /// Optexity API base URL (overrides OPTEXITY_BASE_URL and the config file).
-    #[arg(long, value_name = "URL")]
-    pub optexity_base_url: Option<String>,
-
-    /// Optexity API key (overrides OPTEXITY_API_KEY and the config file).
-    #[arg(long, value_name = "KEY", hide_env_values = true)]
-    pub optexity_api_key: Option<String>,
-
-    /// Chaser API base URL (overrides CHASER_BASE_URL and the config file).
-    #[arg(long, value_name = "URL")]
-    pub chaser_base_url: Option<String>,
-
-    /// Chaser API key (overrides CHASER_KEY and the config file).
-    #[arg(long, value_name = "KEY", hide_env_values = true)]
-    pub chaser_key: Option<String>,
-
-    /// Waldiez Runner base URL (overrides WALDIEZ_BASE_URL and the config file).
-    #[arg(long, value_name = "URL")]
-    pub waldiez_base_url: Option<String>,
-
-    /// Waldiez Runner access token (overrides WALDIEZ_TOKEN and the config file).
-    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    pub waldiez_token: Option<String>,
-
-    /// Waldiez Runner client id, exchanged for tokens with --waldiez-client-secret.
-    #[arg(long, value_name = "ID")]
-    pub waldiez_client_id: Option<String>,
-
-    /// Waldiez Runner client secret (overrides WALDIEZ_CLIENT_SECRET).
-    #[arg(long, value_name = "SECRET", hide_env_values = true)]
-    pub waldiez_client_secret: Option<String>,
-
-    /// How the token reaches the runner's WebSocket (default: subprotocol).
-    #[arg(long, value_enum)]
-    pub waldiez_auth: Option<WaldiezAuthArg>,
-
-    /// AgentStation API base URL (overrides AGENTSTATION_BASE_URL and the config file).
-    #[arg(long, value_name = "URL")]
-    pub agentstation_base_url: Option<String>,
-
-    /// AgentStation API token (overrides AGENTSTATION_TOKEN and the config file).
-    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    pub agentstation_token: Option<String>,
-
-    /// AgentStation: start the workstation's recorder first if it is not recording (there
-    /// is no video otherwise).
-    #[arg(long)]
-    pub start_recording: bool,
-
-    /// VNC password, if the server asks for one (also LOOKOUT_VNC_PASSWORD).
-    #[arg(long, value_name = "PASSWORD")]
-    pub vnc_password: Option<String>,
-
-    /// Picture encodings to ask for.
-    #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
-    pub encoding: EncodingArg,
-
-    /// Frame-protocol sources (chaser:, preview+ws://): the most frames per second to ask for.
-    #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=60))]
-    pub max_fps: Option<u32>,
-
-    /// Frame-protocol sources: acknowledge each frame, so a slow link shows the newest one
-    /// (ack), or let the server send as fast as it likes (push).
-    #[arg(long, value_enum, default_value_t = PacingArg::Ack)]
-    pub pacing: PacingArg,
-
-    /// Tight JPEG quality, 0 (smallest) to 9 (best).
-    #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
-    pub quality: Option<u8>,
-
-    /// Ask for lossless pictures only (no JPEG).
-    #[arg(long, conflicts_with = "quality")]
-    pub lossless: bool,
-
-    /// Compression level, 0 (fast) to 9 (small).
-    #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
-    pub compress: Option<u8>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EncodingArg {
-    /// Tight, ZRLE, Hextile, CopyRect, Raw: the best the server offers.
-    Auto,
-    Raw,
-    Hextile,
-    Zrle,
-    Tight,
-}
-
-impl From<EncodingArg> for EncodingPreference {
-    fn from(e: EncodingArg) -> Self {
-        match e {
-            EncodingArg::Auto => EncodingPreference::Auto,
-            EncodingArg::Raw => EncodingPreference::Raw,
-            EncodingArg::Hextile => EncodingPreference::Hextile,
-            EncodingArg::Zrle => EncodingPreference::Zrle,
-            EncodingArg::Tight => EncodingPreference::Tight,
-        }
-    }
-}
-
-/// How the Waldiez token is presented on the WebSocket upgrade.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum WaldiezAuthArg {
-    /// `Sec-WebSocket-Protocol: tasks-api, TOKEN`.
-    Subprotocol,
-    /// `Authorization: Bearer TOKEN`.
-    Bearer,
-    /// `Cookie: access_token=TOKEN`.
-    Cookie,
-    /// `?access_token=TOKEN` in the URL.
-    Query,
-}
-
-impl WaldiezAuthArg {
-    /// The config-file spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            WaldiezAuthArg::Subprotocol => "subprotocol",
-            WaldiezAuthArg::Bearer => "bearer",
-            WaldiezAuthArg::Cookie => "cookie",
-            WaldiezAuthArg::Query => "query",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PacingArg {
-    Ack,
-    Push,
-}
-
-impl From<PacingArg> for Pacing {
-    fn from(p: PacingArg) -> Self {
-        match p {
-            PacingArg::Ack => Pacing::Ack,
-            PacingArg::Push => Pacing::Push,
-        }
-    }
+    /// Endpoints, credentials and picture options, per provider. Each flag wins over its
+    /// environment variable and the config file.
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -311,6 +175,45 @@ mod tests {
     }
 
     #[test]
+    fn provider_flags_fill_their_groups() {
+        let cli = Cli::try_parse_from([
+            "lookout",
+            "logs",
+            "waldiez:t",
+            "--waldiez-auth",
+            "header",
+            "--waldiez-token",
+            "tok",
+            "--chaser-key",
+            "ck",
+            "--pacing",
+            "push",
+            "--lossless",
+            "--start-recording",
+        ])
+        .unwrap();
+        let Command::Logs(args) = cli.command else {
+            panic!("not logs");
+        };
+        let s = args.connect.settings;
+        assert_eq!(
+            s.waldiez.auth,
+            Some(crate::core::provider::waldiez::WsAuth::Bearer)
+        );
+        assert_eq!(s.waldiez.token.unwrap().expose(), "tok");
+        assert_eq!(s.chaser.key.unwrap().expose(), "ck");
+        assert_eq!(
+            s.preview.pacing(),
+            crate::core::source::preview::Pacing::Push
+        );
+        assert_eq!(s.rfb.jpeg_quality(), None);
+        assert!(s.agentstation.start_recording);
+        assert!(
+            Cli::try_parse_from(["lookout", "logs", "x", "--lossless", "--quality", "3"]).is_err()
+        );
+    }
+
+    #[test]
     fn snapshot_parses_its_flags() {
         let cli = Cli::try_parse_from([
             "lookout",
@@ -328,7 +231,10 @@ mod tests {
             Command::Snapshot(s) => {
                 assert_eq!(s.output, PathBuf::from("out.png"));
                 assert_eq!(s.timeout, 5.0);
-                assert_eq!(s.connect.encoding, EncodingArg::Zrle);
+                assert_eq!(
+                    s.connect.settings.rfb.encoding,
+                    Some(crate::core::source::rfb::EncodingPreference::Zrle)
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use lookout::core::audio::{AudioFormat, AudioSink};
 
-use lookout::core::config::Settings;
+use lookout::core::config::{AgentStationSettings, Settings};
 use lookout::core::event::{Command, SessionState};
 use lookout::core::redact::Secret;
 use lookout::core::session::{self, Backoff, STREAM_ENDED, SessionConfig, SessionHandle};
@@ -36,8 +36,11 @@ async fn sim() -> SimHandle {
 fn config(sim: &SimHandle) -> SessionConfig {
     SessionConfig {
         settings: Settings {
-            agentstation_base_url: sim.agentstation_base_url(),
-            agentstation_token: Some(Secret::new(sim.agentstation_token())),
+            agentstation: AgentStationSettings {
+                base_url: Some(sim.agentstation_base_url()),
+                token: Some(Secret::new(sim.agentstation_token())),
+                ..AgentStationSettings::default()
+            },
             ..Settings::default()
         },
         backoff: Backoff {
@@ -185,13 +188,9 @@ async fn an_idle_recorder_is_explained_and_can_be_started() {
         }
         other => panic!("{other:?}"),
     }
-    let mut h = spawn(
-        "ws-idle",
-        SessionConfig {
-            start_recording: true,
-            ..config(&sim)
-        },
-    );
+    let mut recording = config(&sim);
+    recording.settings.agentstation.start_recording = true;
+    let mut h = spawn("ws-idle", recording);
     live(&mut h).await;
     assert_eq!(
         format!("{:?}", sim.agentstation_recorder("ws-idle").unwrap()).to_lowercase(),

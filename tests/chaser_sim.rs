@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use lookout::core::config::Settings;
+use lookout::core::config::{ChaserSettings, OptexitySettings, Settings};
 use lookout::core::event::{Command, InputAccess, LiveInfo, SessionEvent, SessionState};
 use lookout::core::input::{InputEvent, Modifiers, PointerButton, RemotePx};
 use lookout::core::redact::Secret;
@@ -35,10 +35,14 @@ async fn sim_with(ttl_ms: u64) -> SimHandle {
 fn config(sim: &SimHandle, chaser_key: &str) -> SessionConfig {
     SessionConfig {
         settings: Settings {
-            optexity_base_url: sim.base_url(),
-            optexity_api_key: Some(Secret::new(sim.api_key())),
-            chaser_base_url: sim.chaser_base_url(),
-            chaser_key: Some(Secret::new(chaser_key)),
+            optexity: OptexitySettings {
+                base_url: Some(sim.base_url()),
+                api_key: Some(Secret::new(sim.api_key())),
+            },
+            chaser: ChaserSettings {
+                base_url: Some(sim.chaser_base_url()),
+                key: Some(Secret::new(chaser_key)),
+            },
             ..Settings::default()
         },
         backoff: Backoff {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use lookout::core::config::Settings;
+use lookout::core::config::{OptexitySettings, Settings};
 use lookout::core::event::{Command, SessionEvent, SessionState, Waker};
 use lookout::core::redact::Secret;
 use lookout::core::session::{self, Backoff, SessionConfig, SessionHandle};
@@ -27,8 +27,10 @@ async fn sim() -> SimHandle {
 fn config(sim: &SimHandle, key: &str) -> SessionConfig {
     SessionConfig {
         settings: Settings {
-            optexity_base_url: sim.base_url(),
-            optexity_api_key: Some(Secret::new(key)),
+            optexity: OptexitySettings {
+                base_url: Some(sim.base_url()),
+                api_key: Some(Secret::new(key)),
+            },
             ..Settings::default()
         },
         backoff: Backoff {

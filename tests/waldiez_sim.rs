@@ -12,7 +12,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use lookout::core::config::Settings;
+use lookout::core::config::{AgentStationSettings, Settings, WaldiezSettings};
 use lookout::core::event::{Command, SessionEvent, SessionState};
 use lookout::core::provider::waldiez::{Credentials, WaldiezClient, WaldiezError, WsAuth};
 use lookout::core::redact::Secret;
@@ -46,11 +46,18 @@ fn client_credentials(sim: &SimHandle) -> Credentials {
 fn config(sim: &SimHandle, auth: WsAuth) -> SessionConfig {
     SessionConfig {
         settings: Settings {
-            waldiez_base_url: Some(sim.waldiez_base_url()),
-            waldiez_credentials: Some(client_credentials(sim)),
-            waldiez_auth: auth,
-            agentstation_base_url: sim.agentstation_base_url(),
-            agentstation_token: Some(Secret::new(sim.agentstation_token())),
+            waldiez: WaldiezSettings {
+                base_url: Some(sim.waldiez_base_url()),
+                client_id: Some(sim.waldiez_client_id().to_string()),
+                client_secret: Some(Secret::new(sim.waldiez_client_secret())),
+                auth: Some(auth),
+                ..WaldiezSettings::default()
+            },
+            agentstation: AgentStationSettings {
+                base_url: Some(sim.agentstation_base_url()),
+                token: Some(Secret::new(sim.agentstation_token())),
+                ..AgentStationSettings::default()
+            },
             ..Settings::default()
         },
         backoff: Backoff {
@@ -417,10 +424,7 @@ async fn refusals_each_get_their_own_message() {
     assert_eq!(h.log().lock().log.status(), Some(&TaskStatus::Failed));
     // Bad credentials.
     let mut bad = config(&sim, WsAuth::Subprotocol);
-    bad.settings.waldiez_credentials = Some(Credentials::Client {
-        id: sim.waldiez_client_id().into(),
-        secret: Secret::new("wrong-secret"),
-    });
+    bad.settings.waldiez.client_secret = Some(Secret::new("wrong-secret"));
     let mut h = spawn("waldiez:full", bad);
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
@@ -558,7 +562,7 @@ async fn agentstation_log_lines_arrive_with_levels_and_survive_bad_events() {
         matches!(&state, SessionState::Failed { message } if message.to_lowercase().contains("no workstation no-such-ws")),
         "{state:?}"
     );
-    cfg.settings.agentstation_token = Some(Secret::new("bad-token"));
+    cfg.settings.agentstation.token = Some(Secret::new("bad-token"));
     let mut h = spawn("agentstation:ws-test", cfg);
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(

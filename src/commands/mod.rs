@@ -12,9 +12,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::cli::ConnectArgs;
-use crate::core::config::{self, Overrides};
+use crate::core::config;
 use crate::core::event::Waker;
-use crate::core::redact::Secret;
 use crate::core::session::SessionConfig;
 use crate::core::source::SourceSpec;
 
@@ -36,33 +35,16 @@ pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionC
         None => config::default_path().context("cannot find the config directory")?,
     };
     let file = config::load(&path)?;
-    let overrides = Overrides {
-        profile: args.profile.clone(),
-        optexity_base_url: args.optexity_base_url.clone(),
-        optexity_api_key: args.optexity_api_key.clone().map(Secret::new),
-        chaser_base_url: args.chaser_base_url.clone(),
-        chaser_key: args.chaser_key.clone().map(Secret::new),
-        waldiez_base_url: args.waldiez_base_url.clone(),
-        waldiez_token: args.waldiez_token.clone().map(Secret::new),
-        waldiez_client_id: args.waldiez_client_id.clone(),
-        waldiez_client_secret: args.waldiez_client_secret.clone().map(Secret::new),
-        waldiez_auth: args.waldiez_auth.map(|a| a.name().to_string()),
-        agentstation_base_url: args.agentstation_base_url.clone(),
-        agentstation_token: args.agentstation_token.clone().map(Secret::new),
-        vnc_password: args.vnc_password.clone().map(Secret::new),
-        jpeg_quality: args.quality,
-        lossless: args.lossless,
-        compress_level: args.compress,
-    };
-    let settings = config::resolve(&file, |k| std::env::var(k).ok(), &overrides)?;
+    let settings = config::resolve(
+        &file,
+        |k| std::env::var(k).ok(),
+        args.profile.as_deref(),
+        args.settings.clone(),
+    )?;
     Ok((
         source,
         SessionConfig {
             settings,
-            encodings: args.encoding.into(),
-            preview_max_fps: args.max_fps,
-            preview_pacing: args.pacing.into(),
-            start_recording: args.start_recording,
             ..SessionConfig::default()
         },
     ))

@@ -3,8 +3,9 @@
 use anyhow::Context as _;
 
 use crate::cli::ScaleArg;
-use crate::core::config::Settings;
-use crate::core::provider::waldiez::Credentials;
+use crate::core::config::{
+    AgentStationSettings, ChaserSettings, OptexitySettings, Settings, WaldiezSettings,
+};
 use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
@@ -82,17 +83,25 @@ pub fn run(
 /// Settings that reach every provider of the simulator `sim`.
 pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
     Settings {
-        optexity_base_url: sim.base_url(),
-        optexity_api_key: Some(Secret::new(sim.api_key())),
-        chaser_base_url: sim.chaser_base_url(),
-        chaser_key: Some(Secret::new(sim.chaser_key())),
-        waldiez_base_url: Some(sim.waldiez_base_url()),
-        waldiez_credentials: Some(Credentials::Client {
-            id: sim.waldiez_client_id().to_string(),
-            secret: Secret::new(sim.waldiez_client_secret()),
-        }),
-        agentstation_base_url: sim.agentstation_base_url(),
-        agentstation_token: Some(Secret::new(sim.agentstation_token())),
+        optexity: OptexitySettings {
+            base_url: Some(sim.base_url()),
+            api_key: Some(Secret::new(sim.api_key())),
+        },
+        chaser: ChaserSettings {
+            base_url: Some(sim.chaser_base_url()),
+            key: Some(Secret::new(sim.chaser_key())),
+        },
+        waldiez: WaldiezSettings {
+            base_url: Some(sim.waldiez_base_url()),
+            client_id: Some(sim.waldiez_client_id().to_string()),
+            client_secret: Some(Secret::new(sim.waldiez_client_secret())),
+            ..WaldiezSettings::default()
+        },
+        agentstation: AgentStationSettings {
+            base_url: Some(sim.agentstation_base_url()),
+            token: Some(Secret::new(sim.agentstation_token())),
+            start_recording: false,
+        },
         ..Settings::default()
     }
 }

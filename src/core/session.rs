@@ -29,11 +29,8 @@ use super::provider::optexity::{OptexityClient, OptexityError};
 use super::provider::waldiez::WaldiezClient;
 use super::redact::Secret;
 use super::source::SourceSpec;
-use super::source::preview::Pacing;
 use super::source::rfb::input::RfbInputQueue;
-use super::source::rfb::{
-    EncodingPreference, RfbClient, RfbError, RfbOptions, ServerEvent, messages,
-};
+use super::source::rfb::{RfbClient, RfbError, RfbOptions, ServerEvent, messages};
 
 /// Capacity of the core → front end event channel.
 pub const EVENT_CAPACITY: usize = 256;
@@ -160,52 +157,31 @@ impl Backoff {
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     pub settings: Settings,
-    pub encodings: EncodingPreference,
     pub backoff: Backoff,
     /// How often to ask for a queued task's status (and a running Waldiez task's, whose
     /// socket does not say when it ends).
     pub status_poll_ms: u64,
     /// Reconnect after a dropped stream (the viewer) or fail at once (headless snapshots).
     pub reconnect: bool,
-    /// Frame-protocol sources: the most frames per second to ask for (`None`: the
-    /// server's rate).
-    pub preview_max_fps: Option<u32>,
-    /// Frame-protocol sources: acknowledge each frame (the server sends the next one only
-    /// then, so a slow link shows the newest frame) or let the server push.
-    pub preview_pacing: Pacing,
     /// Where video streams' sound goes (`None`: no sound is decoded).
     pub audio: Option<Arc<dyn AudioSink>>,
-    /// AgentStation: start the workstation's recorder when it is not recording.
-    pub start_recording: bool,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             settings: Settings::default(),
-            encodings: EncodingPreference::Auto,
             backoff: Backoff::default(),
             status_poll_ms: 1_000,
             reconnect: true,
-            preview_max_fps: None,
-            preview_pacing: Pacing::Ack,
             audio: None,
-            start_recording: false,
         }
     }
 }
 
 impl SessionConfig {
     fn rfb_options(&self, url_password: Option<&Secret>) -> RfbOptions {
-        RfbOptions {
-            encodings: self.encodings,
-            jpeg_quality: self.settings.jpeg_quality,
-            compress_level: self.settings.compress_level,
-            password: url_password
-                .cloned()
-                .or_else(|| self.settings.vnc_password.clone()),
-            shared: true,
-        }
+        self.settings.rfb.options(url_password)
     }
 }
 
@@ -452,8 +428,8 @@ impl Runner {
         let http = net::http_client()?;
         let client = OptexityClient::new(
             http,
-            &self.config.settings.optexity_base_url,
-            self.config.settings.optexity_api_key.clone(),
+            self.config.settings.optexity.base_url(),
+            self.config.settings.optexity.api_key.clone(),
         );
         self.optexity = Some(client.clone());
         Ok(client)
@@ -465,8 +441,8 @@ impl Runner {
         }
         let client = ChaserClient::new(
             net::http_client()?,
-            &self.config.settings.chaser_base_url,
-            self.config.settings.chaser_key.clone(),
+            self.config.settings.chaser.base_url(),
+            self.config.settings.chaser.key.clone(),
         );
         self.chaser = Some(client.clone());
         Ok(client)

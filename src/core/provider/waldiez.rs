@@ -76,18 +76,33 @@ impl WaldiezError {
 }
 
 /// How the token reaches the WebSocket upgrade (all four work with the runner).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(try_from = "String")]
 pub enum WsAuth {
     /// `Sec-WebSocket-Protocol: tasks-api, TOKEN`: the runner's own example client's way,
     /// and ours by default (it keeps the token out of URLs and proxies' logs).
     #[default]
     Subprotocol,
     /// `Authorization: Bearer TOKEN`.
+    #[value(alias = "header")]
     Bearer,
     /// `Cookie: access_token=TOKEN`.
     Cookie,
     /// `?access_token=TOKEN` (the runner's last resort; the URL is redacted everywhere).
     Query,
+}
+
+/// A `waldiez_auth` value that names no way.
+#[derive(Debug, thiserror::Error)]
+#[error("waldiez_auth must be subprotocol, bearer, cookie or query, got {0:?}")]
+pub struct UnknownWsAuth(pub String);
+
+impl TryFrom<String> for WsAuth {
+    type Error = UnknownWsAuth;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        WsAuth::from_name(&name).ok_or(UnknownWsAuth(name))
+    }
 }
 
 impl WsAuth {

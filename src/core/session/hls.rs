@@ -33,7 +33,7 @@ impl Runner {
         workstation_id: &str,
     ) -> Result<HlsEndpoint, Resolve> {
         let client = self.agentstation().map_err(Resolve::Error)?;
-        if self.config.start_recording && !self.recording_started {
+        if self.config.settings.agentstation.start_recording && !self.recording_started {
             let status = client.recorder_status(workstation_id).await;
             if !matches!(status, Ok(RecorderStatus::Recording)) {
                 tracing::info!(workstation_id, "starting the recorder");

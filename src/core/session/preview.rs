@@ -246,8 +246,10 @@ impl Runner {
                 };
             }
         };
-        let config =
-            preview::config_message(self.config.preview_max_fps, self.config.preview_pacing);
+        let config = preview::config_message(
+            self.config.settings.preview.max_fps,
+            self.config.settings.preview.pacing(),
+        );
         if let Err(e) = current.send(Message::text(config.clone())).await {
             return ConnEnd::Dropped {
                 was_live: false,
@@ -335,7 +337,7 @@ impl Runner {
                 }
                 note = decoder.notes.recv() => match note {
                     Some(Decoded::Shown { seq, size }) => {
-                        if let (Some(seq), preview::Pacing::Ack) = (seq, self.config.preview_pacing) {
+                        if let (Some(seq), preview::Pacing::Ack) = (seq, self.config.settings.preview.pacing()) {
                             let _ = current.send(Message::text(preview::ack_message(seq))).await;
                         }
                         if live != Some(size) {
@@ -354,7 +356,7 @@ impl Runner {
                     Some(Decoded::Bad { seq, error }) => {
                         self.skipped_message(&error);
                         // Acknowledge anyway, or an ack-paced server would wait forever.
-                        if let (Some(seq), preview::Pacing::Ack) = (seq, self.config.preview_pacing) {
+                        if let (Some(seq), preview::Pacing::Ack) = (seq, self.config.settings.preview.pacing()) {
                             let _ = current.send(Message::text(preview::ack_message(seq))).await;
                         }
                     }

@@ -88,9 +88,9 @@ impl Runner {
         let s = &self.config.settings;
         let client = WaldiezClient::new(
             net::http_client()?,
-            s.waldiez_base_url.as_deref(),
-            s.waldiez_credentials.clone(),
-            s.waldiez_auth,
+            s.waldiez.base_url(),
+            s.waldiez.credentials(),
+            s.waldiez.auth(),
         );
         self.waldiez = Some(client.clone());
         Ok(client)
@@ -103,8 +103,8 @@ impl Runner {
         let s = &self.config.settings;
         let client = AgentStationClient::new(
             net::streaming_http_client()?,
-            &s.agentstation_base_url,
-            s.agentstation_token.clone(),
+            s.agentstation.base_url(),
+            s.agentstation.token.clone(),
         );
         self.agentstation = Some(client.clone());
         Ok(client)

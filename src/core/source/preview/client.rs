@@ -31,7 +31,8 @@ pub const MAX_TOUCH_POINTS: usize = 10;
 pub const WHEEL_NOTCH_PX: i32 = 100;
 
 /// How the server paces frames.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum Pacing {
     /// The server sends the next frame once the previous one is acknowledged
     /// ([`ack_message`]): a slow viewer gets fewer frames, never a backlog.

@@ -51,9 +51,10 @@ use wire::Wire;
 const MAX_DIRTY_RECTS: usize = 256;
 
 /// Which picture encodings to advertise.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum EncodingPreference {
-    /// Tight, ZRLE, Hextile, CopyRect, Raw (best first).
+    /// Tight, ZRLE, Hextile, CopyRect, Raw: the best the server offers.
     #[default]
     Auto,
     /// Exactly Raw, for exact comparisons.
