@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use lookout::core::audio::{AudioFormat, AudioSink};
 
 use lookout::core::config::{AgentStationSettings, Settings};
-use lookout::core::event::{Command, SessionState};
+use lookout::core::event::{Command, ErrorKind, SessionState};
 use lookout::core::redact::Secret;
-use lookout::core::session::{self, Backoff, STREAM_ENDED, SessionConfig, SessionHandle};
+use lookout::core::session::{self, Backoff, SessionConfig, SessionHandle};
 use lookout::core::source::SourceSpec;
+use lookout::core::source::hls::STREAM_ENDED;
 use lookout::sim::{HlsFault, SimConfig, SimHandle};
 use support::{eventually, wait_state};
 
@@ -141,7 +142,8 @@ async fn each_rest_error_says_what_it_is() {
         sim.agentstation_fail_next(WS, status, 1, None);
         let mut h = spawn(WS, config(&sim));
         match final_state(&mut h).await {
-            SessionState::Failed { message } => {
+            SessionState::Failed { error } => {
+                let message = &error.message;
                 assert!(
                     message.to_lowercase().contains(&text.to_lowercase()),
                     "{status}: {message}"
@@ -158,14 +160,14 @@ async fn each_rest_error_says_what_it_is() {
         let (state, _) =
             wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
         let SessionState::Reconnecting {
-            retry_in_ms,
-            reason,
-            ..
+            retry_in_ms, error, ..
         } = state
         else {
             unreachable!()
         };
+        let reason = &error.message;
         if status == 429 {
+            assert_eq!(error.kind, ErrorKind::RateLimited);
             assert_eq!(retry_in_ms, 1_000, "{reason}");
             assert!(reason.contains("rate limiting"), "{reason}");
         } else {
@@ -182,7 +184,8 @@ async fn an_idle_recorder_is_explained_and_can_be_started() {
     let sim = sim().await;
     let mut h = spawn("ws-idle", config(&sim));
     match final_state(&mut h).await {
-        SessionState::Failed { message } => {
+        SessionState::Failed { error } => {
+            let message = &error.message;
             assert!(message.contains("ws-idle is idle"), "{message}");
             assert!(message.contains("--start-recording"), "{message}");
         }
@@ -227,9 +230,10 @@ async fn a_stalled_playlist_is_reopened_and_the_picture_comes_back_near_live() {
     assert!(sim.agentstation_hls_fault(WS, HlsFault::StallPlaylist(Duration::from_secs(9))));
     // No new segment for three target durations (6 s): reopened.
     let (state, _) = wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
-    let SessionState::Reconnecting { reason, .. } = state else {
+    let SessionState::Reconnecting { error, .. } = state else {
         unreachable!()
     };
+    let reason = &error.message;
     assert!(reason.contains("has not moved"), "{reason}");
     live(&mut h).await;
     pictures(&h, 48, Duration::from_secs(15)).await;
@@ -322,9 +326,10 @@ async fn an_expired_stream_token_gets_a_fresh_url_and_plays_on() {
     live(&mut h).await;
     // The playlist's token expires (403): a fresh `recorder/stream`, then live again.
     let (state, _) = wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
-    let SessionState::Reconnecting { reason, .. } = state else {
+    let SessionState::Reconnecting { error, .. } = state else {
         unreachable!()
     };
+    let reason = &error.message;
     assert!(
         reason.contains("refused the stream URL (HTTP 403)"),
         "{reason}"

@@ -10,7 +10,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use lookout::core::config::{ChaserSettings, OptexitySettings, Settings};
-use lookout::core::event::{Command, InputAccess, LiveInfo, SessionEvent, SessionState};
+use lookout::core::event::{
+    Command, ErrorKind, InputAccess, LiveInfo, SessionError, SessionEvent, SessionState,
+};
 use lookout::core::input::{InputEvent, Modifiers, PointerButton, RemotePx};
 use lookout::core::redact::Secret;
 use lookout::core::session::{self, Backoff, SessionConfig, SessionHandle};
@@ -132,7 +134,11 @@ async fn provider_errors_have_their_own_messages_and_429_waits_as_told() {
     assert_eq!(
         state,
         SessionState::Failed {
-            message: "Chaser rejected the API key (401)".into()
+            error: SessionError::new(
+                ErrorKind::Unauthorized,
+                false,
+                "Chaser rejected the API key (401)"
+            )
         }
     );
 
@@ -141,7 +147,11 @@ async fn provider_errors_have_their_own_messages_and_429_waits_as_told() {
     assert_eq!(
         state,
         SessionState::Failed {
-            message: "Chaser session nope not found: unknown or deleted (404)".into()
+            error: SessionError::new(
+                ErrorKind::NotFound,
+                false,
+                "Chaser session nope not found: unknown or deleted (404)"
+            )
         }
     );
 
@@ -151,12 +161,11 @@ async fn provider_errors_have_their_own_messages_and_429_waits_as_told() {
     let (state, _) = wait_state(&mut h, |s| matches!(s, SessionState::Reconnecting { .. })).await;
     match state {
         SessionState::Reconnecting {
-            retry_in_ms,
-            reason,
-            ..
+            retry_in_ms, error, ..
         } => {
             assert_eq!(retry_in_ms, 1_000, "Retry-After: 1 is honoured");
-            assert!(reason.contains("429"), "{reason}");
+            assert!(error.message.contains("429"), "{error}");
+            assert_eq!(error.kind, ErrorKind::RateLimited);
         }
         _ => unreachable!(),
     }

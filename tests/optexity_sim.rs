@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use lookout::core::config::{OptexitySettings, Settings};
-use lookout::core::event::{Command, SessionEvent, SessionState, Waker};
+use lookout::core::event::{Command, ErrorKind, SessionError, SessionEvent, SessionState, Waker};
 use lookout::core::redact::Secret;
 use lookout::core::session::{self, Backoff, SessionConfig, SessionHandle};
 use lookout::core::source::SourceSpec;
@@ -140,7 +140,11 @@ async fn provider_errors_are_named() {
     assert_eq!(
         states.last().unwrap(),
         &SessionState::Failed {
-            message: "Optexity rejected the API key: Invalid or missing API key (401)".into()
+            error: SessionError::new(
+                ErrorKind::Unauthorized,
+                false,
+                "Optexity rejected the API key: Invalid or missing API key (401)"
+            )
         }
     );
 
@@ -149,7 +153,11 @@ async fn provider_errors_are_named() {
     assert_eq!(
         states.last().unwrap(),
         &SessionState::Failed {
-            message: "Task no-such-task not found (404)".into()
+            error: SessionError::new(
+                ErrorKind::NotFound,
+                false,
+                "Task no-such-task not found (404)"
+            )
         }
     );
 

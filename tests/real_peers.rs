@@ -329,8 +329,8 @@ fn x11vnc_page_reacts_to_clicks_and_typing_through_rfb_input() -> Result<()> {
             loop {
                 match handle.recv_event().await {
                     Some(SessionEvent::State(SessionState::Live(_))) => return Ok(()),
-                    Some(SessionEvent::State(SessionState::Failed { message })) => {
-                        bail!("session failed: {message}")
+                    Some(SessionEvent::State(SessionState::Failed { error })) => {
+                        bail!("session failed: {error}")
                     }
                     Some(_) => {}
                     None => bail!("session ended before going live"),

@@ -8,7 +8,9 @@ use egui::accesskit::Role;
 use egui::{Key, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use lookout::core::event::{Command, LiveInfo, SessionEvent, SessionState, noop_waker};
+use lookout::core::event::{
+    Command, ErrorKind, LiveInfo, SessionError, SessionEvent, SessionState, noop_waker,
+};
 use lookout::core::session::{SessionHandle, SessionPeer};
 use lookout::ui::app::{ATTENTION_MARK, ViewerApp};
 use lookout::ui::{LogView, TaskView, theme};
@@ -136,7 +138,11 @@ fn an_undelivered_answer_says_why_and_another_viewers_answer_closes_the_prompt()
 fn a_failed_log_session_shows_its_message_and_retries() {
     let mut s = setup(false);
     s.event(SessionEvent::State(SessionState::Failed {
-        message: "Waldiez task t1 not found (404)".into(),
+        error: SessionError::new(
+            ErrorKind::NotFound,
+            false,
+            "Waldiez task t1 not found (404)",
+        ),
     }));
     s.harness.get_by_label("Waldiez task t1 not found (404)");
     s.harness.get_by_label("Retry").click();

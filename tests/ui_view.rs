@@ -11,7 +11,9 @@ use egui::epaint::ImageDelta;
 use egui::{ImageData, Key, Modifiers, TextureId, TexturesDelta, ViewportId, vec2};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, TestRenderer};
-use lookout::core::event::{Command, InputAccess, LiveInfo, SessionEvent, SessionState};
+use lookout::core::event::{
+    Command, ErrorKind, InputAccess, LiveInfo, SessionError, SessionEvent, SessionState,
+};
 use lookout::core::frame::{CursorShape, Framebuffer, Rect};
 use lookout::core::input::{InputEvent, PointerButton};
 use lookout::core::session::{SessionHandle, SessionPeer};
@@ -115,7 +117,7 @@ fn starts_loading_and_shows_each_waiting_state() {
     s.send(SessionState::Reconnecting {
         attempt: 2,
         retry_in_ms: 3_000,
-        reason: "connection reset".into(),
+        error: SessionError::new(ErrorKind::Network, true, "connection reset"),
     });
     s.harness
         .get_by_label("Connection lost — reconnecting in 3 s (attempt 2)");
@@ -141,9 +143,9 @@ fn starts_loading_and_shows_each_waiting_state() {
 fn failure_shows_message_and_retry_sends_the_command() {
     let mut s = setup();
     s.send(SessionState::Failed {
-        message: "The provider rejected the API key.".into(),
+        error: SessionError::new(ErrorKind::Network, false, "The provider cannot be reached."),
     });
-    s.harness.get_by_label("The provider rejected the API key.");
+    s.harness.get_by_label("The provider cannot be reached.");
     s.harness.get_by_label("error");
 
     s.harness.get_by_label("Retry").click();
@@ -166,6 +168,29 @@ fn failure_shows_message_and_retry_sends_the_command() {
     s.harness.key_press_modifiers(Modifiers::COMMAND, Key::R);
     s.harness.run();
     assert!(s.peer.commands.try_recv().is_err());
+}
+
+#[test]
+fn a_refused_key_shows_how_to_fix_it_instead_of_retry() {
+    let mut s = setup();
+    s.send(SessionState::Failed {
+        error: SessionError::new(
+            ErrorKind::Unauthorized,
+            false,
+            "Optexity rejected the API key (401)",
+        ),
+    });
+    s.harness
+        .get_by_label("Optexity rejected the API key (401)");
+    s.harness.get_by_label_contains("Check the key or token");
+    assert!(
+        s.harness.query_by_label("Retry").is_none(),
+        "the same key fails the same way"
+    );
+    // The toolbar still reconnects on request (after the key was fixed elsewhere).
+    s.harness.get_by_label("Reconnect").click();
+    s.harness.run();
+    assert_eq!(s.peer.commands.try_recv().ok(), Some(Command::Retry));
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use lookout::core::config::{AgentStationSettings, Settings, WaldiezSettings};
-use lookout::core::event::{Command, SessionEvent, SessionState};
+use lookout::core::event::{Command, ErrorKind, SessionEvent, SessionState};
 use lookout::core::provider::waldiez::{Credentials, WaldiezClient, WaldiezError, WsAuth};
 use lookout::core::redact::Secret;
 use lookout::core::session::{self, Backoff, SessionConfig, SessionHandle};
@@ -338,10 +338,11 @@ async fn an_answer_goes_over_rest_while_the_socket_is_refused() {
         matches!(s, SessionState::Reconnecting { .. })
     })
     .await;
-    let SessionState::Reconnecting { reason, .. } = state else {
+    let SessionState::Reconnecting { error, .. } = state else {
         unreachable!()
     };
-    assert!(reason.contains("too many viewers"), "{reason}");
+    assert!(error.message.contains("too many viewers"), "{error}");
+    assert_eq!(error.kind, ErrorKind::Unavailable);
     assert!(second.log().lock().can_answer, "REST can still answer");
     second.send(Command::Answer {
         request_id: request_id.clone(),
@@ -409,7 +410,7 @@ async fn refusals_each_get_their_own_message() {
     let mut h = spawn("waldiez:nope", config(&sim, WsAuth::Subprotocol));
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Failed { message } if message.contains("nope not found (404)")),
+        matches!(&state, SessionState::Failed { error } if error.message.contains("nope not found (404)") && error.kind == ErrorKind::NotFound),
         "{state:?}"
     );
     // Finished task: ended with its outcome, the status in the log.
@@ -428,7 +429,7 @@ async fn refusals_each_get_their_own_message() {
     let mut h = spawn("waldiez:full", bad);
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Failed { message } if message.contains("refused the credentials (401)") && !message.contains("wrong-secret")),
+        matches!(&state, SessionState::Failed { error } if error.message.contains("refused the credentials (401)") && !error.message.contains("wrong-secret") && error.kind == ErrorKind::Unauthorized),
         "{state:?}"
     );
 
@@ -473,7 +474,7 @@ async fn refusals_each_get_their_own_message() {
     let mut h = spawn(&url, config(&sim, WsAuth::Subprotocol));
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Failed { message } if message.contains("403") && !message.contains("not-a-token")),
+        matches!(&state, SessionState::Failed { error } if error.message.contains("403") && !error.message.contains("not-a-token")),
         "{state:?}"
     );
 }
@@ -559,14 +560,14 @@ async fn agentstation_log_lines_arrive_with_levels_and_survive_bad_events() {
     let mut h = spawn("agentstation:no-such-ws", cfg.clone());
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Failed { message } if message.to_lowercase().contains("no workstation no-such-ws")),
+        matches!(&state, SessionState::Failed { error } if error.message.to_lowercase().contains("no workstation no-such-ws") && error.kind == ErrorKind::NotFound),
         "{state:?}"
     );
     cfg.settings.agentstation.token = Some(Secret::new("bad-token"));
     let mut h = spawn("agentstation:ws-test", cfg);
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Failed { message } if message.contains("401")),
+        matches!(&state, SessionState::Failed { error } if error.message.contains("401") && error.kind == ErrorKind::Unauthorized),
         "{state:?}"
     );
 }

@@ -45,9 +45,9 @@ pub async fn run(
                 SessionEvent::State(SessionState::Live(_)) => {
                     live_at.get_or_insert_with(tokio::time::Instant::now);
                 }
-                SessionEvent::State(SessionState::Failed { message }) => {
+                SessionEvent::State(SessionState::Failed { error }) => {
                     handle.send(Command::Stop);
-                    bail!("{label}: {message}");
+                    bail!("{label}: {error}");
                 }
                 SessionEvent::State(SessionState::Ended { reason }) => {
                     bail!("{label}: {reason}; nothing to answer");

@@ -171,8 +171,8 @@ pub async fn run(
                 SessionEvent::State(state) => {
                     follower.print_new(&handle)?;
                     match state {
-                        SessionState::Failed { message } => {
-                            eprintln!("lookout: {label}: {message}");
+                        SessionState::Failed { error } => {
+                            eprintln!("lookout: {label}: {error}");
                             return Ok(EXIT_ERROR);
                         }
                         SessionState::Ended { reason } => {
@@ -216,11 +216,9 @@ fn describe(state: &SessionState) -> String {
     match state {
         SessionState::WaitingForTask { status } => format!("waiting for the task ({status})"),
         SessionState::Reconnecting {
-            reason,
-            retry_in_ms,
-            ..
+            error, retry_in_ms, ..
         } => format!(
-            "{reason}; reconnecting in {:.1} s",
+            "{error}; reconnecting in {:.1} s",
             *retry_in_ms as f64 / 1000.0
         ),
         SessionState::Live(_) => "following".into(),

@@ -30,7 +30,7 @@ pub async fn run(
         while let Some(event) = handle.try_recv_event() {
             if let SessionEvent::State(s) = event {
                 match &s {
-                    SessionState::Failed { message } => bail!("{label}: {message}"),
+                    SessionState::Failed { error } => bail!("{label}: {error}"),
                     SessionState::Ended { reason } => bail!("{label}: stream ended: {reason}"),
                     _ => state = s,
                 }
@@ -60,7 +60,7 @@ pub async fn run(
 fn describe(state: &SessionState) -> String {
     match state {
         SessionState::WaitingForTask { status } => format!("waiting for the task ({status})"),
-        SessionState::Reconnecting { reason, .. } => format!("reconnecting: {reason}"),
+        SessionState::Reconnecting { error, .. } => format!("reconnecting: {error}"),
         other => other.label().to_string(),
     }
 }

@@ -1,6 +1,7 @@
 //! One error type for the core: each source and provider keeps its own enum of named
 //! failures, gathered here with the two questions the session asks of any error.
 
+use super::event::{ErrorKind, SessionError};
 use super::net::NetError;
 use super::provider::agentstation::AgentStationError;
 use super::provider::chaser::ChaserError;
@@ -31,6 +32,25 @@ pub enum CoreError {
 }
 
 impl CoreError {
+    /// What kind of failure this is: what the front end decides by.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CoreError::Optexity(e) => e.kind(),
+            CoreError::Chaser(e) => e.kind(),
+            CoreError::Waldiez(e) => e.kind(),
+            CoreError::AgentStation(e) => e.kind(),
+            CoreError::Rfb(e) => e.kind(),
+            CoreError::Net(e) => e.kind(),
+            CoreError::Source(_) => ErrorKind::Config,
+            CoreError::Hls(e) => e.kind(),
+        }
+    }
+
+    /// The error as it crosses to the front end: kind, retryable, message.
+    pub fn to_session_error(&self) -> SessionError {
+        SessionError::new(self.kind(), self.is_retryable(), self.user_message())
+    }
+
     /// Whether trying the same thing again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -30,16 +30,88 @@ pub enum SessionState {
     Connecting { attempt: u32 },
     /// Pictures are arriving.
     Live(LiveInfo),
-    /// The stream dropped; trying again after a pause.
+    /// The stream dropped, or could not be reached; trying again after a pause.
     Reconnecting {
         attempt: u32,
         retry_in_ms: u64,
-        reason: String,
+        error: SessionError,
     },
     /// The stream is over for good (the task finished, or the operator stopped it).
     Ended { reason: String },
     /// Something failed that waiting will not fix; the operator may Retry.
-    Failed { message: String },
+    Failed { error: SessionError },
+}
+
+/// What went wrong, as the front end needs it: a kind to decide by, whether trying again
+/// later may help, and one plain line for the operator (never a secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionError {
+    pub kind: ErrorKind,
+    pub retryable: bool,
+    pub message: String,
+}
+
+impl SessionError {
+    pub fn new(kind: ErrorKind, retryable: bool, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            retryable,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The kinds of failure a front end tells apart (a Retry button, a hint to fix the key).
+/// Every core error has one ([`CoreError::kind`](super::error::CoreError::kind)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A setting Lookout needs is missing or wrong: a key, a token, a base URL, a password.
+    Config,
+    /// The provider or the server refused the credentials.
+    Unauthorized,
+    /// The task, session or workstation does not exist.
+    NotFound,
+    /// The task is over or not running: there is nothing to stream.
+    TaskOver,
+    /// The provider asks us to slow down.
+    RateLimited,
+    /// The network: no connection, TLS, a dropped socket, a timeout.
+    Network,
+    /// The server sent something Lookout cannot read, or broke its protocol.
+    Protocol,
+    /// The server needs something Lookout does not do (an encoding, a security type).
+    Unsupported,
+    /// The provider cannot serve it now: a server error, too many viewers, a stream that
+    /// stalled, an account out of credits.
+    Unavailable,
+}
+
+impl ErrorKind {
+    /// The kind an HTTP error status means.
+    pub fn from_http_status(status: u16) -> ErrorKind {
+        match status {
+            401 | 403 => ErrorKind::Unauthorized,
+            404 | 410 => ErrorKind::NotFound,
+            429 => ErrorKind::RateLimited,
+            500.. => ErrorKind::Unavailable,
+            _ => ErrorKind::Protocol,
+        }
+    }
+
+    /// Whether asking again, unchanged, can succeed: not for a missing setting, refused
+    /// credentials or something Lookout does not do.
+    pub fn retry_may_help(self) -> bool {
+        !matches!(
+            self,
+            ErrorKind::Config | ErrorKind::Unauthorized | ErrorKind::Unsupported
+        )
+    }
 }
 
 impl SessionState {

@@ -7,6 +7,7 @@
 //! WebSocket messages), and a bounded channel of client messages out; message boundaries
 //! disappear there.
 
+use crate::core::event::ErrorKind;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -52,6 +53,15 @@ pub enum NetError {
 
 impl NetError {
     /// Reconnecting may help for everything but TLS set-up problems.
+    /// What kind of failure this is, for the front end.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            NetError::UpgradeRefused { status, .. } => ErrorKind::from_http_status(*status),
+            NetError::UnexpectedText => ErrorKind::Protocol,
+            _ => ErrorKind::Network,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         !matches!(self, NetError::Tls(_))
     }

@@ -189,22 +189,28 @@ impl LogView {
             }
             let (text, color) = match &self.state {
                 SessionState::Live(_) => ("live".to_string(), theme::LIVE),
-                SessionState::Failed { message } => (message.clone(), theme::ERROR),
+                SessionState::Failed { error } => (error.message.clone(), theme::ERROR),
                 SessionState::Ended { reason } => (reason.clone(), theme::TEXT_WEAK),
-                SessionState::Reconnecting { reason, .. } => {
-                    (format!("reconnecting: {reason}"), theme::TEXT_WEAK)
+                SessionState::Reconnecting { error, .. } => {
+                    (format!("reconnecting: {error}"), theme::TEXT_WEAK)
                 }
                 SessionState::WaitingForTask { status } => {
                     (format!("waiting for the task ({status})"), theme::TEXT_WEAK)
                 }
                 other => (other.label().to_string(), theme::TEXT_WEAK),
             };
-            ui.label(RichText::new(text).color(color));
-            if matches!(
-                self.state,
-                SessionState::Failed { .. } | SessionState::Reconnecting { .. }
-            ) && ui.button("Retry").clicked()
+            let label = ui.label(RichText::new(text).color(color));
+            if let SessionState::Failed { error } = &self.state
+                && let Some(hint) = super::overlay::hint(error.kind)
             {
+                label.on_hover_text(hint);
+            }
+            let retry = match &self.state {
+                SessionState::Failed { error } => error.kind.retry_may_help(),
+                SessionState::Reconnecting { .. } => true,
+                _ => false,
+            };
+            if retry && ui.button("Retry").clicked() {
                 self.handle.send(Command::Retry);
             }
         });

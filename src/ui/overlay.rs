@@ -5,7 +5,7 @@
 use egui::{Align, Align2, Area, Color32, Frame, Layout, Margin, Order, Rect, RichText, Ui};
 
 use super::theme;
-use crate::core::event::SessionState;
+use crate::core::event::{ErrorKind, SessionState};
 
 /// Longest untrusted text (provider status, error message) shown in the card.
 const MAX_DETAIL_CHARS: usize = 300;
@@ -43,20 +43,41 @@ pub fn for_state(state: &SessionState) -> Option<OverlayText> {
         SessionState::Reconnecting {
             attempt,
             retry_in_ms,
-            reason,
-        } => text(
-            format!(
-                "Connection lost — reconnecting in {} s (attempt {attempt})",
-                retry_in_ms.div_ceil(1000)
-            ),
-            Some(reason),
-        ),
+            error,
+        } => {
+            let secs = retry_in_ms.div_ceil(1000);
+            let title = match error.kind {
+                ErrorKind::RateLimited => {
+                    format!("The provider asks to slow down — trying again in {secs} s")
+                }
+                _ => format!("Connection lost — reconnecting in {secs} s (attempt {attempt})"),
+            };
+            text(title, Some(&error.message))
+        }
         SessionState::Ended { reason } => text("Stream ended".into(), Some(reason)),
-        SessionState::Failed { message } => OverlayText {
-            retry: true,
-            ..text(clip(message), None)
+        SessionState::Failed { error } => OverlayText {
+            // Trying the same again cannot help a missing setting or a refused key.
+            retry: error.kind.retry_may_help(),
+            ..text(clip(&error.message), hint(error.kind))
         },
     })
+}
+
+/// What the operator can do about a failure of this kind, when there is something.
+pub fn hint(kind: ErrorKind) -> Option<&'static str> {
+    match kind {
+        ErrorKind::Config => Some(
+            "Set it with a flag, an environment variable or the config file \
+             (`lookout view --help` lists them), then start Lookout again.",
+        ),
+        ErrorKind::Unauthorized => Some(
+            "Check the key or token Lookout uses for this provider \
+             (flag, environment variable or config file).",
+        ),
+        ErrorKind::NotFound => Some("Check the task, session or workstation id."),
+        ErrorKind::Unsupported => Some("Lookout cannot show this stream."),
+        _ => None,
+    }
 }
 
 /// Shortens untrusted text to a size a card can show.
@@ -112,7 +133,7 @@ pub fn overlay_ui(ui: &Ui, over: Rect, text: &OverlayText) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::core::event::LiveInfo;
+    use crate::core::event::{LiveInfo, SessionError};
 
     #[test]
     fn wording_per_state() {
@@ -132,7 +153,7 @@ mod tests {
             title(SessionState::Reconnecting {
                 attempt: 3,
                 retry_in_ms: 4_200,
-                reason: "reset".into()
+                error: SessionError::new(ErrorKind::Network, true, "reset"),
             })
             .as_deref(),
             Some("Connection lost — reconnecting in 5 s (attempt 3)")
@@ -150,17 +171,47 @@ mod tests {
     #[test]
     fn only_failure_offers_retry() {
         let failed = for_state(&SessionState::Failed {
-            message: "Bad key".into(),
+            error: SessionError::new(ErrorKind::Network, true, "Bad key"),
         })
         .unwrap();
         assert!(failed.retry);
         assert_eq!(failed.title, "Bad key");
+        assert_eq!(failed.detail, None);
         let ended = for_state(&SessionState::Ended {
             reason: "done".into(),
         })
         .unwrap();
         assert!(!ended.retry);
         assert_eq!(ended.detail.as_deref(), Some("done"));
+    }
+
+    #[test]
+    fn the_kind_decides_retry_and_hint_never_the_text() {
+        let failed = |kind: ErrorKind| {
+            for_state(&SessionState::Failed {
+                error: SessionError::new(kind, false, "Connection refused (401)"),
+            })
+            .unwrap()
+        };
+        let key = failed(ErrorKind::Unauthorized);
+        assert!(!key.retry, "a refused key fails the same way again");
+        assert!(key.detail.unwrap().contains("key or token"));
+        let config = failed(ErrorKind::Config);
+        assert!(!config.retry);
+        assert!(config.detail.unwrap().contains("config file"));
+        let network = failed(ErrorKind::Network);
+        assert!(network.retry, "the text says 401, the kind says network");
+        assert_eq!(network.detail, None);
+        let limited = for_state(&SessionState::Reconnecting {
+            attempt: 1,
+            retry_in_ms: 30_000,
+            error: SessionError::new(ErrorKind::RateLimited, true, "slow down"),
+        })
+        .unwrap();
+        assert_eq!(
+            limited.title,
+            "The provider asks to slow down — trying again in 30 s"
+        );
     }
 
     #[test]

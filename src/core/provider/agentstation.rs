@@ -13,6 +13,7 @@
 //! 400 bad request, 401 bad token, 402 out of credits, 422 no such workstation for this
 //! token, 429 rate limited (with `Retry-After`), 500 and 503 (retried).
 
+use crate::core::event::ErrorKind;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -52,6 +53,22 @@ pub enum AgentStationError {
 
 impl AgentStationError {
     /// Network trouble, rate limits and 500/503 may pass; the others will not.
+    /// What kind of failure this is, for the front end.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AgentStationError::MissingToken => ErrorKind::Config,
+            AgentStationError::BadRequest { .. } | AgentStationError::BadResponse(_) => {
+                ErrorKind::Protocol
+            }
+            AgentStationError::Unauthorized => ErrorKind::Unauthorized,
+            AgentStationError::OutOfCredits => ErrorKind::Unavailable,
+            AgentStationError::UnknownWorkstation { .. } => ErrorKind::NotFound,
+            AgentStationError::RateLimited { .. } => ErrorKind::RateLimited,
+            AgentStationError::Http { status, .. } => ErrorKind::from_http_status(*status),
+            AgentStationError::Network { .. } => ErrorKind::Network,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             AgentStationError::Network { .. } | AgentStationError::RateLimited { .. } => true,

@@ -6,6 +6,7 @@
 //! (unknown or deleted session) or 429 with `Retry-After`. The session mints a token before
 //! every connection and again before the current one expires, then swaps sockets.
 
+use crate::core::event::ErrorKind;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
@@ -42,6 +43,19 @@ pub enum ChaserError {
 
 impl ChaserError {
     /// Network trouble, rate limits and server errors may pass; the others will not.
+    /// What kind of failure this is, for the front end.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ChaserError::MissingApiKey => ErrorKind::Config,
+            ChaserError::Unauthorized => ErrorKind::Unauthorized,
+            ChaserError::SessionNotFound { .. } => ErrorKind::NotFound,
+            ChaserError::RateLimited { .. } => ErrorKind::RateLimited,
+            ChaserError::Http { status, .. } => ErrorKind::from_http_status(*status),
+            ChaserError::Network { .. } => ErrorKind::Network,
+            ChaserError::BadResponse(_) => ErrorKind::Protocol,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             ChaserError::Network { .. } | ChaserError::RateLimited { .. } => true,

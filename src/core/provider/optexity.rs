@@ -4,6 +4,7 @@
 //! 401, 404 or 409 (task not running). `GET {base}/api/v1/tasks/{id}` gives the task's
 //! status (a Lookout-defined endpoint); the session polls it while a task is queued.
 
+use crate::core::event::ErrorKind;
 use serde::Deserialize;
 
 use crate::core::redact::{self, Secret};
@@ -36,6 +37,19 @@ pub enum OptexityError {
 
 impl OptexityError {
     /// Network trouble and server errors may pass; the others will not.
+    /// What kind of failure this is, for the front end.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            OptexityError::MissingApiKey => ErrorKind::Config,
+            OptexityError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            OptexityError::TaskNotFound { .. } => ErrorKind::NotFound,
+            OptexityError::TaskNotRunning { .. } => ErrorKind::TaskOver,
+            OptexityError::Http { status, .. } => ErrorKind::from_http_status(*status),
+            OptexityError::Network { .. } => ErrorKind::Network,
+            OptexityError::BadResponse(_) => ErrorKind::Protocol,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             OptexityError::Network { .. } => true,

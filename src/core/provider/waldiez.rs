@@ -12,6 +12,7 @@
 //!   Every refusal is an HTTP 403 on the upgrade; [`WaldiezClient::diagnose_refusal`] asks
 //!   the task's status to say which.
 
+use crate::core::event::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -64,6 +65,22 @@ pub enum WaldiezError {
 impl WaldiezError {
     /// Network trouble, server errors, a full viewer list and a task yet to start may pass;
     /// the rest will not.
+    /// What kind of failure this is, for the front end.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            WaldiezError::MissingBaseUrl | WaldiezError::MissingCredentials => ErrorKind::Config,
+            WaldiezError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            WaldiezError::TaskNotFound { .. } => ErrorKind::NotFound,
+            WaldiezError::TaskFinished { .. } => ErrorKind::TaskOver,
+            WaldiezError::TaskNotStarted { .. } | WaldiezError::TooManyViewers => {
+                ErrorKind::Unavailable
+            }
+            WaldiezError::NotWaiting { .. } | WaldiezError::BadResponse(_) => ErrorKind::Protocol,
+            WaldiezError::Http { status, .. } => ErrorKind::from_http_status(*status),
+            WaldiezError::Network { .. } => ErrorKind::Network,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             WaldiezError::Network { .. }

@@ -9,12 +9,17 @@
 //!
 //! [`Player`] puts them together for one stream: its main playlist and, when the master
 //! playlist (or the provider) gives one, a separate audio playlist on the same clock.
+//! [`driver`] runs a player for a session: AgentStation's recorder or a playlist URL.
 
 pub mod clock;
 pub mod decode;
+pub(crate) mod driver;
 pub mod fetch;
 pub mod playlist;
 
+pub use driver::STREAM_ENDED;
+
+use crate::core::event::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,6 +62,19 @@ pub enum HlsError {
 
 impl HlsError {
     /// Reopening may help for everything but a stream we cannot play at all.
+    /// What kind of failure this is, for the front end.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            HlsError::BadPlaylist(_) | HlsError::Decode(_) => ErrorKind::Protocol,
+            HlsError::Unsupported(_) | HlsError::NoVideo => ErrorKind::Unsupported,
+            HlsError::Gone { .. } => ErrorKind::NotFound,
+            HlsError::Http { status } => ErrorKind::from_http_status(*status),
+            HlsError::Refused { .. } => ErrorKind::Unauthorized,
+            HlsError::Network(_) => ErrorKind::Network,
+            HlsError::Stalled { .. } => ErrorKind::Unavailable,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         !matches!(
             self,

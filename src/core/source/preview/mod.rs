@@ -19,7 +19,7 @@
 //! `Input.dispatch*Event`s, so the modifier bits are CDP's: 1 Alt, 2 Ctrl, 4 Meta, 8 Shift),
 //! `{"type":"config","maxFps":N,"pacing":"ack"|"push"}` and `{"type":"ack","seq":N}`.
 //!
-//! The module is pure (no I/O) and split by direction:
+//! The protocol stages are pure (no I/O) and split by direction:
 //! - [`parse_text`] and [`parse_binary`] turn one WebSocket message into a
 //!   [`ServerMessage`]; a [`PreviewFrame`] holds the image's encoded bytes, checked for size
 //!   before anything is allocated;
@@ -44,6 +44,9 @@
 //! a `touchMove` without it, the last lifting a `touchEnd` with none, and a cancel a
 //! `touchCancel` with none that ends them all.
 //!
+//! [`driver`] runs them on a connection (the session task), with the decoding on its own
+//! thread ([`decode_thread`]).
+//!
 //! Every error concerns one message: the connection can go on with the next one. Status,
 //! URL and error texts may hold secrets (tokens in URLs); errors here never quote a message
 //! and nothing here logs one, so what to show or log is the caller's choice.
@@ -53,6 +56,8 @@
 
 mod client;
 mod decode;
+mod decode_thread;
+pub(crate) mod driver;
 mod keys;
 mod server;
 
@@ -65,6 +70,15 @@ pub use keys::{KeyNames, key_names};
 pub use server::{ImageFormat, PreviewFrame, ServerMessage, parse_binary, parse_text};
 
 use crate::core::frame::MAX_DIMENSION;
+
+/// Close codes of the preview socket (PROVIDERS.md §3): the session ended.
+pub const CLOSE_ENDED: u16 = 1000;
+/// The token expired or is invalid: mint a new one.
+pub const CLOSE_TOKEN_EXPIRED: u16 = 4401;
+/// The session does not take input.
+pub const CLOSE_INPUT_DISABLED: u16 = 4403;
+/// The session was deleted.
+pub const CLOSE_SESSION_DELETED: u16 = 4404;
 
 /// Longest text message accepted (a 32 MiB image is about 43 MiB of base64).
 pub const MAX_TEXT_BYTES: usize = 48 << 20;

@@ -4,6 +4,7 @@
 //! stream failures (a corrupt or hostile rectangle) end the connection, because the byte
 //! stream cannot be resynchronised, but a fresh connection starts with fresh decoder state.
 
+use crate::core::event::ErrorKind;
 use crate::core::frame::FrameError;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +92,20 @@ impl RfbError {
     /// Lost connections and corrupt streams are retryable: a new connection starts with
     /// fresh decoder state. Handshake refusals, a wrong password or an oversized desktop
     /// would fail the same way again.
+    /// What kind of failure this is, for the front end.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RfbError::Closed | RfbError::Io(_) => ErrorKind::Network,
+            RfbError::Frame(FrameError::FramebufferTooLarge { .. })
+            | RfbError::UnsupportedVersion { .. }
+            | RfbError::NoSupportedSecurity { .. } => ErrorKind::Unsupported,
+            RfbError::ServerRefused { .. } => ErrorKind::Unavailable,
+            RfbError::PasswordRequired => ErrorKind::Config,
+            RfbError::AuthFailed { .. } => ErrorKind::Unauthorized,
+            _ => ErrorKind::Protocol,
+        }
+    }
+
     pub fn is_retryable(&self) -> bool {
         match self {
             RfbError::NotRfb { .. }

@@ -23,6 +23,8 @@
 //! them to the socket beside this client, never behind its decoding.
 
 mod clipboard;
+mod decode_thread;
+pub(crate) mod driver;
 pub mod encodings;
 pub mod error;
 mod handshake;

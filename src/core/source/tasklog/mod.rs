@@ -15,7 +15,8 @@
 //! - **AgentStation** streams its workstation log as Server-Sent Events, each `data:` a
 //!   JSON log entry with `level`, `message` and `timestamp`.
 //!
-//! The module is pure (no I/O, no UI) and split by stage:
+//! Two drivers run these stages on a connection: [`driver`] (the runner's socket and REST)
+//! and [`sse_driver`] (AgentStation's SSE). The stages themselves are pure (no I/O, no UI):
 //! - [`parse`] turns one runner text message into a [`TaskMessage`]. Text that is not a JSON
 //!   object, or an object of a type nobody knows, becomes [`TaskMessage::Raw`]: shown, never
 //!   dropped. A known type missing what makes it usable (an `input_request` without its
@@ -42,10 +43,14 @@
 //! microseconds by its size (any instant after 1973 is unambiguous), and an ISO time
 //! without a zone is taken as UTC.
 
+pub(crate) mod driver;
 mod message;
 mod render;
 mod sse;
+pub(crate) mod sse_driver;
 mod store;
+
+pub use driver::{answer_message, outcome_text};
 
 pub use message::{
     AgentEvent, InputRequest, InputResponse, Meta, Micros, PrintContent, PrintMessage,
