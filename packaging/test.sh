@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (after packaging/setup.sh): formatting, then every unit,
-# integration, real-peer and UI test. Lints (clippy, rustdoc) are run by developers before
-# they commit: `cargo clippy --all-targets -- -D warnings` and `cargo doc --no-deps`.
+# The whole test suite, as CI runs it (after packaging/setup.sh): the checks that hold the
+# code's shape (formatting, lints, docs, the headless core), then every unit, integration,
+# real-peer and UI test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,5 +9,31 @@ if ! command -v cargo >/dev/null && [[ -f "${CARGO_HOME:-$HOME/.cargo}/env" ]]; 
     . "${CARGO_HOME:-$HOME/.cargo}/env"
 fi
 
+step() { printf '\n== %s\n' "$*"; }
+
+step "formatting"
 cargo fmt --all -- --check
+
+step "the core names no GUI crate"
+if grep -rnwE 'egui|eframe|winit|x11rb' src/core; then
+    echo "test.sh: src/core must not name egui, eframe, winit or x11rb (above)" >&2
+    exit 1
+fi
+
+step "lints"
+cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --lib --no-default-features -- -D warnings
+
+step "the headless core pulls in no GUI or server crate"
+forbidden='^(egui|eframe|winit|x11rb|cpal|axum|hmac|sha2|jpeg-encoder) '
+if cargo tree --locked --no-default-features --edges normal --prefix none \
+    | grep -E "$forbidden" | sort -u | grep .; then
+    echo "test.sh: cargo build --lib --no-default-features depends on the crates above" >&2
+    exit 1
+fi
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
+
+step "tests"
 cargo test --locked

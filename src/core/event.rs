@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use super::input::InputEvent;
 use super::redact::Secret;
 
-/// Wakes the front end: `egui::Context::request_repaint` in the GUI, a counter in tests.
+/// Wakes the front end: the window's repaint request in the GUI, a counter in tests.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
 /// A waker that does nothing, for headless commands that poll.

@@ -1,4 +1,5 @@
-//! The headless core: sessions, sources, providers, frames. Never names egui.
+//! The headless core: sessions, sources, providers, frames. It builds without the GUI
+//! (`--no-default-features`) and names no GUI crate; `packaging/test.sh` checks both.
 
 pub mod audio;
 pub mod config;

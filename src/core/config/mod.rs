@@ -26,7 +26,7 @@
 //!
 //! The file lives in the platform config directory (`~/.config/lookout/config.toml` on Linux).
 //! Each profile, the environment and the flags are each one [`Settings`] (see
-//! [`settings`]); [`resolve`] lays them over each other. Keys are held as
+//! `settings`); [`resolve`] lays them over each other. Keys are held as
 //! [`Secret`](super::redact::Secret)s and never printed.
 
 mod settings;

@@ -4,8 +4,8 @@
 //! derived from them ([`NamedKey::dom_key`] and the character itself). Characters map by
 //! rule ([`from_char`]): Latin-1 keysyms equal their code point, other Unicode characters
 //! are `0x0100_0000 + code point` (the X11 Unicode keysym range). Keys without a character
-//! come from the [`NamedKey`] table. The front end maps its own key codes onto these (for
-//! egui: `ui::keys`).
+//! come from the [`NamedKey`] table. The front end maps its own key codes onto these (the
+//! window's: `ui::keys`).
 
 /// `0x0100_0000 + code point`: how X11 names a character outside Latin-1.
 pub const UNICODE_OFFSET: u32 = 0x0100_0000;

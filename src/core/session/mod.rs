@@ -1,7 +1,7 @@
 //! Sessions: one async task per watched source, and the handle a front end holds.
 //!
-//! [`spawn`] picks the source's [`Driver`](driver::Driver) (the one registration line per
-//! source kind is in [`spawn`]) and starts the shared runner ([`runner`]) on the runtime;
+//! [`spawn`] picks the source's driver (`driver::Driver`; the one registration line per
+//! source kind is in [`spawn`]) and starts the shared runner (`runner`) on the runtime;
 //! the returned [`SessionHandle`] holds the event receiver, the command sender, the
 //! [`FrameSlot`], the [`LogSlot`] and the [`StreamStats`]. Each driver lives beside its
 //! protocol in `core::source::<kind>`: a source's whole life, provider to decoded output,

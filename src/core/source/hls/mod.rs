@@ -9,7 +9,7 @@
 //!
 //! [`Player`] puts them together for one stream: its main playlist and, when the master
 //! playlist (or the provider) gives one, a separate audio playlist on the same clock.
-//! [`driver`] runs a player for a session: AgentStation's recorder or a playlist URL.
+//! `driver` runs a player for a session: AgentStation's recorder or a playlist URL.
 
 pub mod clock;
 pub mod decode;

@@ -44,8 +44,8 @@
 //! a `touchMove` without it, the last lifting a `touchEnd` with none, and a cancel a
 //! `touchCancel` with none that ends them all.
 //!
-//! [`driver`] runs them on a connection (the session task), with the decoding on its own
-//! thread ([`decode_thread`]).
+//! `driver` runs them on a connection (the session task), with the decoding on its own
+//! thread (`decode_thread`).
 //!
 //! Every error concerns one message: the connection can go on with the next one. Status,
 //! URL and error texts may hold secrets (tokens in URLs); errors here never quote a message

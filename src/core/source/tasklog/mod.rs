@@ -15,8 +15,8 @@
 //! - **AgentStation** streams its workstation log as Server-Sent Events, each `data:` a
 //!   JSON log entry with `level`, `message` and `timestamp`.
 //!
-//! Two drivers run these stages on a connection: [`driver`] (the runner's socket and REST)
-//! and [`sse_driver`] (AgentStation's SSE). The stages themselves are pure (no I/O, no UI):
+//! Two drivers run these stages on a connection: `driver` (the runner's socket and REST)
+//! and `sse_driver` (AgentStation's SSE). The stages themselves are pure (no I/O, no UI):
 //! - [`parse`] turns one runner text message into a [`TaskMessage`]. Text that is not a JSON
 //!   object, or an object of a type nobody knows, becomes [`TaskMessage::Raw`]: shown, never
 //!   dropped. A known type missing what makes it usable (an `input_request` without its
