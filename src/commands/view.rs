@@ -1,13 +1,18 @@
 //! `lookout view` and `lookout demo`: the window, with its session on the shared runtime.
 
+#[cfg(feature = "sim")]
 use anyhow::Context as _;
 
 use crate::cli::ScaleArg;
+#[cfg(feature = "sim")]
 use crate::core::config::Settings;
+#[cfg(feature = "sim")]
 use crate::core::provider::waldiez::Credentials;
+#[cfg(feature = "sim")]
 use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
+#[cfg(feature = "sim")]
 use crate::sim::SimConfig;
 use crate::ui::{self, ScaleMode, Sessions, ViewerOptions};
 
@@ -80,6 +85,7 @@ pub fn run(
 }
 
 /// Settings that reach every provider of the simulator `sim`.
+#[cfg(feature = "sim")]
 pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
     Settings {
         optexity_base_url: sim.base_url(),
@@ -99,6 +105,7 @@ pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
 
 /// Starts the simulator on a free loopback port and watches one of its tasks (or `source`,
 /// one of its other sources).
+#[cfg(feature = "sim")]
 pub fn demo(
     rt: &tokio::runtime::Runtime,
     task: &str,
