@@ -48,10 +48,11 @@ use axum::routing::{get, post};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
-use super::api::{AppState, same_secret};
-use super::chaser::rfc3339_ms;
+use super::api::AppState;
+use super::clock::{now_ms, rfc3339_ms};
+use super::credentials::{bearer, same_secret};
 use super::hls::{self, HlsKind, RecorderState, Recorders};
-use super::token::{TokenIssuer, now_ms};
+use super::token::TokenIssuer;
 
 /// How long a log stream URL's token opens the stream.
 pub const LOG_URL_TTL_MS: u64 = 5 * 60 * 1000;
@@ -361,14 +362,6 @@ fn forced_error(f: ForcedFailure) -> Response {
 
 fn bad_request(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "bad_request", message)
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
-    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
-    let (scheme, rest) = value.split_at_checked(7)?;
-    scheme
-        .eq_ignore_ascii_case(b"bearer ")
-        .then(|| rest.trim_ascii())
 }
 
 /// `{"url": "http://HOST/{path…}?token={token}"}`, HOST as the request named it.

@@ -31,6 +31,7 @@ use tokio::sync::watch;
 
 use super::agentstation::{self, AgentStation};
 use super::chaser::{self, Chaser};
+use super::credentials::same_secret;
 use super::desktop::Script;
 use super::interact::{Pages, optexity_page};
 use super::rfb::server::{ConnectionSpec, RunningCheck, StopSignals, run_connection};
@@ -146,11 +147,6 @@ fn not_running() -> Response {
         StatusCode::CONFLICT,
         "Stream not available: task is not running",
     )
-}
-
-/// Compares in constant time, so the key cannot be guessed byte by byte.
-pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl AppState {

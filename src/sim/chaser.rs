@@ -28,12 +28,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::api::{AppState, same_secret};
+use super::api::AppState;
+use super::clock::rfc3339_ms;
+use super::credentials::{bearer, same_secret};
 use super::desktop::Script;
 use super::interact::{Pages, chaser_page};
 use super::preview::{self, PreviewSpec};
 use super::stats::bump;
 use super::token::TokenIssuer;
+use crate::core::source::preview::CLOSE_SESSION_DELETED;
 
 /// The frame rate a token advertises (the public docs: "currently 5").
 pub(crate) const TOKEN_FPS: u32 = 5;
@@ -142,7 +145,7 @@ impl Chaser {
             },
         );
         if old.is_some() {
-            self.close_session(id, preview::CLOSE_DELETED);
+            self.close_session(id, CLOSE_SESSION_DELETED);
         }
         self.pages.reset(&chaser_page(id));
     }
@@ -250,37 +253,6 @@ fn not_found(id: &str) -> Response {
     error(StatusCode::NOT_FOUND, &format!("session {id} not found"))
 }
 
-/// The bearer key of an `Authorization` header, if any.
-fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
-    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
-    let (scheme, rest) = value.split_at_checked(7)?;
-    scheme
-        .eq_ignore_ascii_case(b"bearer ")
-        .then(|| rest.trim_ascii())
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for `ms` since the Unix epoch (proleptic Gregorian, UTC).
-pub(crate) fn rfc3339_ms(ms: u64) -> String {
-    let (secs, millis) = (ms / 1000, ms % 1000);
-    let (days, day_secs) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's days-to-civil, shifted so that eras start on 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        day_secs / 3600,
-        day_secs / 60 % 60,
-        day_secs % 60
-    )
-}
-
 /// `POST /v1/sessions/{id}/preview-token`.
 pub(crate) async fn mint(
     State(s): State<Arc<AppState>>,
@@ -366,32 +338,4 @@ pub(crate) async fn preview(
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| preview::run(socket, spec))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339_utc_with_milliseconds() {
-        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339_ms(1_781_351_681_836), "2026-06-13T11:54:41.836Z");
-        assert_eq!(rfc3339_ms(951_782_400_001), "2000-02-29T00:00:00.001Z");
-        assert_eq!(rfc3339_ms(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
-    }
-
-    #[test]
-    fn bearer_keys_are_read_from_the_header() {
-        let mut h = HeaderMap::new();
-        assert_eq!(bearer(&h), None);
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer k1"));
-        assert_eq!(bearer(&h), Some(&b"k1"[..]));
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("bearer  k2 "),
-        );
-        assert_eq!(bearer(&h), Some(&b"k2"[..]));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic k1"));
-        assert_eq!(bearer(&h), None);
-    }
 }

@@ -232,7 +232,7 @@ fn touch(event: &str, points: &[(u32, u32)]) -> Value {
 async fn preview_tokens_mint_and_every_error_has_its_status() {
     let sim = sim_with_ttl(60_000).await;
     let key = Some(sim.chaser_key());
-    let before = token::now_ms();
+    let before = clock::now_ms();
     let (code, _, body) = mint_raw(&sim, "demo", key).await;
     assert_eq!(code, 200, "{body}");
     let port = sim.base_url().rsplit(':').next().unwrap().to_string();
@@ -252,8 +252,8 @@ async fn preview_tokens_mint_and_every_error_has_its_status() {
         expires.ends_with('Z') && expires.as_bytes()[19] == b'.',
         "{expires}"
     );
-    let earliest = chaser::rfc3339_ms(before + 60_000);
-    let latest = chaser::rfc3339_ms(token::now_ms() + 60_000);
+    let earliest = clock::rfc3339_ms(before + 60_000);
+    let latest = clock::rfc3339_ms(clock::now_ms() + 60_000);
     assert!((earliest.as_str()..=latest.as_str()).contains(&expires));
     let (_, _, body) = mint_raw(&sim, "view-only", key).await;
     assert_eq!(body["input_enabled"], json!(false));
@@ -354,7 +354,7 @@ async fn previews_start_with_status_and_url_then_send_jpeg_frames() {
             (json!(640), json!(480))
         );
         let ts = meta["timestamp"].as_f64().unwrap();
-        assert!((ts - token::now_ms() as f64).abs() < 10_000.0, "{ts}");
+        assert!((ts - clock::now_ms() as f64).abs() < 10_000.0, "{ts}");
     }
     // Garbage and unknown types are ignored; the stream goes on.
     ws.send(Message::Text("not json".into())).await.unwrap();

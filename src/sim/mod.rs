@@ -40,6 +40,8 @@ mod agentstation;
 mod api;
 pub mod capture;
 mod chaser;
+mod clock;
+mod credentials;
 pub mod desktop;
 mod hls;
 mod interact;
@@ -80,18 +82,18 @@ pub use waldiez_tasks::{
 };
 
 use crate::core::frame::MAX_DIMENSION;
+use crate::core::source::preview::{CLOSE_ENDED, CLOSE_SESSION_DELETED};
 use agentstation::{AgentStation, AgentStationSettings, DEMO_WORKSTATIONS};
 use api::{AppState, Showing, StreamContext};
 use chaser::{Chaser, DEMO_SESSIONS};
 use interact::{Pages, VNC_PAGE};
-use preview::{CLOSE_DELETED, CLOSE_ENDED};
 use rfb::server::{StopSignals, run_connection};
 use rfb::transport::Transport;
 use stats::{Counters, bump};
 use tasks::{DEMO_TASKS, TaskTable};
 use token::TokenIssuer;
 use waldiez::{Waldiez, WaldiezSettings};
-use waldiez_tasks::{DEMO_WALDIEZ_TASKS, demo_plans};
+use waldiez_tasks::{DEFAULT_INPUT_TIMEOUT_MS, DEMO_WALDIEZ_TASKS, demo_plans};
 
 /// How long shutdown waits for the HTTP server to finish.
 const SHUTDOWN_GRACE_MS: u64 = 2_000;
@@ -170,7 +172,7 @@ impl Default for SimConfig {
             waldiez_refresh_ttl_ms: 24 * 60 * 60 * 1000,
             waldiez_max_viewers: 8,
             waldiez_step_ms: 1_000,
-            waldiez_input_timeout_ms: 180_000,
+            waldiez_input_timeout_ms: DEFAULT_INPUT_TIMEOUT_MS,
             waldiez_print_objects: false,
             agentstation_token: "sim-agentstation-token".to_string(),
             agentstation_log_interval_ms: 400,
@@ -377,7 +379,7 @@ impl SimHandle {
     /// Test hook: deletes a Chaser session. Its open previews close with 4404; mints and
     /// connections answer 404. `false` if it was unknown.
     pub fn delete_chaser_session(&self, id: &str) -> bool {
-        self.chaser.remove(id, CLOSE_DELETED)
+        self.chaser.remove(id, CLOSE_SESSION_DELETED)
     }
 
     /// Test hook: ends a Chaser session. Its open previews close with 1000 ("session

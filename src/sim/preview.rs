@@ -36,23 +36,17 @@ use tokio::time::Instant;
 
 use super::api::StreamContext;
 use super::chaser::{Chaser, Registration};
+use super::clock::now_ms;
 use super::desktop::{CYCLE_TICKS, Desktop, Interaction, Script, Widget};
 use super::interact::{Clicks, Page};
 use super::stats::{
     KeyEventType, LiveStream, MouseButton, MouseEventType, ReceivedInput, TouchEventType,
     TouchPoint, bump,
 };
-use super::token::now_ms;
 use crate::core::frame::FrameError;
-
-/// Close code: the session ended.
-pub(crate) const CLOSE_ENDED: u16 = 1000;
-/// Close code: the token expired (or was invalid): mint a new one and reconnect.
-pub(crate) const CLOSE_TOKEN_EXPIRED: u16 = 4401;
-/// Close code: input is not enabled for this session.
-pub(crate) const CLOSE_INPUT_DISABLED: u16 = 4403;
-/// Close code: the session was deleted.
-pub(crate) const CLOSE_DELETED: u16 = 4404;
+use crate::core::source::preview::{
+    CLOSE_ENDED, CLOSE_INPUT_DISABLED, CLOSE_SESSION_DELETED, CLOSE_TOKEN_EXPIRED,
+};
 
 /// Fastest frame rate a client may ask for.
 pub(crate) const MAX_FPS: u32 = 30;
@@ -308,7 +302,7 @@ impl Conn {
         // The session may have gone between the upgrade's check and our registration.
         let current = self.spec.chaser.session(&self.spec.session);
         if current.map(|s| s.generation) != Some(self.spec.generation) {
-            return self.close(CLOSE_DELETED, "session deleted").await;
+            return self.close(CLOSE_SESSION_DELETED, "session deleted").await;
         }
         self.send_status().await?;
         let mut page_url = url::Url::parse("https://shop.example.com/checkout")
@@ -347,7 +341,7 @@ impl Conn {
                 Wake::Closed(code) => {
                     let reason = match code {
                         CLOSE_ENDED => "session ended",
-                        CLOSE_DELETED => "session deleted",
+                        CLOSE_SESSION_DELETED => "session deleted",
                         _ => "closed by the simulator",
                     };
                     return self.close(code, reason).await;

@@ -13,8 +13,7 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::*;
-use crate::sim::rfb::auth::vnc_auth_response;
-use crate::sim::rfb::encode::id;
+use crate::core::source::rfb::{encodings, vnc_auth_response};
 use crate::sim::rfb::encode::testdec::{ClientFb, Source};
 use crate::sim::rfb::pixel::PixelFormat;
 
@@ -452,7 +451,11 @@ async fn tcp_session_reproduces_the_desktop_exactly_through_scrolls() {
     let started = Instant::now();
     let client = blocking(move || {
         let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
-        c.set_encodings(&[id::ZRLE, id::COPY_RECT, id::COMPRESS_LEVEL_0 + 1]);
+        c.set_encodings(&[
+            encodings::ZRLE,
+            encodings::COPY_RECT,
+            encodings::COMPRESS_LEVEL_0 + 1,
+        ]);
         c.run_until(|c| c.fb.copy_rects >= 3 && c.updates > 60);
         c
     })
@@ -464,7 +467,7 @@ async fn tcp_session_reproduces_the_desktop_exactly_through_scrolls() {
             .fb
             .encodings_seen
             .iter()
-            .all(|&e| e == id::ZRLE || e == id::COPY_RECT)
+            .all(|&e| e == encodings::ZRLE || e == encodings::COPY_RECT)
     );
     let max_tick = (started.elapsed().as_millis() as u64 + 1000) * 240 / 1000;
     let tick = client.matching_tick("demo", true, max_tick);
@@ -492,11 +495,11 @@ async fn websocket_session_splits_messages_and_sends_cursor_and_pointer() {
         let (pipe, _) = Pipe::ws(&url).unwrap();
         let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
         c.set_encodings(&[
-            id::TIGHT,
-            id::HEXTILE,
-            id::COPY_RECT,
-            id::CURSOR,
-            id::POINTER_POS,
+            encodings::TIGHT,
+            encodings::HEXTILE,
+            encodings::COPY_RECT,
+            encodings::CURSOR,
+            encodings::POINTER_POS,
         ]);
         let mut pointers = std::collections::HashSet::new();
         c.run_until(|c| {
@@ -516,10 +519,10 @@ async fn websocket_session_splits_messages_and_sends_cursor_and_pointer() {
         .fb
         .encodings_seen
         .iter()
-        .filter(|&&e| e == id::CURSOR)
+        .filter(|&&e| e == encodings::CURSOR)
         .count();
     assert_eq!(cursor_rects, 1);
-    assert!(client.fb.encodings_seen.contains(&id::TIGHT));
+    assert!(client.fb.encodings_seen.contains(&encodings::TIGHT));
     let max_tick = (started.elapsed().as_millis() as u64 + 1000) * 240 / 1000;
     assert!(client.matching_tick("demo", false, max_tick).is_some());
     let Pipe::Ws {
@@ -545,9 +548,9 @@ async fn handshakes_for_3_3_clients_and_vnc_authentication() {
     let addr = sim.rfb_tcp_addr();
     blocking(move || {
         let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.003\n", None);
-        c.set_encodings(&[id::RAW]);
+        c.set_encodings(&[encodings::RAW]);
         c.run_until(|_| true);
-        assert_eq!(c.fb.encodings_seen, [id::RAW]);
+        assert_eq!(c.fb.encodings_seen, [encodings::RAW]);
         let c = Client::connect(Pipe::tcp(addr), b"RFB 003.007\n", None);
         assert_eq!((c.fb.fb.width(), c.fb.fb.height()), (640, 480));
     })
@@ -632,7 +635,7 @@ async fn desktop_size_changes_reach_clients_that_support_them() {
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<()>(2);
     let client = blocking(move || {
         let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
-        c.set_encodings(&[id::HEXTILE, id::DESKTOP_SIZE]);
+        c.set_encodings(&[encodings::HEXTILE, encodings::DESKTOP_SIZE]);
         let mut plain = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
         plain.run_until(|_| true);
         c.run_until(|_| true);
@@ -655,7 +658,7 @@ async fn desktop_size_changes_reach_clients_that_support_them() {
         .await
         .unwrap()
         .unwrap();
-    assert!(c.fb.encodings_seen.contains(&id::DESKTOP_SIZE));
+    assert!(c.fb.encodings_seen.contains(&encodings::DESKTOP_SIZE));
     assert_eq!((c.fb.fb.width(), c.fb.fb.height()), (400, 300));
     assert!(
         plain_dropped,
@@ -727,7 +730,12 @@ async fn other_pixel_formats_decode_to_the_same_picture() {
             },
         ];
         for pf in formats {
-            for enc in [id::ZRLE, id::TIGHT, id::RAW, id::HEXTILE] {
+            for enc in [
+                encodings::ZRLE,
+                encodings::TIGHT,
+                encodings::RAW,
+                encodings::HEXTILE,
+            ] {
                 let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
                 let mut m = vec![0, 0, 0, 0];
                 m.extend_from_slice(&pf.to_bytes());
@@ -774,7 +782,7 @@ async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
     let client = blocking(move || {
         let (pipe, _) = Pipe::ws(&url).unwrap();
         let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
-        c.set_encodings(&[id::ZRLE, id::COPY_RECT]);
+        c.set_encodings(&[encodings::ZRLE, encodings::COPY_RECT]);
         c.run_until(|c| matches(c, &Interaction::default()));
         let pointer = |c: &mut Client, buttons: u8, (x, y): (u32, u32)| {
             let mut m = vec![5, buttons];
@@ -834,7 +842,7 @@ async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
     blocking(move || {
         let (pipe, _) = Pipe::ws(&url).unwrap();
         let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
-        c.set_encodings(&[id::ZRLE]);
+        c.set_encodings(&[encodings::ZRLE]);
         c.run_until(|_| true);
         let typed = Interaction {
             captcha_solved: true,

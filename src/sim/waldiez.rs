@@ -46,13 +46,13 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
-use super::api::{AppState, same_secret};
-use super::chaser::rfc3339_ms;
+use super::api::AppState;
+use super::clock::rfc3339_ms;
+use super::credentials::same_secret;
 use super::token::{TokenIssuer, TokenRejection};
 use super::waldiez_tasks::{Viewer, WaldiezTasks};
+use crate::core::provider::waldiez::AUDIENCE;
 
-/// The audience of every token, and the subprotocol that carries one.
-pub(crate) const AUDIENCE: &str = "tasks-api";
 /// Largest client message a task socket accepts (answers are short text).
 const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 /// Largest request body of the auth and input routes.

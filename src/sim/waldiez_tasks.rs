@@ -28,8 +28,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::AbortHandle;
 
-use super::chaser::rfc3339_ms;
-use super::token::now_ms;
+use super::clock::{now_ms, now_us, rfc3339_ms};
+use crate::core::provider::waldiez::DEFAULT_INPUT_TIMEOUT_S;
 
 /// Stored messages a new viewer gets before live ones (the runner's `xrevrange` count).
 pub const REPLAY_MESSAGES: usize = 50;
@@ -37,6 +37,8 @@ pub const REPLAY_MESSAGES: usize = 50;
 pub const MAX_STORED_MESSAGES: usize = 1000;
 /// Answers [`super::SimHandle::waldiez_answers`] keeps per task (the latest).
 pub const MAX_RECORDED_ANSWERS: usize = 256;
+/// How long a prompt waits when the plan does not say (the runner's default).
+pub(crate) const DEFAULT_INPUT_TIMEOUT_MS: u64 = DEFAULT_INPUT_TIMEOUT_S * 1000;
 /// Live messages a slow viewer may fall behind before it misses some (the runner drops
 /// messages for a client whose queue is full, too).
 const LIVE_CAPACITY: usize = 256;
@@ -198,7 +200,7 @@ impl WaldiezPlan {
             steps,
             step_ms: 1_000,
             pending_ms: 0,
-            input_timeout_ms: 180_000,
+            input_timeout_ms: DEFAULT_INPUT_TIMEOUT_MS,
             repeat: false,
             end: WaldiezStatus::Completed,
             restart_after_ms: None,
@@ -489,7 +491,10 @@ impl WaldiezTasks {
         let mut tasks = self.lock();
         if !tasks.contains_key(id) {
             let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-            tasks.insert(id.to_string(), TaskState::new(generation, status, 180_000));
+            tasks.insert(
+                id.to_string(),
+                TaskState::new(generation, status, DEFAULT_INPUT_TIMEOUT_MS),
+            );
         }
         if let Some(t) = tasks.get_mut(id) {
             if let Some(runner) = t.runner.take() {
@@ -730,14 +735,6 @@ impl WaldiezTasks {
             }
         }
     }
-}
-
-/// Microseconds since the Unix epoch (the runner's timestamps).
-fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros().min(u128::from(u64::MAX)) as u64)
-        .unwrap_or(0)
 }
 
 async fn pause(ms: u64) {

@@ -60,7 +60,8 @@ use encoder::EncoderHandle;
 use playlist::{Entry, Listing};
 pub(crate) use routes::routes;
 
-use super::token::{TokenIssuer, now_ms};
+use super::clock::now_ms;
+use super::token::TokenIssuer;
 
 /// Picture width.
 pub const WIDTH: u32 = 1280;

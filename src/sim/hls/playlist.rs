@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::HlsKind;
-use crate::sim::chaser::rfc3339_ms;
+use crate::sim::clock::rfc3339_ms;
 
 /// One listed segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
