@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::HlsKind;
+use super::media::HlsKind;
 use crate::sim::clock::rfc3339_ms;
 
 /// One listed segment.

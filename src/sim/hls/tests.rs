@@ -5,14 +5,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Cursor;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use ffmpeg_next as ff;
 use serde_json::{Value, json};
 
+use super::audio;
+use super::encoder::SegmentSink;
+use super::media::*;
 use super::playlist::{self, Entry, Listing};
-use super::*;
-use crate::sim::tests::http;
+use super::recorder::*;
+use crate::sim::test_fixtures::http;
 use crate::sim::{SimConfig, SimHandle};
 
 const PDT0: u64 = 1_781_351_681_836;

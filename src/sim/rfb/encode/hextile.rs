@@ -7,7 +7,7 @@
 //! and one subrectangle per horizontal run, and everything else raw. Every non-raw tile
 //! names its colours, so nothing depends on what the previous tile left behind.
 
-use super::{EncodeError, rect_header};
+use super::rect::{EncodeError, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
 use crate::core::source::rfb::encodings::{
     self,

@@ -1,6 +1,6 @@
 //! Raw encoding (0): `w * h` pixels in the client's format, left to right, top to bottom.
 
-use super::{EncodeError, rect_header};
+use super::rect::{EncodeError, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
 use crate::core::source::rfb::encodings;
 use crate::sim::rfb::pixel::PixelFormat;

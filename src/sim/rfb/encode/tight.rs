@@ -11,7 +11,7 @@
 //! low bits first, the top bit of the first two saying another byte follows. Rectangles are
 //! at most 2048 pixels wide; we split wider (and very large) areas.
 
-use super::{EncodeError, ZlibStream, rect_header};
+use super::rect::{EncodeError, ZlibStream, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
 use crate::core::source::rfb::encodings::{self, tight};
 use crate::sim::rfb::pixel::PixelFormat;

@@ -9,7 +9,7 @@
 //! A run length `n` is sent as `(n-1)/255` bytes of 255 and a final `(n-1) % 255`.
 //! For each tile we compute the exact size of every form that applies and send the smallest.
 
-use super::{EncodeError, ZlibStream, rect_header};
+use super::rect::{EncodeError, ZlibStream, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
 use crate::core::source::rfb::encodings::{self, zrle::TILE};
 use crate::sim::rfb::pixel::{CpixelLayout, PixelFormat};

@@ -4,7 +4,7 @@
 //!
 //! On connect the server sends `{"type":"status",…}` and `{"type":"url",…}`, then frames:
 //! `{"type":"frame","seq":N,"data":"<base64 JPEG>","metadata":{…}}` (or, with
-//! [`super::SimHandle::preview_binary_frames`], binary messages holding one JPEG each) of
+//! [`crate::sim::SimHandle::preview_binary_frames`], binary messages holding one JPEG each) of
 //! the same synthetic desktop the RFB streams show, with the agent pointer painted in.
 //! Pacing is push at the token's fps until the client sends
 //! `{"type":"config","maxFps":N,"pacing":"ack"|"push"}`: push sends at `min(N, 30)` fps,
@@ -34,19 +34,19 @@ use serde_json::json;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use super::api::StreamContext;
-use super::chaser::{Chaser, Registration};
-use super::clock::now_ms;
-use super::desktop::{CYCLE_TICKS, Desktop, Interaction, Script, Widget};
-use super::interact::{Clicks, Page};
-use super::stats::{
-    KeyEventType, LiveStream, MouseButton, MouseEventType, ReceivedInput, TouchEventType,
-    TouchPoint, bump,
-};
+use super::sessions::{Chaser, Registration};
 use crate::core::frame::FrameError;
 use crate::core::source::preview::{
     CLOSE_ENDED, CLOSE_INPUT_DISABLED, CLOSE_SESSION_DELETED, CLOSE_TOKEN_EXPIRED,
 };
+use crate::sim::clock::now_ms;
+use crate::sim::desktop::{CYCLE_TICKS, Desktop, Interaction, Script, Widget};
+use crate::sim::interact::{Clicks, Page};
+use crate::sim::stats::{
+    KeyEventType, LiveStream, MouseButton, MouseEventType, ReceivedInput, TouchEventType,
+    TouchPoint, bump,
+};
+use crate::sim::streams::StreamContext;
 
 /// Fastest frame rate a client may ask for.
 pub(crate) const MAX_FPS: u32 = 30;

@@ -13,11 +13,11 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 
-use super::tests::{IO_TIMEOUT, http, small};
-use super::*;
 use crate::core::source::tasklog::{
     self, AgentEvent, LogLevel, PrintContent, SseParser, TaskMessage, parse_log_entry,
 };
+use crate::sim::test_fixtures::{IO_TIMEOUT, http, small};
+use crate::sim::*;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 

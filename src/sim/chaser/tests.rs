@@ -16,9 +16,9 @@ use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
-use super::tests::{IO_TIMEOUT, http, small};
-use super::*;
 use crate::core::frame::Rect;
+use crate::sim::test_fixtures::{IO_TIMEOUT, centre, http, small, widget_box};
+use crate::sim::*;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -144,33 +144,6 @@ fn decode_jpeg(data: &[u8]) -> (usize, usize, Vec<u8>) {
     let pixels = d.decode().unwrap();
     let (w, h) = d.dimensions().unwrap();
     (w, h, pixels)
-}
-
-/// The screen box of `widget` on a 640×480 desktop that has not scrolled.
-pub(super) fn widget_box(widget: Widget) -> Rect {
-    let d = Desktop::with_script(
-        640,
-        480,
-        "x",
-        0,
-        Script::AwaitHuman,
-        &Interaction::default(),
-    )
-    .unwrap();
-    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for y in 0..480u32 {
-        for x in 0..640u32 {
-            if d.widget_at(x.into(), y.into()) == Some(widget) {
-                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            }
-        }
-    }
-    assert!(x1 >= x0, "{widget:?} is not on screen");
-    Rect::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
-}
-
-pub(super) fn centre(r: Rect) -> (u32, u32) {
-    (r.x + r.w / 2, r.y + r.h / 2)
 }
 
 /// Mean absolute difference of the RGB of `area` between two RGBA 640-wide pictures.

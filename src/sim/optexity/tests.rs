@@ -1,6 +1,7 @@
-//! End-to-end tests of the simulator on 127.0.0.1:0: the REST contract, stream tokens, task
-//! timelines, and RFB sessions driven by a small blocking test client (TCP and WebSocket)
-//! whose decoder is the spec-written one in `rfb::encode::testdec`.
+//! End-to-end tests of the simulated Optexity on 127.0.0.1:0: the REST contract, stream
+//! tokens, task timelines, and the RFB sessions behind its stream URLs (and the plain TCP
+//! endpoint), driven by a small blocking test client (TCP and WebSocket) whose decoder is
+//! the spec-written one in `rfb::encode::testdec`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,34 +13,11 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::*;
 use crate::core::source::rfb::{encodings, vnc_auth_response};
 use crate::sim::rfb::encode::testdec::{ClientFb, Source};
 use crate::sim::rfb::pixel::PixelFormat;
-
-pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub(super) fn small(cfg: SimConfig) -> SimConfig {
-    SimConfig {
-        width: 640,
-        height: 480,
-        ..cfg
-    }
-}
-
-/// A plain-HTTP client (reqwest wants a TLS set-up even so; this one trusts nothing).
-pub(super) fn http() -> reqwest::Client {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap()
-}
+use crate::sim::test_fixtures::{IO_TIMEOUT, centre, http, small, widget_box};
+use crate::sim::*;
 
 async fn get(sim: &SimHandle, path: &str, key: Option<&str>) -> (u16, Value) {
     let mut req = http().get(format!("{}{path}", sim.base_url()));
@@ -758,7 +736,6 @@ async fn other_pixel_formats_decode_to_the_same_picture() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
-    use super::chaser_tests::{centre, widget_box};
     let sim = SimHandle::start(small(SimConfig::default())).await.unwrap();
     let url = stream_url(&sim, "human").await;
     let started = Instant::now();
