@@ -210,6 +210,21 @@ impl Client {
         self.pipe.send(&m).unwrap();
     }
 
+    /// Sends a PointerEvent.
+    fn pointer(&mut self, buttons: u8, (x, y): (u32, u32)) {
+        let mut m = vec![5, buttons];
+        m.extend_from_slice(&(x as u16).to_be_bytes());
+        m.extend_from_slice(&(y as u16).to_be_bytes());
+        self.pipe.send(&m).unwrap();
+    }
+
+    /// Sends a KeyEvent.
+    fn key(&mut self, down: bool, keysym: u32) {
+        let mut m = vec![4, u8::from(down), 0, 0];
+        m.extend_from_slice(&keysym.to_be_bytes());
+        self.pipe.send(&m).unwrap();
+    }
+
     fn read_update(&mut self) -> Result<(), String> {
         let kind = self.pipe.u8()?;
         if kind != 0 {
@@ -761,20 +776,9 @@ async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
         let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
         c.set_encodings(&[encodings::ZRLE, encodings::COPY_RECT]);
         c.run_until(|c| matches(c, &Interaction::default()));
-        let pointer = |c: &mut Client, buttons: u8, (x, y): (u32, u32)| {
-            let mut m = vec![5, buttons];
-            m.extend_from_slice(&(x as u16).to_be_bytes());
-            m.extend_from_slice(&(y as u16).to_be_bytes());
-            c.pipe.send(&m).unwrap();
-        };
-        let key = |c: &mut Client, down: bool, keysym: u32| {
-            let mut m = vec![4, u8::from(down), 0, 0];
-            m.extend_from_slice(&keysym.to_be_bytes());
-            c.pipe.send(&m).unwrap();
-        };
-        pointer(&mut c, 0, captcha);
-        pointer(&mut c, 1, captcha);
-        pointer(&mut c, 0, captcha);
+        c.pointer(0, captcha);
+        c.pointer(1, captcha);
+        c.pointer(0, captcha);
         let solved = Interaction {
             captcha_solved: true,
             ..Interaction::default()
@@ -783,17 +787,17 @@ async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
         step_tx.send(()).unwrap();
         go_rx.recv().unwrap();
 
-        pointer(&mut c, 1, field);
-        pointer(&mut c, 0, field);
+        c.pointer(1, field);
+        c.pointer(0, field);
         for k in [u32::from('h'), u32::from('i'), 0xff08, 0xe9, 0x0100_20ac] {
-            key(&mut c, true, k);
-            key(&mut c, false, k);
+            c.key(true, k);
+            c.key(false, k);
         }
         // A shortcut types nothing.
-        key(&mut c, true, 0xffe3);
-        key(&mut c, true, u32::from('v'));
-        key(&mut c, false, u32::from('v'));
-        key(&mut c, false, 0xffe3);
+        c.key(true, 0xffe3);
+        c.key(true, u32::from('v'));
+        c.key(false, u32::from('v'));
+        c.key(false, 0xffe3);
         let typed = Interaction {
             captcha_solved: true,
             field_focused: true,
