@@ -21,7 +21,8 @@
 //!       POST /v1/workstations/{id}/log/stream  routes/agentstation.rs (Bearer token)
 //!       GET /agentstation/log/{id}?token   routes/agentstation.rs -> text/event-stream
 //!         <- agentstation/log_stream.rs (agentstation/station.rs keeps the open ones)
-//!       POST /v1/workstations/{id}/recorder/{start,stream}, GET …/recorder  routes/agentstation.rs
+//!       POST /v1/workstations/{id}/recorder/{start,stream}, GET …/recorder
+//!                                           routes/agentstation.rs (agentstation/station.rs)
 //!       GET /agentstation/hls/{id}/{video|audio}[/{seq}.ts]?token  routes/agentstation.rs
 //!         <- hls/recorder.rs (playlists, segments) <- hls/encoder.rs: one thread per
 //!            recording workstation (desktop -> x264/AAC -> MPEG-TS in memory)
@@ -41,20 +42,22 @@
 //!
 //! # Modules, and which way they depend
 //!
-//! Each module uses only modules on the lines below its own (and the core); none uses one
-//! above it, and no file uses its parent's items, so the imports form no circle:
+//! Each module uses only modules on the lines below its own (and the core), or on its own
+//! line where an arrow says so (`a -> b`: `a` uses `b`); none uses one above it, and no
+//! file uses its parent's items, so the imports form no circle:
 //!
 //! ```text
-//! config, handle         SimConfig; SimHandle: starts everything, test hooks, shutdown
-//! routes/                the HTTP server: mod.rs (router) -> optexity.rs, chaser.rs,
+//! handle -> config       SimHandle: starts everything, test hooks, shutdown; SimConfig
+//! routes/                the HTTP server: mod.rs (the router) -> optexity.rs, chaser.rs,
 //!                        waldiez.rs, agentstation.rs (each provider's handlers) ->
-//!                        state.rs (AppState, URLs), fastapi.rs (error bodies)
-//! optexity/ chaser/      each provider's state and logic, with no HTTP routing:
-//! waldiez/ agentstation/ tasks; sessions <- preview; plan <- tasks <- runner, socket,
-//!   hls/                 demo; log_stream <- station -> hls (media <- audio, playlist,
-//!                        encoder <- recorder)
+//!                        state.rs (AppState, the URLs handed out), fastapi.rs (error bodies)
+//! optexity/ chaser/      each provider's state and logic, no HTTP routing:
+//! waldiez/ agentstation/ optexity: tasks; chaser: preview -> sessions;
+//! hls/                   waldiez: runner, socket -> tasks -> plan, demo -> plan;
+//!                        agentstation: station -> log_stream, hls;
+//!                        hls: recorder -> encoder, playlist -> media, encoder -> audio
 //! streams                what every stream shares: timeline, size, stop signals, pages
-//! rfb/ capture           the RFB server, its encoders, and captured sessions for benches
+//! capture -> rfb/        captured sessions for benches; the RFB server and its encoders
 //! interact, token        pages viewers act on; signed URL tokens
 //! clock, credentials,    wall-clock times; key checks; counters; the synthetic desktop
 //! stats, desktop/
