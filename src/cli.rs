@@ -1,5 +1,6 @@
 //! Command-line argument types (clap). No behaviour lives here.
 
+#[cfg(feature = "sim")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -27,9 +28,10 @@ pub enum Command {
     /// Connect headless, save the first complete picture as PNG and exit.
     Snapshot(SnapshotArgs),
     /// Run the built-in simulator of the provider APIs until interrupted.
+    #[cfg(feature = "sim")]
     Serve(ServeArgs),
     /// Start the simulator and watch its demo task: no account, no network.
-    #[cfg(feature = "gui")]
+    #[cfg(all(feature = "gui", feature = "sim"))]
     Demo(DemoArgs),
     /// Follow a task's log in the terminal and answer its prompts from stdin.
     ///
@@ -136,6 +138,7 @@ pub struct SnapshotArgs {
     pub timeout: f64,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address for the simulator's HTTP/WebSocket API.
@@ -147,7 +150,7 @@ pub struct ServeArgs {
     pub api_key: String,
 }
 
-#[cfg(feature = "gui")]
+#[cfg(all(feature = "gui", feature = "sim"))]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Which demo task to watch.

@@ -44,12 +44,13 @@
 //! * **Secrets.** Keys and tokens are [`core::redact::Secret`]s; URLs pass through
 //!   [`core::redact::url`] before they are shown anywhere.
 //!
-//! Modules: [`core`] (headless), [`sim`] (the built-in provider simulator), `ui` (egui,
-//! behind the `gui` feature), [`cli`] (argument types).
+//! Modules: [`core`] (headless), `sim` (the built-in provider simulator, behind the `sim`
+//! feature), `ui` (egui, behind the `gui` feature), [`cli`] (argument types).
 
 pub mod cli;
 pub mod commands;
 pub mod core;
+#[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -80,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 timeout,
             ))
         }
+        #[cfg(feature = "sim")]
         Command::Serve(args) => rt.block_on(commands::serve::run(lookout::sim::SimConfig {
             addr: args.addr,
             api_key: args.api_key,
@@ -91,7 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let log = args.log.as_deref().map(str::parse).transpose()?;
             commands::view::run(&rt, source, log, config, args.scale)
         }
-        #[cfg(feature = "gui")]
+        #[cfg(all(feature = "gui", feature = "sim"))]
         Command::Demo(args) => {
             let source = args.source.as_deref().map(str::parse).transpose()?;
             commands::view::demo(&rt, &args.task, source, args.scale)

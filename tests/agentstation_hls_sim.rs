@@ -3,6 +3,7 @@
 //! message, a recorder that is not recording (and `--start-recording`), and recovery from
 //! a missing segment and from a stalled playlist.
 
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -3,6 +3,7 @@
 //! close code, and operator input over preview and over RFB solving the simulated captcha
 //! and typing into its field, checked against the simulator's own record.
 
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

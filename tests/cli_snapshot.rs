@@ -1,5 +1,6 @@
 //! `lookout snapshot` as a user runs it: the real binary against the simulator.
 
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Output;

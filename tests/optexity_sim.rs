@@ -1,6 +1,7 @@
 //! The Optexity flow end to end against the built-in simulator on loopback: the session's
 //! states, the provider's errors, reconnection with a fresh token, and `lookout snapshot`.
 
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! session to the built-in simulator's RFB server, checked against the server's own record
 //! of the messages it received. Nothing is sent until a command asks for it.
 
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;

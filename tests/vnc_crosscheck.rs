@@ -13,6 +13,7 @@
 //! rectangles back undecoded; we decode them with zune-jpeg, the same decoder our client
 //! uses, so that case checks the Tight framing and placement, not the JPEG decoding.
 
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufReader, Read, Write};

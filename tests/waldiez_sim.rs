@@ -4,6 +4,7 @@
 //! status of a socket that never closes, and `lookout logs` / `lookout answer` as scripts
 //! run them.
 
+#![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

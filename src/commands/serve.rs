@@ -1,4 +1,5 @@
 //! `lookout serve`: the simulator alone, until Ctrl-C.
+#![cfg(feature = "sim")]
 
 use anyhow::Context as _;
 

@@ -1,14 +1,18 @@
 //! `lookout view` and `lookout demo`: the window, with its session on the shared runtime.
 
+#[cfg(feature = "sim")]
 use anyhow::Context as _;
 
 use crate::cli::ScaleArg;
+#[cfg(feature = "sim")]
 use crate::core::config::{
     AgentStationSettings, ChaserSettings, OptexitySettings, Settings, WaldiezSettings,
 };
+#[cfg(feature = "sim")]
 use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
+#[cfg(feature = "sim")]
 use crate::sim::SimConfig;
 use crate::ui::{self, ScaleMode, Sessions, ViewerOptions};
 
@@ -81,6 +85,7 @@ pub fn run(
 }
 
 /// Settings that reach every provider of the simulator `sim`.
+#[cfg(feature = "sim")]
 pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
     Settings {
         optexity: OptexitySettings {
@@ -108,6 +113,7 @@ pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
 
 /// Starts the simulator on a free loopback port and watches one of its tasks (or `source`,
 /// one of its other sources).
+#[cfg(feature = "sim")]
 pub fn demo(
     rt: &tokio::runtime::Runtime,
     task: &str,

@@ -3,650 +3,98 @@
 //! server over TCP, all showing a synthetic agent desktop; a Waldiez Runner whose scripted
 //! tasks log and ask over a WebSocket; and AgentStation's workstation log stream (SSE) and
 //! recorder, whose live HLS video and audio of the desktop FFmpeg encodes in-process.
-//! `lookout serve`, `lookout demo` and the integration tests run it on loopback.
+//! `lookout serve`, `lookout demo` and the integration tests run it on loopback. It is
+//! compiled with the `sim` feature only.
 //!
 //! ```text
-//! HTTP  GET /api/v1/tasks/{id}[/stream]  api.rs (x-api-key; tasks.rs; token.rs mints)
-//!       GET /tasks/{id}/websockify?token  api.rs (token.rs redeems) -> WebSocket
+//! HTTP  GET /api/v1/tasks/{id}[/stream]  routes/optexity.rs (x-api-key; optexity/tasks.rs)
+//!       GET /tasks/{id}/websockify?token  routes/optexity.rs (token.rs redeems) -> WebSocket
 //!         -> rfb::server (one task per connection, own desktop::Desktop, rfb::encode)
-//!       POST /v1/sessions/{id}/preview-token  chaser.rs (Bearer key; token.rs mints)
-//!       GET /sessions/{id}/preview?token  chaser.rs (token.rs verifies) -> WebSocket
-//!         -> preview.rs (JPEG frames, pacing, input)
-//!       POST /auth/token[/refresh]          waldiez.rs (client id/secret; token.rs signs)
-//!       GET /api/v1/tasks/{id} (Bearer), POST /api/v1/tasks/{id}/input  waldiez.rs
-//!       GET /ws/{task_id}                   waldiez.rs (403 before upgrade) -> WebSocket
-//!         -> status, replay, live messages  waldiez_tasks.rs (scripts, prompts, history)
-//!       POST /v1/workstations/{id}/log/stream  agentstation.rs (Bearer token)
-//!       GET /agentstation/log/{id}?token   agentstation.rs -> text/event-stream
-//!       POST /v1/workstations/{id}/recorder/{start,stream}, GET …/recorder  agentstation.rs
-//!       GET /agentstation/hls/{id}/{video|audio}[/{seq}.ts]?token  hls/ (playlists,
-//!         segments) <- one encoder thread per recording workstation (desktop -> x264/AAC
-//!         -> MPEG-TS in memory)
-//! TCP   raw RFB listener (vnc://)         always the "demo" desktop, optional VNC auth
-//!         -> rfb::server
+//!       POST /v1/sessions/{id}/preview-token  routes/chaser.rs (chaser/sessions.rs mints)
+//!       GET /sessions/{id}/preview?token  routes/chaser.rs (token verified) -> WebSocket
+//!         -> chaser/preview.rs (JPEG frames, pacing, input)
+//!       POST /auth/token[/refresh]          routes/waldiez.rs (waldiez/runner.rs signs)
+//!       GET /api/v1/tasks/{id} (Bearer), POST /api/v1/tasks/{id}/input  routes/waldiez.rs
+//!       GET /ws/{task_id}                   routes/waldiez.rs (403 before upgrade)
+//!         -> waldiez/socket.rs: status, replay, live messages of waldiez/tasks.rs
+//!            (plan.rs: scripts and statuses; demo.rs: the demo tasks)
+//!       POST /v1/workstations/{id}/log/stream  routes/agentstation.rs (Bearer token)
+//!       GET /agentstation/log/{id}?token   routes/agentstation.rs -> text/event-stream
+//!         <- agentstation/log_stream.rs (agentstation/station.rs keeps the open ones)
+//!       POST /v1/workstations/{id}/recorder/{start,stream}, GET …/recorder
+//!                                           routes/agentstation.rs (agentstation/station.rs)
+//!       GET /agentstation/hls/{id}/{video|audio}[/{seq}.ts]?token  routes/agentstation.rs
+//!         <- hls/recorder.rs (playlists, segments) <- hls/encoder.rs: one thread per
+//!            recording workstation (desktop -> x264/AAC -> MPEG-TS in memory)
+//! TCP   raw RFB listener (vnc://)         handle.rs; always the "demo" desktop, optional
+//!         -> rfb::server                  VNC auth
 //! ```
 //!
 //! Every connection advances its own copy of the deterministic desktop from the tick the
-//! shared timeline is at, so all viewers of a task see the same scene. Input from any
-//! viewer acts on the page it shows (interact.rs: click the captcha, type into the search
-//! field), shared by all viewers of that task or session. Test hooks on [`SimHandle`] add
-//! tasks and sessions, force statuses, resize the desktop, rate-limit mints and cut or
-//! close streams; for Waldiez they script tasks, answer prompts as another operator and
-//! drop sockets, for AgentStation they end log streams, inject raw events, force REST
-//! errors, start recorders, put faults into HLS streams (missing segment, stalled or ended
-//! playlist, gone) and count playlist and segment requests.
+//! shared timeline is at (streams.rs), so all viewers of a task see the same scene. Input
+//! from any viewer acts on the page it shows (interact.rs: click the captcha, type into the
+//! search field), shared by all viewers of that task or session. Test hooks on
+//! [`SimHandle`] add tasks and sessions, force statuses, resize the desktop, rate-limit
+//! mints and cut or close streams; for Waldiez they script tasks, answer prompts as another
+//! operator and drop sockets, for AgentStation they end log streams, inject raw events,
+//! force REST errors, start recorders, put faults into HLS streams (missing segment,
+//! stalled or ended playlist, gone) and count playlist and segment requests.
+//!
+//! # Modules, and which way they depend
+//!
+//! Each module uses only modules on the lines below its own (and the core), or on its own
+//! line where an arrow says so (`a -> b`: `a` uses `b`); none uses one above it, and no
+//! file uses its parent's items, so the imports form no circle:
+//!
+//! ```text
+//! handle -> config       SimHandle: starts everything, test hooks, shutdown; SimConfig
+//! routes/                the HTTP server: mod.rs (the router) -> optexity.rs, chaser.rs,
+//!                        waldiez.rs, agentstation.rs (each provider's handlers) ->
+//!                        state.rs (AppState, the URLs handed out), fastapi.rs (error bodies)
+//! optexity/ chaser/      each provider's state and logic, no HTTP routing:
+//! waldiez/ agentstation/ optexity: tasks; chaser: preview -> sessions;
+//! hls/                   waldiez: runner, socket -> tasks -> plan, demo -> plan;
+//!                        agentstation: station -> log_stream, hls;
+//!                        hls: recorder -> encoder, playlist -> media, encoder -> audio
+//! streams                what every stream shares: timeline, size, stop signals, pages
+//! capture -> rfb/        captured sessions for benches; the RFB server and its encoders
+//! interact, token        pages viewers act on; signed URL tokens
+//! clock, credentials,    wall-clock times; key checks; counters; the synthetic desktop
+//! stats, desktop/
+//! ```
+//!
+//! Test modules (`*/tests.rs`, `test_fixtures.rs`) drive the whole simulator through
+//! [`SimHandle`], as a client would.
 
 mod agentstation;
-mod api;
 pub mod capture;
 mod chaser;
+mod clock;
+mod config;
+mod credentials;
 pub mod desktop;
+mod handle;
 mod hls;
 mod interact;
-mod preview;
+mod optexity;
 pub mod rfb;
+mod routes;
 mod stats;
-mod tasks;
+mod streams;
+#[cfg(test)]
+mod test_fixtures;
 mod token;
 mod waldiez;
-mod waldiez_tasks;
 
-#[cfg(test)]
-mod chaser_tests;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod waldiez_tests;
-
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
+pub use config::SimConfig;
 pub use desktop::{Damage, Desktop, Interaction, Script, Scroll, Widget, render_desktop};
-pub use hls::{HlsCounters, HlsFault, RecorderState};
+pub use handle::SimHandle;
+pub use hls::recorder::{HlsCounters, HlsFault, RecorderState};
+pub use optexity::tasks::{TaskPlan, TaskStatus};
 pub use stats::{
     KeyEventType, MAX_RECORDED_INPUT, MouseButton, MouseEventType, ReceivedInput, SimStats,
     TouchEventType, TouchPoint,
 };
-pub use tasks::{TaskPlan, TaskStatus};
 pub use token::TokenRejection;
-pub use waldiez_tasks::{
-    MAX_RECORDED_ANSWERS, MAX_STORED_MESSAGES, REPLAY_MESSAGES, WaldiezPlan, WaldiezPrompt,
-    WaldiezStatus, WaldiezStep,
-};
-
-use crate::core::frame::MAX_DIMENSION;
-use agentstation::{AgentStation, AgentStationSettings, DEMO_WORKSTATIONS};
-use api::{AppState, Showing, StreamContext};
-use chaser::{Chaser, DEMO_SESSIONS};
-use interact::{Pages, VNC_PAGE};
-use preview::{CLOSE_DELETED, CLOSE_ENDED};
-use rfb::server::{StopSignals, run_connection};
-use rfb::transport::Transport;
-use stats::{Counters, bump};
-use tasks::{DEMO_TASKS, TaskTable};
-use token::TokenIssuer;
-use waldiez::{Waldiez, WaldiezSettings};
-use waldiez_tasks::{DEMO_WALDIEZ_TASKS, demo_plans};
-
-/// How long shutdown waits for the HTTP server to finish.
-const SHUTDOWN_GRACE_MS: u64 = 2_000;
-
-/// Simulator settings.
-#[derive(Clone, Debug)]
-pub struct SimConfig {
-    /// HTTP (and WebSocket) address; port 0 picks a free one.
-    pub addr: SocketAddr,
-    /// The key clients must send as `x-api-key`.
-    pub api_key: String,
-    /// Lifetime of stream tokens.
-    pub token_ttl_ms: u64,
-    /// Password for the TCP RFB endpoint (VNC Authentication); `None`: no security.
-    pub vnc_password: Option<String>,
-    pub width: u32,
-    pub height: u32,
-    /// Desktop ticks per second.
-    pub fps: u32,
-    /// The Chaser key clients must send as `Authorization: Bearer KEY`.
-    pub chaser_key: String,
-    /// Lifetime of Chaser preview tokens; an open preview closes with 4401 when its token
-    /// expires.
-    pub preview_token_ttl_ms: u64,
-    /// Send preview frames as binary JPEG messages instead of JSON text (also
-    /// [`SimHandle::preview_binary_frames`]).
-    pub preview_binary_frames: bool,
-    /// The Waldiez Runner client id (`POST /auth/token`).
-    pub waldiez_client_id: String,
-    /// The Waldiez Runner client secret.
-    pub waldiez_client_secret: String,
-    /// Lifetime of Waldiez access tokens; an expired one is refused everywhere.
-    pub waldiez_token_ttl_ms: u64,
-    /// Lifetime of Waldiez refresh tokens.
-    pub waldiez_refresh_ttl_ms: u64,
-    /// Open task sockets one Waldiez task takes; one more is refused with 403.
-    pub waldiez_max_viewers: usize,
-    /// The pace of the Waldiez demo tasks' scripts: time between two steps (the `demo`
-    /// task asks about every 20 steps).
-    pub waldiez_step_ms: u64,
-    /// How long the Waldiez demo tasks' prompts wait before going on with `""`.
-    pub waldiez_input_timeout_ms: u64,
-    /// Send a `print`'s JSON data as an object instead of JSON text (what newer runners
-    /// do; the default is the text the runner stores).
-    pub waldiez_print_objects: bool,
-    /// The AgentStation key clients must send as `Authorization: Bearer TOKEN`.
-    pub agentstation_token: String,
-    /// Time between two log lines of a chattering workstation.
-    pub agentstation_log_interval_ms: u64,
-    /// Time between two keep-alive comments on a log stream.
-    pub agentstation_keepalive_ms: u64,
-    /// Lifetime of the tokens in AgentStation's HLS URLs (playlists and segments answer
-    /// 403 once it is over; a client fetches a fresh URL from `recorder/stream`).
-    pub agentstation_hls_token_ttl_ms: u64,
-    /// A workstation's HLS encoder stops after this long without a playlist, segment or
-    /// stream URL request (and starts again on the next).
-    pub agentstation_hls_idle_ms: u64,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        Self {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            api_key: "sim-optexity-key".to_string(),
-            token_ttl_ms: 30_000,
-            vnc_password: None,
-            width: 1920,
-            height: 1080,
-            fps: 24,
-            chaser_key: "sim-chaser-key".to_string(),
-            preview_token_ttl_ms: 60_000,
-            preview_binary_frames: false,
-            waldiez_client_id: "sim-waldiez-client".to_string(),
-            waldiez_client_secret: "sim-waldiez-secret".to_string(),
-            waldiez_token_ttl_ms: 60 * 60 * 1000,
-            waldiez_refresh_ttl_ms: 24 * 60 * 60 * 1000,
-            waldiez_max_viewers: 8,
-            waldiez_step_ms: 1_000,
-            waldiez_input_timeout_ms: 180_000,
-            waldiez_print_objects: false,
-            agentstation_token: "sim-agentstation-token".to_string(),
-            agentstation_log_interval_ms: 400,
-            agentstation_keepalive_ms: 15_000,
-            agentstation_hls_token_ttl_ms: 60 * 60 * 1000,
-            agentstation_hls_idle_ms: 15_000,
-        }
-    }
-}
-
-/// A running simulator. Dropping it stops it too; [`SimHandle::shutdown`] waits for that.
-pub struct SimHandle {
-    http_addr: SocketAddr,
-    rfb_addr: SocketAddr,
-    api_key: String,
-    tasks: Arc<TaskTable>,
-    chaser: Arc<Chaser>,
-    waldiez: Arc<Waldiez>,
-    agentstation: Arc<AgentStation>,
-    counters: Arc<Counters>,
-    dropped: watch::Sender<u64>,
-    shutdown: watch::Sender<bool>,
-    size: watch::Sender<(u32, u32)>,
-    http_task: Option<JoinHandle<()>>,
-    tcp_task: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for SimHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimHandle")
-            .field("http_addr", &self.http_addr)
-            .field("rfb_addr", &self.rfb_addr)
-            .finish_non_exhaustive()
-    }
-}
-
-fn invalid(msg: String) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidInput, msg)
-}
-
-/// Loopback in place of an unspecified address (0.0.0.0 / ::), for URLs.
-fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
-        }
-        _ => addr,
-    }
-}
-
-impl SimHandle {
-    /// Binds the HTTP server on `cfg.addr` and an RFB TCP listener on another free port of
-    /// the same interface, and starts serving.
-    pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
-        let max = MAX_DIMENSION.min(u32::from(u16::MAX));
-        if !(1..=max).contains(&cfg.width) || !(1..=max).contains(&cfg.height) {
-            return Err(invalid(format!(
-                "desktop size {}x{} is outside 1..={max}",
-                cfg.width, cfg.height
-            )));
-        }
-        if !(1..=1000).contains(&cfg.fps) {
-            return Err(invalid(format!("fps {} is outside 1..=1000", cfg.fps)));
-        }
-        let http = TcpListener::bind(cfg.addr).await?;
-        let rfb = TcpListener::bind((cfg.addr.ip(), 0)).await?;
-        let http_addr = http.local_addr()?;
-        let rfb_addr = rfb.local_addr()?;
-
-        let tasks = Arc::new(TaskTable::with_demo_tasks());
-        let counters = Arc::new(Counters::default());
-        let pages = Arc::new(Pages::new(counters.clone()));
-        let chaser = Arc::new(Chaser::new(
-            cfg.chaser_key.clone(),
-            cfg.preview_token_ttl_ms,
-            cfg.preview_binary_frames,
-            pages.clone(),
-        ));
-        let waldiez = Arc::new(Waldiez::new(WaldiezSettings {
-            client_id: cfg.waldiez_client_id.clone(),
-            client_secret: cfg.waldiez_client_secret.clone(),
-            access_ttl_ms: cfg.waldiez_token_ttl_ms,
-            refresh_ttl_ms: cfg.waldiez_refresh_ttl_ms,
-            max_viewers: cfg.waldiez_max_viewers,
-            print_objects: cfg.waldiez_print_objects,
-        }));
-        for (id, plan) in demo_plans(cfg.waldiez_step_ms, cfg.waldiez_input_timeout_ms) {
-            waldiez.tasks.add(id, plan);
-        }
-        let agentstation = Arc::new(AgentStation::new(AgentStationSettings {
-            token: cfg.agentstation_token.clone(),
-            line_interval_ms: cfg.agentstation_log_interval_ms,
-            keepalive_ms: cfg.agentstation_keepalive_ms,
-            hls_token_ttl_ms: cfg.agentstation_hls_token_ttl_ms,
-            hls_idle_ms: cfg.agentstation_hls_idle_ms,
-        }));
-        let (dropped, dropped_rx) = watch::channel(0u64);
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let (size, size_rx) = watch::channel((cfg.width, cfg.height));
-        let streams = StreamContext {
-            started: Instant::now(),
-            fps: cfg.fps,
-            size: size_rx,
-            stop: StopSignals {
-                dropped: dropped_rx,
-                shutdown: shutdown_rx.clone(),
-            },
-            counters: counters.clone(),
-            pages,
-        };
-        let state = Arc::new(AppState {
-            api_key: cfg.api_key.clone(),
-            tasks: tasks.clone(),
-            tokens: TokenIssuer::new(cfg.token_ttl_ms),
-            counters: counters.clone(),
-            http_addr,
-            streams: streams.clone(),
-            chaser: chaser.clone(),
-            waldiez: waldiez.clone(),
-            agentstation: agentstation.clone(),
-        });
-
-        let mut http_stop = shutdown_rx.clone();
-        let app = api::router(state);
-        let http_task = tokio::spawn(async move {
-            let served = axum::serve(http, app)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.changed().await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!("simulator HTTP server stopped: {e}");
-            }
-        });
-        let tcp_task = tokio::spawn(accept_rfb(rfb, streams, cfg.vnc_password.clone()));
-        tracing::debug!(%http_addr, %rfb_addr, "simulator started");
-        Ok(SimHandle {
-            http_addr,
-            rfb_addr,
-            api_key: cfg.api_key,
-            tasks,
-            chaser,
-            waldiez,
-            agentstation,
-            counters,
-            dropped,
-            shutdown,
-            size,
-            http_task: Some(http_task),
-            tcp_task: Some(tcp_task),
-        })
-    }
-
-    /// `http://127.0.0.1:PORT` (the Optexity base URL to give clients).
-    pub fn base_url(&self) -> String {
-        format!("http://{}", loopback_if_unspecified(self.http_addr))
-    }
-
-    pub fn api_key(&self) -> &str {
-        &self.api_key
-    }
-
-    /// The plain RFB-over-TCP endpoint (`vnc://`), always showing the "demo" desktop.
-    pub fn rfb_tcp_addr(&self) -> SocketAddr {
-        loopback_if_unspecified(self.rfb_addr)
-    }
-
-    /// The built-in tasks as (task id, description).
-    pub fn demo_tasks(&self) -> Vec<(String, &'static str)> {
-        DEMO_TASKS
-            .iter()
-            .map(|(id, _, what)| (id.to_string(), *what))
-            .collect()
-    }
-
-    /// The Chaser base URL to give clients (the same server as [`Self::base_url`]).
-    pub fn chaser_base_url(&self) -> String {
-        self.base_url()
-    }
-
-    /// The key Chaser clients send as `Authorization: Bearer KEY`.
-    pub fn chaser_key(&self) -> &str {
-        self.chaser.key()
-    }
-
-    /// The built-in Chaser sessions as (session id, input enabled, description).
-    pub fn demo_sessions(&self) -> Vec<(String, bool, &'static str)> {
-        DEMO_SESSIONS
-            .iter()
-            .map(|(id, input, _, what)| (id.to_string(), *input, *what))
-            .collect()
-    }
-
-    /// Test hook: adds a Chaser session whose agent runs its usual script (replacing one
-    /// of the same id: its previews close with 4404, its old tokens stop working and its
-    /// page starts afresh).
-    pub fn add_chaser_session(&self, id: &str, input_enabled: bool) {
-        self.chaser.add(id, input_enabled, Script::Agent);
-    }
-
-    /// Test hook: deletes a Chaser session. Its open previews close with 4404; mints and
-    /// connections answer 404. `false` if it was unknown.
-    pub fn delete_chaser_session(&self, id: &str) -> bool {
-        self.chaser.remove(id, CLOSE_DELETED)
-    }
-
-    /// Test hook: ends a Chaser session. Its open previews close with 1000 ("session
-    /// ended"); like a deleted one, it is gone afterwards (404). `false` if it was unknown.
-    pub fn end_chaser_session(&self, id: &str) -> bool {
-        self.chaser.remove(id, CLOSE_ENDED)
-    }
-
-    /// Test hook: the next `n` authorised mints answer 429 with `Retry-After:
-    /// retry_after_s` (replacing what was armed before; `n = 0` disarms).
-    pub fn rate_limit_next_mints(&self, n: u32, retry_after_s: u64) {
-        self.chaser.rate_limit_next(n, retry_after_s);
-    }
-
-    /// Test hook: closes every open preview socket with close code `code`.
-    pub fn close_previews(&self, code: u16) {
-        self.chaser.close_all(code);
-    }
-
-    /// Test hook: send preview frames as binary JPEG messages (`true`) or as JSON text
-    /// `frame` messages (`false`, the default), from the next frame on.
-    pub fn preview_binary_frames(&self, on: bool) {
-        self.chaser
-            .binary_frames
-            .store(on, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Test hook: adds or restarts a task following `plan` from now.
-    pub fn add_task(&self, id: &str, plan: TaskPlan) {
-        self.tasks.add(id, plan);
-    }
-
-    /// Test hook: pins a task's status (adding it if unknown). Its streams close within a
-    /// tick when the status is not `Running`.
-    pub fn set_status(&self, id: &str, status: TaskStatus) {
-        self.tasks.set_status(id, status);
-    }
-
-    /// Test hook: closes every live RFB connection (TCP and WebSocket) abruptly.
-    pub fn drop_streams(&self) {
-        self.dropped.send_modify(|g| *g += 1);
-    }
-
-    /// Test hook: resizes the desktop. Clients that support DesktopSize get one; others are
-    /// disconnected (as Xvnc does).
-    pub fn set_desktop_size(&self, width: u32, height: u32) {
-        let max = MAX_DIMENSION.min(u32::from(u16::MAX));
-        let clamp = |v: u32| v.clamp(1, max);
-        let _ = self.size.send((clamp(width), clamp(height)));
-    }
-
-    /// The Waldiez Runner base URL to give clients (the same server as
-    /// [`Self::base_url`]; its sockets are `ws://…/ws/{task_id}`).
-    pub fn waldiez_base_url(&self) -> String {
-        self.base_url()
-    }
-
-    /// The Waldiez client id that `POST /auth/token` takes.
-    pub fn waldiez_client_id(&self) -> &str {
-        self.waldiez.client_id()
-    }
-
-    /// The Waldiez client secret that `POST /auth/token` takes.
-    pub fn waldiez_client_secret(&self) -> &str {
-        self.waldiez.client_secret()
-    }
-
-    /// The built-in Waldiez tasks as (task id, description).
-    pub fn demo_waldiez_tasks(&self) -> Vec<(String, &'static str)> {
-        DEMO_WALDIEZ_TASKS
-            .iter()
-            .map(|(id, what)| (id.to_string(), *what))
-            .collect()
-    }
-
-    /// Test hook: adds or restarts a Waldiez task following `plan` from now. A task of the
-    /// same id is replaced: its script stops, its open sockets drop and its history goes.
-    pub fn add_waldiez_task(&self, id: &str, plan: WaldiezPlan) {
-        self.waldiez.tasks.add(id, plan);
-    }
-
-    /// Test hook: the Waldiez task's status now, `None` if unknown.
-    pub fn waldiez_status(&self, id: &str) -> Option<WaldiezStatus> {
-        self.waldiez.tasks.status(id)
-    }
-
-    /// Test hook: the prompt a Waldiez task waits on, if any.
-    pub fn waldiez_prompt(&self, id: &str) -> Option<WaldiezPrompt> {
-        self.waldiez.tasks.prompt(id)
-    }
-
-    /// Test hook: answers a Waldiez prompt as another operator would (the answer is echoed
-    /// to every viewer). `false` if the task does not wait on `request_id`.
-    pub fn answer_waldiez(&self, id: &str, request_id: &str, text: &str) -> bool {
-        self.waldiez.tasks.answer(id, request_id, text).is_ok()
-    }
-
-    /// Test hook: sets a Waldiez task's status from now on, stopping its script and
-    /// dropping a pending prompt (adding an empty task if it is unknown). Open sockets stay
-    /// open, as the runner's do.
-    pub fn set_waldiez_status(&self, id: &str, status: WaldiezStatus) {
-        self.waldiez.tasks.set_status(id, status);
-    }
-
-    /// Test hook: the answers the Waldiez task received (over sockets, REST or
-    /// [`Self::answer_waldiez`]), oldest first, as typed — passwords too; timeouts are
-    /// not answers. At most [`MAX_RECORDED_ANSWERS`].
-    pub fn waldiez_answers(&self, id: &str) -> Vec<String> {
-        self.waldiez.tasks.answers(id)
-    }
-
-    /// Test hook: the open sockets of a Waldiez task.
-    pub fn waldiez_viewers(&self, id: &str) -> usize {
-        self.waldiez.tasks.viewers(id)
-    }
-
-    /// Test hook: the Waldiez task's stored messages, oldest first, as viewers get them.
-    pub fn waldiez_history(&self, id: &str) -> Vec<serde_json::Value> {
-        self.waldiez.tasks.history(id)
-    }
-
-    /// Test hook: drops every open Waldiez task socket abruptly (no close frame).
-    pub fn drop_waldiez_sockets(&self) {
-        self.waldiez.drop_sockets();
-    }
-
-    /// The AgentStation base URL to give clients (the same server as [`Self::base_url`]).
-    pub fn agentstation_base_url(&self) -> String {
-        self.base_url()
-    }
-
-    /// The key AgentStation clients send as `Authorization: Bearer TOKEN`.
-    pub fn agentstation_token(&self) -> &str {
-        self.agentstation.token()
-    }
-
-    /// The built-in AgentStation workstations as (id, description): `ws-demo` records
-    /// from the start, `ws-idle`'s recorder is idle until `recorder/start`.
-    pub fn demo_workstations(&self) -> Vec<(String, &'static str)> {
-        DEMO_WORKSTATIONS
-            .iter()
-            .map(|(id, _, _, what)| (id.to_string(), *what))
-            .collect()
-    }
-
-    /// Test hook: adds an AgentStation workstation whose log chatters or stays quiet (a new
-    /// one's recorder is idle).
-    pub fn add_workstation(&self, id: &str, chatters: bool) {
-        self.agentstation.add_workstation(id, chatters);
-    }
-
-    /// Test hook: the next `count` AgentStation REST calls about `workstation` (any
-    /// `/v1/workstations/{id}/…` call with the right key) answer `status` — 400, 401, 402,
-    /// 422, 429, 500, 503 or any other 4xx/5xx (others count as 500) — with the contract's
-    /// `{"error","message"}` body and, when `retry_after` is given, `Retry-After: SECONDS`
-    /// (a 429 without one says 1). Replaces what was armed for it; `count = 0` disarms.
-    pub fn agentstation_fail_next(
-        &self,
-        workstation: &str,
-        status: u16,
-        count: u32,
-        retry_after: Option<u64>,
-    ) {
-        self.agentstation
-            .fail_next(workstation, status, count, retry_after);
-    }
-
-    /// Test hook: starts a workstation's recorder as `POST …/recorder/start` does (an idle or
-    /// stopped one records again, its HLS faults cleared; the encoder starts). `false` if
-    /// the workstation is unknown.
-    pub fn agentstation_start_recorder(&self, workstation: &str) -> bool {
-        self.agentstation.recorders().start(workstation).is_some()
-    }
-
-    /// Test hook: a workstation's recorder state, `None` if it is unknown.
-    pub fn agentstation_recorder(&self, workstation: &str) -> Option<RecorderState> {
-        self.agentstation.recorders().status(workstation)
-    }
-
-    /// Test hook: puts `fault` into a workstation's HLS streams (video and audio) from now
-    /// on; see [`HlsFault`]. `false` if the workstation is unknown.
-    pub fn agentstation_hls_fault(&self, workstation: &str, fault: HlsFault) -> bool {
-        self.agentstation.recorders().fault(workstation, fault)
-    }
-
-    /// Test hook: a workstation's HLS request counters (zero if it is unknown).
-    pub fn agentstation_hls_counters(&self, workstation: &str) -> HlsCounters {
-        self.agentstation.recorders().counters(workstation)
-    }
-
-    /// Test hook: whether a workstation's HLS encoder thread runs now.
-    pub fn agentstation_encoder_running(&self, workstation: &str) -> bool {
-        self.agentstation.recorders().encoder_running(workstation)
-    }
-
-    /// Test hook: the open log streams of a workstation.
-    pub fn agentstation_log_streams(&self, workstation: &str) -> usize {
-        self.agentstation.open_streams(workstation)
-    }
-
-    /// Test hook: ends every open log stream of a workstation (the response body ends);
-    /// how many.
-    pub fn end_agentstation_logs(&self, workstation: &str) -> usize {
-        self.agentstation.end_streams(workstation)
-    }
-
-    /// Test hook: writes `raw` verbatim into every open log stream of a workstation (a
-    /// malformed event, say `"data: {not json\n\n"`); how many streams took it.
-    pub fn inject_agentstation_raw(&self, workstation: &str, raw: &str) -> usize {
-        self.agentstation.inject_raw(workstation, raw)
-    }
-
-    pub fn stats(&self) -> SimStats {
-        self.counters.snapshot()
-    }
-
-    /// Stops serving and closes every stream.
-    pub async fn shutdown(mut self) {
-        let _ = self.shutdown.send(true);
-        self.waldiez.tasks.stop_all();
-        self.agentstation.recorders().stop_all();
-        if let Some(task) = self.tcp_task.take() {
-            task.abort();
-        }
-        if let Some(mut task) = self.http_task.take() {
-            let grace = Duration::from_millis(SHUTDOWN_GRACE_MS);
-            if tokio::time::timeout(grace, &mut task).await.is_err() {
-                task.abort();
-            }
-        }
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
-        self.waldiez.tasks.stop_all();
-        self.agentstation.recorders().stop_all();
-        for task in [self.tcp_task.take(), self.http_task.take()]
-            .into_iter()
-            .flatten()
-        {
-            task.abort();
-        }
-    }
-}
-
-/// Accepts plain RFB connections, each showing the "demo" desktop.
-async fn accept_rfb(listener: TcpListener, streams: StreamContext, password: Option<String>) {
-    loop {
-        match listener.accept().await {
-            Ok((socket, peer)) => {
-                let _ = socket.set_nodelay(true);
-                bump(&streams.counters.tcp_connections);
-                tracing::debug!(%peer, "RFB TCP connection");
-                let show = Showing {
-                    label: "demo",
-                    page: VNC_PAGE,
-                    script: Script::Agent,
-                };
-                let spec = streams.spec(show, password.clone(), None);
-                let stop = streams.stop.clone();
-                tokio::spawn(run_connection(Transport::Tcp(socket), spec, stop));
-            }
-            Err(e) => {
-                // Usually out of file descriptors: back off instead of spinning.
-                tracing::warn!("RFB accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
+pub use waldiez::plan::{WaldiezPlan, WaldiezPrompt, WaldiezStatus, WaldiezStep};
+pub use waldiez::tasks::{MAX_RECORDED_ANSWERS, MAX_STORED_MESSAGES, REPLAY_MESSAGES};

@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use super::clock::now_ms;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -52,14 +53,6 @@ impl std::fmt::Debug for TokenIssuer {
             .field("ttl_ms", &self.ttl_ms)
             .finish_non_exhaustive()
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64)
-        .unwrap_or(0)
 }
 
 impl TokenIssuer {

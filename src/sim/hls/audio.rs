@@ -9,7 +9,7 @@
 use std::f64::consts::TAU;
 use std::sync::OnceLock;
 
-use super::{HEIGHT, WIDTH};
+use super::media::{HEIGHT, WIDTH};
 use crate::sim::desktop::{CYCLE_TICKS, Desktop, TICKS_PER_SECOND};
 
 /// Samples per second.

@@ -2,7 +2,7 @@
 //! 1280×720, converts it to YUV 4:2:0 with swscale, encodes H.264 with libx264 and the
 //! sound ([`super::audio`]) as AAC, and muxes every 2 s of each into its own in-memory
 //! MPEG-TS file (a fresh muxer per segment, so each starts with PAT/PMT), publishing both
-//! kinds of segment `N` together to the [`Recorder`]. The TS packets' continuity counters
+//! kinds of segment `N` together to its [`SegmentSink`] (the workstation's recorder). The TS packets' continuity counters
 //! are renumbered to run on from the previous segment's, as one long-lived muxer's would:
 //! an HLS reader concatenates segments, and FFmpeg's flags the first packets after a jump
 //! as corrupt.
@@ -31,7 +31,7 @@ use ff::{ChannelLayout, Dictionary, Packet, Rational, codec, encoder, format, fr
 use ffmpeg_next as ff;
 
 use super::audio;
-use super::{FPS, HEIGHT, HlsKind, Part, Recorder, SEGMENT_FRAMES, Segment, Timeline, WIDTH};
+use super::media::{FPS, HEIGHT, HlsKind, Part, SEGMENT_FRAMES, Segment, Timeline, WIDTH};
 use crate::sim::desktop::{Desktop, Interaction, Script};
 
 /// The x264 preset (see the crate's HLS notes for the CPU it costs).
@@ -56,6 +56,22 @@ const REBUILD_AFTER_TICKS: u64 = 48;
 const MAX_SEGMENT_BYTES: usize = 64 << 20;
 /// Longest label drawn on the desktop.
 const MAX_LABEL_CHARS: usize = 40;
+
+/// Where an encoder thread's segments go, and what it reports: the workstation's recorder.
+pub(crate) trait SegmentSink: Send + Sync + 'static {
+    /// The workstation's id.
+    fn id(&self) -> &str;
+    /// Ms since the last request that wanted the stream.
+    fn idle_ms(&self) -> u64;
+    /// The encoder starts at segment `first_seq`.
+    fn begin(&self, first_seq: u64);
+    /// The encoder finished a segment.
+    fn publish(&self, segment: Segment);
+    /// The encoder encoded `encoded` frames and skipped `skipped`.
+    fn count_frames(&self, encoded: u64, skipped: u64);
+    /// The encoder could not start.
+    fn open_failed(&self);
+}
 
 /// A running encoder thread.
 #[derive(Debug)]
@@ -91,7 +107,7 @@ fn thread_name(id: &str) -> String {
 
 /// Starts the encoder thread of `recorder`, on `timeline`.
 pub(crate) fn spawn(
-    recorder: Arc<Recorder>,
+    recorder: Arc<dyn SegmentSink>,
     timeline: Timeline,
     idle_ms: u64,
 ) -> std::io::Result<EncoderHandle> {
@@ -102,7 +118,7 @@ pub(crate) fn spawn(
     Ok(EncoderHandle { stop, thread })
 }
 
-fn run(recorder: Arc<Recorder>, timeline: Timeline, idle_ms: u64, stop: &Receiver<()>) {
+fn run(recorder: Arc<dyn SegmentSink>, timeline: Timeline, idle_ms: u64, stop: &Receiver<()>) {
     let id = recorder.id().to_string();
     let opened = Instant::now();
     let mut pipeline = match Pipeline::open(recorder.clone(), timeline) {
@@ -371,7 +387,7 @@ impl SegmentMuxer {
 }
 
 struct Pipeline {
-    recorder: Arc<Recorder>,
+    recorder: Arc<dyn SegmentSink>,
     timeline: Timeline,
     video: encoder::video::Encoder,
     scaler: scaling::Context,
@@ -402,7 +418,7 @@ fn index(kind: HlsKind) -> usize {
 }
 
 impl Pipeline {
-    fn open(recorder: Arc<Recorder>, timeline: Timeline) -> anyhow::Result<Pipeline> {
+    fn open(recorder: Arc<dyn SegmentSink>, timeline: Timeline) -> anyhow::Result<Pipeline> {
         init_ffmpeg()?;
         let video = open_video()?;
         let audio = open_audio()?;

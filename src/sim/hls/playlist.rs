@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::HlsKind;
-use crate::sim::chaser::rfc3339_ms;
+use super::media::HlsKind;
+use crate::sim::clock::rfc3339_ms;
 
 /// One listed segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,14 +5,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Cursor;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use ffmpeg_next as ff;
 use serde_json::{Value, json};
 
+use super::audio;
+use super::encoder::SegmentSink;
+use super::media::*;
 use super::playlist::{self, Entry, Listing};
-use super::*;
-use crate::sim::tests::http;
+use super::recorder::*;
+use crate::sim::test_fixtures::http;
 use crate::sim::{SimConfig, SimHandle};
 
 const PDT0: u64 = 1_781_351_681_836;
@@ -617,6 +623,82 @@ async fn get_bytes(url: url::Url) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
+/// The video and audio playlists once each lists two segments, and how long after `asked`
+/// the first video segment was listed.
+async fn two_segments_each(
+    video: &url::Url,
+    audio: &url::Url,
+    asked: Instant,
+) -> (m3u8_rs::MediaPlaylist, m3u8_rs::MediaPlaylist, Duration) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut first_listed = None;
+    let (video_list, audio_list) = loop {
+        let v = m3u8_rs::parse_media_playlist_res(get_text(video).await.as_bytes()).unwrap();
+        let a = m3u8_rs::parse_media_playlist_res(get_text(audio).await.as_bytes()).unwrap();
+        if first_listed.is_none() && !v.segments.is_empty() {
+            first_listed = Some(asked.elapsed());
+        }
+        if v.segments.len() >= 2 && a.segments.len() >= 2 {
+            break (v, a);
+        }
+        assert!(Instant::now() < deadline, "no segments in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    (video_list, audio_list, first_listed.unwrap())
+}
+
+/// Two consecutive decoded video segments: 720p, whole, on the 1/24 s grid from 10 s.
+/// An encoder starved of CPU skips frames (a loaded CI machine; `skipped` of them): their
+/// times stay on the grid, unfilled.
+fn check_video(v0: &Decoded, v1: &Decoded, skipped: u64) {
+    for v in [v0, v1] {
+        assert_eq!(
+            (v.streams, v.video, v.width, v.height),
+            (1, true, 1280, 720)
+        );
+        let frames = v.frames.len();
+        assert!(frames <= 49, "{frames} frames");
+        assert!(
+            frames + skipped as usize >= 47,
+            "{frames} frames, {skipped} skipped"
+        );
+        assert!(v.frames[0].1, "a segment starts with a key frame");
+        assert_eq!(v.corrupt, 0);
+        for pair in v.frames.windows(2) {
+            let gap = pair[1].0 - pair[0].0;
+            assert!(gap > 0 && gap % 3750 == 0, "frames on the 1/24 s grid");
+            assert!(skipped > 0 || gap == 3750, "frames 1/24 s apart");
+        }
+    }
+    // 10 s before frame 0, then continuous into the next segment.
+    assert_eq!(v0.frames[0].0, 900_000);
+    if skipped == 0 {
+        assert_eq!(v1.frames[0].0, v0.frames.last().unwrap().0 + 3750);
+    }
+    assert_eq!(v1.frames[0].0, 900_000 + 180_000);
+}
+
+/// Two consecutive decoded audio segments: 48 kHz stereo, 2 s each, on the video's clock.
+fn check_audio(a0: &Decoded, a1: &Decoded) {
+    for a in [a0, a1] {
+        assert_eq!(
+            (a.streams, a.video, a.rate, a.channels),
+            (1, false, 48_000, 2)
+        );
+        let seconds = a.samples as f64 / 48_000.0;
+        assert!((seconds - 2.0).abs() < 0.05, "{seconds} s of sound");
+        assert_eq!(a.corrupt, 0);
+    }
+    // The audio runs on the same clock (the encoder's priming starts one AAC frame early).
+    assert!(
+        (a0.audio_pts[0] - 900_000).abs() <= 1920,
+        "{}",
+        a0.audio_pts[0]
+    );
+    assert_eq!(a1.audio_pts[0], a0.audio_pts.last().unwrap() + 1920);
+    assert!((a1.audio_pts[0] - 1_080_000).abs() <= 1920);
+}
+
 /// ws-demo, recording since the simulator started, encodes lazily from its first stream
 /// request (catching up mid-segment); its segments decode to the seed's media, on one
 /// timeline; one encoder serves both kinds and every client; it stops when unused and
@@ -637,22 +719,7 @@ async fn a_real_encode_decodes_to_the_seed_media() {
     let audio = url::Url::parse(&stream_url(&sim, "ws-demo", "audio").await).unwrap();
     assert!(sim.agentstation_encoder_running("ws-demo"));
 
-    // Two segments in each playlist.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut first_listed = None;
-    let (video_list, audio_list) = loop {
-        let v = m3u8_rs::parse_media_playlist_res(get_text(&video).await.as_bytes()).unwrap();
-        let a = m3u8_rs::parse_media_playlist_res(get_text(&audio).await.as_bytes()).unwrap();
-        if first_listed.is_none() && !v.segments.is_empty() {
-            first_listed = Some(asked.elapsed());
-        }
-        if v.segments.len() >= 2 && a.segments.len() >= 2 {
-            break (v, a);
-        }
-        assert!(Instant::now() < deadline, "no segments in time");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let first_listed = first_listed.unwrap();
+    let (video_list, audio_list, first_listed) = two_segments_each(&video, &audio, asked).await;
     assert!(first_listed < Duration::from_secs(8), "{first_listed:?}");
     assert_eq!(video_list.media_sequence, 0);
     assert_eq!(audio_list.media_sequence, 0);
@@ -690,52 +757,9 @@ async fn a_real_encode_decodes_to_the_seed_media() {
         "segment sizes (video 0, 1, audio 0, 1): {sizes:?}; first listed after {first_listed:?}"
     );
 
-    // An encoder starved of CPU skips frames (a loaded CI machine): their times stay on
-    // the grid, unfilled.
     let skipped = sim.agentstation_hls_counters("ws-demo").frames_skipped;
-    for v in [v0, v1] {
-        assert_eq!(
-            (v.streams, v.video, v.width, v.height),
-            (1, true, 1280, 720)
-        );
-        let frames = v.frames.len();
-        assert!(frames <= 49, "{frames} frames");
-        assert!(
-            frames + skipped as usize >= 47,
-            "{frames} frames, {skipped} skipped"
-        );
-        assert!(v.frames[0].1, "a segment starts with a key frame");
-        assert_eq!(v.corrupt, 0);
-        for pair in v.frames.windows(2) {
-            let gap = pair[1].0 - pair[0].0;
-            assert!(gap > 0 && gap % 3750 == 0, "frames on the 1/24 s grid");
-            assert!(skipped > 0 || gap == 3750, "frames 1/24 s apart");
-        }
-    }
-    // 10 s before frame 0, then continuous into the next segment.
-    assert_eq!(v0.frames[0].0, 900_000);
-    if skipped == 0 {
-        assert_eq!(v1.frames[0].0, v0.frames.last().unwrap().0 + 3750);
-    }
-    assert_eq!(v1.frames[0].0, 900_000 + 180_000);
-
-    for a in [a0, a1] {
-        assert_eq!(
-            (a.streams, a.video, a.rate, a.channels),
-            (1, false, 48_000, 2)
-        );
-        let seconds = a.samples as f64 / 48_000.0;
-        assert!((seconds - 2.0).abs() < 0.05, "{seconds} s of sound");
-        assert_eq!(a.corrupt, 0);
-    }
-    // The audio runs on the same clock (the encoder's priming starts one AAC frame early).
-    assert!(
-        (a0.audio_pts[0] - 900_000).abs() <= 1920,
-        "{}",
-        a0.audio_pts[0]
-    );
-    assert_eq!(a1.audio_pts[0], a0.audio_pts.last().unwrap() + 1920);
-    assert!((a1.audio_pts[0] - 1_080_000).abs() <= 1920);
+    check_video(v0, v1, skipped);
+    check_audio(a0, a1);
 
     let counters = sim.agentstation_hls_counters("ws-demo");
     assert_eq!(counters.encoder_starts, 1, "one encoder for both kinds");

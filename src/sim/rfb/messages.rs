@@ -8,6 +8,10 @@
 
 use super::pixel::PixelFormat;
 use crate::core::frame::Rect;
+use crate::core::source::rfb::messages::{
+    CLIENT_CUT_TEXT, FRAMEBUFFER_UPDATE_REQUEST, KEY_EVENT, POINTER_EVENT, SET_ENCODINGS,
+    SET_PIXEL_FORMAT,
+};
 
 /// Longest clipboard text we accept from a client.
 pub const MAX_CUT_TEXT_BYTES: usize = 1 << 20;
@@ -47,15 +51,15 @@ pub fn parse(buf: &[u8]) -> Result<Option<(ClientMessage, usize)>, MessageError>
         return Ok(None);
     };
     let need = match kind {
-        0 => 20,
-        2 => match buf.get(2..4) {
+        SET_PIXEL_FORMAT => 20,
+        SET_ENCODINGS => match buf.get(2..4) {
             Some(n) => 4 + 4 * usize::from(u16::from_be_bytes([n[0], n[1]])),
             None => return Ok(None),
         },
-        3 => 10,
-        4 => 8,
-        5 => 6,
-        6 => match buf.get(4..8) {
+        FRAMEBUFFER_UPDATE_REQUEST => 10,
+        KEY_EVENT => 8,
+        POINTER_EVENT => 6,
+        CLIENT_CUT_TEXT => match buf.get(4..8) {
             Some(_) => {
                 let len = u32_at(buf, 4);
                 if len as usize > MAX_CUT_TEXT_BYTES {
@@ -71,18 +75,18 @@ pub fn parse(buf: &[u8]) -> Result<Option<(ClientMessage, usize)>, MessageError>
         return Ok(None);
     };
     let msg = match kind {
-        0 => {
+        SET_PIXEL_FORMAT => {
             let mut pf = [0u8; 16];
             pf.copy_from_slice(&b[4..20]);
             ClientMessage::SetPixelFormat(PixelFormat::from_bytes(&pf))
         }
-        2 => ClientMessage::SetEncodings(
+        SET_ENCODINGS => ClientMessage::SetEncodings(
             b[4..]
                 .chunks_exact(4)
                 .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
         ),
-        3 => ClientMessage::UpdateRequest {
+        FRAMEBUFFER_UPDATE_REQUEST => ClientMessage::UpdateRequest {
             incremental: b[1] != 0,
             area: Rect::new(
                 u16_at(b, 2).into(),
@@ -91,11 +95,11 @@ pub fn parse(buf: &[u8]) -> Result<Option<(ClientMessage, usize)>, MessageError>
                 u16_at(b, 8).into(),
             ),
         },
-        4 => ClientMessage::Key {
+        KEY_EVENT => ClientMessage::Key {
             down: b[1] != 0,
             keysym: u32_at(b, 4),
         },
-        5 => ClientMessage::Pointer {
+        POINTER_EVENT => ClientMessage::Pointer {
             buttons: b[1],
             x: u16_at(b, 2),
             y: u16_at(b, 4),

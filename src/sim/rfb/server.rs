@@ -20,13 +20,14 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::auth;
 use super::damage::PendingDamage;
-use super::encode::{self, EncodeError, EncoderSet, Encoding, id};
+use super::encode::{self, EncodeError, EncoderSet, Encoding};
 use super::messages::{self, ClientMessage, MessageError};
 use super::pixel::{PixelFormat, PixelFormatError};
 use super::transport::{Transport, TransportError};
 use crate::core::frame::{FrameError, Rect};
+use crate::core::source::rfb::{SECURITY_NONE, SECURITY_VNC_AUTH, encodings, vnc_auth_response};
+use crate::sim::credentials::same_secret;
 use crate::sim::desktop::{Damage, Desktop, Interaction, Script};
 use crate::sim::interact::{Page, RfbKeys, RfbPointer};
 use crate::sim::stats::{Counters, LiveStream, bump};
@@ -198,7 +199,11 @@ async fn handshake(
 ) -> Result<(), ServerError> {
     t.send(b"RFB 003.008\n").await?;
     let version = parse_version(&read_exact(t, buf, 12).await?)?;
-    let offered: u8 = if password.is_some() { 2 } else { 1 };
+    let offered = if password.is_some() {
+        SECURITY_VNC_AUTH
+    } else {
+        SECURITY_NONE
+    };
     if version == Version::V3 {
         t.send(&u32::from(offered).to_be_bytes()).await?;
     } else {
@@ -214,8 +219,8 @@ async fn handshake(
             let challenge: [u8; 16] = rand::random();
             t.send(&challenge).await?;
             let response = read_exact(t, buf, 16).await?;
-            let expected = auth::vnc_auth_response(pw, &challenge);
-            if !auth::response_matches(&expected, &response) {
+            let expected = vnc_auth_response(pw, &challenge);
+            if !same_secret(&expected, &response) {
                 security_failure(t, version, "Authentication failed").await?;
                 return Err(ServerError::AuthFailed);
             }
@@ -299,15 +304,15 @@ impl Prefs {
         };
         let prefs = Self {
             encoding: list.iter().find_map(|&e| Encoding::from_id(e)),
-            copy_rect: has(id::COPY_RECT),
-            cursor: has(id::CURSOR),
-            pointer_pos: has(id::POINTER_POS),
-            desktop_size: has(id::DESKTOP_SIZE),
+            copy_rect: has(encodings::COPY_RECT),
+            cursor: has(encodings::CURSOR),
+            pointer_pos: has(encodings::POINTER_POS),
+            desktop_size: has(encodings::DESKTOP_SIZE),
         };
         (
             prefs,
-            level_of(id::JPEG_QUALITY_0),
-            level_of(id::COMPRESS_LEVEL_0),
+            level_of(encodings::JPEG_QUALITY_0),
+            level_of(encodings::COMPRESS_LEVEL_0),
         )
     }
 

@@ -19,6 +19,10 @@
 //! `Input.dispatch*Event`s, so the modifier bits are CDP's: 1 Alt, 2 Ctrl, 4 Meta, 8 Shift),
 //! `{"type":"config","maxFps":N,"pacing":"ack"|"push"}` and `{"type":"ack","seq":N}`.
 //!
+//! Chaser closes the socket with a code saying why: [`CLOSE_ENDED`] (1000),
+//! [`CLOSE_TOKEN_EXPIRED`] (4401), [`CLOSE_INPUT_DISABLED`] (4403) or
+//! [`CLOSE_SESSION_DELETED`] (4404).
+//!
 //! The protocol stages are pure (no I/O) and split by direction:
 //! - [`parse_text`] and [`parse_binary`] turn one WebSocket message into a
 //!   [`ServerMessage`]; a [`PreviewFrame`] holds the image's encoded bytes, checked for size
@@ -71,15 +75,6 @@ pub use server::{ImageFormat, PreviewFrame, ServerMessage, parse_binary, parse_t
 
 use crate::core::frame::MAX_DIMENSION;
 
-/// Close codes of the preview socket (PROVIDERS.md §3): the session ended.
-pub const CLOSE_ENDED: u16 = 1000;
-/// The token expired or is invalid: mint a new one.
-pub const CLOSE_TOKEN_EXPIRED: u16 = 4401;
-/// The session does not take input.
-pub const CLOSE_INPUT_DISABLED: u16 = 4403;
-/// The session was deleted.
-pub const CLOSE_SESSION_DELETED: u16 = 4404;
-
 /// Longest text message accepted (a 32 MiB image is about 43 MiB of base64).
 pub const MAX_TEXT_BYTES: usize = 48 << 20;
 /// Largest encoded image accepted, in bytes, from base64 or a binary message.
@@ -88,6 +83,15 @@ pub const MAX_IMAGE_BYTES: usize = 32 << 20;
 pub const MAX_PIXELS: u64 = 16 << 20;
 /// Longest status, URL or error text kept, in characters; the rest is cut.
 pub const MAX_SUMMARY_CHARS: usize = 2048;
+
+/// Close code: the session ended.
+pub const CLOSE_ENDED: u16 = 1000;
+/// Close code: the token expired (or was invalid): mint a new one and reconnect.
+pub const CLOSE_TOKEN_EXPIRED: u16 = 4401;
+/// Close code: input is not enabled for this session (reconnect without input).
+pub const CLOSE_INPUT_DISABLED: u16 = 4403;
+/// Close code: the session was deleted.
+pub const CLOSE_SESSION_DELETED: u16 = 4404;
 
 /// What was wrong with one preview message.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -23,8 +23,10 @@ use des::cipher::{BlockEncrypt, KeyInit};
 use super::wire::Wire;
 use super::{RfbError, RfbOptions, ServerInfo, send};
 
-const SECURITY_NONE: u8 = 1;
-const SECURITY_VNC_AUTH: u8 = 2;
+/// Security type None.
+pub const SECURITY_NONE: u8 = 1;
+/// Security type VNC Authentication (DES challenge and response).
+pub const SECURITY_VNC_AUTH: u8 = 2;
 /// Longest refusal or failure reason kept.
 const MAX_REASON_BYTES: usize = 1024;
 /// Longest desktop name accepted.
@@ -142,7 +144,7 @@ fn security_result(r: &mut dyn Read, minor_version: u8) -> Result<(), RfbError> 
 
 /// The VNC Authentication response: the challenge DES-encrypted (ECB, two blocks) with the
 /// password's first 8 bytes, each byte's bits reversed, as a key.
-pub(crate) fn vnc_auth_response(password: &str, challenge: &[u8; 16]) -> [u8; 16] {
+pub fn vnc_auth_response(password: &str, challenge: &[u8; 16]) -> [u8; 16] {
     let mut key = [0u8; 8];
     for (k, b) in key.iter_mut().zip(password.bytes()) {
         *k = b.reverse_bits();

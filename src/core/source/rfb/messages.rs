@@ -10,10 +10,20 @@ use super::{EncodingPreference, RfbOptions};
 
 pub use super::clipboard::MAX_CUT_TEXT_BYTES;
 
+/// Client-to-server message types: the first byte of each message.
+pub const SET_PIXEL_FORMAT: u8 = 0;
+pub const SET_ENCODINGS: u8 = 2;
+pub const FRAMEBUFFER_UPDATE_REQUEST: u8 = 3;
+pub const KEY_EVENT: u8 = 4;
+pub const POINTER_EVENT: u8 = 5;
+pub const CLIENT_CUT_TEXT: u8 = 6;
+/// QEMU client messages; subtype 0 is the extended key event.
+pub const QEMU_CLIENT_MESSAGE: u8 = 255;
+
 /// FramebufferUpdateRequest.
 pub fn update_request(incremental: bool, x: u16, y: u16, w: u16, h: u16) -> [u8; 10] {
     let mut m = [0u8; 10];
-    m[0] = 3;
+    m[0] = FRAMEBUFFER_UPDATE_REQUEST;
     m[1] = u8::from(incremental);
     m[2..4].copy_from_slice(&x.to_be_bytes());
     m[4..6].copy_from_slice(&y.to_be_bytes());
@@ -25,7 +35,7 @@ pub fn update_request(incremental: bool, x: u16, y: u16, w: u16, h: u16) -> [u8;
 /// PointerEvent.
 pub fn pointer_event(buttons: u8, x: u16, y: u16) -> [u8; 6] {
     let mut m = [0u8; 6];
-    m[0] = 5;
+    m[0] = POINTER_EVENT;
     m[1] = buttons;
     m[2..4].copy_from_slice(&x.to_be_bytes());
     m[4..6].copy_from_slice(&y.to_be_bytes());
@@ -35,7 +45,7 @@ pub fn pointer_event(buttons: u8, x: u16, y: u16) -> [u8; 6] {
 /// KeyEvent.
 pub fn key_event(down: bool, keysym: u32) -> [u8; 8] {
     let mut m = [0u8; 8];
-    m[0] = 4;
+    m[0] = KEY_EVENT;
     m[1] = u8::from(down);
     m[4..8].copy_from_slice(&keysym.to_be_bytes());
     m
@@ -45,7 +55,7 @@ pub fn key_event(down: bool, keysym: u32) -> [u8; 8] {
 /// the QEMU convention), for servers that confirmed pseudo-encoding -258.
 pub fn qemu_key_event(down: bool, keysym: u32, scancode: u32) -> [u8; 12] {
     let mut m = [0u8; 12];
-    m[0] = 255;
+    m[0] = QEMU_CLIENT_MESSAGE;
     m[1] = 0; // submessage: extended key event
     m[2..4].copy_from_slice(&u16::from(down).to_be_bytes());
     m[4..8].copy_from_slice(&keysym.to_be_bytes());
@@ -60,7 +70,7 @@ pub fn client_cut_text(text: &str) -> Vec<u8> {
         .chars()
         .take(MAX_CUT_TEXT_BYTES)
         .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'));
-    let mut m = vec![6, 0, 0, 0, 0, 0, 0, 0];
+    let mut m = vec![CLIENT_CUT_TEXT, 0, 0, 0, 0, 0, 0, 0];
     m.extend(latin1);
     let len = (m.len() - 8) as u32;
     m[4..8].copy_from_slice(&len.to_be_bytes());
@@ -70,7 +80,7 @@ pub fn client_cut_text(text: &str) -> Vec<u8> {
 /// SetPixelFormat for the one format we decode (see [`super::pixel`]).
 pub(crate) fn set_pixel_format() -> [u8; 20] {
     let mut m = [0u8; 20];
-    m[0] = 0;
+    m[0] = SET_PIXEL_FORMAT;
     m[4..20].copy_from_slice(&PIXEL_FORMAT);
     m
 }
@@ -78,7 +88,7 @@ pub(crate) fn set_pixel_format() -> [u8; 20] {
 /// SetEncodings.
 pub(crate) fn set_encodings(ids: &[i32]) -> Vec<u8> {
     let mut m = Vec::with_capacity(4 + ids.len() * 4);
-    m.extend([2, 0]);
+    m.extend([SET_ENCODINGS, 0]);
     m.extend((ids.len() as u16).to_be_bytes());
     for id in ids {
         m.extend(id.to_be_bytes());

@@ -46,7 +46,17 @@ use crate::core::redact::Secret;
 pub use encodings::encoding_name;
 use encodings::{COPY_RECT, Decoders, RectHeader, RectOutcome};
 pub use error::RfbError;
+pub use handshake::{SECURITY_NONE, SECURITY_VNC_AUTH, vnc_auth_response};
 use wire::Wire;
+
+/// Server-to-client message types: the first byte of each message.
+pub const FRAMEBUFFER_UPDATE: u8 = 0;
+pub const SET_COLOUR_MAP_ENTRIES: u8 = 1;
+pub const BELL: u8 = 2;
+pub const SERVER_CUT_TEXT: u8 = 3;
+pub const END_OF_CONTINUOUS_UPDATES: u8 = 150;
+pub const FENCE: u8 = 248;
+pub const QEMU_SERVER_MESSAGE: u8 = 255;
 
 /// Above this many dirty rectangles in one update they are merged into tiles
 /// ([`frame::coalesce`]).
@@ -231,27 +241,27 @@ impl RfbClient {
             other => other?,
         };
         match msg_type {
-            0 => self.update(r, w).map(ServerEvent::Update),
-            1 => {
+            FRAMEBUFFER_UPDATE => self.update(r, w).map(ServerEvent::Update),
+            SET_COLOUR_MAP_ENTRIES => {
                 // SetColourMapEntries: pad, first colour, count, then 6 bytes a colour.
                 let [_, _, _, hi, lo] = r.array()?;
                 r.skip(u64::from(u16::from_be_bytes([hi, lo])) * 6)?;
                 Ok(ServerEvent::Ignored)
             }
-            2 => Ok(ServerEvent::Bell),
-            3 => {
+            BELL => Ok(ServerEvent::Bell),
+            SERVER_CUT_TEXT => {
                 Ok(clipboard::server_cut_text(r)?
                     .map_or(ServerEvent::Ignored, ServerEvent::CutText))
             }
             // EndOfContinuousUpdates: no payload.
-            150 => Ok(ServerEvent::Ignored),
-            248 => {
+            END_OF_CONTINUOUS_UPDATES => Ok(ServerEvent::Ignored),
+            FENCE => {
                 // Fence: 3 padding, flags u32, length u8, payload.
                 let [_, _, _, _, _, _, _, len] = r.array()?;
                 r.skip(u64::from(len))?;
                 Ok(ServerEvent::Ignored)
             }
-            255 => qemu_message(r),
+            QEMU_SERVER_MESSAGE => qemu_message(r),
             id => Err(RfbError::UnknownMessageType { id }),
         }
     }

@@ -7,15 +7,13 @@
 //! and one subrectangle per horizontal run, and everything else raw. Every non-raw tile
 //! names its colours, so nothing depends on what the previous tile left behind.
 
-use super::{EncodeError, id, rect_header};
+use super::rect::{EncodeError, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
+use crate::core::source::rfb::encodings::{
+    self,
+    hextile::{ANY_SUBRECTS, BACKGROUND, FOREGROUND, RAW, TILE},
+};
 use crate::sim::rfb::pixel::PixelFormat;
-
-const TILE: u32 = 16;
-const RAW: u8 = 1;
-const BACKGROUND: u8 = 2;
-const FOREGROUND: u8 = 4;
-const ANY_SUBRECTS: u8 = 8;
 
 /// Appends `r` of `fb` as one Hextile rectangle.
 pub fn encode(
@@ -25,7 +23,7 @@ pub fn encode(
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     fb.check_rect(r)?;
-    rect_header(out, r, id::HEXTILE);
+    rect_header(out, r, encodings::HEXTILE);
     let mut values = Vec::with_capacity((TILE * TILE) as usize);
     for ty in (0..r.h).step_by(TILE as usize) {
         for tx in (0..r.w).step_by(TILE as usize) {

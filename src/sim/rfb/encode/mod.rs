@@ -13,33 +13,18 @@
 
 pub mod hextile;
 pub mod raw;
+pub mod rect;
 pub mod tight;
 pub mod zrle;
 
 #[cfg(test)]
 pub(crate) mod testdec;
 
-use flate2::{Compress, Compression, FlushCompress};
+pub use rect::{DEFAULT_COMPRESS_LEVEL, EncodeError, ZlibStream, rect_header};
 
 use super::pixel::PixelFormat;
-use crate::core::frame::{CursorShape, FrameError, Framebuffer, Rect};
-
-/// Encoding numbers (RFB spec, "Encodings" and "Pseudo-encodings").
-pub mod id {
-    pub const RAW: i32 = 0;
-    pub const COPY_RECT: i32 = 1;
-    pub const HEXTILE: i32 = 5;
-    pub const TIGHT: i32 = 7;
-    pub const ZRLE: i32 = 16;
-    pub const DESKTOP_SIZE: i32 = -223;
-    pub const LAST_RECT: i32 = -224;
-    pub const POINTER_POS: i32 = -232;
-    pub const CURSOR: i32 = -239;
-    /// JPEG quality level 0 (-32) … 9 (-23), a Tight option.
-    pub const JPEG_QUALITY_0: i32 = -32;
-    /// Compression level 0 (-256) … 9 (-247).
-    pub const COMPRESS_LEVEL_0: i32 = -256;
-}
+use crate::core::frame::{CursorShape, Framebuffer, Rect};
+use crate::core::source::rfb::{FRAMEBUFFER_UPDATE, encodings};
 
 /// The real (pixel-carrying) encodings we produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,86 +45,15 @@ impl Encoding {
 
     pub fn id(self) -> i32 {
         match self {
-            Encoding::Raw => id::RAW,
-            Encoding::Hextile => id::HEXTILE,
-            Encoding::Tight => id::TIGHT,
-            Encoding::Zrle => id::ZRLE,
+            Encoding::Raw => encodings::RAW,
+            Encoding::Hextile => encodings::HEXTILE,
+            Encoding::Tight => encodings::TIGHT,
+            Encoding::Zrle => encodings::ZRLE,
         }
     }
 
     pub fn from_id(n: i32) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.id() == n)
-    }
-}
-
-/// Why an area could not be encoded.
-#[derive(Debug, thiserror::Error)]
-pub enum EncodeError {
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-    #[error("zlib compression failed: {0}")]
-    Zlib(String),
-    #[error("JPEG compression failed: {0}")]
-    Jpeg(String),
-    #[error("{len} bytes do not fit a Tight compact length")]
-    TightTooLong { len: usize },
-}
-
-/// zlib level used until the client asks for another (RFB compression level 0–9).
-pub const DEFAULT_COMPRESS_LEVEL: u8 = 6;
-
-/// One zlib stream that lives as long as the connection; every chunk ends with a sync
-/// flush so the client can inflate it completely.
-pub struct ZlibStream {
-    inner: Compress,
-    level: u8,
-}
-
-impl std::fmt::Debug for ZlibStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ZlibStream")
-            .field("level", &self.level)
-            .field("total_in", &self.inner.total_in())
-            .finish()
-    }
-}
-
-impl ZlibStream {
-    pub fn new(level: u8) -> Self {
-        let level = level.min(9);
-        Self {
-            inner: Compress::new(Compression::new(level.into()), true),
-            level,
-        }
-    }
-
-    /// Changes the level for what follows (between sync-flushed chunks).
-    pub fn set_level(&mut self, level: u8) -> Result<(), EncodeError> {
-        let level = level.min(9);
-        if level != self.level {
-            self.inner
-                .set_level(Compression::new(level.into()))
-                .map_err(|e| EncodeError::Zlib(e.to_string()))?;
-            self.level = level;
-        }
-        Ok(())
-    }
-
-    /// Compresses all of `input` and sync-flushes, appending to `out`.
-    pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let start_in = self.inner.total_in();
-        loop {
-            out.reserve(input.len() / 2 + 64);
-            let done = (self.inner.total_in() - start_in) as usize;
-            self.inner
-                .compress_vec(&input[done..], out, FlushCompress::Sync)
-                .map_err(|e| EncodeError::Zlib(e.to_string()))?;
-            let done = (self.inner.total_in() - start_in) as usize;
-            // Finished once all input went in and the flush left spare output room.
-            if done == input.len() && out.len() < out.capacity() {
-                return Ok(());
-            }
-        }
     }
 }
 
@@ -201,39 +115,31 @@ impl EncoderSet {
 /// The 4-byte `FramebufferUpdate` header for `count` rectangles.
 pub fn update_header(count: u16) -> [u8; 4] {
     let [hi, lo] = count.to_be_bytes();
-    [0, 0, hi, lo]
-}
-
-/// Appends a rectangle header. Coordinates come from checked rectangles (≤ 16384).
-pub fn rect_header(out: &mut Vec<u8>, r: Rect, encoding: i32) {
-    for v in [r.x, r.y, r.w, r.h] {
-        out.extend_from_slice(&(v.min(u32::from(u16::MAX)) as u16).to_be_bytes());
-    }
-    out.extend_from_slice(&encoding.to_be_bytes());
+    [FRAMEBUFFER_UPDATE, 0, hi, lo]
 }
 
 /// Appends a CopyRect: the client copies the `dst.w`×`dst.h` area at (`src_x`, `src_y`) to `dst`.
 pub fn copy_rect(out: &mut Vec<u8>, dst: Rect, src_x: u32, src_y: u32) {
-    rect_header(out, dst, id::COPY_RECT);
+    rect_header(out, dst, encodings::COPY_RECT);
     out.extend_from_slice(&(src_x as u16).to_be_bytes());
     out.extend_from_slice(&(src_y as u16).to_be_bytes());
 }
 
 /// Appends a DesktopSize pseudo-rectangle announcing a new framebuffer size.
 pub fn desktop_size(out: &mut Vec<u8>, width: u32, height: u32) {
-    rect_header(out, Rect::new(0, 0, width, height), id::DESKTOP_SIZE);
+    rect_header(out, Rect::new(0, 0, width, height), encodings::DESKTOP_SIZE);
 }
 
 /// Appends a PointerPos pseudo-rectangle: the remote pointer is at (`x`, `y`).
 pub fn pointer_pos(out: &mut Vec<u8>, x: u32, y: u32) {
-    rect_header(out, Rect::new(x, y, 0, 0), id::POINTER_POS);
+    rect_header(out, Rect::new(x, y, 0, 0), encodings::POINTER_POS);
 }
 
 /// Appends a Cursor pseudo-rectangle: pixels in the client's format, then a 1-bpp mask
 /// (rows padded to bytes, most significant bit leftmost) set where alpha ≥ 128.
 pub fn cursor(out: &mut Vec<u8>, format: &PixelFormat, shape: &CursorShape) {
     let r = Rect::new(shape.hotspot_x, shape.hotspot_y, shape.width, shape.height);
-    rect_header(out, r, id::CURSOR);
+    rect_header(out, r, encodings::CURSOR);
     for px in shape.rgba.chunks_exact(4) {
         format.put(out, px);
     }
@@ -439,7 +345,7 @@ mod tests {
         let mut out = Vec::new();
         cursor(&mut out, &PixelFormat::SERVER, &shape);
         assert_eq!(out.len(), 12 + 18 * 4 + 2 * 2);
-        assert_eq!(&out[8..12], &id::CURSOR.to_be_bytes());
+        assert_eq!(&out[8..12], &encodings::CURSOR.to_be_bytes());
         // Row 0: pixels 0,2,4,6,8 visible -> 1010_1010 1000_0000.
         assert_eq!(&out[12 + 72..], &[0xAA, 0x80, 0x55, 0x00]);
     }

@@ -1,7 +1,8 @@
 //! Raw encoding (0): `w * h` pixels in the client's format, left to right, top to bottom.
 
-use super::{EncodeError, id, rect_header};
+use super::rect::{EncodeError, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
+use crate::core::source::rfb::encodings;
 use crate::sim::rfb::pixel::PixelFormat;
 
 /// Appends `r` of `fb` as one Raw rectangle.
@@ -12,7 +13,7 @@ pub fn encode(
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
     fb.check_rect(r)?;
-    rect_header(out, r, id::RAW);
+    rect_header(out, r, encodings::RAW);
     out.reserve(r.area() as usize * 4);
     for dy in 0..r.h {
         for px in fb.row(r, dy).chunks_exact(4) {

@@ -6,8 +6,8 @@
 
 use flate2::{Decompress, FlushDecompress};
 
-use super::id;
 use crate::core::frame::{Framebuffer, Rect};
+use crate::core::source::rfb::encodings;
 use crate::sim::rfb::pixel::PixelFormat;
 
 pub(crate) struct ClientFb {
@@ -163,10 +163,10 @@ impl ClientFb {
             let enc = rd.u32()? as i32;
             self.encodings_seen.push(enc);
             match enc {
-                id::LAST_RECT => break,
-                id::DESKTOP_SIZE => self.fb = Framebuffer::new(r.w, r.h).unwrap(),
-                id::POINTER_POS => self.pointer = Some((r.x, r.y)),
-                id::CURSOR => {
+                encodings::LAST_RECT => break,
+                encodings::DESKTOP_SIZE => self.fb = Framebuffer::new(r.w, r.h).unwrap(),
+                encodings::POINTER_POS => self.pointer = Some((r.x, r.y)),
+                encodings::CURSOR => {
                     rd.take(r.area() as usize * 4)?;
                     rd.take((r.w as usize).div_ceil(8) * r.h as usize)?;
                     self.cursor = Some((r.x, r.y, r.w, r.h));
@@ -182,7 +182,7 @@ impl ClientFb {
 
     fn rect(&mut self, rd: &mut dyn Source, r: Rect, enc: i32) -> Result<(), String> {
         match enc {
-            id::RAW => {
+            encodings::RAW => {
                 for y in r.y..r.bottom() {
                     for x in r.x..r.right() {
                         let p = self.pixel(&rd.take(4)?);
@@ -190,16 +190,16 @@ impl ClientFb {
                     }
                 }
             }
-            id::COPY_RECT => {
+            encodings::COPY_RECT => {
                 let (sx, sy) = (rd.u16()?, rd.u16()?);
                 self.fb
                     .copy_rect(sx.into(), sy.into(), r)
                     .map_err(|e| e.to_string())?;
                 self.copy_rects += 1;
             }
-            id::HEXTILE => self.hextile(rd, r)?,
-            id::ZRLE => self.zrle(rd, r)?,
-            id::TIGHT => self.tight(rd, r)?,
+            encodings::HEXTILE => self.hextile(rd, r)?,
+            encodings::ZRLE => self.zrle(rd, r)?,
+            encodings::TIGHT => self.tight(rd, r)?,
             other => return Err(format!("unexpected encoding {other}")),
         }
         Ok(())

@@ -11,21 +11,21 @@
 //! low bits first, the top bit of the first two saying another byte follows. Rectangles are
 //! at most 2048 pixels wide; we split wider (and very large) areas.
 
-use super::{EncodeError, ZlibStream, id, rect_header};
+use super::rect::{EncodeError, ZlibStream, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
+use crate::core::source::rfb::encodings::{self, tight};
 use crate::sim::rfb::pixel::PixelFormat;
 
 /// Widest rectangle Tight allows.
 pub const MAX_WIDTH: u32 = 2048;
 /// Largest area we put in one rectangle, keeping every compact length below 4 MiB.
 const MAX_AREA: u32 = MAX_WIDTH * 256;
-/// Below this many bytes basic data goes uncompressed.
-const MIN_TO_COMPRESS: usize = 12;
 /// Areas with more colours than this (and big enough) go as JPEG when the client allows it.
 const JPEG_MIN_COLOURS: usize = 24;
 const JPEG_MIN_SIDE: u32 = 8;
-const FILL: u8 = 0x80;
-const JPEG: u8 = 0x90;
+/// Compression-control bytes: Fill and JPEG (stream resets are never asked for).
+const FILL: u8 = tight::FILL << 4;
+const JPEG: u8 = tight::JPEG << 4;
 /// Largest value a compact length can carry.
 const MAX_COMPACT_LEN: usize = (1 << 22) - 1;
 
@@ -103,7 +103,7 @@ impl TightEncoder {
         r: Rect,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
-        rect_header(out, r, id::TIGHT);
+        rect_header(out, r, encodings::TIGHT);
         let colours = count_colours(fb, r, JPEG_MIN_COLOURS + 1);
         if colours == 1 {
             out.push(FILL);
@@ -125,7 +125,7 @@ impl TightEncoder {
         }
         // Stream 0, no explicit filter: the copy filter.
         out.push(0x00);
-        if self.plain.len() < MIN_TO_COMPRESS {
+        if self.plain.len() < tight::MIN_TO_COMPRESS {
             out.extend_from_slice(&self.plain);
             return Ok(());
         }

@@ -9,11 +9,11 @@
 //! A run length `n` is sent as `(n-1)/255` bytes of 255 and a final `(n-1) % 255`.
 //! For each tile we compute the exact size of every form that applies and send the smallest.
 
-use super::{EncodeError, ZlibStream, id, rect_header};
+use super::rect::{EncodeError, ZlibStream, rect_header};
 use crate::core::frame::{Framebuffer, Rect};
+use crate::core::source::rfb::encodings::{self, zrle::TILE};
 use crate::sim::rfb::pixel::{CpixelLayout, PixelFormat};
 
-const TILE: u32 = 64;
 const MAX_PALETTE: usize = 127;
 
 /// ZRLE state of one connection.
@@ -60,7 +60,7 @@ impl ZrleEncoder {
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         fb.check_rect(r)?;
-        rect_header(out, r, id::ZRLE);
+        rect_header(out, r, encodings::ZRLE);
         self.plain.clear();
         let layout = format.cpixel();
         for ty in (0..r.h).step_by(TILE as usize) {

@@ -13,12 +13,15 @@ use super::super::pixel::{PIXEL_BYTES, fill_row, force_opaque, rgba_from_pixel};
 use super::super::wire::Wire;
 use crate::core::frame::{Framebuffer, Rect};
 
-const TILE: u32 = 16;
-const RAW: u8 = 1;
-const BACKGROUND: u8 = 2;
-const FOREGROUND: u8 = 4;
-const ANY_SUBRECTS: u8 = 8;
-const SUBRECTS_COLOURED: u8 = 16;
+/// Tile side, in pixels.
+pub const TILE: u32 = 16;
+/// Tile mask bits: Raw, BackgroundSpecified, ForegroundSpecified, AnySubrects,
+/// SubrectsColoured.
+pub const RAW: u8 = 1;
+pub const BACKGROUND: u8 = 2;
+pub const FOREGROUND: u8 = 4;
+pub const ANY_SUBRECTS: u8 = 8;
+pub const SUBRECTS_COLOURED: u8 = 16;
 
 pub(super) fn decode(r: &mut dyn Read, fb: &mut Framebuffer, rect: Rect) -> Result<(), RfbError> {
     fb.check_rect(rect)?;

@@ -10,10 +10,10 @@
 mod copyrect;
 mod cursor;
 mod desktop;
-mod hextile;
+pub mod hextile;
 mod raw;
-mod tight;
-mod zrle;
+pub mod tight;
+pub mod zrle;
 
 use std::io::Read;
 

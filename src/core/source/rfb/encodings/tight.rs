@@ -28,14 +28,15 @@ use crate::core::frame::{Framebuffer, Rect};
 use crate::core::jpeg::{Decoded, JpegError, Target};
 
 const NAME: &str = "Tight";
-const FILL: u8 = 0x8;
-const JPEG: u8 = 0x9;
+/// Methods in the compression-control byte's high 4 bits: Fill and JPEG.
+pub const FILL: u8 = 0x8;
+pub const JPEG: u8 = 0x9;
 const EXPLICIT_FILTER: u8 = 0x4;
 const FILTER_COPY: u8 = 0;
 const FILTER_PALETTE: u8 = 1;
 const FILTER_GRADIENT: u8 = 2;
 /// Basic data shorter than this is sent uncompressed.
-const MIN_TO_COMPRESS: usize = 12;
+pub const MIN_TO_COMPRESS: usize = 12;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Filter {

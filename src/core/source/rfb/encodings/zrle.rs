@@ -19,7 +19,8 @@ use super::super::wire::{Payload, Wire};
 use super::super::zlib::Inflater;
 use crate::core::frame::{Framebuffer, Rect};
 
-const TILE: u32 = 64;
+/// Tile side, in pixels.
+pub const TILE: u32 = 64;
 const NAME: &str = "ZRLE";
 
 /// The most inflated bytes a rectangle can legally need: per tile one subencoding byte, a

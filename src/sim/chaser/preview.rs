@@ -4,7 +4,7 @@
 //!
 //! On connect the server sends `{"type":"status",…}` and `{"type":"url",…}`, then frames:
 //! `{"type":"frame","seq":N,"data":"<base64 JPEG>","metadata":{…}}` (or, with
-//! [`super::SimHandle::preview_binary_frames`], binary messages holding one JPEG each) of
+//! [`crate::sim::SimHandle::preview_binary_frames`], binary messages holding one JPEG each) of
 //! the same synthetic desktop the RFB streams show, with the agent pointer painted in.
 //! Pacing is push at the token's fps until the client sends
 //! `{"type":"config","maxFps":N,"pacing":"ack"|"push"}`: push sends at `min(N, 30)` fps,
@@ -34,25 +34,19 @@ use serde_json::json;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use super::api::StreamContext;
-use super::chaser::{Chaser, Registration};
-use super::desktop::{CYCLE_TICKS, Desktop, Interaction, Script, Widget};
-use super::interact::{Clicks, Page};
-use super::stats::{
+use super::sessions::{Chaser, Registration};
+use crate::core::frame::FrameError;
+use crate::core::source::preview::{
+    CLOSE_ENDED, CLOSE_INPUT_DISABLED, CLOSE_SESSION_DELETED, CLOSE_TOKEN_EXPIRED,
+};
+use crate::sim::clock::now_ms;
+use crate::sim::desktop::{CYCLE_TICKS, Desktop, Interaction, Script, Widget};
+use crate::sim::interact::{Clicks, Page};
+use crate::sim::stats::{
     KeyEventType, LiveStream, MouseButton, MouseEventType, ReceivedInput, TouchEventType,
     TouchPoint, bump,
 };
-use super::token::now_ms;
-use crate::core::frame::FrameError;
-
-/// Close code: the session ended.
-pub(crate) const CLOSE_ENDED: u16 = 1000;
-/// Close code: the token expired (or was invalid): mint a new one and reconnect.
-pub(crate) const CLOSE_TOKEN_EXPIRED: u16 = 4401;
-/// Close code: input is not enabled for this session.
-pub(crate) const CLOSE_INPUT_DISABLED: u16 = 4403;
-/// Close code: the session was deleted.
-pub(crate) const CLOSE_DELETED: u16 = 4404;
+use crate::sim::streams::StreamContext;
 
 /// Fastest frame rate a client may ask for.
 pub(crate) const MAX_FPS: u32 = 30;
@@ -308,7 +302,7 @@ impl Conn {
         // The session may have gone between the upgrade's check and our registration.
         let current = self.spec.chaser.session(&self.spec.session);
         if current.map(|s| s.generation) != Some(self.spec.generation) {
-            return self.close(CLOSE_DELETED, "session deleted").await;
+            return self.close(CLOSE_SESSION_DELETED, "session deleted").await;
         }
         self.send_status().await?;
         let mut page_url = url::Url::parse("https://shop.example.com/checkout")
@@ -347,7 +341,7 @@ impl Conn {
                 Wake::Closed(code) => {
                     let reason = match code {
                         CLOSE_ENDED => "session ended",
-                        CLOSE_DELETED => "session deleted",
+                        CLOSE_SESSION_DELETED => "session deleted",
                         _ => "closed by the simulator",
                     };
                     return self.close(code, reason).await;

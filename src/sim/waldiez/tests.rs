@@ -13,11 +13,11 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 
-use super::tests::{IO_TIMEOUT, http, small};
-use super::*;
 use crate::core::source::tasklog::{
     self, AgentEvent, LogLevel, PrintContent, SseParser, TaskMessage, parse_log_entry,
 };
+use crate::sim::test_fixtures::{IO_TIMEOUT, http, small};
+use crate::sim::*;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -228,7 +228,7 @@ fn held(mut steps: Vec<WaldiezStep>) -> WaldiezPlan {
 #[tokio::test]
 async fn tokens_are_issued_for_the_client_only_and_open_the_task_routes() {
     let sim = sim().await;
-    let before = token::now_ms();
+    let before = clock::now_ms();
     let t = tokens(&sim).await;
     assert_eq!(t["token_type"], "bearer");
     assert_eq!(t["audience"], "tasks-api");
@@ -237,7 +237,7 @@ async fn tokens_are_issued_for_the_client_only_and_open_the_task_routes() {
         .as_micros()
         / 1000;
     let hour = 3_600_000;
-    assert!((before as i64 + hour - 1_000..=token::now_ms() as i64 + hour).contains(&expires));
+    assert!((before as i64 + hour - 1_000..=clock::now_ms() as i64 + hour).contains(&expires));
     let refresh_expires = tasklog::Micros::from_json(&t["refresh_expires_at"]).unwrap();
     assert!(refresh_expires.as_micros() / 1000 > expires + hour);
     assert_ne!(t["access_token"], t["refresh_token"]);

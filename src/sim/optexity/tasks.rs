@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::desktop::Script;
+use crate::sim::desktop::Script;
 
 /// A task's status as the Optexity API reports it (PROVIDERS.md §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

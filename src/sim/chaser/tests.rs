@@ -16,9 +16,9 @@ use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
-use super::tests::{IO_TIMEOUT, http, small};
-use super::*;
 use crate::core::frame::Rect;
+use crate::sim::test_fixtures::{IO_TIMEOUT, centre, http, small, widget_box};
+use crate::sim::*;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
@@ -146,33 +146,6 @@ fn decode_jpeg(data: &[u8]) -> (usize, usize, Vec<u8>) {
     (w, h, pixels)
 }
 
-/// The screen box of `widget` on a 640×480 desktop that has not scrolled.
-pub(super) fn widget_box(widget: Widget) -> Rect {
-    let d = Desktop::with_script(
-        640,
-        480,
-        "x",
-        0,
-        Script::AwaitHuman,
-        &Interaction::default(),
-    )
-    .unwrap();
-    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for y in 0..480u32 {
-        for x in 0..640u32 {
-            if d.widget_at(x.into(), y.into()) == Some(widget) {
-                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            }
-        }
-    }
-    assert!(x1 >= x0, "{widget:?} is not on screen");
-    Rect::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
-}
-
-pub(super) fn centre(r: Rect) -> (u32, u32) {
-    (r.x + r.w / 2, r.y + r.h / 2)
-}
-
 /// Mean absolute difference of the RGB of `area` between two RGBA 640-wide pictures.
 fn diff(a: &[u8], b: &[u8], area: Rect) -> f64 {
     let mut sum = 0u64;
@@ -232,7 +205,7 @@ fn touch(event: &str, points: &[(u32, u32)]) -> Value {
 async fn preview_tokens_mint_and_every_error_has_its_status() {
     let sim = sim_with_ttl(60_000).await;
     let key = Some(sim.chaser_key());
-    let before = token::now_ms();
+    let before = clock::now_ms();
     let (code, _, body) = mint_raw(&sim, "demo", key).await;
     assert_eq!(code, 200, "{body}");
     let port = sim.base_url().rsplit(':').next().unwrap().to_string();
@@ -252,8 +225,8 @@ async fn preview_tokens_mint_and_every_error_has_its_status() {
         expires.ends_with('Z') && expires.as_bytes()[19] == b'.',
         "{expires}"
     );
-    let earliest = chaser::rfc3339_ms(before + 60_000);
-    let latest = chaser::rfc3339_ms(token::now_ms() + 60_000);
+    let earliest = clock::rfc3339_ms(before + 60_000);
+    let latest = clock::rfc3339_ms(clock::now_ms() + 60_000);
     assert!((earliest.as_str()..=latest.as_str()).contains(&expires));
     let (_, _, body) = mint_raw(&sim, "view-only", key).await;
     assert_eq!(body["input_enabled"], json!(false));
@@ -354,7 +327,7 @@ async fn previews_start_with_status_and_url_then_send_jpeg_frames() {
             (json!(640), json!(480))
         );
         let ts = meta["timestamp"].as_f64().unwrap();
-        assert!((ts - token::now_ms() as f64).abs() < 10_000.0, "{ts}");
+        assert!((ts - clock::now_ms() as f64).abs() < 10_000.0, "{ts}");
     }
     // Garbage and unknown types are ignored; the stream goes on.
     ws.send(Message::Text("not json".into())).await.unwrap();

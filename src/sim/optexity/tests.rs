@@ -1,6 +1,7 @@
-//! End-to-end tests of the simulator on 127.0.0.1:0: the REST contract, stream tokens, task
-//! timelines, and RFB sessions driven by a small blocking test client (TCP and WebSocket)
-//! whose decoder is the spec-written one in `rfb::encode::testdec`.
+//! End-to-end tests of the simulated Optexity on 127.0.0.1:0: the REST contract, stream
+//! tokens, task timelines, and the RFB sessions behind its stream URLs (and the plain TCP
+//! endpoint), driven by a small blocking test client (TCP and WebSocket) whose decoder is
+//! the spec-written one in `rfb::encode::testdec`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,35 +13,11 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::*;
-use crate::sim::rfb::auth::vnc_auth_response;
-use crate::sim::rfb::encode::id;
+use crate::core::source::rfb::{encodings, vnc_auth_response};
 use crate::sim::rfb::encode::testdec::{ClientFb, Source};
 use crate::sim::rfb::pixel::PixelFormat;
-
-pub(super) const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub(super) fn small(cfg: SimConfig) -> SimConfig {
-    SimConfig {
-        width: 640,
-        height: 480,
-        ..cfg
-    }
-}
-
-/// A plain-HTTP client (reqwest wants a TLS set-up even so; this one trusts nothing).
-pub(super) fn http() -> reqwest::Client {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap()
-}
+use crate::sim::test_fixtures::{IO_TIMEOUT, centre, http, small, widget_box};
+use crate::sim::*;
 
 async fn get(sim: &SimHandle, path: &str, key: Option<&str>) -> (u16, Value) {
     let mut req = http().get(format!("{}{path}", sim.base_url()));
@@ -230,6 +207,21 @@ impl Client {
         let mut m = vec![3, u8::from(incremental), 0, 0, 0, 0];
         m.extend_from_slice(&w.to_be_bytes());
         m.extend_from_slice(&h.to_be_bytes());
+        self.pipe.send(&m).unwrap();
+    }
+
+    /// Sends a PointerEvent.
+    fn pointer(&mut self, buttons: u8, (x, y): (u32, u32)) {
+        let mut m = vec![5, buttons];
+        m.extend_from_slice(&(x as u16).to_be_bytes());
+        m.extend_from_slice(&(y as u16).to_be_bytes());
+        self.pipe.send(&m).unwrap();
+    }
+
+    /// Sends a KeyEvent.
+    fn key(&mut self, down: bool, keysym: u32) {
+        let mut m = vec![4, u8::from(down), 0, 0];
+        m.extend_from_slice(&keysym.to_be_bytes());
         self.pipe.send(&m).unwrap();
     }
 
@@ -452,7 +444,11 @@ async fn tcp_session_reproduces_the_desktop_exactly_through_scrolls() {
     let started = Instant::now();
     let client = blocking(move || {
         let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
-        c.set_encodings(&[id::ZRLE, id::COPY_RECT, id::COMPRESS_LEVEL_0 + 1]);
+        c.set_encodings(&[
+            encodings::ZRLE,
+            encodings::COPY_RECT,
+            encodings::COMPRESS_LEVEL_0 + 1,
+        ]);
         c.run_until(|c| c.fb.copy_rects >= 3 && c.updates > 60);
         c
     })
@@ -464,7 +460,7 @@ async fn tcp_session_reproduces_the_desktop_exactly_through_scrolls() {
             .fb
             .encodings_seen
             .iter()
-            .all(|&e| e == id::ZRLE || e == id::COPY_RECT)
+            .all(|&e| e == encodings::ZRLE || e == encodings::COPY_RECT)
     );
     let max_tick = (started.elapsed().as_millis() as u64 + 1000) * 240 / 1000;
     let tick = client.matching_tick("demo", true, max_tick);
@@ -492,11 +488,11 @@ async fn websocket_session_splits_messages_and_sends_cursor_and_pointer() {
         let (pipe, _) = Pipe::ws(&url).unwrap();
         let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
         c.set_encodings(&[
-            id::TIGHT,
-            id::HEXTILE,
-            id::COPY_RECT,
-            id::CURSOR,
-            id::POINTER_POS,
+            encodings::TIGHT,
+            encodings::HEXTILE,
+            encodings::COPY_RECT,
+            encodings::CURSOR,
+            encodings::POINTER_POS,
         ]);
         let mut pointers = std::collections::HashSet::new();
         c.run_until(|c| {
@@ -516,10 +512,10 @@ async fn websocket_session_splits_messages_and_sends_cursor_and_pointer() {
         .fb
         .encodings_seen
         .iter()
-        .filter(|&&e| e == id::CURSOR)
+        .filter(|&&e| e == encodings::CURSOR)
         .count();
     assert_eq!(cursor_rects, 1);
-    assert!(client.fb.encodings_seen.contains(&id::TIGHT));
+    assert!(client.fb.encodings_seen.contains(&encodings::TIGHT));
     let max_tick = (started.elapsed().as_millis() as u64 + 1000) * 240 / 1000;
     assert!(client.matching_tick("demo", false, max_tick).is_some());
     let Pipe::Ws {
@@ -545,9 +541,9 @@ async fn handshakes_for_3_3_clients_and_vnc_authentication() {
     let addr = sim.rfb_tcp_addr();
     blocking(move || {
         let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.003\n", None);
-        c.set_encodings(&[id::RAW]);
+        c.set_encodings(&[encodings::RAW]);
         c.run_until(|_| true);
-        assert_eq!(c.fb.encodings_seen, [id::RAW]);
+        assert_eq!(c.fb.encodings_seen, [encodings::RAW]);
         let c = Client::connect(Pipe::tcp(addr), b"RFB 003.007\n", None);
         assert_eq!((c.fb.fb.width(), c.fb.fb.height()), (640, 480));
     })
@@ -632,7 +628,7 @@ async fn desktop_size_changes_reach_clients_that_support_them() {
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<()>(2);
     let client = blocking(move || {
         let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
-        c.set_encodings(&[id::HEXTILE, id::DESKTOP_SIZE]);
+        c.set_encodings(&[encodings::HEXTILE, encodings::DESKTOP_SIZE]);
         let mut plain = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
         plain.run_until(|_| true);
         c.run_until(|_| true);
@@ -655,7 +651,7 @@ async fn desktop_size_changes_reach_clients_that_support_them() {
         .await
         .unwrap()
         .unwrap();
-    assert!(c.fb.encodings_seen.contains(&id::DESKTOP_SIZE));
+    assert!(c.fb.encodings_seen.contains(&encodings::DESKTOP_SIZE));
     assert_eq!((c.fb.fb.width(), c.fb.fb.height()), (400, 300));
     assert!(
         plain_dropped,
@@ -727,7 +723,12 @@ async fn other_pixel_formats_decode_to_the_same_picture() {
             },
         ];
         for pf in formats {
-            for enc in [id::ZRLE, id::TIGHT, id::RAW, id::HEXTILE] {
+            for enc in [
+                encodings::ZRLE,
+                encodings::TIGHT,
+                encodings::RAW,
+                encodings::HEXTILE,
+            ] {
                 let mut c = Client::connect(Pipe::tcp(addr), b"RFB 003.008\n", None);
                 let mut m = vec![0, 0, 0, 0];
                 m.extend_from_slice(&pf.to_bytes());
@@ -750,7 +751,6 @@ async fn other_pixel_formats_decode_to_the_same_picture() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
-    use super::chaser_tests::{centre, widget_box};
     let sim = SimHandle::start(small(SimConfig::default())).await.unwrap();
     let url = stream_url(&sim, "human").await;
     let started = Instant::now();
@@ -774,22 +774,11 @@ async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
     let client = blocking(move || {
         let (pipe, _) = Pipe::ws(&url).unwrap();
         let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
-        c.set_encodings(&[id::ZRLE, id::COPY_RECT]);
+        c.set_encodings(&[encodings::ZRLE, encodings::COPY_RECT]);
         c.run_until(|c| matches(c, &Interaction::default()));
-        let pointer = |c: &mut Client, buttons: u8, (x, y): (u32, u32)| {
-            let mut m = vec![5, buttons];
-            m.extend_from_slice(&(x as u16).to_be_bytes());
-            m.extend_from_slice(&(y as u16).to_be_bytes());
-            c.pipe.send(&m).unwrap();
-        };
-        let key = |c: &mut Client, down: bool, keysym: u32| {
-            let mut m = vec![4, u8::from(down), 0, 0];
-            m.extend_from_slice(&keysym.to_be_bytes());
-            c.pipe.send(&m).unwrap();
-        };
-        pointer(&mut c, 0, captcha);
-        pointer(&mut c, 1, captcha);
-        pointer(&mut c, 0, captcha);
+        c.pointer(0, captcha);
+        c.pointer(1, captcha);
+        c.pointer(0, captcha);
         let solved = Interaction {
             captcha_solved: true,
             ..Interaction::default()
@@ -798,17 +787,17 @@ async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
         step_tx.send(()).unwrap();
         go_rx.recv().unwrap();
 
-        pointer(&mut c, 1, field);
-        pointer(&mut c, 0, field);
+        c.pointer(1, field);
+        c.pointer(0, field);
         for k in [u32::from('h'), u32::from('i'), 0xff08, 0xe9, 0x0100_20ac] {
-            key(&mut c, true, k);
-            key(&mut c, false, k);
+            c.key(true, k);
+            c.key(false, k);
         }
         // A shortcut types nothing.
-        key(&mut c, true, 0xffe3);
-        key(&mut c, true, u32::from('v'));
-        key(&mut c, false, u32::from('v'));
-        key(&mut c, false, 0xffe3);
+        c.key(true, 0xffe3);
+        c.key(true, u32::from('v'));
+        c.key(false, u32::from('v'));
+        c.key(false, 0xffe3);
         let typed = Interaction {
             captcha_solved: true,
             field_focused: true,
@@ -834,7 +823,7 @@ async fn clicking_the_captcha_and_typing_over_rfb_repaint_the_page_exactly() {
     blocking(move || {
         let (pipe, _) = Pipe::ws(&url).unwrap();
         let mut c = Client::connect(pipe, b"RFB 003.008\n", None);
-        c.set_encodings(&[id::ZRLE]);
+        c.set_encodings(&[encodings::ZRLE]);
         c.run_until(|_| true);
         let typed = Interaction {
             captcha_solved: true,

@@ -1,5 +1,6 @@
 //! The simulated Waldiez Runner's tasks: each follows a [`WaldiezPlan`] on the clock, the
-//! way a flow runs in the real runner's worker and talks through its Redis stream.
+//! way a flow runs in the real runner's worker and talks through its Redis stream. Plans
+//! and statuses are in [`super::plan`], the demo tasks in [`super::demo`].
 //!
 //! A task's script is a list of [`WaldiezStep`]s, one every `step_ms`: prints (plain text
 //! or a structured agent event), raw stored messages, pauses and prompts. A prompt stores an
@@ -23,216 +24,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::AbortHandle;
 
-use super::chaser::rfc3339_ms;
-use super::token::now_ms;
+use super::plan::{
+    DEFAULT_INPUT_TIMEOUT_MS, WaldiezPlan, WaldiezPrompt, WaldiezStatus, WaldiezStep,
+};
+use crate::sim::clock::{now_ms, now_us, rfc3339_ms};
 
 /// Stored messages a new viewer gets before live ones (the runner's `xrevrange` count).
 pub const REPLAY_MESSAGES: usize = 50;
 /// Stored messages kept per task (the runner's `max_stream_size`); older ones are dropped.
 pub const MAX_STORED_MESSAGES: usize = 1000;
-/// Answers [`super::SimHandle::waldiez_answers`] keeps per task (the latest).
+/// Answers [`crate::sim::SimHandle::waldiez_answers`] keeps per task (the latest).
 pub const MAX_RECORDED_ANSWERS: usize = 256;
 /// Live messages a slow viewer may fall behind before it misses some (the runner drops
 /// messages for a client whose queue is full, too).
 const LIVE_CAPACITY: usize = 256;
-
-/// A task's status as the Waldiez Runner names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum WaldiezStatus {
-    Pending,
-    Running,
-    WaitingForInput,
-    Completed,
-    Failed,
-    Cancelled,
-}
-
-impl WaldiezStatus {
-    /// `PENDING`, `RUNNING`, …
-    pub fn name(self) -> &'static str {
-        match self {
-            WaldiezStatus::Pending => "PENDING",
-            WaldiezStatus::Running => "RUNNING",
-            WaldiezStatus::WaitingForInput => "WAITING_FOR_INPUT",
-            WaldiezStatus::Completed => "COMPLETED",
-            WaldiezStatus::Failed => "FAILED",
-            WaldiezStatus::Cancelled => "CANCELLED",
-        }
-    }
-
-    /// Completed, failed or cancelled: the task prints and asks no more, and refuses viewers.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            WaldiezStatus::Completed | WaldiezStatus::Failed | WaldiezStatus::Cancelled
-        )
-    }
-}
-
-/// One step of a scripted task.
-#[derive(Clone, Debug, PartialEq)]
-pub enum WaldiezStep {
-    /// A `print` of plain text, as sent (a Python `print` ends it with `\n`).
-    Print(String),
-    /// A structured agent event (`{"type":"text","content":{…}}`), stored as a `print`
-    /// whose `data` is the event's JSON text.
-    Event(Value),
-    /// A message stored as given (`id`, `timestamp` and `task_id` are added), for shapes the
-    /// other steps do not make.
-    Raw(Map<String, Value>),
-    /// An `input_request`; the task waits for the answer or its input timeout.
-    Ask { prompt: String, password: bool },
-    /// Waits this many milliseconds more.
-    Pause(u64),
-}
-
-impl WaldiezStep {
-    /// A print of `text` and a line break, as Python's `print` writes it.
-    pub fn print(text: &str) -> Self {
-        WaldiezStep::Print(format!("{text}\n"))
-    }
-
-    /// One agent speaks: `{"type":"text","content":{"sender","recipient","content"}}`.
-    pub fn text(sender: &str, recipient: &str, content: &str) -> Self {
-        WaldiezStep::Event(json!({
-            "type": "text",
-            "content": { "sender": sender, "recipient": recipient, "content": content },
-        }))
-    }
-
-    /// An agent calls a tool (ag2's `tool_call` event; `arguments` become JSON text).
-    pub fn tool_call(
-        sender: &str,
-        recipient: &str,
-        call_id: &str,
-        name: &str,
-        arguments: Value,
-    ) -> Self {
-        WaldiezStep::Event(json!({
-            "type": "tool_call",
-            "content": {
-                "content": null,
-                "refusal": null,
-                "function_call": null,
-                "tool_calls": [{
-                    "id": call_id,
-                    "function": { "name": name, "arguments": arguments.to_string() },
-                    "type": "function",
-                }],
-                "role": "assistant",
-                "sender": sender,
-                "recipient": recipient,
-            },
-        }))
-    }
-
-    /// What a tool returned (ag2's `tool_response` event).
-    pub fn tool_response(sender: &str, recipient: &str, call_id: &str, content: &str) -> Self {
-        WaldiezStep::Event(json!({
-            "type": "tool_response",
-            "content": {
-                "tool_responses": [{ "tool_call_id": call_id, "role": "tool", "content": content }],
-                "content": content,
-                "sender": sender,
-                "recipient": recipient,
-                "role": "tool",
-            },
-        }))
-    }
-
-    /// The chat ended: `{"type":"termination","content":{"termination_reason":…}}`.
-    pub fn termination(reason: &str) -> Self {
-        WaldiezStep::Event(json!({
-            "type": "termination",
-            "content": { "termination_reason": reason },
-        }))
-    }
-
-    /// A question whose answer is shown.
-    pub fn ask(prompt: &str) -> Self {
-        WaldiezStep::Ask {
-            prompt: prompt.to_string(),
-            password: false,
-        }
-    }
-
-    /// A question whose answer is a secret (`"password": "True"`).
-    pub fn password(prompt: &str) -> Self {
-        WaldiezStep::Ask {
-            prompt: prompt.to_string(),
-            password: true,
-        }
-    }
-}
-
-/// How a task unfolds from the moment it is added.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WaldiezPlan {
-    pub steps: Vec<WaldiezStep>,
-    /// Time before each step.
-    pub step_ms: u64,
-    /// Time spent `PENDING` before the first step (viewers may connect meanwhile).
-    pub pending_ms: u64,
-    /// How long a prompt waits before the task goes on with `""`. `GET /api/v1/tasks/{id}`
-    /// reports it in whole seconds (`input_timeout`), rounded up.
-    pub input_timeout_ms: u64,
-    /// Start the steps over when they are done, forever.
-    pub repeat: bool,
-    /// The status once the steps are done (when not repeating).
-    pub end: WaldiezStatus,
-    /// Start afresh (new history, closing the old task's sockets) this long after ending.
-    pub restart_after_ms: Option<u64>,
-}
-
-impl WaldiezPlan {
-    /// `steps` one second apart, the runner's default input timeout (180 s), then
-    /// `COMPLETED`.
-    pub fn new(steps: Vec<WaldiezStep>) -> Self {
-        Self {
-            steps,
-            step_ms: 1_000,
-            pending_ms: 0,
-            input_timeout_ms: 180_000,
-            repeat: false,
-            end: WaldiezStatus::Completed,
-            restart_after_ms: None,
-        }
-    }
-
-    /// Already over with `end`, its history holding `steps` (which must not ask or pause).
-    pub fn finished(end: WaldiezStatus, steps: Vec<WaldiezStep>) -> Self {
-        Self {
-            step_ms: 0,
-            end,
-            ..Self::new(steps)
-        }
-    }
-
-    /// Whether adding the task can store all its steps at once: nothing waits.
-    fn is_instant(&self) -> bool {
-        self.step_ms == 0
-            && self.pending_ms == 0
-            && !self.repeat
-            && !self
-                .steps
-                .iter()
-                .any(|s| matches!(s, WaldiezStep::Ask { .. } | WaldiezStep::Pause(_)))
-    }
-}
-
-/// The prompt a task waits on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WaldiezPrompt {
-    pub request_id: String,
-    pub prompt: String,
-    pub password: bool,
-}
 
 /// Why an answer was not taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -489,7 +298,10 @@ impl WaldiezTasks {
         let mut tasks = self.lock();
         if !tasks.contains_key(id) {
             let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
-            tasks.insert(id.to_string(), TaskState::new(generation, status, 180_000));
+            tasks.insert(
+                id.to_string(),
+                TaskState::new(generation, status, DEFAULT_INPUT_TIMEOUT_MS),
+            );
         }
         if let Some(t) = tasks.get_mut(id) {
             if let Some(runner) = t.runner.take() {
@@ -732,173 +544,10 @@ impl WaldiezTasks {
     }
 }
 
-/// Microseconds since the Unix epoch (the runner's timestamps).
-fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros().min(u128::from(u64::MAX)) as u64)
-        .unwrap_or(0)
-}
-
 async fn pause(ms: u64) {
     if ms > 0 {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-}
-
-// ---- the demo tasks -------------------------------------------------------------------
-
-/// The demo tasks every simulator starts with: (id, description). `demo` and `human`
-/// share their ids with the Optexity demo tasks, so a picture and a log of the same task
-/// pair up.
-pub(crate) const DEMO_WALDIEZ_TASKS: [(&str, &str); 4] = [
-    (
-        "demo",
-        "running: agents fill a checkout form, asking the operator every ~20 s",
-    ),
-    (
-        "human",
-        "running: asks for a password first, then a normal question",
-    ),
-    ("done", "completed (refuses viewers)"),
-    (
-        "short",
-        "runs ~5 s, then completes with a termination (starts over 30 s later)",
-    ),
-];
-
-/// The demo plans, paced at `step_ms` a step with prompts timing out after
-/// `input_timeout_ms`.
-pub(crate) fn demo_plans(step_ms: u64, input_timeout_ms: u64) -> Vec<(&'static str, WaldiezPlan)> {
-    let paced = |steps, repeat| WaldiezPlan {
-        step_ms,
-        input_timeout_ms,
-        repeat,
-        ..WaldiezPlan::new(steps)
-    };
-    let short = WaldiezPlan {
-        restart_after_ms: Some(step_ms.saturating_mul(30)),
-        ..paced(short_steps(), false)
-    };
-    let done = WaldiezPlan::finished(WaldiezStatus::Completed, short_steps());
-    vec![
-        ("demo", paced(demo_steps(step_ms), true)),
-        ("human", paced(human_steps(step_ms), true)),
-        ("done", done),
-        ("short", short),
-    ]
-}
-
-const PLANNER: &str = "assistant";
-const OPERATOR: &str = "user_proxy";
-const EXECUTOR: &str = "executor";
-
-/// About 20 steps: open the checkout, fill it, ask before placing the order, place it.
-fn demo_steps(step_ms: u64) -> Vec<WaldiezStep> {
-    use WaldiezStep as S;
-    vec![
-        S::print("Starting flow: checkout assistant"),
-        S::text(
-            OPERATOR,
-            PLANNER,
-            "Fill in the checkout form for order #1042 and ask me before paying.",
-        ),
-        S::text(
-            PLANNER,
-            OPERATOR,
-            "I'll open the checkout page and fill in the shipping details.",
-        ),
-        S::tool_call(
-            PLANNER,
-            EXECUTOR,
-            "call_open",
-            "open_page",
-            json!({ "url": "https://shop.example/checkout" }),
-        ),
-        S::tool_response(
-            EXECUTOR,
-            PLANNER,
-            "call_open",
-            "Checkout page loaded: 3 fields, 1 button",
-        ),
-        S::tool_call(
-            PLANNER,
-            EXECUTOR,
-            "call_name",
-            "fill_field",
-            json!({ "field": "name", "value": "Ada Lovelace" }),
-        ),
-        S::tool_response(EXECUTOR, PLANNER, "call_name", "ok"),
-        S::tool_call(
-            PLANNER,
-            EXECUTOR,
-            "call_address",
-            "fill_field",
-            json!({ "field": "address", "value": "12 Analytical Street, London" }),
-        ),
-        S::tool_response(EXECUTOR, PLANNER, "call_address", "ok"),
-        S::text(
-            PLANNER,
-            OPERATOR,
-            "The shipping details are in. The order total is €42.90.",
-        ),
-        S::ask("Place the order for €42.90? (yes/no) "),
-        S::text(PLANNER, OPERATOR, "Thanks, going on."),
-        S::tool_call(
-            PLANNER,
-            EXECUTOR,
-            "call_place",
-            "click",
-            json!({ "selector": "#place-order" }),
-        ),
-        S::tool_response(EXECUTOR, PLANNER, "call_place", "Order #1042 placed"),
-        S::text(
-            PLANNER,
-            OPERATOR,
-            "Order #1042 is placed. Starting the next one.",
-        ),
-        S::Pause(step_ms.saturating_mul(4)),
-    ]
-}
-
-/// A password prompt early, then a normal question, then some work.
-fn human_steps(step_ms: u64) -> Vec<WaldiezStep> {
-    use WaldiezStep as S;
-    vec![
-        S::print("Connecting to reports.example"),
-        S::text(PLANNER, OPERATOR, "I need the service password to sign in."),
-        S::password("Password for reports.example: "),
-        S::print("Signed in to reports.example"),
-        S::ask("Which report should I prepare? (weekly/monthly) "),
-        S::tool_call(
-            PLANNER,
-            EXECUTOR,
-            "call_report",
-            "fetch_report",
-            json!({ "site": "reports.example" }),
-        ),
-        S::tool_response(EXECUTOR, PLANNER, "call_report", "Report ready: 12 pages"),
-        S::text(PLANNER, OPERATOR, "The report is ready. Signing out."),
-        S::Pause(step_ms.saturating_mul(10)),
-    ]
-}
-
-/// Five steps ending with a termination.
-fn short_steps() -> Vec<WaldiezStep> {
-    use WaldiezStep as S;
-    vec![
-        S::print("Starting flow: quick lookup"),
-        S::text(OPERATOR, PLANNER, "What is the weather in Lisbon?"),
-        S::tool_call(
-            PLANNER,
-            EXECUTOR,
-            "call_weather",
-            "get_weather",
-            json!({ "city": "Lisbon" }),
-        ),
-        S::tool_response(EXECUTOR, PLANNER, "call_weather", "sunny, 24°C"),
-        S::termination("TERMINATE found in the last message"),
-    ]
 }
 
 #[cfg(test)]
@@ -936,21 +585,5 @@ mod tests {
         let mut f = step_fields(&WaldiezStep::print("42")).unwrap_or_default();
         decode_print_data(&mut f);
         assert_eq!(f["data"], "42\n");
-    }
-
-    #[test]
-    fn statuses_use_the_runner_names() {
-        for s in [
-            WaldiezStatus::Pending,
-            WaldiezStatus::Running,
-            WaldiezStatus::WaitingForInput,
-            WaldiezStatus::Completed,
-            WaldiezStatus::Failed,
-            WaldiezStatus::Cancelled,
-        ] {
-            let v = serde_json::to_value(s).unwrap_or_default();
-            assert_eq!(v, s.name());
-        }
-        assert!(WaldiezStatus::Cancelled.is_final() && !WaldiezStatus::Pending.is_final());
     }
 }
