@@ -77,6 +77,12 @@ pub struct Control {
     paste_requested: bool,
 }
 
+/// Where the picture is this frame, for mapping pointer positions.
+struct View<'a> {
+    picture: Option<(&'a Placement, [u32; 2])>,
+    pixels_per_point: f32,
+}
+
 /// What one frame's events come to.
 #[derive(Debug, Default, PartialEq)]
 pub struct Translated {
@@ -146,43 +152,25 @@ impl Control {
         pixels_per_point: f32,
         now: f64,
     ) -> Translated {
-        let mut out = Vec::new();
-        let mut paste = None;
         if !self.interactive {
             return Translated::default();
         }
-        let send = |out: &mut Vec<InputEvent>, ev: InputEvent, coalescer: &mut PointerCoalescer| {
-            out.extend(coalescer.push(ev));
+        let view = View {
+            picture,
+            pixels_per_point,
         };
+        let mut out = Vec::new();
+        let mut paste = None;
         for event in events {
-            match event {
-                Event::Key {
-                    key: Key::Escape,
-                    pressed,
-                    repeat,
-                    ..
-                } => {
-                    if *pressed && !*repeat {
-                        self.escape_since = Some(now);
-                    } else if !*pressed {
-                        self.escape_since = None;
-                    }
-                    let mut keys = Vec::new();
-                    keys::keyboard_input(event, held_modifiers, &mut keys);
-                    for k in keys {
-                        send(&mut out, k, &mut self.coalescer);
-                    }
-                }
+            let input = match event {
                 Event::Paste(text) if self.paste_requested => {
                     self.paste_requested = false;
                     paste = Some(text.clone());
+                    None
                 }
                 Event::Key { .. } | Event::Text(_) | Event::Copy | Event::Cut | Event::Paste(_) => {
-                    let mut keys = Vec::new();
-                    keys::keyboard_input(event, held_modifiers, &mut keys);
-                    for k in keys {
-                        send(&mut out, k, &mut self.coalescer);
-                    }
+                    self.keys(event, held_modifiers, now, &mut out);
+                    None
                 }
                 Event::WindowFocused(false) => {
                     if let Some(ev) = self.coalescer.flush() {
@@ -190,18 +178,10 @@ impl Control {
                     }
                     out.push(InputEvent::ReleaseAll);
                     self.forget_held();
+                    None
                 }
                 Event::PointerMoved(pos) if self.touches.is_empty() => {
-                    if let Some(at) = self.map(picture, *pos, pixels_per_point)
-                        && self.last_sent != Some(at)
-                    {
-                        self.last_sent = Some(at);
-                        send(
-                            &mut out,
-                            InputEvent::PointerMove { at },
-                            &mut self.coalescer,
-                        );
-                    }
+                    self.pointer_moved(*pos, &view)
                 }
                 Event::PointerButton {
                     pos,
@@ -209,106 +189,19 @@ impl Control {
                     pressed,
                     modifiers,
                 } if self.touches.is_empty() => {
-                    let Some(button) = pointer_button(*button) else {
-                        continue;
-                    };
-                    let is_held = self.held.contains(&button);
-                    if !*pressed && !is_held {
-                        continue;
-                    }
-                    // A press must land on the picture; a release goes wherever it is.
-                    let at = if *pressed {
-                        match layout_pixel(picture, *pos, pixels_per_point) {
-                            Some(at) => at,
-                            None => continue,
-                        }
-                    } else {
-                        match self.map(picture, *pos, pixels_per_point) {
-                            Some(at) => at,
-                            None => continue,
-                        }
-                    };
-                    let click_count = if *pressed {
-                        self.count_click(button, *pos, now)
-                    } else {
-                        self.last_press.map_or(1, |p| p.count)
-                    };
-                    if *pressed {
-                        self.held.push(button);
-                    } else {
-                        self.held.retain(|b| *b != button);
-                    }
-                    self.last_sent = Some(at);
-                    send(
-                        &mut out,
-                        InputEvent::PointerButton {
-                            at,
-                            button,
-                            down: *pressed,
-                            click_count,
-                            modifiers: keys::modifiers(*modifiers),
-                        },
-                        &mut self.coalescer,
-                    );
+                    self.pointer_button(*pos, *button, *pressed, *modifiers, &view, now)
                 }
                 Event::MouseWheel {
                     unit,
                     delta,
                     modifiers,
                     ..
-                } => {
-                    // The wheel event carries no position: the last one sent over the picture.
-                    let Some(at) = self.last_sent.filter(|_| picture.is_some()) else {
-                        continue;
-                    };
-                    // egui's delta moves the content: positive y reveals what is above,
-                    // which is a scroll up; ours counts down as positive.
-                    let notches = match unit {
-                        MouseWheelUnit::Point => -*delta / POINTS_PER_NOTCH,
-                        MouseWheelUnit::Line => -*delta,
-                        MouseWheelUnit::Page => -*delta * 3.0,
-                    };
-                    let (steps_x, steps_y) = self.wheel.add(notches.x, notches.y);
-                    if steps_x != 0 || steps_y != 0 {
-                        send(
-                            &mut out,
-                            InputEvent::Wheel {
-                                at,
-                                steps_x,
-                                steps_y,
-                                modifiers: keys::modifiers(*modifiers),
-                            },
-                            &mut self.coalescer,
-                        );
-                    }
-                }
-                Event::Touch { id, phase, pos, .. } => {
-                    let id = id.0;
-                    let phase = match phase {
-                        egui::TouchPhase::Start => TouchPhase::Start,
-                        egui::TouchPhase::Move => TouchPhase::Move,
-                        egui::TouchPhase::End => TouchPhase::End,
-                        egui::TouchPhase::Cancel => TouchPhase::Cancel,
-                    };
-                    let down = self.touches.contains(&id);
-                    let at = match phase {
-                        TouchPhase::Start => layout_pixel(picture, *pos, pixels_per_point),
-                        _ if down => self.map(picture, *pos, pixels_per_point),
-                        _ => None,
-                    };
-                    let Some(at) = at else { continue };
-                    match phase {
-                        TouchPhase::Start => self.touches.push(id),
-                        TouchPhase::End | TouchPhase::Cancel => self.touches.retain(|t| *t != id),
-                        TouchPhase::Move => {}
-                    }
-                    send(
-                        &mut out,
-                        InputEvent::Touch { id, phase, at },
-                        &mut self.coalescer,
-                    );
-                }
-                _ => {}
+                } => self.wheel(*unit, *delta, *modifiers, &view),
+                Event::Touch { id, phase, pos, .. } => self.touch(id.0, *phase, *pos, &view),
+                _ => None,
+            };
+            if let Some(ev) = input {
+                out.extend(self.coalescer.push(ev));
             }
         }
         // One pointer move per display frame: the newest.
@@ -326,6 +219,130 @@ impl Control {
             paste,
             released,
         }
+    }
+
+    /// Keys and typed text (Escape also starts or ends the hold that releases control).
+    fn keys(&mut self, event: &Event, held: EguiModifiers, now: f64, out: &mut Vec<InputEvent>) {
+        if let Event::Key {
+            key: Key::Escape,
+            pressed,
+            repeat,
+            ..
+        } = event
+        {
+            if *pressed && !*repeat {
+                self.escape_since = Some(now);
+            } else if !*pressed {
+                self.escape_since = None;
+            }
+        }
+        let mut keys = Vec::new();
+        keys::keyboard_input(event, held, &mut keys);
+        for k in keys {
+            out.extend(self.coalescer.push(k));
+        }
+    }
+
+    fn pointer_moved(&mut self, pos: Pos2, view: &View<'_>) -> Option<InputEvent> {
+        let at = self.map(view.picture, pos, view.pixels_per_point)?;
+        if self.last_sent == Some(at) {
+            return None;
+        }
+        self.last_sent = Some(at);
+        Some(InputEvent::PointerMove { at })
+    }
+
+    /// A press must land on the picture; a release goes wherever it is, and only for a
+    /// button we pressed.
+    fn pointer_button(
+        &mut self,
+        pos: Pos2,
+        button: egui::PointerButton,
+        pressed: bool,
+        modifiers: EguiModifiers,
+        view: &View<'_>,
+        now: f64,
+    ) -> Option<InputEvent> {
+        let button = pointer_button(button)?;
+        if !pressed && !self.held.contains(&button) {
+            return None;
+        }
+        let at = if pressed {
+            layout_pixel(view.picture, pos, view.pixels_per_point)?
+        } else {
+            self.map(view.picture, pos, view.pixels_per_point)?
+        };
+        let click_count = if pressed {
+            self.count_click(button, pos, now)
+        } else {
+            self.last_press.map_or(1, |p| p.count)
+        };
+        if pressed {
+            self.held.push(button);
+        } else {
+            self.held.retain(|b| *b != button);
+        }
+        self.last_sent = Some(at);
+        Some(InputEvent::PointerButton {
+            at,
+            button,
+            down: pressed,
+            click_count,
+            modifiers: keys::modifiers(modifiers),
+        })
+    }
+
+    /// The wheel event carries no position: it turns at the last one sent over the picture.
+    fn wheel(
+        &mut self,
+        unit: MouseWheelUnit,
+        delta: egui::Vec2,
+        modifiers: EguiModifiers,
+        view: &View<'_>,
+    ) -> Option<InputEvent> {
+        let at = self.last_sent.filter(|_| view.picture.is_some())?;
+        // egui's delta moves the content: positive y reveals what is above, which is a
+        // scroll up; ours counts down as positive.
+        let notches = match unit {
+            MouseWheelUnit::Point => -delta / POINTS_PER_NOTCH,
+            MouseWheelUnit::Line => -delta,
+            MouseWheelUnit::Page => -delta * 3.0,
+        };
+        let (steps_x, steps_y) = self.wheel.add(notches.x, notches.y);
+        (steps_x != 0 || steps_y != 0).then(|| InputEvent::Wheel {
+            at,
+            steps_x,
+            steps_y,
+            modifiers: keys::modifiers(modifiers),
+        })
+    }
+
+    /// A finger starts on the picture; once down it is followed to the picture's edge.
+    fn touch(
+        &mut self,
+        id: u64,
+        phase: egui::TouchPhase,
+        pos: Pos2,
+        view: &View<'_>,
+    ) -> Option<InputEvent> {
+        let phase = match phase {
+            egui::TouchPhase::Start => TouchPhase::Start,
+            egui::TouchPhase::Move => TouchPhase::Move,
+            egui::TouchPhase::End => TouchPhase::End,
+            egui::TouchPhase::Cancel => TouchPhase::Cancel,
+        };
+        let down = self.touches.contains(&id);
+        let at = match phase {
+            TouchPhase::Start => layout_pixel(view.picture, pos, view.pixels_per_point),
+            _ if down => self.map(view.picture, pos, view.pixels_per_point),
+            _ => None,
+        }?;
+        match phase {
+            TouchPhase::Start => self.touches.push(id),
+            TouchPhase::End | TouchPhase::Cancel => self.touches.retain(|t| *t != id),
+            TouchPhase::Move => {}
+        }
+        Some(InputEvent::Touch { id, phase, at })
     }
 
     /// The remote pixel under `pos`: on the picture, or (while a button or finger is down)

@@ -324,27 +324,7 @@ impl LogPanel {
             .auto_shrink(false)
             .animated(false)
             .content_margin(egui::Margin::ZERO);
-        let mut set_offset = None;
-        match self.reveal.take() {
-            Some(Reveal::Top) => set_offset = Some(0.0),
-            Some(Reveal::Center(seq)) => {
-                if let Ok(pos) = self.shown.position(log, seq) {
-                    let y = rows.row_of(pos) as f32 * row_h;
-                    set_offset = Some((y - (view_h - row_h) / 2.0).clamp(0.0, bottom));
-                }
-            }
-            Some(Reveal::Show(seq)) => {
-                if let Ok(pos) = self.shown.position(log, seq) {
-                    let y = rows.row_of(pos) as f32 * row_h;
-                    if y < self.last_offset {
-                        set_offset = Some(y);
-                    } else if y + row_h > self.last_offset + view_h {
-                        set_offset = Some((y + row_h - view_h).clamp(0.0, bottom));
-                    }
-                }
-            }
-            None => {}
-        }
+        let mut set_offset = self.revealed_offset(log, &rows, row_h, view_h, bottom);
         if set_offset.is_some() {
             self.follow = false;
             self.paused_at = log.end_seq();
@@ -355,17 +335,91 @@ impl LogPanel {
             area = area.vertical_scroll_offset(y);
         }
 
-        let glyphs = if ui.fonts_mut(|f| f.has_glyphs(&font, "▸▾")) {
+        let (out, laid_out, actions) =
+            self.rows_ui(ui, area, log, &rows, (id, &font, row_h), needle.as_ref());
+
+        self.track_follow(&out, log, set_offset.is_some());
+        if !self.follow {
+            self.follow_button_ui(ui, &out, log);
+        }
+
+        for action in actions {
+            copied |= self.apply(ui, log, action);
+        }
+        LogPanelResponse {
+            shown_lines: self.shown.len(log),
+            matches: needle
+                .is_some()
+                .then(|| self.match_set(separate_matches).len(log)),
+            following: self.follow,
+            rows_laid_out: laid_out,
+            copied,
+        }
+    }
+
+    /// Where to scroll so that the line asked for ([`Reveal`]) is in view, if anywhere.
+    fn revealed_offset(
+        &mut self,
+        log: &TaskLog,
+        rows: &Rows,
+        row_h: f32,
+        view_h: f32,
+        bottom: f32,
+    ) -> Option<f32> {
+        let y_of = |seq| {
+            let pos = self.shown.position(log, seq).ok()?;
+            Some(rows.row_of(pos) as f32 * row_h)
+        };
+        match self.reveal.take()? {
+            Reveal::Top => Some(0.0),
+            Reveal::Center(seq) => {
+                y_of(seq).map(|y| (y - (view_h - row_h) / 2.0).clamp(0.0, bottom))
+            }
+            Reveal::Show(seq) => {
+                let y = y_of(seq)?;
+                if y < self.last_offset {
+                    Some(y)
+                } else if y + row_h > self.last_offset + view_h {
+                    Some((y + row_h - view_h).clamp(0.0, bottom))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Lays out only the rows in view; returns the scroll area's output, how many rows
+    /// were laid out and what the operator did to them.
+    fn rows_ui(
+        &mut self,
+        ui: &mut Ui,
+        area: ScrollArea,
+        log: &TaskLog,
+        rows: &Rows,
+        (id, font, row_h): (Id, &FontId, f32),
+        needle: Option<&Needle>,
+    ) -> (
+        egui::scroll_area::ScrollAreaOutput<()>,
+        usize,
+        Vec<RowAction>,
+    ) {
+        let mut actions = Vec::new();
+        let glyphs = if ui.fonts_mut(|f| f.has_glyphs(font, "▸▾")) {
             ["▸", "▾"]
         } else {
             [">", "v"]
         };
         // Sub-rows start under the line's text, past the time column ("HH:MM:SS  ").
-        let char_w = ui.fonts_mut(|f| f.glyph_width(&font, '0'));
+        let char_w = ui.fonts_mut(|f| f.glyph_width(font, '0'));
         let time_chars = if self.show_times { 10.0 } else { 0.0 };
-        let sub_indent = (time_chars + SUB_INDENT_CHARS) * char_w;
-        let needle_ref = needle.as_ref();
-        let mut actions = Vec::new();
+        let look = RowLook {
+            id,
+            font,
+            glyphs,
+            needle,
+            sub_indent: (time_chars + SUB_INDENT_CHARS) * char_w,
+        };
+        let total = rows.total();
         let mut laid_out = 0;
         let mut top_seq = None;
         let out = ui
@@ -375,7 +429,7 @@ impl LogPanel {
                 // spring back from, over many frames.
                 ui.spacing_mut().scroll.kinetic.rubber_band = false;
                 area.show_viewport(ui, |ui, viewport| {
-                    ui.set_height(content_h);
+                    ui.set_height(total as f32 * row_h);
                     let origin = ui.max_rect().min;
                     let width = ui.max_rect().width().max(viewport.width());
                     let first_row = ((viewport.min.y / row_h).floor().max(0.0) as usize).min(total);
@@ -390,17 +444,8 @@ impl LogPanel {
                         else {
                             continue;
                         };
-                        if top_seq.is_none() {
-                            top_seq = Some(line.seq);
-                        }
+                        top_seq.get_or_insert(line.seq);
                         laid_out += 1;
-                        let look = RowLook {
-                            id,
-                            font: &font,
-                            glyphs,
-                            needle: needle_ref,
-                            sub_indent,
-                        };
                         if sub == 0 {
                             self.main_row_ui(ui, rect, line, &look, &mut actions);
                         } else if let Some(exp) = self.expanded.get(&line.seq) {
@@ -411,7 +456,16 @@ impl LogPanel {
             })
             .inner;
         self.last_top_seq = top_seq;
+        (out, laid_out, actions)
+    }
 
+    /// Notices the user scrolling up (stop following) or back to the bottom (follow).
+    fn track_follow(
+        &mut self,
+        out: &egui::scroll_area::ScrollAreaOutput<()>,
+        log: &TaskLog,
+        offset_was_set: bool,
+    ) {
         let max_offset = (out.content_size.y - out.inner_rect.height()).max(0.0);
         let offset = out.state.clamped_offset().y;
         if self.follow && offset < max_offset - 1.0 {
@@ -419,7 +473,7 @@ impl LogPanel {
             self.follow = false;
             self.paused_at = log.end_seq();
         } else if !self.follow
-            && set_offset.is_none()
+            && !offset_was_set
             && offset != self.last_offset
             && offset >= max_offset - 1.0
         {
@@ -428,44 +482,37 @@ impl LogPanel {
         }
         self.last_offset = offset;
         self.last_view_h = out.inner_rect.height();
+    }
 
-        if !self.follow {
-            let new = self.shown.count_from(log, self.paused_at);
-            let text = if new > 0 {
-                format!(
-                    "↓ {} new line{}",
-                    group(new as u64),
-                    if new == 1 { "" } else { "s" }
-                )
-            } else {
-                "↓ Follow".to_string()
-            };
-            // Monospace: the proportional font has no arrows.
-            let button = egui::Button::new(RichText::new(text).monospace().color(Color32::WHITE))
-                .fill(theme::ACCENT_STRONG);
-            let size = vec2(150.0, 26.0);
-            let at = out.inner_rect.right_bottom() - size - vec2(18.0, 10.0);
-            let clicked = ui
-                .place(Rect::from_min_size(at, size), button)
-                .on_hover_text("Keep the newest line in view (End)")
-                .clicked();
-            if clicked {
-                self.follow();
-                ui.ctx().request_repaint();
-            }
-        }
-
-        for action in actions {
-            copied |= self.apply(ui, log, action);
-        }
-        LogPanelResponse {
-            shown_lines: self.shown.len(log),
-            matches: needle
-                .is_some()
-                .then(|| self.match_set(separate_matches).len(log)),
-            following: self.follow,
-            rows_laid_out: laid_out,
-            copied,
+    /// "↓ N new lines" (or "↓ Follow") over the bottom right of the lines.
+    fn follow_button_ui(
+        &mut self,
+        ui: &mut Ui,
+        out: &egui::scroll_area::ScrollAreaOutput<()>,
+        log: &TaskLog,
+    ) {
+        let new = self.shown.count_from(log, self.paused_at);
+        let text = if new > 0 {
+            format!(
+                "↓ {} new line{}",
+                group(new as u64),
+                if new == 1 { "" } else { "s" }
+            )
+        } else {
+            "↓ Follow".to_string()
+        };
+        // Monospace: the proportional font has no arrows.
+        let button = egui::Button::new(RichText::new(text).monospace().color(Color32::WHITE))
+            .fill(theme::ACCENT_STRONG);
+        let size = vec2(150.0, 26.0);
+        let at = out.inner_rect.right_bottom() - size - vec2(18.0, 10.0);
+        let clicked = ui
+            .place(Rect::from_min_size(at, size), button)
+            .on_hover_text("Keep the newest line in view (End)")
+            .clicked();
+        if clicked {
+            self.follow();
+            ui.ctx().request_repaint();
         }
     }
 
@@ -907,57 +954,4 @@ fn group(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn groups_thousands() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1_000), "1,000");
-        assert_eq!(group(1_234_567), "1,234,567");
-    }
-
-    /// The arrows drawn are in the monospace font (the proportional one has none).
-    #[test]
-    fn the_glyphs_used_exist() {
-        let ctx = egui::Context::default();
-        let mut out = ctx.run_ui(egui::RawInput::default(), |_| {});
-        out.textures_delta.clear();
-        let mono = FontId::monospace(12.0);
-        assert!(ctx.fonts_mut(|f| f.has_glyphs(&mono, "↑↓▸▾→…")));
-    }
-
-    #[test]
-    fn rows_map_through_expansions() {
-        // Lines at positions 0..10; position 2 expanded by 3 rows, position 5 by 1.
-        let rows = Rows {
-            shown: 10,
-            folds: vec![(2, 2, 3), (5, 5, 1)],
-        };
-        assert_eq!(rows.total(), 14);
-        let got: Vec<(usize, usize)> = (0..14).map(|r| rows.locate(r)).collect();
-        assert_eq!(
-            got,
-            [
-                (0, 0),
-                (1, 0),
-                (2, 0),
-                (2, 1),
-                (2, 2),
-                (2, 3),
-                (3, 0),
-                (4, 0),
-                (5, 0),
-                (5, 1),
-                (6, 0),
-                (7, 0),
-                (8, 0),
-                (9, 0)
-            ]
-        );
-        assert_eq!(rows.row_of(2), 2);
-        assert_eq!(rows.row_of(3), 6);
-        assert_eq!(rows.row_of(6), 10);
-    }
-}
+mod tests;

@@ -247,68 +247,24 @@ fn run(parts: DecodeParts) -> Result<(), HlsError> {
     let mut sound = frame::Audio::empty();
     for (stream, packet) in input.packets() {
         let index = stream.index();
-        let kind = if video.as_ref().is_some_and(|v| v.index == index) {
-            0
-        } else if audio.as_ref().is_some_and(|a| a.index == index) {
-            1
+        let go_on = if let Some(v) = video.as_mut().filter(|v| v.index == index) {
+            mark_segment(&marks, &packet, 0);
+            video_packet(v, &packet, &mut decoded, (&marks, &clock, &out))?
+        } else if let Some(a) = audio.as_mut().filter(|a| a.index == index) {
+            mark_segment(&marks, &packet, 1);
+            match audio_packet(a, &packet, &mut sound, &marks, &clock)? {
+                AudioStep::GoOn => true,
+                AudioStep::Stop => false,
+                AudioStep::GiveUp => {
+                    audio = None;
+                    true
+                }
+            }
         } else {
             continue;
         };
-        // Which segment the packet came from, and the segment's first timestamp.
-        let ts = packet.pts().or(packet.dts());
-        {
-            let mut m = lock(&marks);
-            let pos = u64::try_from(packet.position()).ok();
-            let mark = match pos {
-                Some(pos) => m.iter_mut().rev().find(|mk| mk.start <= pos),
-                None => m.back_mut(),
-            };
-            if let (Some(mark), Some(ts)) = (mark, ts)
-                && mark.first_ts[kind].is_none()
-            {
-                mark.first_ts[kind] = Some(ts);
-            }
-        }
-        if kind == 0 {
-            let Some(v) = video.as_mut() else { continue };
-            if v.wait_key && !packet.is_key() {
-                continue;
-            }
-            v.wait_key = false;
-            if let Err(e) = v.decoder.send_packet(&packet) {
-                v.bad += 1;
-                out.stats.add_skipped();
-                tracing::debug!("H.264 packet refused ({e}); waiting for a keyframe");
-                if v.bad > MAX_BAD_PACKETS {
-                    return Err(HlsError::Decode(format!("the video does not decode: {e}")));
-                }
-                v.decoder.flush();
-                v.wait_key = true;
-                continue;
-            }
-            v.bad = 0;
-            while v.decoder.receive_frame(&mut decoded).is_ok() {
-                if !show_video(v, &decoded, &marks, &clock, &out)? {
-                    return Ok(());
-                }
-            }
-        } else {
-            let Some(a) = audio.as_mut() else { continue };
-            if let Err(e) = a.decoder.send_packet(&packet) {
-                a.bad += 1;
-                tracing::debug!("AAC packet refused ({e})");
-                if a.bad > MAX_BAD_PACKETS {
-                    tracing::warn!("the sound does not decode ({e}); going on without it");
-                    audio = None;
-                }
-                continue;
-            }
-            a.bad = 0;
-            while a.decoder.receive_frame(&mut sound).is_ok() {
-                if !play_audio(a, &sound, &marks, &clock)? {
-                    return Ok(());
-                }
-            }
+        if !go_on {
+            return Ok(());
         }
     }
     // The fetcher hung up (end of stream or a reopen): show what is left.
@@ -321,6 +277,90 @@ fn run(parts: DecodeParts) -> Result<(), HlsError> {
         }
     }
     Ok(())
+}
+
+/// Notes which segment a packet came from, and that segment's first timestamp of its
+/// kind (0 video, 1 sound).
+fn mark_segment(marks: &Marks, packet: &ffmpeg::Packet, kind: usize) {
+    let ts = packet.pts().or(packet.dts());
+    let mut m = lock(marks);
+    let pos = u64::try_from(packet.position()).ok();
+    let mark = match pos {
+        Some(pos) => m.iter_mut().rev().find(|mk| mk.start <= pos),
+        None => m.back_mut(),
+    };
+    if let (Some(mark), Some(ts)) = (mark, ts)
+        && mark.first_ts[kind].is_none()
+    {
+        mark.first_ts[kind] = Some(ts);
+    }
+}
+
+/// Decodes one video packet and shows what it gives; false once the session is gone.
+/// A packet the decoder refuses is skipped up to the next keyframe; too many in a row
+/// end the stream.
+fn video_packet(
+    v: &mut VideoOut,
+    packet: &ffmpeg::Packet,
+    decoded: &mut frame::Video,
+    (marks, clock, out): (&Marks, &PlayClock, &Out),
+) -> Result<bool, HlsError> {
+    if v.wait_key && !packet.is_key() {
+        return Ok(true);
+    }
+    v.wait_key = false;
+    if let Err(e) = v.decoder.send_packet(packet) {
+        v.bad += 1;
+        out.stats.add_skipped();
+        tracing::debug!("H.264 packet refused ({e}); waiting for a keyframe");
+        if v.bad > MAX_BAD_PACKETS {
+            return Err(HlsError::Decode(format!("the video does not decode: {e}")));
+        }
+        v.decoder.flush();
+        v.wait_key = true;
+        return Ok(true);
+    }
+    v.bad = 0;
+    while v.decoder.receive_frame(decoded).is_ok() {
+        if !show_video(v, decoded, marks, clock, out)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// What playing a sound packet leads to.
+enum AudioStep {
+    GoOn,
+    /// The session is gone.
+    Stop,
+    /// The sound does not decode: go on without it.
+    GiveUp,
+}
+
+fn audio_packet(
+    a: &mut AudioOut,
+    packet: &ffmpeg::Packet,
+    sound: &mut frame::Audio,
+    marks: &Marks,
+    clock: &PlayClock,
+) -> Result<AudioStep, HlsError> {
+    if let Err(e) = a.decoder.send_packet(packet) {
+        a.bad += 1;
+        tracing::debug!("AAC packet refused ({e})");
+        if a.bad > MAX_BAD_PACKETS {
+            tracing::warn!("the sound does not decode ({e}); going on without it");
+            return Ok(AudioStep::GiveUp);
+        }
+        return Ok(AudioStep::GoOn);
+    }
+    a.bad = 0;
+    while a.decoder.receive_frame(sound).is_ok() {
+        if !play_audio(a, sound, marks, clock)? {
+            return Ok(AudioStep::Stop);
+        }
+    }
+    Ok(AudioStep::GoOn)
 }
 
 fn codec_name(id: codec::Id) -> String {
