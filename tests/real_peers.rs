@@ -414,7 +414,7 @@ fn wait_for_screen(peers: &PeerSet, what: &str, done: impl Fn(&Rgb) -> bool) -> 
     }
 }
 
-/// The X11 presenter (`lookout::ui::x11_present`) on a real X server: it puts the fitted
+/// The X11 presenter (`lookout::ui::picture::x11`) on a real X server: it puts the fitted
 /// picture into a child window of the viewer's window at the place asked, exactly the
 /// box-filtered picture; then only what changed when a new picture is published; on
 /// `place(None)` it hides the window and pictures wake the UI again; dropped, it removes
@@ -426,8 +426,8 @@ fn x11_presenter_draws_the_picture_into_a_child_window() -> Result<()> {
 
     use lookout::core::event::{Waker, noop_waker};
     use lookout::core::frame::{FrameSlot, Framebuffer, Rect};
-    use lookout::ui::resample::{Resampler, Scratch};
-    use lookout::ui::x11_present::{Placement, Presenter, Transfer};
+    use lookout::ui::picture::resample::{Resampler, Scratch};
+    use lookout::ui::picture::x11::{Placement, Presenter, Transfer};
     use x11rb::connection::Connection as _;
     use x11rb::protocol::xproto::{
         ConnectionExt as _, CreateWindowAux, ImageFormat, MapState, WindowClass,

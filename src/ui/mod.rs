@@ -14,7 +14,6 @@
 pub mod app;
 pub mod audio;
 pub mod control;
-pub mod gl_picture;
 pub mod keys;
 pub mod layout;
 pub mod log_panel;
@@ -22,12 +21,11 @@ pub mod log_panel;
 pub mod log_sample;
 pub mod log_view;
 pub mod overlay;
+pub mod picture;
 pub mod prompt_panel;
 pub mod rates;
-pub mod resample;
 pub mod stream_view;
 pub mod theme;
-pub mod x11_present;
 
 use std::sync::Arc;
 
@@ -95,15 +93,15 @@ pub fn run_viewer(
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
             let sessions = start(waker.clone());
             let speaker = sessions.speaker;
-            let parent = x11_window(cc).filter(|_| cc.gl.is_some() && x11_present::enabled());
+            let parent = x11_window(cc).filter(|_| cc.gl.is_some() && picture::x11::enabled());
             let picture = sessions.picture.map(|h| {
                 let presenter = parent.and_then(|parent| {
-                    x11_present::Presenter::new(
+                    picture::x11::Presenter::new(
                         None,
                         parent,
                         h.frames().clone(),
                         waker.clone(),
-                        x11_present::Transfer::from_env(),
+                        picture::x11::Transfer::from_env(),
                     )
                     .inspect_err(|e| tracing::info!("drawing the picture with GL: {e}"))
                     .ok()

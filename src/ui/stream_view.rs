@@ -20,12 +20,12 @@ use egui::{
 
 use super::audio::Speaker;
 use super::control::{self, Availability, Control};
-use super::gl_picture::GlPicture;
 use super::layout::{self, Placement, ScaleMode};
 use super::overlay::{self, OverlayText};
+use super::picture::gl::GlPicture;
+use super::picture::x11::{self as x11_present, Presenter};
 use super::rates::{self, RateMeter};
 use super::theme;
-use super::x11_present::{self, Presenter};
 use crate::core::event::{
     Command, InputAccess, PictureFormat, SessionEvent, SessionState, StatsSample,
 };

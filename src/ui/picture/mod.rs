@@ -1,0 +1,5 @@
+//! The remote picture on screen.
+
+pub mod gl;
+pub mod resample;
+pub mod x11;
