@@ -93,24 +93,12 @@ pub fn run_viewer(
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
             let sessions = start(waker.clone());
             let speaker = sessions.speaker;
-            let parent = x11_window(cc).filter(|_| cc.gl.is_some() && picture::x11::enabled());
             let picture = sessions.picture.map(|h| {
-                let presenter = parent.and_then(|parent| {
-                    picture::x11::Presenter::new(
-                        None,
-                        parent,
-                        h.frames().clone(),
-                        waker.clone(),
-                        picture::x11::Transfer::from_env(),
-                    )
-                    .inspect_err(|e| tracing::info!("drawing the picture with GL: {e}"))
-                    .ok()
-                });
+                let backend = self::picture::Backend::choose(cc.gl.clone(), x11_window(cc));
                 TaskView::new(h)
                     .with_scale(scale)
-                    .with_gl(cc.gl.clone())
                     .with_speaker(speaker)
-                    .with_presenter(presenter)
+                    .with_backend(backend, &waker)
             });
             let log = sessions.log.map(LogView::new);
             Ok(Box::new(app::ViewerApp::new(picture, log, title, Some(rt))))

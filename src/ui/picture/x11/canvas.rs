@@ -8,9 +8,9 @@
 
 use super::present::PresentError;
 use super::window::ShmImage;
-use crate::core::frame::{CursorShape, FrameView, Framebuffer, Rect, join_neighbours};
-use crate::ui::picture::gl::to_bgra_into;
-use crate::ui::picture::resample::{Resampler, Scratch};
+use crate::core::frame::{FrameView, Framebuffer, Rect, join_neighbours};
+use crate::ui::picture::cursor::Composited;
+use crate::ui::picture::resample::Downscale;
 
 /// The memory a canvas is drawn in: our own, or shared with the X server.
 pub(super) enum Pixels {
@@ -65,19 +65,13 @@ pub(super) trait Sink {
 pub(super) struct Canvas {
     /// The shown size; zero until placed.
     output: [u32; 2],
-    /// The source picture's size the canvas was last filled from.
-    source: [u32; 2],
-    resampler: Option<Resampler>,
-    scratch: Scratch,
+    /// From the source picture's size the canvas was last filled from to `output`.
+    downscale: Downscale,
     /// `output` pixels, BGRA, rows packed.
     pixels: Pixels,
     /// False until the canvas holds a whole picture at `output` size.
     filled: bool,
-    cursor: Option<CursorShape>,
-    /// The remote pointer, in source pixels.
-    pointer: Option<(u32, u32)>,
-    /// Where the cursor is drawn in `pixels`, and the picture under it (packed rows).
-    under: Option<(Rect, Vec<u8>)>,
+    cursor: Composited,
     /// Reused list of the output rectangles an update changes.
     outputs: Vec<Rect>,
 }
@@ -88,7 +82,7 @@ impl Canvas {
         self.output = output;
         self.pixels = pixels;
         self.filled = false;
-        self.under = None;
+        self.cursor.forget_canvas();
     }
 
     /// The shown size; zero until placed.
@@ -104,16 +98,11 @@ impl Canvas {
     pub(super) fn update(&mut self, view: &FrameView<'_>, send: &mut Vec<Rect>) {
         let fb = view.frame;
         let source = [fb.width(), fb.height()];
-        let old_cursor = self.take_cursor_off();
-        if let Some(cursor) = view.cursor {
-            self.cursor = cursor.cloned();
-        }
-        self.pointer = view.pointer;
-        if source != self.source || !self.filled || view.resized {
-            self.source = source;
-            self.resampler = (source != self.output)
-                .then(|| Resampler::new(source, self.output))
-                .flatten();
+        let stride = self.output[0] as usize * 4;
+        let old_cursor = self.cursor.take_off(&mut self.pixels, stride);
+        self.cursor.follow(view);
+        if source != self.downscale.source_size() || !self.filled || view.resized {
+            self.downscale = Downscale::new(source, self.output);
             self.filled = self.draw(fb, Rect::new(0, 0, source[0], source[1]), send);
             self.put_cursor_on();
             send.clear();
@@ -124,7 +113,11 @@ impl Canvas {
         // computed once, not once for each.
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.clear();
-        outputs.extend(view.dirty.iter().filter_map(|r| self.output_of(fb, *r)));
+        outputs.extend(
+            view.dirty
+                .iter()
+                .filter_map(|r| self.downscale.output_rect(fb, *r)),
+        );
         join_neighbours(&mut outputs);
         for out in &outputs {
             self.draw_output(fb, *out, send);
@@ -146,120 +139,29 @@ impl Canvas {
         if r.is_empty() || fb.check_rect(r).is_err() {
             return true;
         }
-        self.output_of(fb, r)
+        self.downscale
+            .output_rect(fb, r)
             .is_some_and(|out| self.draw_output(fb, out, send))
-    }
-
-    /// The output pixels that show the source rectangle `r` of `fb`, if any do.
-    fn output_of(&self, fb: &Framebuffer, r: Rect) -> Option<Rect> {
-        if r.is_empty() || fb.check_rect(r).is_err() {
-            return None;
-        }
-        match &self.resampler {
-            Some(resampler) => Some(resampler.output_rect(r)).filter(|out| !out.is_empty()),
-            None if [fb.width(), fb.height()] == self.output => Some(r),
-            None => None,
-        }
     }
 
     /// Computes the output rectangle `out` from `fb` into the canvas and lists it to send.
     fn draw_output(&mut self, fb: &Framebuffer, out: Rect, send: &mut Vec<Rect>) -> bool {
         let stride = self.output[0] as usize * 4;
-        let drawn = match &self.resampler {
-            Some(resampler) => {
-                resampler.resample_bgra_into(fb, out, &mut self.scratch, &mut self.pixels, stride)
-            }
-            None if [fb.width(), fb.height()] == self.output => {
-                to_bgra_into(fb, out, &mut self.pixels, stride);
-                true
-            }
-            None => false,
-        };
+        let drawn = self.downscale.draw_into(fb, out, &mut self.pixels, stride);
         if drawn {
             send.push(out);
         }
         drawn
     }
 
-    /// Where the cursor is drawn, in output pixels, clipped to the output.
-    fn cursor_rect(&self) -> Option<Rect> {
-        let (c, (px, py)) = (self.cursor.as_ref()?, self.pointer?);
-        let [sw, sh] = self.source.map(|v| f64::from(v.max(1)));
-        let [ow, oh] = self.output.map(f64::from);
-        let (fx, fy) = (ow / sw, oh / sh);
-        let left = (f64::from(px) - f64::from(c.hotspot_x)) * fx;
-        let top = (f64::from(py) - f64::from(c.hotspot_y)) * fy;
-        let right = left + f64::from(c.width) * fx;
-        let bottom = top + f64::from(c.height) * fy;
-        let x0 = left.floor().max(0.0);
-        let y0 = top.floor().max(0.0);
-        let x1 = right.ceil().min(ow);
-        let y1 = bottom.ceil().min(oh);
-        (x1 > x0 && y1 > y0)
-            .then(|| Rect::new(x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32))
-    }
-
-    /// Puts back the picture under the drawn cursor; returns where the cursor was.
-    fn take_cursor_off(&mut self) -> Option<Rect> {
-        let (r, saved) = self.under.take()?;
-        let stride = self.output[0] as usize * 4;
-        let row = r.w as usize * 4;
-        for (dy, src) in saved.chunks_exact(row).enumerate() {
-            let start = (r.y as usize + dy) * stride + r.x as usize * 4;
-            self.pixels[start..start + row].copy_from_slice(src);
-        }
-        Some(r)
-    }
-
-    /// Draws the cursor (nearest-neighbour scaled like the picture) over the canvas, keeping
-    /// the picture under it; returns where it is. Nothing while the canvas is not filled.
+    /// Draws the cursor over the canvas ([`Composited::put_on`]); returns where it is.
+    /// Nothing while the canvas is not filled.
     fn put_cursor_on(&mut self) -> Option<Rect> {
         if !self.filled {
             return None;
         }
-        let c = self.cursor_rect()?;
-        let (Some(shape), Some((px, py))) = (&self.cursor, self.pointer) else {
-            return None;
-        };
-        let stride = self.output[0] as usize * 4;
-        let row = c.w as usize * 4;
-        let mut saved = Vec::with_capacity(row * c.h as usize);
-        for y in c.y..c.bottom() {
-            let start = y as usize * stride + c.x as usize * 4;
-            saved.extend_from_slice(&self.pixels[start..start + row]);
-        }
-        let [sw, sh] = self.source.map(|v| f64::from(v.max(1)));
-        let [ow, oh] = self.output.map(f64::from);
-        let (fx, fy) = (sw / ow, sh / oh);
-        let left = f64::from(px) - f64::from(shape.hotspot_x);
-        let top = f64::from(py) - f64::from(shape.hotspot_y);
-        let cw = shape.width as usize;
-        for y in c.y..c.bottom() {
-            // The cursor pixel at this output pixel's centre.
-            let cy = ((f64::from(y) + 0.5) * fy - top).floor();
-            if cy < 0.0 || cy >= f64::from(shape.height) {
-                continue;
-            }
-            for x in c.x..c.right() {
-                let cx = ((f64::from(x) + 0.5) * fx - left).floor();
-                if cx < 0.0 || cx >= f64::from(shape.width) {
-                    continue;
-                }
-                let i = (cy as usize * cw + cx as usize) * 4;
-                let Some(&[cr, cg, cb, a]) = shape.rgba.get(i..i + 4) else {
-                    continue;
-                };
-                let o = y as usize * stride + x as usize * 4;
-                let px = &mut self.pixels[o..o + 4];
-                let a = u32::from(a);
-                for (dst, src) in px.iter_mut().zip([cb, cg, cr]) {
-                    *dst = ((u32::from(src) * a + u32::from(*dst) * (255 - a) + 127) / 255) as u8;
-                }
-                px[3] = 255;
-            }
-        }
-        self.under = Some((c, saved));
-        Some(c)
+        let source = self.downscale.source_size();
+        self.cursor.put_on(&mut self.pixels, source, self.output)
     }
 
     /// Sends the listed output rectangles (clipped to the output).
@@ -292,7 +194,7 @@ fn clip(r: Rect, w: u32, h: u32) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::frame::FrameSlot;
+    use crate::core::frame::{CursorShape, FrameSlot};
 
     /// Records what was sent, and paints it into a picture of the output's size.
     struct Screen {

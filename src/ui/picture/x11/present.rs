@@ -113,11 +113,6 @@ impl std::fmt::Debug for Presenter {
     }
 }
 
-/// True unless `LOOKOUT_PRESENT=gl` asks for the GL path only.
-pub fn enabled() -> bool {
-    std::env::var("LOOKOUT_PRESENT").map_or(true, |v| v != "gl")
-}
-
 /// How pictures reach the X server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transfer {
@@ -126,16 +121,6 @@ pub enum Transfer {
     Auto,
     /// Over the socket (`PutImage`) always.
     Socket,
-}
-
-impl Transfer {
-    /// `Auto`, unless `LOOKOUT_PRESENT=x11-socket` asks for the socket.
-    pub fn from_env() -> Self {
-        match std::env::var("LOOKOUT_PRESENT") {
-            Ok(v) if v == "x11-socket" => Transfer::Socket,
-            _ => Transfer::Auto,
-        }
-    }
 }
 
 impl Presenter {
