@@ -1,5 +1,6 @@
-//! The fitted picture's CPU downscale (`lookout::ui::picture::resample`): 1920×1080 to the sizes a
-//! fitted view shows it at, whole pictures and the changed rectangles of an animating page.
+//! The fitted picture's CPU downscale (`lookout::ui::picture::resample`): 1920×1080 to the
+//! sizes a fitted view shows it at, whole pictures and the changed rectangles of an
+//! animating page.
 //!
 //! `cargo bench --bench resample` prints, per output size, the time for a whole picture and
 //! nanoseconds per source pixel: the viewer redoes only changed areas, so its cost is this

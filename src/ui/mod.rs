@@ -5,11 +5,17 @@
 //! both side by side. The core's [`Waker`] is built from the egui context, so the window
 //! repaints only when a session has something new.
 //!
-//! Modules: [`app`] (the window), [`stream_view`] (picture, overlay, toolbar, status line),
-//! [`layout`] (fit/1:1 geometry), [`overlay`] (state wording and card), [`rates`] (status
-//! line rates), [`theme`] (the dark style), [`log_panel`] (a task's log: follow, search,
-//! filter, fold, copy), [`prompt_panel`] (the question a task waits on, and the answer),
-//! [`log_view`] (both for one task-log session) and [`audio`] (a video stream's sound).
+//! Modules: [`app`] (the window), [`stream_view`] (a task's picture with its overlay,
+//! toolbar, status line and control), [`picture`] (putting the picture on screen: the egui
+//! texture, GL and X11 backends, the cursor, the downscale), [`layout`] (fit/1:1
+//! geometry), [`overlay`] (state wording and card), [`rates`] (status line rates),
+//! [`theme`] (the dark style), [`log_panel`] (a task's log: follow, search, filter, fold,
+//! copy), [`prompt_panel`] (the question a task waits on, and the answer), [`log_view`]
+//! (both for one task-log session) and [`audio`] (a video stream's sound).
+//!
+//! Unsafe code lives in [`picture`] only: OpenGL calls ([`picture::gl`]), SIMD intrinsics
+//! after a run-time CPU check ([`picture::resample`]) and the memory shared with the X
+//! server ([`picture::x11`]); each block says why it is sound.
 
 pub mod app;
 pub mod audio;

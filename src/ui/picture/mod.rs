@@ -17,11 +17,11 @@
 //! texture, and `x11-socket` has the X11 backend send its pictures over the X socket
 //! instead of through memory shared with the X server.
 //!
-//! The picture drawn in the window ([`InWindow`]: the egui texture and GL backends, and
+//! The picture drawn in the window (`InWindow`: the egui texture and GL backends, and
 //! the X11 backend's fallback) is uploaded the same way whatever holds it: the whole
 //! picture on the first frame, a new size or a new fit, then each dirty rectangle; nothing
 //! while the picture is larger than the GPU's largest texture (the view says so,
-//! [`Picture::too_large_text`]); and held as its placement asks ([`TextureFit`]: crisp at
+//! [`Picture::too_large_text`]); and held as its placement asks (`TextureFit`: crisp at
 //! whole multiples, smooth otherwise, and for GL at the size it is shown at). The remote
 //! cursor is drawn by [`cursor`], over the picture in the window or into the X11 canvas.
 //!

@@ -7,7 +7,7 @@
 //! (`cargo bench --bench peers`). Native VNC viewers instead `PutImage` only the changed
 //! rectangles into their window. The [`Presenter`] does the same: it owns a child window of
 //! the viewer's X11 window over the picture's rectangle, takes new pictures from the
-//! session's [`FrameSlot`](crate::core::frame::FrameSlot) on a thread of its own
+//! session's [`FrameSlot`] on a thread of its own
 //! ("x11-present", `present.rs`), brings its canvas up to date with each changed rectangle
 //! (`canvas.rs`: the one downscale, [`super::resample`], and the cursor blended over it,
 //! [`super::cursor`]), and sends that to the X server (`window.rs`: through shared memory
@@ -17,7 +17,7 @@
 //!
 //! It presents only the simple case: a whole picture, shown at or below its size, not
 //! dimmed under an overlay, not in control, with nothing of egui's (a menu, a tooltip) on
-//! top of it. Otherwise [`X11`], the backend's side in the UI, hides the child window
+//! top of it. Otherwise `X11`, the backend's side in the UI, hides the child window
 //! ([`Presenter::place`] with `None`, which returns once it is hidden), takes the pictures
 //! back and draws them in the window as the GL backend does, its fallback; and hands them
 //! to the child window again when it can. X clips the GL window's drawing by the child, so
