@@ -8,8 +8,9 @@
 //!   server of the test's own, shows the picture's pixels exactly: at 1:1 as they are,
 //!   fitted as the box filter averages them (so the picture went through our GL texture,
 //!   not an egui one, which the GPU would scale bilinearly), with the remote cursor drawn
-//!   on top at the pointer, and no X11 child window. The same window with the default
-//!   backend (X11) shows the same pixels from a child window.
+//!   on top at the pointer, and no X11 child window.
+//! - The same window with the default backend (X11) shows the same pixels from a child
+//!   window over the picture's place.
 //!
 //! Without Xvfb the tests print a skip line, except under `CI`, where they fail.
 
@@ -265,37 +266,36 @@ struct Case {
 }
 
 /// The GL backend, forced with `LOOKOUT_PRESENT=gl`, draws the picture exactly: at 1:1 and
-/// fitted (box-filtered on the CPU, so through our GL texture), cursor on top, no child
-/// window. The default backend (X11, a whole picture) shows the same pixels.
+/// fitted (box-filtered on the CPU, so through our GL texture), cursor on top, with no
+/// child window.
 #[test]
 fn the_gl_backend_draws_the_picture_exactly() -> Result<()> {
-    let cases = [
-        Case {
+    for one_to_one in [true, false] {
+        let case = Case {
             present: "gl",
-            picture: [640, 400],
-            one_to_one: true,
+            picture: if one_to_one { [640, 400] } else { [1920, 1080] },
+            one_to_one,
             x11: false,
-        },
-        Case {
-            present: "gl",
-            picture: [1920, 1080],
-            one_to_one: false,
-            x11: false,
-        },
-        Case {
-            present: "",
-            picture: [1920, 1080],
-            one_to_one: false,
-            x11: true,
-        },
-    ];
-    for case in cases {
+        };
         view_case(case).with_context(|| format!("{case:?}"))?;
     }
     Ok(())
 }
 
-/// One `lookout view` window of [`the_gl_backend_draws_the_picture_exactly`].
+/// The default backend on X11 shows a fitted picture from a child window over its place,
+/// with the same pixels.
+#[test]
+fn the_x11_backend_shows_the_same_pixels_from_a_child_window() -> Result<()> {
+    let case = Case {
+        present: "",
+        picture: [1920, 1080],
+        one_to_one: false,
+        x11: true,
+    };
+    view_case(case).with_context(|| format!("{case:?}"))
+}
+
+/// One `lookout view` window, checked as `case` says.
 fn view_case(case: Case) -> Result<()> {
     const SCREEN: [u32; 2] = [1280, 800];
     let dir = tempfile::tempdir()?;
@@ -334,7 +334,8 @@ fn view_case(case: Case) -> Result<()> {
         match shown {
             Ok(found) => break found,
             Err(e) if Instant::now() >= deadline => {
-                let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("picture_backends.png");
+                let name = format!("picture_backends-{}-{}.png", case.x11, case.one_to_one);
+                let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
                 shot.write_png(&path)?;
                 bail!("the window never showed the picture: {e:#} (screen saved as {path:?})");
             }
