@@ -28,8 +28,9 @@
 //! Each frame the view calls [`Picture::pull`] first, then [`Picture::set_area`] and
 //! [`Picture::show`] where it lays the picture out, and [`Picture::finish`] once the whole
 //! window is built (the X11 backend then knows whether egui drew anything over the
-//! picture). Nothing here repaints on its own: the core's waker repaints when a picture
-//! arrives, or, while the X11 backend shows them, wakes its thread instead.
+//! picture). Nothing here repaints on its own, but for the frame after the X11 backend
+//! hands the pictures back to the window: the core's waker repaints when a picture arrives,
+//! or, while the X11 backend shows them, wakes its thread instead.
 
 pub mod cursor;
 pub mod gl;

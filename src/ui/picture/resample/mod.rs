@@ -35,7 +35,7 @@ impl Default for Downscale {
 
 impl Downscale {
     /// From pictures of `source` pixels to `output` pixels. An output larger than the
-    /// source on either axis, or empty, is never drawn ([`Downscale::draws`]).
+    /// source on either axis, or empty, is never drawn.
     pub fn new(source: [u32; 2], output: [u32; 2]) -> Self {
         let resampler = (source != output)
             .then(|| Resampler::new(source, output))
@@ -59,11 +59,6 @@ impl Downscale {
     /// True when pictures are averaged down, not only byte-swapped.
     pub fn is_resampled(&self) -> bool {
         self.resampler.is_some()
-    }
-
-    /// True when it can draw at all: the output is the source's size, or smaller.
-    pub fn draws(&self) -> bool {
-        self.is_resampled() || self.source == self.output
     }
 
     /// The output pixels that show the rectangle `r` of `fb`, if any do.
@@ -134,7 +129,7 @@ mod tests {
     fn smaller_output_is_the_box_filter_and_in_place_matches_packed() {
         let fb = picture(300, 200);
         let mut down = Downscale::new([300, 200], [200, 120]);
-        assert!(down.is_resampled() && down.draws());
+        assert!(down.is_resampled());
         let out = down
             .output_rect(&fb, Rect::new(30, 30, 60, 20))
             .unwrap_or_else(|| panic!("no output rectangle"));
@@ -162,7 +157,7 @@ mod tests {
     fn same_size_only_swaps_red_and_blue() {
         let fb = picture(40, 30);
         let mut same = Downscale::new([40, 30], [40, 30]);
-        assert!(!same.is_resampled() && same.draws());
+        assert!(!same.is_resampled());
         let r = Rect::new(5, 6, 7, 8);
         assert_eq!(same.output_rect(&fb, r), Some(r));
         let mut packed = Vec::new();
@@ -180,7 +175,7 @@ mod tests {
     fn nothing_is_drawn_larger_or_from_another_size() {
         let fb = picture(40, 30);
         let mut larger = Downscale::new([40, 30], [80, 60]);
-        assert!(!larger.draws());
+        assert!(!larger.is_resampled());
         assert_eq!(larger.output_rect(&fb, fb.full_rect()), None);
         assert!(!larger.draw(&fb, Rect::new(0, 0, 4, 4), &mut Vec::new()));
 
