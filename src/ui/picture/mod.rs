@@ -94,7 +94,7 @@ impl Backend {
     /// allows: X11 where both are there, GL where only GL is, else the egui texture.
     pub fn choose(gl: Option<Arc<glow::Context>>, x11: Option<u32>) -> Self {
         let asked = std::env::var("LOOKOUT_PRESENT").ok();
-        match (pick(asked.as_deref(), gl.is_some(), x11), gl) {
+        let backend = match (pick(asked.as_deref(), gl.is_some(), x11), gl) {
             (Pick::Gl, Some(gl)) => Backend::Gl(gl),
             (Pick::X11(parent, transfer), Some(gl)) => Backend::X11 {
                 parent,
@@ -102,7 +102,9 @@ impl Backend {
                 gl,
             },
             _ => Backend::Texture,
-        }
+        };
+        tracing::debug!("showing the picture through {backend:?}");
+        backend
     }
 }
 
@@ -176,7 +178,6 @@ impl Picture {
     /// The pictures of `slot`, shown through `backend`. The X11 backend wakes the UI with
     /// `ui_waker`; when its child window cannot be made, the picture is drawn with GL.
     pub fn new(slot: Arc<FrameSlot>, backend: Backend, ui_waker: &Waker) -> Self {
-        tracing::debug!("showing the picture through {backend:?}");
         let way = match backend {
             Backend::Texture => Way::InWindow(InWindow::new(None)),
             Backend::Gl(gl) => Way::InWindow(InWindow::new(Some(gl))),
