@@ -17,7 +17,7 @@
 //! and of the source (Chromium + its Xvfb), and how busy the whole machine was.
 //! Part 2 (still page) measures the CPU share of each client after the first picture.
 //! Lookout opens its default 1280x800 window and fits the picture into it (drawn through its
-//! X11 presenter, `ui::x11_present`; `LOOKOUT_PRESENT=gl` measures the GL path), or, as
+//! X11 backend, `ui::picture::x11`; `LOOKOUT_PRESENT=gl` measures the GL path), or, as
 //! "lookout view 1:1", shows it 1:1 in a window the size of the screen; vncviewer opens a
 //! 1920x1080 window at 1:1. Both are started with a fresh HOME and no window
 //! manager. The verdict compares the clients' own CPU time, and also with their X server's

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use lookout::core::frame::{FrameSlot, Rect, join_neighbours};
 use lookout::core::source::rfb::{RfbClient, RfbError, RfbOptions, ServerEvent};
-use lookout::ui::resample::{Resampler, Scratch};
+use lookout::ui::picture::resample::{Resampler, Scratch};
 
 const FITTED: [u32; 2] = [1280, 720];
 const RUNS: usize = 9;

@@ -1,5 +1,6 @@
-//! The fitted picture's CPU downscale (`lookout::ui::resample`): 1920×1080 to the sizes a
-//! fitted view shows it at, whole pictures and the changed rectangles of an animating page.
+//! The fitted picture's CPU downscale (`lookout::ui::picture::resample`): 1920×1080 to the
+//! sizes a fitted view shows it at, whole pictures and the changed rectangles of an
+//! animating page.
 //!
 //! `cargo bench --bench resample` prints, per output size, the time for a whole picture and
 //! nanoseconds per source pixel: the viewer redoes only changed areas, so its cost is this
@@ -11,7 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use lookout::core::frame::{Framebuffer, Rect};
-use lookout::ui::resample::{Resampler, Scratch};
+use lookout::ui::picture::resample::{Resampler, Scratch};
 
 const SRC: [u32; 2] = [1920, 1080];
 

@@ -1,6 +1,7 @@
 //! Picture geometry: where the remote picture goes inside the view, at what scale, which
 //! texture filter keeps it sharp, and which remote pixel is under the pointer. Pure
-//! functions of sizes, used by [`stream_view`](super::stream_view) each frame.
+//! functions of sizes, used each frame by [`stream_view`](super::stream_view) to lay the
+//! picture out and by [`picture`](super::picture) to choose how its texture holds it.
 //!
 //! Sizes come in remote pixels; egui lays out in points, and one point is
 //! `pixels_per_point` physical pixels. Rectangles are snapped to the physical pixel grid so

@@ -5,16 +5,21 @@
 //! both side by side. The core's [`Waker`] is built from the egui context, so the window
 //! repaints only when a session has something new.
 //!
-//! Modules: [`app`] (the window), [`stream_view`] (picture, overlay, toolbar, status line),
-//! [`layout`] (fit/1:1 geometry), [`overlay`] (state wording and card), [`rates`] (status
-//! line rates), [`theme`] (the dark style), [`log_panel`] (a task's log: follow, search,
-//! filter, fold, copy), [`prompt_panel`] (the question a task waits on, and the answer),
-//! [`log_view`] (both for one task-log session) and [`audio`] (a video stream's sound).
+//! Modules: [`app`] (the window), [`stream_view`] (a task's picture with its overlay,
+//! toolbar, status line and control), [`picture`] (putting the picture on screen: the egui
+//! texture, GL and X11 backends, the cursor, the downscale), [`layout`] (fit/1:1
+//! geometry), [`overlay`] (state wording and card), [`rates`] (status line rates),
+//! [`theme`] (the dark style), [`log_panel`] (a task's log: follow, search, filter, fold,
+//! copy), [`prompt_panel`] (the question a task waits on, and the answer), [`log_view`]
+//! (both for one task-log session) and [`audio`] (a video stream's sound).
+//!
+//! Unsafe code lives in [`picture`] only: OpenGL calls ([`picture::gl`]), SIMD intrinsics
+//! after a run-time CPU check ([`picture::resample`]) and the memory shared with the X
+//! server ([`picture::x11`]); each block says why it is sound.
 
 pub mod app;
 pub mod audio;
 pub mod control;
-pub mod gl_picture;
 pub mod keys;
 pub mod layout;
 pub mod log_panel;
@@ -22,12 +27,11 @@ pub mod log_panel;
 pub mod log_sample;
 pub mod log_view;
 pub mod overlay;
+pub mod picture;
 pub mod prompt_panel;
 pub mod rates;
-pub mod resample;
 pub mod stream_view;
 pub mod theme;
-pub mod x11_present;
 
 use std::sync::Arc;
 
@@ -95,24 +99,12 @@ pub fn run_viewer(
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
             let sessions = start(waker.clone());
             let speaker = sessions.speaker;
-            let parent = x11_window(cc).filter(|_| cc.gl.is_some() && x11_present::enabled());
             let picture = sessions.picture.map(|h| {
-                let presenter = parent.and_then(|parent| {
-                    x11_present::Presenter::new(
-                        None,
-                        parent,
-                        h.frames().clone(),
-                        waker.clone(),
-                        x11_present::Transfer::from_env(),
-                    )
-                    .inspect_err(|e| tracing::info!("drawing the picture with GL: {e}"))
-                    .ok()
-                });
+                let backend = self::picture::Backend::choose(cc.gl.clone(), x11_window(cc));
                 TaskView::new(h)
                     .with_scale(scale)
-                    .with_gl(cc.gl.clone())
                     .with_speaker(speaker)
-                    .with_presenter(presenter)
+                    .with_backend(backend, &waker)
             });
             let log = sessions.log.map(LogView::new);
             Ok(Box::new(app::ViewerApp::new(picture, log, title, Some(rt))))

@@ -1,35 +1,31 @@
 //! The task view: one session's picture with its state overlay, toolbar and status line.
 //!
-//! Each frame [`TaskView::ui`] drains the session's events (keeping the latest state), takes
-//! what changed from the [`FrameSlot`](crate::core::frame::FrameSlot) and uploads it to one
-//! egui texture — the whole picture on the first frame or a resize, then `set_partial` per
-//! dirty rectangle — and draws it fitted or at 1:1 with the locally drawn cursor on top.
+//! Each frame [`TaskView::ui`] drains the session's events (keeping the latest state), has
+//! its [`Picture`] take what changed, draws the toolbar, control banner and status line,
+//! lays the picture out fitted or at 1:1 (scrolled) and asks the [`Picture`] to show it
+//! there; the picture module decides how it reaches the screen. In control, input goes to
+//! the remote mapped through where the picture was last drawn ([`control`]).
 //! Nothing here repaints on its own except the once-a-second rate refresh while traffic is
 //! shown: the core's waker repaints when something new arrives, so an idle view costs nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use eframe::glow;
-
 use egui::{
-    Align, CentralPanel, Color32, ColorImage, Context, Frame, Key, KeyboardShortcut, LayerId,
-    Layout, Margin, Modifiers, Order, Painter, Panel, Rect, RichText, ScrollArea, Sense,
-    TextureHandle, TextureOptions, Ui, pos2,
+    Align, CentralPanel, Context, Frame, Key, KeyboardShortcut, Layout, Margin, Modifiers, Panel,
+    RichText, ScrollArea, Sense, Ui,
 };
 
 use super::audio::Speaker;
 use super::control::{self, Availability, Control};
-use super::gl_picture::GlPicture;
 use super::layout::{self, Placement, ScaleMode};
-use super::overlay::{self, OverlayText};
+use super::overlay;
+use super::picture::{Backend, Picture, Showing};
 use super::rates::{self, RateMeter};
 use super::theme;
-use super::x11_present::{self, Presenter};
 use crate::core::event::{
-    Command, InputAccess, PictureFormat, SessionEvent, SessionState, StatsSample,
+    Command, InputAccess, PictureFormat, SessionEvent, SessionState, StatsSample, Waker, noop_waker,
 };
-use crate::core::frame::{self, CursorShape, FrameView, Framebuffer};
 use crate::core::session::SessionHandle;
 use crate::core::source::rfb;
 
@@ -40,113 +36,14 @@ pub const RETRY_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::CO
 /// Jump to live (video streams).
 pub const LIVE_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::L);
 
-/// The whole texture, in texture coordinates.
-const FULL_UV: Rect = Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0));
-
-/// The remote picture as uploaded to the GPU.
-struct Picture {
-    texture: PictureTexture,
-    size: [u32; 2],
-    fit: TextureFit,
-}
-
-impl Picture {
-    /// True when the texture holds the picture as `wanted` asks.
-    fn fits(&self, wanted: TextureFit) -> bool {
-        match &self.texture {
-            PictureTexture::Gl(gl) => {
-                self.fit.options == wanted.options && gl.shown_at() == wanted.shown_at
-            }
-            PictureTexture::Egui(_) => self.fit.options == wanted.options,
-        }
-    }
-}
-
-/// Where the picture lives: our own GL texture drawn by a paint callback when the window
-/// renders with glow, else an egui texture (wgpu, UI tests).
-enum PictureTexture {
-    Gl(Box<GlPicture>),
-    Egui(TextureHandle),
-}
-
-impl PictureTexture {
-    fn upload_rect(&mut self, fb: &Framebuffer, r: frame::Rect, options: TextureOptions) {
-        match self {
-            PictureTexture::Gl(gl) => gl.upload_rect(fb, r),
-            PictureTexture::Egui(texture) => {
-                let pos = [r.x as usize, r.y as usize];
-                texture.set_partial(pos, color_image(fb, r), options);
-            }
-        }
-    }
-
-    fn upload_whole(&mut self, fb: &Framebuffer, fit: TextureFit) {
-        let TextureFit { options, shown_at } = fit;
-        match self {
-            PictureTexture::Gl(gl) => gl.upload_whole(fb, is_linear(options), shown_at),
-            PictureTexture::Egui(texture) => {
-                texture.set(color_image(fb, fb.full_rect()), options);
-            }
-        }
-    }
-
-    fn paint(&self, painter: &Painter, rect: Rect) {
-        match self {
-            PictureTexture::Gl(gl) => {
-                painter.add(gl.paint_callback(rect));
-            }
-            PictureTexture::Egui(texture) => {
-                painter.image(texture.id(), rect, FULL_UV, Color32::WHITE);
-            }
-        }
-    }
-}
-
-/// How the texture should hold the picture for where it is drawn.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct TextureFit {
-    options: TextureOptions,
-    /// The physical size the picture is drawn at, when smaller than the picture. Only the
-    /// GL path uses it: it then keeps the picture averaged down to that size.
-    shown_at: Option<[u32; 2]>,
-}
-
-impl TextureFit {
-    fn for_placement(placement: &Placement, pixels_per_point: f32) -> Self {
-        Self {
-            options: layout::texture_options(placement.pixel_scale),
-            shown_at: placement.downscaled_px(pixels_per_point),
-        }
-    }
-}
-
-fn is_linear(options: TextureOptions) -> bool {
-    options.magnification == egui::TextureFilter::Linear
-}
-
-/// The remote cursor image, drawn over the picture at the pointer.
-struct CursorImage {
-    texture: TextureHandle,
-    size: [u32; 2],
-    hotspot: [u32; 2],
-}
-
 /// One session on screen: owns its [`SessionHandle`].
 pub struct TaskView {
     handle: SessionHandle,
     state: SessionState,
     scale: ScaleMode,
-    picture: Option<Picture>,
-    /// A picture we cannot upload: bigger than the GPU's largest texture.
-    too_large: Option<[u32; 2]>,
-    cursor: Option<CursorImage>,
-    pointer: Option<(u32, u32)>,
+    /// The remote picture on screen, through the backend chosen when the view was built.
+    picture: Picture,
     rates: RateMeter,
-    /// The picture area of the last frame, to choose filtering before the next upload.
-    last_area: Option<Rect>,
-    /// The window's GL context when it renders with glow: the picture is then drawn
-    /// directly ([`GlPicture`]).
-    gl: Option<Arc<glow::Context>>,
     /// Frames drawn and updates received since `since_s`, logged at debug level every few
     /// seconds (`LOOKOUT_LOG=lookout=debug`) to see how many repaints an update costs.
     frame_log: FrameLog,
@@ -160,20 +57,6 @@ pub struct TaskView {
     page_url: Option<String>,
     /// The stream's sound output, for sources with sound.
     speaker: Option<Arc<Speaker>>,
-    /// Puts the picture straight into an X11 child window when it can
-    /// ([`x11_present`]); the view then neither takes nor draws the pictures.
-    presenter: Option<Presenter>,
-    /// This frame's picture, when the presenter may show it: checked against egui's other
-    /// layers once the whole window is built ([`TaskView::finish`]).
-    candidate: Option<Candidate>,
-}
-
-/// Where the presenter would show the picture this frame.
-#[derive(Clone, Copy, Debug)]
-struct Candidate {
-    placement: Placement,
-    px: x11_present::Placement,
-    layer: LayerId,
 }
 
 #[derive(Debug, Default)]
@@ -216,73 +99,40 @@ impl std::fmt::Debug for TaskView {
 }
 
 impl TaskView {
+    /// A view of `handle`'s session, its picture in an egui texture (the default backend).
     pub fn new(handle: SessionHandle) -> Self {
+        let picture = Picture::new(handle.frames().clone(), Backend::Texture, &noop_waker());
         Self {
             handle,
             state: SessionState::Loading,
             scale: ScaleMode::default(),
-            picture: None,
-            too_large: None,
-            cursor: None,
-            pointer: None,
+            picture,
             rates: RateMeter::default(),
-            last_area: None,
-            gl: None,
             frame_log: FrameLog::default(),
             control: Control::default(),
             last_placement: None,
             remote_clipboard: None,
             page_url: None,
             speaker: None,
-            presenter: None,
-            candidate: None,
         }
     }
 
-    /// Lets the view present its pictures through X11 when it can ([`x11_present`]).
-    pub fn with_presenter(mut self, presenter: Option<Presenter>) -> Self {
-        self.presenter = presenter;
+    /// Shows the picture through `backend` ([`Backend::choose`]); `ui_waker` repaints the
+    /// window (the X11 backend wakes it for the status line).
+    pub fn with_backend(mut self, backend: Backend, ui_waker: &Waker) -> Self {
+        self.picture = Picture::new(self.handle.frames().clone(), backend, ui_waker);
         self
     }
 
-    /// True while the X11 presenter shows the pictures instead of this view.
+    /// True while the X11 backend's child window shows the pictures instead of the window.
     pub fn is_presenting(&self) -> bool {
-        self.presenter
-            .as_ref()
-            .is_some_and(Presenter::is_presenting)
+        self.picture.is_presenting()
     }
 
-    /// Takes the pictures back from the presenter: uploads the whole current picture and
-    /// cursor, and repaints.
-    fn stop_presenting(&mut self, ctx: &Context) {
-        let Some(presenter) = &mut self.presenter else {
-            return;
-        };
-        if !presenter.is_presenting() {
-            return;
-        }
-        presenter.place(None);
-        let max_side = ctx.input(|i| i.max_texture_side);
-        let slot = self.handle.frames().clone();
-        slot.take_all(|view| self.upload(ctx, &view, max_side));
-        ctx.request_repaint();
-    }
-
-    /// Called once the whole window is built: hands the picture to the presenter when
-    /// nothing of egui's lies over it, or takes it back (and draws it) when something does.
+    /// Called once the whole window is built, so the picture knows what egui drew over it
+    /// ([`Picture::finish`]).
     pub fn finish(&mut self, ctx: &Context) {
-        let Some(c) = self.candidate.take() else {
-            return;
-        };
-        if covered(ctx, c.placement.rect, c.layer) {
-            if self.is_presenting() {
-                self.stop_presenting(ctx);
-                let painter = ctx.layer_painter(c.layer);
-                self.paint(&painter, &c.placement, false);
-            }
-        } else if let Some(presenter) = &mut self.presenter {
-            presenter.place(Some(c.px));
-        }
+        self.picture.finish(ctx);
     }
 
     /// Gives the view the speaker its session plays sound on (mute and volume controls).
@@ -339,13 +189,6 @@ impl TaskView {
         self.remote_clipboard.as_deref()
     }
 
-    /// Draws the picture directly with this GL context (the window's, current while the
-    /// UI is built) instead of through an egui texture.
-    pub fn with_gl(mut self, gl: Option<Arc<glow::Context>>) -> Self {
-        self.gl = gl;
-        self
-    }
-
     pub fn with_scale(mut self, scale: ScaleMode) -> Self {
         self.scale = scale;
         self
@@ -371,10 +214,7 @@ impl TaskView {
 
     /// The size of the picture on screen, in remote pixels.
     pub fn picture_size(&self) -> Option<[u32; 2]> {
-        if self.is_presenting() {
-            return self.handle.frames().size();
-        }
-        self.picture.as_ref().map(|p| p.size)
+        self.picture.size()
     }
 
     /// Asks the core to end the session (the window is closing).
@@ -394,16 +234,7 @@ impl TaskView {
                 SessionEvent::AnswerSent { .. } | SessionEvent::AnswerFailed { .. } => {}
             }
         }
-        if self.presenter.as_ref().is_some_and(|p| !p.is_working()) {
-            self.stop_presenting(&ctx);
-            self.presenter = None;
-        }
-        if let Some(presenter) = &self.presenter {
-            presenter.ui_drew();
-        }
-        if !self.is_presenting() {
-            self.pull_frames(&ctx);
-        }
+        self.picture.pull(&ctx, self.scale);
         if self.control.is_interactive() && self.availability() != Availability::Available {
             self.release_control(&ctx);
         }
@@ -517,97 +348,6 @@ impl TaskView {
 
     fn can_retry(&self) -> bool {
         self.state.is_final() || matches!(self.state, SessionState::Reconnecting { .. })
-    }
-
-    /// Uploads whatever the source published since the last frame.
-    fn pull_frames(&mut self, ctx: &Context) {
-        let max_side = ctx.input(|i| i.max_texture_side);
-        let slot = self.handle.frames().clone();
-        slot.take(|view| self.upload(ctx, &view, max_side));
-    }
-
-    fn upload(&mut self, ctx: &Context, view: &FrameView<'_>, max_side: usize) {
-        let fb = view.frame;
-        let size = [fb.width(), fb.height()];
-        if let Some(cursor) = view.cursor {
-            self.cursor = cursor.and_then(|c| cursor_image(ctx, c, max_side));
-        }
-        self.pointer = view.pointer;
-
-        if size.iter().any(|&side| side as usize > max_side) {
-            self.picture = None;
-            self.too_large = Some(size);
-            return;
-        }
-        self.too_large = None;
-        match &mut self.picture {
-            Some(pic) if !view.resized && pic.size == size => {
-                for r in view.dirty {
-                    if !r.is_empty() && fb.check_rect(*r).is_ok() {
-                        pic.texture.upload_rect(fb, *r, pic.fit.options);
-                    }
-                }
-            }
-            _ => {
-                let fit = self.fit_for(size, ctx.pixels_per_point());
-                self.upload_whole(ctx, fb, fit);
-            }
-        }
-    }
-
-    /// Replaces the texture's content and filtering with the whole of `fb`.
-    fn upload_whole(&mut self, ctx: &Context, fb: &Framebuffer, fit: TextureFit) {
-        let size = [fb.width(), fb.height()];
-        if let Some(pic) = &mut self.picture {
-            pic.texture.upload_whole(fb, fit);
-            pic.size = size;
-            pic.fit = fit;
-            return;
-        }
-        let options = fit.options;
-        let gl_picture = self.gl.clone().and_then(|gl| {
-            GlPicture::new(gl, fb, is_linear(options), fit.shown_at)
-                .inspect_err(|err| {
-                    tracing::warn!("drawing the picture through egui instead: {err}");
-                    // Do not try again for every picture.
-                    self.gl = None;
-                })
-                .ok()
-        });
-        let texture = match gl_picture {
-            Some(gl) => PictureTexture::Gl(Box::new(gl)),
-            None => PictureTexture::Egui(ctx.load_texture(
-                "lookout-picture",
-                color_image(fb, fb.full_rect()),
-                options,
-            )),
-        };
-        self.picture = Some(Picture { texture, size, fit });
-    }
-
-    /// How the picture will want its texture where it was last drawn.
-    fn fit_for(&self, size: [u32; 2], pixels_per_point: f32) -> TextureFit {
-        match (self.scale, self.last_area) {
-            (ScaleMode::OneToOne, _) | (ScaleMode::Fit, None) => TextureFit {
-                options: layout::texture_options(1.0),
-                shown_at: None,
-            },
-            (ScaleMode::Fit, Some(area)) => TextureFit::for_placement(
-                &layout::fit(area, size, pixels_per_point),
-                pixels_per_point,
-            ),
-        }
-    }
-
-    /// Re-uploads the picture when where it is drawn calls for other filtering or another
-    /// resampled size (on a mode switch or a window resize).
-    fn refilter(&mut self, ctx: &Context, placement: &Placement) {
-        let wanted = TextureFit::for_placement(placement, ctx.pixels_per_point());
-        if self.picture.as_ref().is_some_and(|p| !p.fits(wanted))
-            && let Some(fb) = self.handle.frames().snapshot()
-        {
-            self.upload_whole(ctx, &fb, wanted);
-        }
     }
 
     fn toolbar_ui(&mut self, ui: &mut Ui, sample: &StatsSample) {
@@ -818,7 +558,7 @@ impl TaskView {
     /// The remote picture size: what we hold, or else what the core announced.
     fn remote_size(&self) -> Option<[u32; 2]> {
         self.picture_size()
-            .or(self.too_large)
+            .or(self.picture.too_large())
             .or(match &self.state {
                 SessionState::Live(info) => Some([info.width, info.height]),
                 _ => None,
@@ -827,9 +567,9 @@ impl TaskView {
 
     fn picture_ui(&mut self, ui: &mut Ui) {
         let area = ui.max_rect();
-        self.last_area = Some(area);
-        self.candidate = None;
-        let overlay = overlay::for_state(&self.state).or_else(|| self.too_large_text(ui.ctx()));
+        self.picture.set_area(area);
+        let overlay =
+            overlay::for_state(&self.state).or_else(|| self.picture.too_large_text(ui.ctx()));
         let dimmed = overlay.is_some();
         let ppp = ui.pixels_per_point();
         if let Some(size) = self.picture_size() {
@@ -872,7 +612,7 @@ impl TaskView {
                     egui::Stroke::new(2.0, theme::CONTROL),
                     egui::StrokeKind::Inside,
                 );
-                if self.cursor.is_some() && ui.rect_contains_pointer(area) {
+                if self.picture.has_cursor() && ui.rect_contains_pointer(area) {
                     // The remote's cursor is drawn where the pointer is: one cursor, not two.
                     ui.ctx().set_cursor_icon(egui::CursorIcon::None);
                 }
@@ -893,113 +633,32 @@ impl TaskView {
         }
     }
 
-    /// Shows the picture at `placement`: offers it to the presenter when `in_view` (nothing
-    /// of it scrolled away) and it qualifies, else takes it back and paints it with GL.
+    /// Shows the picture at `placement` (for a picture `size` big), dimmed or not, `whole`
+    /// when nothing of it is scrolled away; input maps through it next frame.
     fn show_picture(
         &mut self,
         ui: &Ui,
         placement: Placement,
         size: [u32; 2],
         dimmed: bool,
-        in_view: bool,
+        whole: bool,
     ) {
-        let ppp = ui.pixels_per_point();
-        self.candidate = in_view
-            .then(|| self.presentable(&placement, size, dimmed, ppp))
-            .flatten()
-            .map(|px| Candidate {
-                placement,
-                px,
-                layer: ui.layer_id(),
-            });
-        if self.candidate.is_none() {
-            self.stop_presenting(ui.ctx());
-        }
-        if !self.is_presenting() {
-            self.refilter(ui.ctx(), &placement);
-            self.paint(ui.painter(), &placement, dimmed);
-        }
+        let interactive = self.control.is_interactive();
+        let pointer = match self.control.last_pointer() {
+            Some(at) if interactive => Some((at.x, at.y)),
+            _ => None,
+        };
+        let showing = Showing {
+            placement,
+            size,
+            dimmed,
+            whole,
+            interactive,
+            pointer,
+        };
+        self.picture.show(ui, &showing);
         self.last_placement = Some((placement, size));
     }
-
-    /// Where the presenter may show the picture, in physical pixels: only a whole picture,
-    /// at or below its size, not dimmed, not in control.
-    fn presentable(
-        &self,
-        placement: &Placement,
-        size: [u32; 2],
-        dimmed: bool,
-        ppp: f32,
-    ) -> Option<x11_present::Placement> {
-        let working = self.presenter.as_ref().is_some_and(Presenter::is_working);
-        if !working || dimmed || self.control.is_interactive() || self.too_large.is_some() {
-            return None;
-        }
-        let r = placement.rect;
-        let px = |v: f32| (v * ppp).round();
-        let (w, h) = (px(r.width()), px(r.height()));
-        let fits = w >= 1.0 && h >= 1.0 && w <= size[0] as f32 && h <= size[1] as f32;
-        fits.then(|| x11_present::Placement {
-            x: px(r.min.x) as i32,
-            y: px(r.min.y) as i32,
-            width: w as u32,
-            height: h as u32,
-        })
-    }
-
-    fn too_large_text(&self, ctx: &Context) -> Option<OverlayText> {
-        let [w, h] = self.too_large?;
-        let max_side = ctx.input(|i| i.max_texture_side);
-        Some(OverlayText {
-            title: format!("The picture is {w}×{h}, larger than this GPU can show"),
-            detail: Some(format!(
-                "The largest texture here is {max_side} pixels on a side."
-            )),
-            retry: false,
-            accent: theme::ERROR,
-        })
-    }
-
-    /// Paints the picture, then either the dimming under an overlay or the cursor.
-    fn paint(&self, painter: &Painter, placement: &Placement, dimmed: bool) {
-        let Some(pic) = &self.picture else { return };
-        pic.texture.paint(painter, placement.rect);
-        if dimmed {
-            painter.rect_filled(placement.rect, 0.0, theme::DIM);
-            return;
-        }
-        // In control, the cursor follows what we sent: the server does not echo it back.
-        let pointer = match self.control.last_pointer() {
-            Some(at) if self.control.is_interactive() => Some((at.x, at.y)),
-            _ => self.pointer,
-        };
-        if let (Some(cursor), Some((x, y))) = (&self.cursor, pointer) {
-            let left = x as f32 - cursor.hotspot[0] as f32;
-            let top = y as f32 - cursor.hotspot[1] as f32;
-            let min = placement.to_view(pic.size, left, top);
-            let max = placement.to_view(
-                pic.size,
-                left + cursor.size[0] as f32,
-                top + cursor.size[1] as f32,
-            );
-            painter.with_clip_rect(placement.rect).image(
-                cursor.texture.id(),
-                Rect::from_min_max(min, max),
-                FULL_UV,
-                Color32::WHITE,
-            );
-        }
-    }
-}
-
-/// True when a layer other than `own` (a menu, a tooltip, a window) is shown over `rect`.
-fn covered(ctx: &Context, rect: Rect, own: LayerId) -> bool {
-    let layers = ctx.memory(|m| m.areas().visible_layer_ids());
-    layers.into_iter().any(|layer| {
-        layer != own
-            && layer.order != Order::Background
-            && egui::AreaState::load(ctx, layer.id).is_some_and(|a| a.rect().intersects(rect))
-    })
 }
 
 /// Past this, "behind live" is shown as a warning.
@@ -1034,33 +693,4 @@ fn format_age(captured_ms: u64) -> String {
     } else {
         format!("{} min old", age / 60_000)
     }
-}
-
-/// The pixels of `r` (inside `fb`) as an egui image, in one pass.
-fn color_image(fb: &Framebuffer, r: frame::Rect) -> ColorImage {
-    let mut pixels = Vec::with_capacity(r.area() as usize);
-    for dy in 0..r.h {
-        // Alpha is always 255 in a Framebuffer, so premultiplied and straight agree.
-        pixels.extend(
-            fb.row(r, dy)
-                .chunks_exact(4)
-                .map(|p| Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3])),
-        );
-    }
-    ColorImage::new([r.w as usize, r.h as usize], pixels)
-}
-
-/// The cursor as a texture; `None` (hidden) if its shape is empty or inconsistent.
-fn cursor_image(ctx: &Context, c: &CursorShape, max_side: usize) -> Option<CursorImage> {
-    let (w, h) = (c.width as usize, c.height as usize);
-    let fits = w > 0 && h > 0 && w <= max_side && h <= max_side;
-    if !fits || c.rgba.len() != w * h * 4 {
-        return None;
-    }
-    let image = ColorImage::from_rgba_unmultiplied([w, h], &c.rgba);
-    Some(CursorImage {
-        texture: ctx.load_texture("lookout-cursor", image, TextureOptions::LINEAR),
-        size: [c.width, c.height],
-        hotspot: [c.hotspot_x, c.hotspot_y],
-    })
 }

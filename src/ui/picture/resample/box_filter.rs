@@ -328,11 +328,11 @@ impl Resampler {
 }
 
 /// How many output rows ahead the vertical pass prefetches source rows.
-pub(crate) const PREFETCH_AHEAD: u32 = 2;
+pub(super) const PREFETCH_AHEAD: u32 = 2;
 
 /// Asks the CPU to bring `bytes` into its caches.
 #[inline(always)]
-pub(crate) fn prefetch(bytes: &[u8]) {
+pub(super) fn prefetch(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     for line in bytes.chunks(64) {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};

@@ -26,8 +26,9 @@
 //! callback, so egui's own GL state is restored around it.
 //!
 //! Uploads happen while the app builds its UI: eframe's glow integration makes the window's
-//! context current (and clears it) before calling the app. Where no GL context exists (the
-//! wgpu renderer, UI tests) the view falls back to an egui texture.
+//! context current (and clears it) before calling the app. This is the GL backend of
+//! [`super::Picture`], which decides what to upload when; where the GL objects cannot be
+//! made (GLSL too old) it keeps the picture in an egui texture instead ([`super::texture`]).
 
 // OpenGL is a C API: every call through glow is `unsafe`. Each block below only passes
 // objects this module created on the same context and slices whose bounds are checked.
@@ -38,7 +39,7 @@ use std::sync::Arc;
 use eframe::egui_glow::{self, ShaderVersion};
 use eframe::glow::{self, HasContext as _};
 
-use super::resample::{PREFETCH_AHEAD, Resampler, Scratch, prefetch};
+use super::resample::Downscale;
 use crate::core::frame::{Framebuffer, Rect};
 
 /// One picture texture and the program that draws it, on one GL context.
@@ -48,13 +49,10 @@ pub struct GlPicture {
     program: glow::Program,
     /// An empty vertex array: the quad's corners come from `gl_VertexID`.
     vertex_array: glow::VertexArray,
-    /// The texture's size: the picture's, or the size it is shown at when resampled.
-    size: [u32; 2],
     linear: bool,
-    /// Set when the picture is shown smaller than it is: the texture then holds it at the
-    /// shown size, averaged on the CPU ([`super::resample`]), and is drawn 1:1.
-    resampler: Option<Resampler>,
-    scratch: Scratch,
+    /// The picture at the texture's size: the picture's own, or, when it is shown smaller,
+    /// the size it is shown at, averaged on the CPU ([`super::resample`]) and drawn 1:1.
+    downscale: Downscale,
     /// BGRA rows of the rectangle being uploaded, reused between uploads.
     staging: Vec<u8>,
 }
@@ -62,7 +60,7 @@ pub struct GlPicture {
 impl std::fmt::Debug for GlPicture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GlPicture")
-            .field("size", &self.size)
+            .field("size", &self.downscale.output_size())
             .field("linear", &self.linear)
             .finish_non_exhaustive()
     }
@@ -131,10 +129,8 @@ impl GlPicture {
             texture,
             program,
             vertex_array,
-            size: [0, 0],
             linear,
-            resampler: None,
-            scratch: Scratch::default(),
+            downscale: Downscale::default(),
             staging: Vec::new(),
         };
         picture.upload_whole(fb, linear, shown_at);
@@ -143,7 +139,8 @@ impl GlPicture {
 
     /// The size the texture holds the picture at when it is resampled on the CPU.
     pub fn shown_at(&self) -> Option<[u32; 2]> {
-        self.resampler.as_ref().map(Resampler::output_size)
+        let d = &self.downscale;
+        d.is_resampled().then(|| d.output_size())
     }
 
     /// Replaces the whole picture (re-allocating the texture when the size changed) and sets
@@ -151,21 +148,15 @@ impl GlPicture {
     /// down to that size, to be drawn there 1:1; otherwise it holds it as it is.
     pub fn upload_whole(&mut self, fb: &Framebuffer, linear: bool, shown_at: Option<[u32; 2]>) {
         let source = [fb.width(), fb.height()];
-        self.resampler = shown_at
-            .filter(|&shown| shown != source)
-            .and_then(|shown| Resampler::new(source, shown));
-        let (size, linear) = match &self.resampler {
-            Some(r) => {
-                let size = r.output_size();
-                let all = Rect::new(0, 0, size[0], size[1]);
-                r.resample_bgra(fb, all, &mut self.scratch, &mut self.staging);
-                (size, false)
-            }
-            None => {
-                to_bgra(fb, fb.full_rect(), &mut self.staging);
-                (source, linear)
-            }
-        };
+        self.downscale = shown_at
+            .map(|shown| Downscale::new(source, shown))
+            .filter(Downscale::is_resampled)
+            .unwrap_or_else(|| Downscale::new(source, source));
+        let size = self.downscale.output_size();
+        // A resampled texture is drawn 1:1: nearest is exact and the fast path's copy.
+        let linear = linear && !self.downscale.is_resampled();
+        let all = Rect::new(0, 0, size[0], size[1]);
+        self.downscale.draw(fb, all, &mut self.staging);
         let gl = &self.gl;
         let filter = if linear { glow::LINEAR } else { glow::NEAREST } as i32;
         // SAFETY: the texture is ours; `staging` holds exactly width*height BGRA8 pixels,
@@ -193,30 +184,18 @@ impl GlPicture {
                 glow::PixelUnpackData::Slice(Some(&self.staging)),
             );
         }
-        self.size = size;
         self.linear = linear;
     }
 
     /// Uploads what changed in the area `r` of `fb`, which has the picture's size.
     /// Rectangles outside the picture or of another size of picture are ignored.
     pub fn upload_rect(&mut self, fb: &Framebuffer, r: Rect) {
-        if r.is_empty() || fb.check_rect(r).is_err() {
+        let Some(r) = self.downscale.output_rect(fb, r) else {
+            return;
+        };
+        if !self.downscale.draw(fb, r, &mut self.staging) {
             return;
         }
-        let r = match &self.resampler {
-            Some(resampler) => {
-                let out = resampler.output_rect(r);
-                if !resampler.resample_bgra(fb, out, &mut self.scratch, &mut self.staging) {
-                    return;
-                }
-                out
-            }
-            None if [fb.width(), fb.height()] == self.size => {
-                to_bgra(fb, r, &mut self.staging);
-                r
-            }
-            None => return,
-        };
         let gl = &self.gl;
         // SAFETY: `staging` holds exactly r.w*r.h packed BGRA8 pixels, what GL reads with
         // row length 0 and alignment 4.
@@ -279,96 +258,6 @@ impl Drop for GlPicture {
             self.gl.delete_program(self.program);
         }
     }
-}
-
-/// Writes the pixels of `r` (inside `fb`) to `out` as packed BGRA rows.
-pub(crate) fn to_bgra(fb: &Framebuffer, r: Rect, out: &mut Vec<u8>) {
-    let row_bytes = r.w as usize * 4;
-    let needed = row_bytes * r.h as usize;
-    // Grown, never cleared: every byte is written below.
-    if out.len() < needed {
-        out.resize(needed, 0);
-    }
-    out.truncate(needed);
-    for (dy, dst_row) in (0..r.h).zip(out.chunks_exact_mut(row_bytes)) {
-        swap_red_blue(fb.row(r, dy), dst_row);
-    }
-}
-
-/// Writes the pixels of `r` (inside `fb`) as BGRA at the same place of `image`, a picture
-/// of `fb`'s size whose rows are `stride` bytes apart. Writes nothing if `image` is too
-/// small.
-pub(crate) fn to_bgra_into(fb: &Framebuffer, r: Rect, image: &mut [u8], stride: usize) {
-    let row_bytes = r.w as usize * 4;
-    let x = r.x as usize * 4;
-    let fits = x + row_bytes <= stride
-        && (r.bottom() as usize).saturating_sub(1) * stride + x + row_bytes <= image.len();
-    if r.is_empty() || !fits {
-        return;
-    }
-    // The rows were just written by another thread: ask for them a few rows ahead.
-    for dy in 0..r.h.min(PREFETCH_AHEAD) {
-        prefetch(fb.row(r, dy));
-    }
-    for dy in 0..r.h {
-        if dy + PREFETCH_AHEAD < r.h {
-            prefetch(fb.row(r, dy + PREFETCH_AHEAD));
-            let ahead = (r.y + dy + PREFETCH_AHEAD) as usize * stride + x;
-            prefetch(&image[ahead..ahead + row_bytes]);
-        }
-        let start = (r.y + dy) as usize * stride + x;
-        swap_red_blue(fb.row(r, dy), &mut image[start..start + row_bytes]);
-    }
-}
-
-/// RGBA pixels to BGRA: 16 bytes at a time with SSSE3 where the CPU has it (the compiler
-/// does not vectorise the byte shuffle for baseline x86-64), else pixel by pixel.
-#[inline]
-fn swap_red_blue(src: &[u8], dst: &mut [u8]) {
-    let n = src.len().min(dst.len()) / 4 * 4;
-    let (src, dst) = (&src[..n], &mut dst[..n]);
-    #[cfg(target_arch = "x86_64")]
-    let done = if std::arch::is_x86_feature_detected!("ssse3") {
-        // SAFETY: the CPU has SSSE3 (checked above).
-        #[allow(unsafe_code)]
-        unsafe {
-            swap_red_blue_ssse3(src, dst)
-        }
-    } else {
-        0
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let done = 0;
-    for (s, d) in src[done..]
-        .chunks_exact(4)
-        .zip(dst[done..].chunks_exact_mut(4))
-    {
-        d.copy_from_slice(&[s[2], s[1], s[0], s[3]]);
-    }
-}
-
-/// [`swap_red_blue`] for whole 16-byte blocks; returns how many bytes it did.
-///
-/// # Safety
-/// The CPU must support SSSE3.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "ssse3")]
-#[allow(unsafe_code)]
-unsafe fn swap_red_blue_ssse3(src: &[u8], dst: &mut [u8]) -> usize {
-    use std::arch::x86_64::{
-        __m128i, _mm_loadu_si128, _mm_setr_epi8, _mm_shuffle_epi8, _mm_storeu_si128,
-    };
-    let order = _mm_setr_epi8(2, 1, 0, 3, 6, 5, 4, 7, 10, 9, 8, 11, 14, 13, 12, 15);
-    let mut done = 0;
-    for (s, d) in src.chunks_exact(16).zip(dst.chunks_exact_mut(16)) {
-        // SAFETY: `s` and `d` are 16 bytes each, what the unaligned load and store touch.
-        unsafe {
-            let v = _mm_loadu_si128(s.as_ptr().cast::<__m128i>());
-            _mm_storeu_si128(d.as_mut_ptr().cast::<__m128i>(), _mm_shuffle_epi8(v, order));
-        }
-        done += 16;
-    }
-    done
 }
 
 fn link_program(
@@ -436,42 +325,5 @@ unsafe fn delete_all(gl: &glow::Context, program: glow::Program, shaders: &[glow
             gl.delete_shader(shader);
         }
         gl.delete_program(program);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fast_swap_matches_the_pixel_by_pixel_one() {
-        // Lengths around the 16-byte blocks, so the tail is exercised too.
-        for len in [0, 4, 12, 16, 20, 64, 68, 1020] {
-            let src: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
-            let mut fast = vec![0; len];
-            swap_red_blue(&src, &mut fast);
-            let slow: Vec<u8> = src
-                .chunks_exact(4)
-                .flat_map(|p| [p[2], p[1], p[0], p[3]])
-                .collect();
-            assert_eq!(fast, slow, "{len} bytes");
-        }
-    }
-
-    #[test]
-    fn bgra_rows_of_a_rectangle() {
-        let mut fb = Framebuffer::new(3, 2).unwrap_or_else(|e| panic!("{e}"));
-        for (i, px) in fb.pixels_mut().chunks_exact_mut(4).enumerate() {
-            px.copy_from_slice(&[i as u8, 10 + i as u8, 20 + i as u8, 255]);
-        }
-        let mut out = vec![9; 100];
-        to_bgra(&fb, Rect::new(1, 0, 2, 2), &mut out);
-        assert_eq!(
-            out,
-            [
-                21, 11, 1, 255, 22, 12, 2, 255, // row 0, pixels 1 and 2
-                24, 14, 4, 255, 25, 15, 5, 255, // row 1, pixels 4 and 5
-            ]
-        );
     }
 }
