@@ -2,26 +2,35 @@
 //!
 //! # Architecture
 //!
+//! One shape for every source: a *driver* per source kind, one *runner* for all of them.
+//!
 //! ```text
-//! provider (REST: stream URL, token, status)   core::provider::{optexity, chaser, waldiez, agentstation}
-//!   -> transport (TCP / WebSocket / HTTP)     core::net
-//!   -> source (wire messages -> framebuffer)   core::source::{rfb, preview}
-//!   -> FrameSlot (latest wins + dirty rects)   core::frame
-//!   -> Waker -> front end (egui texture, PNG)  ui, cli
-//! HLS (playlists, MPEG-TS segments)           core::source::hls::{playlist, fetch}
-//!   -> decoder thread (FFmpeg H.264 / AAC)     core::source::hls::decode
-//!   -> play-out clock (capture + delay)        core::source::hls::clock
-//!   -> FrameSlot; sound -> AudioSink           core::frame, core::audio (ui::audio: cpal)
-//! task-log source (runner JSON, SSE)           core::session (tasklog), core::source::tasklog
-//!   -> LogSlot (capped, de-duplicated lines,   core::log_slot
-//!      status, pending prompt; read under lock)
-//!   -> Waker -> front end (log and prompt      ui::{log_view, log_panel, prompt_panel}, commands::logs
-//!      panes, terminal)
-//! front end input (interactive mode only)      ui::control -> Command::Input
-//!   -> session -> source encoder -> socket     core::source::rfb::input, preview::PreviewInput
-//! answers (Command::Answer)                    -> runner socket, or REST when it is down
+//! front end (ui, commands) --Command--> session runner          core::session
+//!                          <--SessionEvent (states, notices)--  (backoff, reconnect,
+//!                                                               command routing, states)
+//!                                                                   | drives one Driver
+//! driver, beside its protocol, in core::source::<kind>::driver     v
+//!   rfb      Optexity, rfb+ws://, vnc://   provider::optexity -> net -> rfb client
+//!                                          (own thread, rfb-decode) -> FrameSlot
+//!   preview  Chaser, preview+ws://         provider::chaser -> WebSocket -> JPEG/PNG
+//!                                          (own thread, preview-decode) -> FrameSlot
+//!   hls      AgentStation, https://…m3u8   provider::agentstation -> playlist follower
+//!                                          -> FFmpeg (hls-decode, hls-audio) -> play-out
+//!                                          clock -> FrameSlot, AudioSink
+//!   tasklog  Waldiez, tasklog+ws://        provider::waldiez -> runner socket -> parse,
+//!            (driver), AgentStation log    render, store -> LogSlot
+//!            (sse_driver)
+//! FrameSlot (latest wins + dirty rects) -> Waker -> ui::picture (egui texture, GL or X11,
+//!                                                   chosen once) or a PNG (snapshot)
+//! LogSlot (capped lines, status, prompt) -> Waker -> ui::{log_view, log_panel,
+//!                                                   prompt_panel}, commands::logs
 //! ```
 //!
+//! * **Drivers.** A driver resolves its endpoint through its provider, connects and runs
+//!   one connection, owning its REST client and per-source state. The runner lends it the
+//!   session's outputs and its commands already routed: Stop and Retry are the runner's,
+//!   answers reach only sources that ask questions, input only sources that take it.
+//!   Adding a source is one driver and one line in [`core::session::spawn`].
 //! * **Threads.** `main` builds the one multi-thread tokio runtime. Each session is one async
 //!   task that owns its socket; picture decoding runs on one named blocking thread per
 //!   connection (`rfb-decode`, fed by a bounded channel of socket bytes; `preview-decode`,
@@ -35,17 +44,24 @@
 //!   [`core::frame::FrameSlot`], log lines and prompts through [`core::log_slot::LogSlot`],
 //!   counters through [`core::event::StreamStats`].
 //! * **Errors.** Each source and provider has its own `thiserror` enum naming each failure,
-//!   gathered in [`core::error::CoreError`] with `is_retryable()` and `user_message()`.
-//!   Front ends use `anyhow`. Untrusted bytes never panic and never allocate without a bound.
-//! * **Unsafe code** is denied everywhere except `ui::gl_picture`, which calls OpenGL (a C
-//!   API) to draw the picture on software GL's fast path, and the SSE4.1 pass of
-//!   `ui::resample` (x86-64 intrinsics, after a run-time CPU check); each block states why
-//!   it is sound.
+//!   gathered in [`core::error::CoreError`] with `kind()`, `is_retryable()` and
+//!   `user_message()`. They cross to the front end as a [`core::event::SessionError`]:
+//!   an [`core::event::ErrorKind`] the front end decides by (a Retry button, a hint to fix
+//!   the key), the retryable flag and the message; never matched on as text. Front ends use
+//!   `anyhow`. Untrusted bytes never panic and never allocate without a bound.
+//! * **Settings.** [`core::config::Settings`] holds every setting, one group per provider;
+//!   the same type is parsed from the flags, read from the environment and from each config
+//!   profile, and merged once (flags over environment over file).
+//! * **Unsafe code** is denied except where a block says why it is sound: OpenGL calls
+//!   (`ui::picture::gl`), SIMD intrinsics after a run-time CPU check (`ui::picture::resample`,
+//!   [`core::jpeg`]) and memory shared with the X server (`ui::picture::x11`).
 //! * **Secrets.** Keys and tokens are [`core::redact::Secret`]s; URLs pass through
 //!   [`core::redact::url`] before they are shown anywhere.
 //!
-//! Modules: [`core`] (headless), `sim` (the built-in provider simulator, behind the `sim`
-//! feature), `ui` (egui, behind the `gui` feature), [`cli`] (argument types).
+//! Modules: [`core`] (headless: builds with `--no-default-features` and names no GUI
+//! crate), `sim` (the built-in provider simulator, behind the `sim` feature), `ui` (egui,
+//! behind the `gui` feature), [`commands`] (what each subcommand does), [`cli`] (argument
+//! types). The provider contract the code follows is `docs/PROVIDERS.md`.
 
 pub mod cli;
 pub mod commands;
