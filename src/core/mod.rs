@@ -14,3 +14,4 @@ pub mod provider;
 pub mod redact;
 pub mod session;
 pub mod source;
+pub mod untrusted;
