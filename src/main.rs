@@ -11,24 +11,17 @@ use lookout::commands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(&cli.log_filter);
+    commands::output::init_tracing(&cli.log_filter);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("lookout: {err:#}");
+            eprintln!(
+                "lookout: {}",
+                commands::output::terminal_line(&format!("{err:#}"))
+            );
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -2,6 +2,7 @@
 
 pub mod answer;
 pub mod logs;
+pub mod output;
 pub mod serve;
 pub mod snapshot;
 #[cfg(feature = "gui")]

@@ -75,9 +75,11 @@ impl CoreError {
     }
 
     /// One plain line for the operator. Never holds a secret: every variant's message is
-    /// built from redacted parts.
+    /// built from redacted parts, and the whole is masked again (`redact::text`).
     pub fn user_message(&self) -> String {
-        let text = self.to_string();
+        // Parts came from servers too (an error's `detail`): whatever secret they repeat is
+        // masked here.
+        let text = super::redact::text(&self.to_string()).into_owned();
         let mut chars = text.chars();
         match chars.next() {
             Some(first) => first.to_uppercase().chain(chars).collect(),

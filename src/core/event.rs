@@ -52,11 +52,13 @@ pub struct SessionError {
 }
 
 impl SessionError {
+    /// The message is masked (`redact::text`) on the way in.
     pub fn new(kind: ErrorKind, retryable: bool, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
             kind,
             retryable,
-            message: message.into(),
+            message: super::redact::text(&message).into_owned(),
         }
     }
 }

@@ -89,12 +89,35 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, NetError> {
         .map_err(NetError::Tls)
 }
 
-/// The HTTP client every provider's REST calls use: a request takes at most 30 s.
+/// Most redirects one request follows.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// The HTTP client every provider's REST calls use: a request takes at most 30 s, and
+/// follows redirects only within the origin it was sent to (reqwest drops its own
+/// `Authorization` on a cross-origin redirect, not a custom header such as `x-api-key`,
+/// nor a form body holding a client secret): a redirect elsewhere is answered to the caller
+/// unfollowed.
 pub fn http_client() -> Result<reqwest::Client, NetError> {
     http_builder()?
         .timeout(Duration::from_secs(30))
+        .redirect(same_origin_redirects())
         .build()
         .map_err(|e| NetError::Tls(e.to_string()))
+}
+
+/// Follows at most [`MAX_REDIRECTS`] redirects, all to the first request's origin.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if same_origin && attempt.previous().len() <= MAX_REDIRECTS {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 /// Longest silence on a long-lived HTTP stream (SSE sends a keep-alive every 15 s or so).
@@ -102,9 +125,14 @@ pub const STREAM_IDLE_TIMEOUT_MS: u64 = 60_000;
 
 /// The HTTP client for long-lived streams (Server-Sent Events): no limit on the whole
 /// transfer, but one on silence.
+///
+/// It follows up to [`MAX_REDIRECTS`] redirects anywhere (a playlist may move to a CDN):
+/// the only credential it carries is `Authorization`, which reqwest drops on the way to
+/// another host.
 pub fn streaming_http_client() -> Result<reqwest::Client, NetError> {
     http_builder()?
         .read_timeout(Duration::from_millis(STREAM_IDLE_TIMEOUT_MS))
+        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
         .build()
         .map_err(|e| NetError::Tls(e.to_string()))
 }

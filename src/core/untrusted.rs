@@ -39,6 +39,48 @@ pub fn printable(text: &str, lines: Lines, max_chars: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Colour codes a diagnostics formatter writes on a terminal: reset, bold, dim, italic and
+/// the colours 31 to 37. Anything else that starts with ESC (a title, a clear, concealed
+/// text) is shown.
+const KEPT_SGR: [u8; 11] = [0, 1, 2, 3, 31, 32, 33, 34, 35, 36, 37];
+
+/// [`printable`] for one line of diagnostics written to a terminal with colour: its own
+/// colour codes (`ESC [ n ; … m` with each `n` in a short list) are kept.
+pub fn printable_keeping_colour(text: &str, max_chars: usize) -> Cow<'_, str> {
+    if !text.contains('\x1b') {
+        return printable(text, Lines::Show, max_chars);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\x1b') {
+        out.push_str(&printable(&rest[..at], Lines::Show, max_chars));
+        let after = &rest[at..];
+        match colour_code_len(after) {
+            Some(len) => {
+                out.push_str(&after[..len]);
+                rest = &after[len..];
+            }
+            None => {
+                out.push_str("^[");
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(&printable(rest, Lines::Show, max_chars));
+    Cow::Owned(out)
+}
+
+/// The length of a kept colour code at the start of `s` (which starts with ESC).
+fn colour_code_len(s: &str) -> Option<usize> {
+    let body = s.strip_prefix("\x1b[")?;
+    let end = body.find('m')?;
+    let params = &body[..end];
+    let kept = params
+        .split(';')
+        .all(|p| p.parse::<u8>().is_ok_and(|n| KEPT_SGR.contains(&n)));
+    (kept && end <= 16).then_some(2 + end + 1)
+}
+
 fn needs_escape(c: char, lines: Lines) -> bool {
     match c {
         '\t' => false,
@@ -87,6 +129,16 @@ mod tests {
             printable("pay \u{202E}gnp.exe", Lines::Show, 100),
             "pay <U+202E>gnp.exe"
         );
+    }
+
+    #[test]
+    fn diagnostics_keep_their_own_colours_only() {
+        let line = "\x1b[2m12:00\x1b[0m \x1b[33mWARN\x1b[0m server says \x1b[8mhidden\x1b]0;t\x07";
+        assert_eq!(
+            printable_keeping_colour(line, 1000),
+            "\x1b[2m12:00\x1b[0m \x1b[33mWARN\x1b[0m server says ^[[8mhidden^[]0;t^G"
+        );
+        assert_eq!(printable_keeping_colour("a\x1b", 10), "a^[");
     }
 
     #[test]

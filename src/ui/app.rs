@@ -10,7 +10,9 @@ use super::log_view::LogView;
 use super::stream_view::TaskView;
 use super::theme;
 use crate::core::event::SessionState;
+use crate::core::redact;
 use crate::core::source::tasklog::PendingPrompt;
+use crate::core::untrusted::{self, Lines};
 
 /// What starts the window title while a prompt waits.
 pub const ATTENTION_MARK: &str = "● Answer needed — ";
@@ -160,7 +162,10 @@ pub fn notification_text(title: &str, prompt: &PendingPrompt) -> (String, String
         .chars()
         .take(200)
         .collect();
-    (format!("{title} needs your answer"), question)
+    (
+        shown(&format!("{title} needs your answer")),
+        shown(&question),
+    )
 }
 
 /// Sends a desktop notification; a desktop without a notification service is not an error.
@@ -181,7 +186,14 @@ fn notify(rt: &tokio::runtime::Handle, title: &str, prompt: &PendingPrompt) {
 
 /// "Lookout — {title} — {state word}".
 pub fn window_title(title: &str, state: &SessionState) -> String {
-    format!("Lookout — {title} — {}", state.label())
+    shown(&format!("Lookout — {title} — {}", state.label()))
+}
+
+/// Text for the window manager (a title, a notification): secrets masked, control
+/// characters shown, as a terminal would get it.
+fn shown(text: &str) -> String {
+    let masked = redact::text(text);
+    untrusted::printable(&masked, Lines::Show, 512).into_owned()
 }
 
 impl eframe::App for ViewerApp {
@@ -209,6 +221,24 @@ mod tests {
             window_title("optexity task 42", &state),
             "Lookout — optexity task 42 — connecting"
         );
+    }
+
+    #[test]
+    fn titles_and_notifications_show_controls_and_hide_secrets() {
+        let key = crate::core::redact::Secret::new("sk-title-secret-1");
+        let title = window_title(
+            &format!("tasklog+ws://h/ws/t?x=1\x1b]0;evil\x07 {}", key.expose()),
+            &SessionState::Loading,
+        );
+        assert!(title.contains("^[]0;evil^G"), "{title}");
+        assert!(!title.contains("sk-title-secret-1"), "{title}");
+        let p = PendingPrompt {
+            request_id: "r1".into(),
+            prompt: Some("Continue?\x1b[2J".into()),
+            password: false,
+            asked_at: None,
+        };
+        assert_eq!(notification_text("t", &p).1, "Continue?^[[2J");
     }
 
     #[test]

@@ -222,6 +222,7 @@ pub fn resolve(
     };
     let settings = flags.over(Settings::from_env(&env)?.over(from_file));
     settings.validate()?;
+    settings.pin_secrets();
     Ok(settings)
 }
 

@@ -305,6 +305,22 @@ impl Settings {
         }
     }
 
+    /// Keeps every key, token and password of these settings masked in all text the process
+    /// writes, for as long as it runs (`redact::text`).
+    pub fn pin_secrets(&self) {
+        let secrets = [
+            &self.optexity.api_key,
+            &self.chaser.key,
+            &self.waldiez.token,
+            &self.waldiez.client_secret,
+            &self.agentstation.token,
+            &self.rfb.password,
+        ];
+        for secret in secrets.into_iter().flatten() {
+            secret.pin();
+        }
+    }
+
     /// Checks what the type cannot: the 0..=9 ranges (flags are checked as parsed).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let in_range = |what: &'static str, value: Option<u8>| match value {

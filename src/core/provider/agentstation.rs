@@ -180,9 +180,7 @@ impl AgentStationClient {
                 base: redact::url(&self.base),
                 reason,
             },
-            BodyError::TooLarge { status, max } => AgentStationError::BadResponse(format!(
-                "HTTP {status} body larger than {max} bytes"
-            )),
+            other => AgentStationError::BadResponse(other.to_string()),
         })?;
         if !(200..300).contains(&answer.status) {
             return Err(error_for(

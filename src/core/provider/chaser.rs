@@ -179,9 +179,7 @@ impl ChaserClient {
                     base: redact::url(&self.base),
                     reason,
                 },
-                super::BodyError::TooLarge { status, max } => {
-                    ChaserError::BadResponse(format!("HTTP {status} body larger than {max} bytes"))
-                }
+                other => ChaserError::BadResponse(other.to_string()),
             })?;
         if status != 200 {
             return Err(error_for(status, &body, session_id, retry_after));

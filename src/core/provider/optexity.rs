@@ -159,34 +159,21 @@ impl OptexityClient {
 
     async fn get(&self, url: url::Url) -> Result<(u16, Vec<u8>), OptexityError> {
         let key = self.api_key.as_ref().ok_or(OptexityError::MissingApiKey)?;
-        let network = |e: reqwest::Error| OptexityError::Network {
-            base: redact::url(&self.base),
-            reason: redact::url(&e.without_url().to_string()),
-        };
-        let mut resp = self
-            .http
-            .get(url)
-            .header("x-api-key", key.expose())
-            .send()
+        let req = self.http.get(url).header("x-api-key", key.expose());
+        let answer = super::send(req, MAX_BODY_BYTES)
             .await
-            .map_err(network)?;
-        let status = resp.status().as_u16();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(network)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(OptexityError::BadResponse(format!(
-                    "HTTP {status} body larger than {MAX_BODY_BYTES} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((status, body))
+            .map_err(|e| match e {
+                super::BodyError::Network(reason) => OptexityError::Network {
+                    base: redact::url(&self.base),
+                    reason,
+                },
+                other => OptexityError::BadResponse(other.to_string()),
+            })?;
+        Ok((answer.status, answer.body))
     }
 
     fn error_for(status: u16, body: &[u8], task_id: &str) -> OptexityError {
-        let detail = serde_json::from_slice::<DetailBody>(body)
-            .map(|d| d.detail.chars().take(200).collect::<String>())
-            .unwrap_or_else(|_| "no detail".to_string());
+        let detail = super::error_detail(body);
         match status {
             401 | 403 => OptexityError::Unauthorized { detail },
             404 => OptexityError::TaskNotFound {

@@ -251,9 +251,7 @@ impl WaldiezClient {
                 base: redact::url(self.base.as_deref().unwrap_or("")),
                 reason,
             },
-            BodyError::TooLarge { status, max } => {
-                WaldiezError::BadResponse(format!("HTTP {status} body larger than {max} bytes"))
-            }
+            other => WaldiezError::BadResponse(other.to_string()),
         }
     }
 

@@ -47,6 +47,7 @@ async fn get(
         BodyError::TooLarge { max, .. } => {
             HlsError::BadPlaylist(format!("a response is larger than {max} bytes"))
         }
+        BodyError::Redirected { status, .. } => HlsError::Http { status },
     })?;
     stats.add_bytes(answer.body.len());
     Ok(if (200..300).contains(&answer.status) {
