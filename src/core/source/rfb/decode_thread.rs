@@ -23,7 +23,7 @@ pub(super) enum DecoderNote {
 /// What the thread works with.
 pub(super) struct DecoderParts {
     pub incoming: net::Incoming,
-    pub outgoing: mpsc::Sender<Vec<u8>>,
+    pub outgoing: mpsc::Sender<net::Outgoing>,
     pub options: RfbOptions,
     pub frames: Arc<FrameSlot>,
     pub stats: Arc<StreamStats>,

@@ -16,7 +16,7 @@ use super::input::RfbInputQueue;
 use super::{RfbError, messages};
 use crate::core::error::CoreError;
 use crate::core::event::{LiveInfo, SessionEvent, SessionState};
-use crate::core::net::{self, BytePipe, NetError};
+use crate::core::net::{self, Budget, Budgeted, BytePipe, Held, NetError, Outgoing};
 use crate::core::provider::optexity::{OptexityClient, OptexityError};
 use crate::core::redact::Secret;
 use crate::core::session::driver::{
@@ -172,6 +172,7 @@ impl Driver for RfbDriver {
         let BytePipe {
             incoming,
             outgoing,
+            outgoing_budget,
             mut closed,
             guard: _guard,
         } = pipe;
@@ -199,19 +200,20 @@ impl Driver for RfbDriver {
             input: RfbInputQueue::new(),
             outgoing_open: true,
         };
-        // Input is written here, beside the decoder's own writes; `conn.outgoing` is the
-        // same channel, for Refresh.
+        // Input is written here, beside the decoder's own writes, once its bytes fit the
+        // outgoing budget; `conn.outgoing` is the same channel, for Refresh.
         let writer = conn.outgoing.clone();
         loop {
+            let next_len = conn.input.next_len().unwrap_or(0);
             tokio::select! {
-                permit = writer.reserve(), if conn.can_send_input() => match permit {
-                    Ok(permit) => {
+                room = room_for(&writer, &outgoing_budget, next_len), if conn.can_send_input() => match room {
+                    Some((permit, held)) => {
                         if let Some(msg) = conn.input.pop() {
-                            permit.send(msg);
+                            permit.send(Budgeted::holding(msg, held));
                         }
                     }
                     // The socket is gone; `closed` and the decoder say why.
-                    Err(_) => conn.outgoing_open = false,
+                    None => conn.outgoing_open = false,
                 },
                 note = notes.recv(), if conn.notes_open => match note {
                     Some(note) => self.noted(note, &mut conn, &s.out).await,
@@ -236,7 +238,7 @@ impl Driver for RfbDriver {
 
 /// One live RFB connection, as the session task sees it.
 struct Connection {
-    outgoing: mpsc::Sender<Vec<u8>>,
+    outgoing: mpsc::Sender<Outgoing>,
     was_live: bool,
     /// Why the socket closed, once it has.
     net_error: Option<NetError>,
@@ -300,12 +302,24 @@ impl RfbDriver {
                 if let Some(live) = &self.live {
                     let (w, h) = (clamp_u16(live.width), clamp_u16(live.height));
                     let request = messages::update_request(false, 0, 0, w, h).to_vec();
-                    let _ = conn.outgoing.try_send(request);
+                    let _ = conn.outgoing.try_send(Budgeted::free(request));
                 }
             }
             DriverCommand::JumpToLive | DriverCommand::Answer { .. } => {}
         }
     }
+}
+
+/// Waits for a slot in the outgoing channel and `len` bytes of its budget (cancel-safe:
+/// nothing is taken from the input queue until both are there). `None`: the socket is gone.
+async fn room_for<'a>(
+    writer: &'a mpsc::Sender<Outgoing>,
+    budget: &Budget,
+    len: usize,
+) -> Option<(mpsc::Permit<'a, Outgoing>, Held)> {
+    let held = budget.take(len).await?;
+    let permit = writer.reserve().await.ok()?;
+    Some((permit, held))
 }
 
 fn clamp_u16(v: u32) -> u16 {

@@ -281,6 +281,9 @@ impl RfbInput {
     }
 }
 
+/// A PointerEvent's length: what the waiting move becomes.
+const POINTER_EVENT_BYTES: usize = 6;
+
 /// Input waiting for the socket: encoded messages in order, plus at most one pointer move
 /// that newer moves replace while the socket is busy.
 #[derive(Debug, Default)]
@@ -320,6 +323,14 @@ impl RfbInputQueue {
     /// True while something waits for the socket.
     pub fn has_pending(&self) -> bool {
         !self.ready.is_empty() || self.coalescer.has_pending()
+    }
+
+    /// The length of the message [`pop`](Self::pop) gives next, to make room for it.
+    pub fn next_len(&self) -> Option<usize> {
+        match self.ready.front() {
+            Some(msg) => Some(msg.len()),
+            None => self.coalescer.has_pending().then_some(POINTER_EVENT_BYTES),
+        }
     }
 
     /// The next message to write, oldest first; the waiting move goes last.

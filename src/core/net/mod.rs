@@ -8,6 +8,10 @@
 //! disappear there.
 
 use crate::core::event::ErrorKind;
+mod budget;
+
+pub use budget::{Budget, Budgeted, Held};
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -27,10 +31,16 @@ use super::redact;
 pub const CONNECT_TIMEOUT_MS: u64 = 10_000;
 /// Largest WebSocket message we accept.
 pub const MAX_WS_MESSAGE_BYTES: usize = 16 << 20;
-/// Chunks of socket bytes queued for the decoder.
+/// Chunks of socket bytes queued for the decoder (at most; [`INCOMING_BUDGET_BYTES`]
+/// bounds their bytes).
 const INCOMING_CHUNKS: usize = 64;
-/// Client messages queued for the socket.
+/// Bytes of WebSocket messages queued for the decoder; one larger message passes alone.
+pub const INCOMING_BUDGET_BYTES: usize = 4 << 20;
+/// Client messages queued for the socket (the decoder's own are a few bytes each; the
+/// operator's input holds a share of [`OUTGOING_BUDGET_BYTES`]).
 const OUTGOING_MESSAGES: usize = 256;
+/// Bytes of operator input (pastes, keys, pointer) queued for the socket.
+pub const OUTGOING_BUDGET_BYTES: usize = 1 << 20;
 
 /// Why a connection could not be made or did not last.
 #[derive(Debug, thiserror::Error)]
@@ -272,12 +282,18 @@ fn redact_ws_error(e: &tungstenite::Error) -> String {
     }
 }
 
+/// One client message for the socket, holding its share of the outgoing budget (if any)
+/// until it is written.
+pub type Outgoing = Budgeted<Vec<u8>>;
+
 /// The two ends of a byte pipe to a remote, as the session and decoder see them.
 pub struct BytePipe {
     /// The remote's bytes, in order, for the decoder thread.
     pub incoming: Incoming,
     /// Bytes to write, one client message per item.
-    pub outgoing: mpsc::Sender<Vec<u8>>,
+    pub outgoing: mpsc::Sender<Outgoing>,
+    /// What operator input must take before it joins `outgoing`.
+    pub outgoing_budget: Budget,
     /// Resolves when the connection ends, with why.
     pub closed: oneshot::Receiver<NetError>,
     /// Dropping this closes the connection, whoever still holds the channels.
@@ -286,9 +302,10 @@ pub struct BytePipe {
 
 /// Where the decoder thread reads a connection's bytes.
 pub enum Incoming {
-    /// Chunks of any size pumped by a task on the runtime (WebSocket messages); the channel
-    /// ends (None) when the socket closes.
-    Chunks(mpsc::Receiver<Bytes>),
+    /// Chunks of any size pumped by a task on the runtime (WebSocket messages), each
+    /// holding its share of [`INCOMING_BUDGET_BYTES`] until read; the channel ends (None)
+    /// when the socket closes.
+    Chunks(mpsc::Receiver<Budgeted<Bytes>>),
     /// A TCP socket the decoder thread reads itself.
     Socket(SocketReader),
 }
@@ -386,7 +403,7 @@ pub fn pipe_tcp(stream: TcpStream, stats: Arc<StreamStats>) -> Result<BytePipe, 
         socket.try_clone().map_err(setup)?,
         socket.try_clone().map_err(setup)?,
     );
-    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUTGOING_MESSAGES);
+    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(OUTGOING_MESSAGES);
     let (closed_tx, closed_rx) = oneshot::channel();
     let note = Arc::new(CloseNote(std::sync::Mutex::new(Some(closed_tx))));
     let writer_note = note.clone();
@@ -397,7 +414,7 @@ pub fn pipe_tcp(stream: TcpStream, stats: Arc<StreamStats>) -> Result<BytePipe, 
             let why = loop {
                 match out_rx.blocking_recv() {
                     Some(msg) => {
-                        if let Err(e) = writer.write_all(&msg) {
+                        if let Err(e) = writer.write_all(&msg.data) {
                             break NetError::Closed(Some(e.to_string()));
                         }
                     }
@@ -415,6 +432,7 @@ pub fn pipe_tcp(stream: TcpStream, stats: Arc<StreamStats>) -> Result<BytePipe, 
             note: note.clone(),
         }),
         outgoing: out_tx,
+        outgoing_budget: Budget::new(OUTGOING_BUDGET_BYTES),
         closed: closed_rx,
         guard: PipeGuard {
             _stop: None,
@@ -426,7 +444,8 @@ pub fn pipe_tcp(stream: TcpStream, stats: Arc<StreamStats>) -> Result<BytePipe, 
 /// Starts pumping a binary WebSocket through bounded channels.
 pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
     let (in_tx, in_rx) = mpsc::channel(INCOMING_CHUNKS);
-    let (out_tx, mut out_rx) = mpsc::channel::<Vec<u8>>(OUTGOING_MESSAGES);
+    let in_budget = Budget::new(INCOMING_BUDGET_BYTES);
+    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(OUTGOING_MESSAGES);
     let (closed_tx, closed_rx) = oneshot::channel();
     let (guard, stopped) = pipe_guard();
     let (mut sink, mut stream) = ws.split();
@@ -436,7 +455,10 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
                 match msg {
                     Ok(Message::Binary(data)) => {
                         stats.add_bytes(data.len());
-                        if in_tx.send(data).await.is_err() {
+                        let Some(held) = in_budget.take(data.len()).await else {
+                            return NetError::Closed(Some("decoder stopped".into()));
+                        };
+                        if in_tx.send(Budgeted::holding(data, held)).await.is_err() {
                             return NetError::Closed(Some("decoder stopped".into()));
                         }
                     }
@@ -456,7 +478,7 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
         };
         let write_loop = async {
             while let Some(msg) = out_rx.recv().await {
-                if let Err(e) = sink.send(Message::Binary(msg.into())).await {
+                if let Err(e) = sink.send(Message::Binary(msg.data.into())).await {
                     return NetError::WebSocket(redact_ws_error(&e));
                 }
             }
@@ -473,6 +495,7 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
     BytePipe {
         incoming: Incoming::Chunks(in_rx),
         outgoing: out_tx,
+        outgoing_budget: Budget::new(OUTGOING_BUDGET_BYTES),
         closed: closed_rx,
         guard,
     }
@@ -480,29 +503,30 @@ pub fn pipe_websocket(ws: WsStream, stats: Arc<StreamStats>) -> BytePipe {
 
 /// A blocking [`std::io::Read`] over the incoming chunks, for a decoder thread.
 pub struct ChannelReader {
-    rx: mpsc::Receiver<Bytes>,
-    current: Bytes,
+    rx: mpsc::Receiver<Budgeted<Bytes>>,
+    /// The chunk being read; its share of the budget goes back once it is read whole.
+    current: Budgeted<Bytes>,
 }
 
 impl ChannelReader {
-    pub fn new(rx: mpsc::Receiver<Bytes>) -> Self {
+    pub fn new(rx: mpsc::Receiver<Budgeted<Bytes>>) -> Self {
         Self {
             rx,
-            current: Bytes::new(),
+            current: Budgeted::free(Bytes::new()),
         }
     }
 }
 
 impl std::io::Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
+        while self.current.data.is_empty() {
             match self.rx.blocking_recv() {
                 Some(chunk) => self.current = chunk,
                 None => return Ok(0),
             }
         }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
+        let n = buf.len().min(self.current.data.len());
+        buf[..n].copy_from_slice(&self.current.data.split_to(n));
         Ok(n)
     }
 }
@@ -510,20 +534,24 @@ impl std::io::Read for ChannelReader {
 /// A blocking [`std::io::Write`] that queues each write as one outgoing message.
 #[derive(Clone)]
 pub struct ChannelWriter {
-    tx: mpsc::Sender<Vec<u8>>,
+    tx: mpsc::Sender<Outgoing>,
 }
 
 impl ChannelWriter {
-    pub fn new(tx: mpsc::Sender<Vec<u8>>) -> Self {
+    /// The decoder's own messages (requests, a few bytes each) take no budget: their
+    /// number is bounded by the channel.
+    pub fn new(tx: mpsc::Sender<Outgoing>) -> Self {
         Self { tx }
     }
 }
 
 impl std::io::Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tx.blocking_send(buf.to_vec()).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "connection closed")
-        })?;
+        self.tx
+            .blocking_send(Budgeted::free(buf.to_vec()))
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "connection closed")
+            })?;
         Ok(buf.len())
     }
 
@@ -541,8 +569,10 @@ mod tests {
     #[test]
     fn channel_reader_joins_chunks_and_ends_cleanly() {
         let (tx, rx) = mpsc::channel(4);
-        tx.try_send(Bytes::from_static(b"ab")).unwrap();
-        tx.try_send(Bytes::from_static(b"cde")).unwrap();
+        tx.try_send(Budgeted::free(Bytes::from_static(b"ab")))
+            .unwrap();
+        tx.try_send(Budgeted::free(Bytes::from_static(b"cde")))
+            .unwrap();
         drop(tx);
         let mut r = ChannelReader::new(rx);
         let mut got = [0u8; 4];
@@ -589,7 +619,10 @@ mod tests {
             reader.read_to_end(&mut rest).unwrap();
             (first, rest)
         });
-        pipe.outgoing.send(b"xyz".to_vec()).await.unwrap();
+        pipe.outgoing
+            .send(Budgeted::free(b"xyz".to_vec()))
+            .await
+            .unwrap();
         assert_eq!(&server.await.unwrap(), b"xyz");
         let (first, rest) = read.await.unwrap();
         assert_eq!(&first, b"RFB 003.008\n");
@@ -610,6 +643,7 @@ mod tests {
             outgoing,
             guard,
             closed,
+            ..
         } = pipe;
         // The decoder thread is blocked reading when the viewer closes the connection.
         let mut reader = incoming.into_reader();

@@ -1,0 +1,101 @@
+//! Servers that try to make Lookout hold memory: whatever they do, a session's memory
+//! beyond its framebuffers stays within the budget the README states.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use lookout::core::event::{SessionEvent, SessionState, noop_waker};
+use lookout::core::session::{self, SessionConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+/// Resident memory of this process, in bytes.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// Reads binary WebSocket messages until `n` bytes have come.
+async fn read_bytes<S>(ws: &mut S, pending: &mut Vec<u8>, n: usize) -> Vec<u8>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    while pending.len() < n {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Binary(b) => pending.extend_from_slice(&b),
+            _ => {}
+        }
+    }
+    pending.drain(..n).collect()
+}
+
+/// An RFB server behind a WebSocket that, once the viewer is live, stops reading and sends
+/// 16 MiB messages of empty updates as fast as the socket takes them: each update makes the
+/// viewer send a request the server never reads.
+async fn flooding_server(listener: tokio::net::TcpListener) {
+    let (tcp, _) = listener.accept().await.unwrap();
+    let binary = |_: &Request, mut resp: Response| {
+        resp.headers_mut()
+            .insert("sec-websocket-protocol", "binary".parse().unwrap());
+        Ok(resp)
+    };
+    let ws = tokio_tungstenite::accept_hdr_async(tcp, binary).await.unwrap();
+    let (mut tx, mut rx) = ws.split();
+    let mut pending = Vec::new();
+    let send = |b: &[u8]| Message::Binary(b.to_vec().into());
+    tx.send(send(b"RFB 003.008\n")).await.unwrap();
+    read_bytes(&mut rx, &mut pending, 12).await;
+    tx.send(send(&[1, 1])).await.unwrap(); // one security type: None
+    read_bytes(&mut rx, &mut pending, 1).await;
+    tx.send(send(&[0, 0, 0, 0])).await.unwrap(); // SecurityResult OK
+    read_bytes(&mut rx, &mut pending, 1).await; // ClientInit
+    let mut init = vec![0, 64, 0, 64]; // 64×64
+    init.extend_from_slice(&[32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]);
+    init.extend_from_slice(&4u32.to_be_bytes());
+    init.extend_from_slice(b"wide");
+    tx.send(send(&init)).await.unwrap();
+    // From here on nothing is read: the viewer's requests pile up in the socket.
+    let flood: bytes::Bytes = [0u8, 0, 0, 0].repeat(4 << 20).into();
+    loop {
+        if tx.send(Message::Binary(flood.clone())).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_rfb_server_that_stops_reading_cannot_grow_the_viewer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(flooding_server(listener));
+    let source = format!("rfb+ws://{addr}/websockify").parse().unwrap();
+    let config = SessionConfig {
+        reconnect: false,
+        ..SessionConfig::default()
+    };
+    let mut h = session::spawn(&tokio::runtime::Handle::current(), source, config, noop_waker());
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
+            Ok(Some(SessionEvent::State(SessionState::Live(_)))) => break,
+            Ok(Some(SessionEvent::State(s))) if s.is_final() => panic!("{s:?}"),
+            Ok(Some(_)) => {}
+            other => panic!("no live state: {other:?}"),
+        }
+    }
+    let before = rss_bytes();
+    let mut peak = before;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak = peak.max(rss_bytes());
+    }
+    let grew_mib = (peak.saturating_sub(before)) >> 20;
+    println!("resident memory grew by {grew_mib} MiB under the flood");
+    // The viewer's share: a WebSocket message being read (16 MiB) and the one queued for
+    // the decoder (16 MiB, over the 4 MiB budget so alone), plus the server's own message
+    // in this same process (16 MiB framed), with room for the allocator.
+    assert!(grew_mib < 96, "grew by {grew_mib} MiB");
+    h.send(lookout::core::event::Command::Stop);
+}
