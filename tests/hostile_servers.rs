@@ -1,7 +1,7 @@
 //! Servers that try to make Lookout hold memory: whatever they do, a session's memory
 //! beyond its framebuffers stays within the budget the README states.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 
 use std::time::Duration;
 
@@ -24,9 +24,8 @@ where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     while pending.len() < n {
-        match ws.next().await.unwrap().unwrap() {
-            Message::Binary(b) => pending.extend_from_slice(&b),
-            _ => {}
+        if let Message::Binary(b) = ws.next().await.unwrap().unwrap() {
+            pending.extend_from_slice(&b);
         }
     }
     pending.drain(..n).collect()
@@ -42,7 +41,9 @@ async fn flooding_server(listener: tokio::net::TcpListener) {
             .insert("sec-websocket-protocol", "binary".parse().unwrap());
         Ok(resp)
     };
-    let ws = tokio_tungstenite::accept_hdr_async(tcp, binary).await.unwrap();
+    let ws = tokio_tungstenite::accept_hdr_async(tcp, binary)
+        .await
+        .unwrap();
     let (mut tx, mut rx) = ws.split();
     let mut pending = Vec::new();
     let send = |b: &[u8]| Message::Binary(b.to_vec().into());
@@ -76,7 +77,12 @@ async fn a_websocket_rfb_server_that_stops_reading_cannot_grow_the_viewer() {
         reconnect: false,
         ..SessionConfig::default()
     };
-    let mut h = session::spawn(&tokio::runtime::Handle::current(), source, config, noop_waker());
+    let mut h = session::spawn(
+        &tokio::runtime::Handle::current(),
+        source,
+        config,
+        noop_waker(),
+    );
     loop {
         match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
             Ok(Some(SessionEvent::State(SessionState::Live(_)))) => break,

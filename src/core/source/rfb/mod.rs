@@ -123,7 +123,7 @@ pub enum ServerEvent {
     /// A FramebufferUpdate ended; these areas changed.
     Update(UpdateInfo),
     Bell,
-    /// ServerCutText, decoded from Latin-1 (or UTF-8 for extended clipboard), bounded.
+    /// ServerCutText, decoded from Latin-1, bounded.
     CutText(String),
     /// A message that needs no action (colour map entries, fence, …).
     Ignored,

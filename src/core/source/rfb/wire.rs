@@ -31,10 +31,6 @@ pub(crate) trait Wire: Read {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
-    fn i32(&mut self) -> Result<i32, RfbError> {
-        Ok(i32::from_be_bytes(self.array()?))
-    }
-
     /// Reads and discards `n` bytes through a small stack buffer.
     fn skip(&mut self, mut n: u64) -> Result<(), RfbError> {
         let mut buf = [0u8; SKIP_CHUNK];
@@ -129,7 +125,7 @@ mod tests {
         assert_eq!(r.u8().unwrap(), 1);
         assert_eq!(r.u16().unwrap(), 0x0203);
         r.skip(2).unwrap();
-        assert_eq!(r.i32().unwrap(), -2);
+        assert_eq!(r.u32().unwrap(), 0xffff_fffe);
         assert!(
             matches!(r.u16(), Err(RfbError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof)
         );
