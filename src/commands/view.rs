@@ -4,12 +4,6 @@
 use anyhow::Context as _;
 
 use crate::cli::ScaleArg;
-#[cfg(feature = "sim")]
-use crate::core::config::{
-    AgentStationSettings, ChaserSettings, OptexitySettings, Settings, WaldiezSettings,
-};
-#[cfg(feature = "sim")]
-use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
 #[cfg(feature = "sim")]
@@ -84,33 +78,6 @@ pub fn run(
     )
 }
 
-/// Settings that reach every provider of the simulator `sim`.
-#[cfg(feature = "sim")]
-pub fn sim_settings(sim: &crate::sim::SimHandle) -> Settings {
-    Settings {
-        optexity: OptexitySettings {
-            base_url: Some(sim.base_url()),
-            api_key: Some(Secret::new(sim.api_key())),
-        },
-        chaser: ChaserSettings {
-            base_url: Some(sim.chaser_base_url()),
-            key: Some(Secret::new(sim.chaser_key())),
-        },
-        waldiez: WaldiezSettings {
-            base_url: Some(sim.waldiez_base_url()),
-            client_id: Some(sim.waldiez_client_id().to_string()),
-            client_secret: Some(Secret::new(sim.waldiez_client_secret())),
-            ..WaldiezSettings::default()
-        },
-        agentstation: AgentStationSettings {
-            base_url: Some(sim.agentstation_base_url()),
-            token: Some(Secret::new(sim.agentstation_token())),
-            start_recording: false,
-        },
-        ..Settings::default()
-    }
-}
-
 /// Starts the simulator on a free loopback port and watches one of its tasks (or `source`,
 /// one of its other sources).
 #[cfg(feature = "sim")]
@@ -124,7 +91,7 @@ pub fn demo(
         .block_on(super::serve::start(SimConfig::default()))
         .context("cannot start the built-in simulator")?;
     let config = SessionConfig {
-        settings: sim_settings(&sim),
+        settings: sim.settings(),
         ..SessionConfig::default()
     };
     if let Some(source) = source {

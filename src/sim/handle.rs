@@ -27,7 +27,9 @@ use super::token::TokenIssuer;
 use super::waldiez::demo::{DEMO_WALDIEZ_TASKS, demo_plans};
 use super::waldiez::plan::{WaldiezPlan, WaldiezPrompt, WaldiezStatus};
 use super::waldiez::runner::{Waldiez, WaldiezSettings};
+use crate::core::config::{self as settings, Settings};
 use crate::core::frame::MAX_DIMENSION;
+use crate::core::redact::Secret;
 use crate::core::source::preview::{CLOSE_ENDED, CLOSE_SESSION_DELETED};
 
 /// How long shutdown waits for the HTTP server to finish.
@@ -429,6 +431,40 @@ impl SimHandle {
     /// Test hook: whether a workstation's HLS encoder thread runs now.
     pub fn agentstation_encoder_running(&self, workstation: &str) -> bool {
         self.agentstation.recorders().encoder_running(workstation)
+    }
+
+    /// Settings that reach every provider of this simulator, its keys pinned (masked in
+    /// all output, as configured keys are).
+    pub fn settings(&self) -> Settings {
+        let settings = Settings {
+            optexity: settings::OptexitySettings {
+                base_url: Some(self.base_url()),
+                api_key: Some(Secret::new(self.api_key())),
+            },
+            chaser: settings::ChaserSettings {
+                base_url: Some(self.chaser_base_url()),
+                key: Some(Secret::new(self.chaser_key())),
+            },
+            waldiez: settings::WaldiezSettings {
+                base_url: Some(self.waldiez_base_url()),
+                client_id: Some(self.waldiez_client_id().to_string()),
+                client_secret: Some(Secret::new(self.waldiez_client_secret())),
+                ..settings::WaldiezSettings::default()
+            },
+            agentstation: settings::AgentStationSettings {
+                base_url: Some(self.agentstation_base_url()),
+                token: Some(Secret::new(self.agentstation_token())),
+                start_recording: false,
+            },
+            ..Settings::default()
+        };
+        settings.pin_secrets();
+        settings
+    }
+
+    /// Log stream URLs handed out by `POST …/log/stream`, all workstations.
+    pub fn agentstation_log_urls_issued(&self) -> u64 {
+        self.agentstation.log_urls_issued()
     }
 
     /// Test hook: the open log streams of a workstation.

@@ -72,6 +72,8 @@ pub(crate) struct AgentStationSettings {
 pub(crate) struct AgentStation {
     token: String,
     url_tokens: TokenIssuer,
+    /// Log stream URLs handed out, for the client's tests.
+    log_urls_issued: std::sync::atomic::AtomicU64,
     /// Workstation id → whether it chatters.
     workstations: Mutex<HashMap<String, bool>>,
     streams: Arc<OpenStreams>,
@@ -106,6 +108,7 @@ impl AgentStation {
         Self {
             token: settings.token,
             url_tokens: TokenIssuer::new(LOG_URL_TTL_MS),
+            log_urls_issued: std::sync::atomic::AtomicU64::new(0),
             workstations: Mutex::new(workstations),
             streams: Arc::default(),
             line_interval_ms: settings.line_interval_ms.max(MIN_INTERVAL_MS),
@@ -188,7 +191,15 @@ impl AgentStation {
 
     /// A token for the log stream URL of workstation `id`.
     pub fn log_url_token(&self, id: &str) -> String {
+        self.log_urls_issued
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.url_tokens.issue(id)
+    }
+
+    /// Log stream URLs handed out so far.
+    pub fn log_urls_issued(&self) -> u64 {
+        self.log_urls_issued
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Checks a log stream URL's token for workstation `id`.
