@@ -295,6 +295,7 @@ mod tests {
 mod import_tests {
     use serde_json::{Value, json};
 
+    use super::super::tests::texts;
     use super::super::{LineKind, MASK, TaskLog};
     use crate::core::redact::Secret;
 
@@ -309,13 +310,6 @@ mod import_tests {
             .map(|t| json!({"content": t, "role": "user", "name": "assistant"}))
             .collect();
         json!([{ "chat_history": history, "summary": texts.last() }])
-    }
-
-    fn texts(log: &TaskLog) -> Vec<String> {
-        log.lines()
-            .iter()
-            .map(|l| l.rendered.text.clone())
-            .collect()
     }
 
     #[test]
