@@ -406,7 +406,7 @@ impl Follower {
         match lines.try_recv() {
             Ok(Some(line)) => {
                 self.asked = None;
-                if !pending.is_some_and(|p| p.request_id == asked) {
+                if pending.is_none_or(|p| p.request_id != asked) {
                     eprintln!("lookout: the prompt was answered elsewhere; that line was not sent");
                     return;
                 }

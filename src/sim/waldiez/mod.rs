@@ -15,3 +15,5 @@ pub(crate) mod socket;
 pub(crate) mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timing_tests;

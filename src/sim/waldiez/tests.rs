@@ -22,15 +22,15 @@ use crate::sim::*;
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 /// How long "nothing more arrives" is watched.
-const QUIET: Duration = Duration::from_millis(400);
+pub(super) const QUIET: Duration = Duration::from_millis(400);
 
-async fn sim_with(cfg: SimConfig) -> SimHandle {
+pub(super) async fn sim_with(cfg: SimConfig) -> SimHandle {
     SimHandle::start(small(cfg)).await.unwrap()
 }
 
 /// A simulator whose sockets take answers within 100 ms (the runner's 5 s where a test
 /// says so).
-async fn sim() -> SimHandle {
+pub(super) async fn sim() -> SimHandle {
     sim_with(SimConfig {
         waldiez_echo_delay_ms: 100,
         ..SimConfig::default()
@@ -63,7 +63,7 @@ async fn tokens(sim: &SimHandle) -> Value {
     body
 }
 
-async fn access(sim: &SimHandle) -> String {
+pub(super) async fn access(sim: &SimHandle) -> String {
     tokens(sim).await["access_token"]
         .as_str()
         .unwrap()
@@ -82,7 +82,7 @@ async fn refresh_raw(sim: &SimHandle, body: Value) -> (u16, Value) {
 }
 
 /// `GET /api/v1/tasks/{id}` with `token` as the bearer.
-async fn get_task(sim: &SimHandle, id: &str, token: &str) -> (u16, Value) {
+pub(super) async fn get_task(sim: &SimHandle, id: &str, token: &str) -> (u16, Value) {
     let resp = http()
         .get(format!("{}/api/v1/tasks/{id}", sim.waldiez_base_url()))
         .bearer_auth(token)
@@ -93,7 +93,12 @@ async fn get_task(sim: &SimHandle, id: &str, token: &str) -> (u16, Value) {
     (code, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn post_input(sim: &SimHandle, id: &str, token: &str, body: Value) -> (u16, Value) {
+pub(super) async fn post_input(
+    sim: &SimHandle,
+    id: &str,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
     let resp = http()
         .post(format!(
             "{}/api/v1/tasks/{id}/input",
@@ -159,20 +164,20 @@ async fn open(sim: &SimHandle, id: &str, auth: Auth<'_>) -> Result<(Ws, Option<S
     }
 }
 
-async fn connect(sim: &SimHandle, id: &str, token: &str) -> Ws {
+pub(super) async fn connect(sim: &SimHandle, id: &str, token: &str) -> Ws {
     open(sim, id, Auth::Query(token)).await.unwrap().0
 }
 
 /// What the server sent next.
 #[derive(Debug)]
-enum Got {
+pub(super) enum Got {
     Json(Value, String),
     Pong,
     Closed,
     Nothing,
 }
 
-async fn next(ws: &mut Ws, within: Duration) -> Got {
+pub(super) async fn next(ws: &mut Ws, within: Duration) -> Got {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
@@ -188,7 +193,7 @@ async fn next(ws: &mut Ws, within: Duration) -> Got {
 }
 
 /// The next message, which must come.
-async fn msg(ws: &mut Ws) -> Value {
+pub(super) async fn msg(ws: &mut Ws) -> Value {
     match next(ws, IO_TIMEOUT).await {
         Got::Json(v, _) => v,
         other => panic!("expected a message, got {other:?}"),
@@ -203,12 +208,12 @@ async fn msg_text(ws: &mut Ws) -> String {
     }
 }
 
-async fn send(ws: &mut Ws, v: Value) {
+pub(super) async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
 }
 
 /// Waits until `f` holds, for up to `IO_TIMEOUT`.
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
     while !f() {
         assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
@@ -217,13 +222,13 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// The prompt `id` waits on, once it waits.
-async fn prompt(sim: &SimHandle, id: &str) -> WaldiezPrompt {
+pub(super) async fn prompt(sim: &SimHandle, id: &str) -> WaldiezPrompt {
     until("a prompt", || sim.waldiez_prompt(id).is_some()).await;
     sim.waldiez_prompt(id).unwrap()
 }
 
 /// A plan storing `steps` at once, then waiting (running) for a minute.
-fn held(mut steps: Vec<WaldiezStep>) -> WaldiezPlan {
+pub(super) fn held(mut steps: Vec<WaldiezStep>) -> WaldiezPlan {
     steps.push(WaldiezStep::Pause(60_000));
     WaldiezPlan {
         step_ms: 0,
@@ -590,120 +595,6 @@ async fn answers_over_the_socket_and_rest_reach_the_task_and_every_viewer() {
     );
     assert_eq!(sim.waldiez_answers("t"), ["Ada", "hunter2"]);
     assert_eq!(get_task(&sim, "t", &token).await.1["status"], "RUNNING");
-}
-
-#[tokio::test]
-async fn a_socket_answer_waits_for_the_runners_blocking_read_and_a_rest_one_does_not() {
-    // The runner's own timing: its socket handler blocks reading for up to 5 s.
-    let sim = sim_with(SimConfig::default()).await;
-    let token = access(&sim).await;
-    sim.add_waldiez_task(
-        "t",
-        held(vec![
-            WaldiezStep::ask("Name? "),
-            WaldiezStep::ask("Town? "),
-            WaldiezStep::print("thanks"),
-        ]),
-    );
-    let first = prompt(&sim, "t").await;
-    let mut ws = connect(&sim, "t", &token).await;
-    assert_eq!(msg(&mut ws).await["type"], "status");
-    assert_eq!(msg(&mut ws).await["type"], "input_request");
-    let joined = tokio::time::Instant::now();
-    send(
-        &mut ws,
-        json!({ "request_id": first.request_id, "data": "Ada" }),
-    )
-    .await;
-    // The task stores nothing while it waits, so the read blocks its full 5 s: the answer
-    // waits with it, and the prompt is still open on the runner's side.
-    assert!(matches!(next(&mut ws, QUIET).await, Got::Nothing));
-    assert_eq!(sim.waldiez_prompt("t"), Some(first.clone()));
-    assert!(sim.waldiez_answers("t").is_empty());
-    let echo = msg(&mut ws).await;
-    assert_eq!(
-        (&echo["type"], &echo["data"]),
-        (&json!("input_response"), &json!("Ada"))
-    );
-    assert!(
-        joined.elapsed() >= Duration::from_secs(4),
-        "{:?}",
-        joined.elapsed()
-    );
-    // Over REST the answer is taken at once, read or no read.
-    let second = prompt(&sim, "t").await;
-    assert_ne!(second.request_id, first.request_id);
-    let body = json!({ "request_id": second.request_id, "data": "Rome" });
-    assert_eq!(post_input(&sim, "t", &token, body).await.0, 204);
-    assert_eq!(sim.waldiez_answers("t"), ["Ada", "Rome"]);
-}
-
-#[tokio::test]
-async fn a_late_joiners_status_can_name_a_prompt_before_its_replay() {
-    let sim = sim().await;
-    let token = access(&sim).await;
-    sim.add_waldiez_task(
-        "t",
-        WaldiezPlan {
-            replay_delay_ms: 1_000,
-            ..held(vec![
-                WaldiezStep::print("hello"),
-                WaldiezStep::ask("City? "),
-            ])
-        },
-    );
-    let asked = prompt(&sim, "t").await;
-    let mut ws = connect(&sim, "t", &token).await;
-    let status = msg(&mut ws).await;
-    assert_eq!(
-        status["data"]["input_request_id"],
-        asked.request_id.as_str()
-    );
-    // The request it names is not there yet…
-    assert!(matches!(next(&mut ws, QUIET).await, Got::Nothing));
-    // …then the replay brings it.
-    assert_eq!(msg(&mut ws).await["data"], "hello\n");
-    assert_eq!(msg(&mut ws).await["request_id"], asked.request_id.as_str());
-}
-
-#[tokio::test]
-async fn a_finished_tasks_record_holds_its_results() {
-    let sim = sim().await;
-    let token = access(&sim).await;
-    sim.add_waldiez_task(
-        "ok",
-        WaldiezPlan {
-            step_ms: 0,
-            ..WaldiezPlan::new(vec![
-                WaldiezStep::text("user", "assistant", "Plan a trip"),
-                WaldiezStep::print("thinking"),
-                WaldiezStep::ask("Budget? "),
-                WaldiezStep::text("assistant", "user", "Booked the 9:40."),
-            ])
-        },
-    );
-    let asked = prompt(&sim, "ok").await;
-    assert_eq!(get_task(&sim, "ok", &token).await.1["results"], Value::Null);
-    assert!(sim.answer_waldiez("ok", &asked.request_id, "cheap"));
-    until("the end", || {
-        sim.waldiez_status("ok") == Some(WaldiezStatus::Completed)
-    })
-    .await;
-    let results = get_task(&sim, "ok", &token).await.1["results"].clone();
-    assert_eq!(
-        results[0]["chat_history"],
-        json!([
-            { "content": "Plan a trip", "role": "user", "name": "user" },
-            { "content": "Booked the 9:40.", "role": "user", "name": "assistant" },
-        ])
-    );
-    assert_eq!(results[0]["summary"], "Booked the 9:40.");
-    assert_eq!(results[0]["human_input"], json!(["cheap"]));
-    // A failed task's record holds its error.
-    sim.add_waldiez_task("bad", WaldiezPlan::finished(WaldiezStatus::Failed, vec![]));
-    let results = get_task(&sim, "bad", &token).await.1["results"].clone();
-    assert!(results["error"]["error"].is_string(), "{results}");
-    assert!(results["error"]["traceback"].is_string(), "{results}");
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ pub struct ResultMessage {
 /// A task record's results, read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskResults {
-    /// The chats' messages in order, at most the last [`MAX_RESULT_MESSAGES`].
+    /// The chats' messages in order, at most the last 10,000.
     pub messages: Vec<ResultMessage>,
     /// The failure's text and its traceback, for a failed task.
     pub error: Option<(String, Option<String>)>,

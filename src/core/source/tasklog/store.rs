@@ -207,7 +207,8 @@ impl TaskLog {
 
     /// Adds what a finished task's record holds (`results`) and the stream did not
     /// deliver: the agent messages after the last ones this log showed, and the error of a
-    /// failed task (once). See [`super::results`]. Returns how many lines were added.
+    /// failed task (once); the module `tasklog::results` says how. Returns how many lines
+    /// were added.
     pub fn push_results(&mut self, results: &Value) -> usize {
         let read = TaskResults::read(results);
         let before = self.next_seq;
