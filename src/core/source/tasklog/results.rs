@@ -171,12 +171,15 @@ impl Said {
         self.keys.hash_one(text.trim())
     }
 
-    /// An agent message was shown.
-    pub fn spoke(&mut self, text: &str) {
+    /// An agent message was shown; whether its whole text is an answer given to a password
+    /// prompt (then show it masked).
+    pub fn spoke(&mut self, text: &str) -> bool {
+        let fp = self.fingerprint(text);
         if self.last.len() >= ANCHOR {
             self.last.pop_front();
         }
-        self.last.push_back(self.fingerprint(text));
+        self.last.push_back(fp);
+        self.secrets.contains(&fp)
     }
 
     /// The agent messages remembered, oldest first.
@@ -200,6 +203,7 @@ impl Said {
     }
 
     /// Whether `text` is, whole, an answer given to a password prompt.
+    #[cfg(test)]
     pub fn is_secret(&self, text: &str) -> bool {
         !self.secrets.is_empty() && self.secrets.contains(&self.fingerprint(text))
     }
@@ -278,7 +282,7 @@ mod tests {
     fn said_remembers_the_last_few_and_the_secrets() {
         let mut said = Said::default();
         for t in ["a", "b", "c", "d"] {
-            said.spoke(t);
+            assert!(!said.spoke(t));
         }
         let fp = |t| said.fingerprint(t);
         assert_eq!(said.last(), [fp("b"), fp("c"), fp("d")]);
@@ -286,6 +290,7 @@ mod tests {
         said.secret("hunter2");
         said.secret("  ");
         assert!(said.is_secret("hunter2\n"));
+        assert!(said.spoke("hunter2"));
         assert!(!said.is_secret("hunter"));
         assert!(!format!("{said:?}").contains("hunter2"));
     }

@@ -186,8 +186,7 @@ impl TaskLog {
                 self.printed = true;
                 match &p.content {
                     PrintContent::Event(AgentEvent::Text { content, .. }) => {
-                        self.said.spoke(content);
-                        if self.said.is_secret(content) {
+                        if self.said.spoke(content) {
                             render(&masked_text(&msg))
                         } else {
                             render(&msg)
