@@ -13,6 +13,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use lookout::core::source::tasklog::{PendingPrompt, TaskLog, TaskLogConfig};
 use lookout::ui::log_panel::MinLevel;
 use lookout::ui::log_sample::{push_sample, sample_log};
+use lookout::ui::prompt_panel::WAITING_FOR_TEXT;
 use lookout::ui::{LogPanel, LogPanelResponse, PromptAction, PromptPanel, theme};
 
 // ---- the log pane ----
@@ -584,7 +585,7 @@ fn time_is_up_at_zero_and_no_prompt_draws_nothing() {
 }
 
 #[test]
-fn a_prompt_known_only_by_status_still_asks() {
+fn a_prompt_known_only_by_status_waits_for_its_question() {
     let mut h = prompt_harness(Some(PendingPrompt {
         request_id: "req-9".into(),
         prompt: None,
@@ -592,6 +593,11 @@ fn a_prompt_known_only_by_status_still_asks() {
         asked_at: None,
     }));
     h.run();
-    h.get_by_label("The task asked for input; its question has not arrived yet.");
-    h.get_by_role(Role::PasswordInput);
+    h.get_by_label(WAITING_FOR_TEXT);
+    assert!(
+        h.query_by_role(Role::PasswordInput).is_none(),
+        "no guess at a password"
+    );
+    assert!(h.query_by_role(Role::TextInput).is_none());
+    assert!(h.query_by_label("Send").is_none());
 }

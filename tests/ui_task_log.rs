@@ -1,6 +1,8 @@
 //! UI tests of one task's window with a task log, headless with egui_kittest: the log and
 //! prompt wired to a session driven by hand through its `SessionPeer`, the answer reaching
-//! the core as a command, the attention mark in the title, and the log beside a picture.
+//! the core as a command (and closing its prompt at once, confirmed later by the echo, or
+//! reopened when not delivered), a prompt known before its question, the attention mark
+//! in the title, and the log beside a picture.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +15,8 @@ use lookout::core::event::{
 };
 use lookout::core::session::{SessionHandle, SessionPeer};
 use lookout::ui::app::{ATTENTION_MARK, ViewerApp};
+use lookout::ui::log_view::SENT_UNCONFIRMED;
+use lookout::ui::prompt_panel::WAITING_FOR_TEXT;
 use lookout::ui::{LogView, TaskView, theme};
 
 struct Setup {
@@ -71,6 +75,18 @@ impl Setup {
         self.harness.run();
     }
 
+    /// Types `text` in the focused answer box and presses Enter.
+    fn answer(&mut self, text: &str) {
+        self.harness
+            .get_all_by_role(Role::TextInput)
+            .find(|n| n.is_focused())
+            .expect("a focused answer box")
+            .type_text(text);
+        self.harness.run();
+        self.harness.key_press(Key::Enter);
+        self.harness.run();
+    }
+
     fn commands(&mut self) -> Vec<Command> {
         let mut out = Vec::new();
         while let Ok(c) = self.log.commands.try_recv() {
@@ -83,7 +99,7 @@ impl Setup {
 const ASK: &str = r#"{"type":"input_request","id":"1-2","request_id":"r-1","data":"Book the 9:40 train?","password":"False","timestamp":"1711210101210000"}"#;
 
 #[test]
-fn a_prompt_is_answered_from_the_window_and_closes_when_echoed() {
+fn a_prompt_answered_from_the_window_closes_at_once_and_the_echo_confirms_it() {
     let mut s = setup(false);
     s.event(SessionEvent::State(live()));
     s.push(r#"{"type":"print","id":"1-1","data":"looking up trains\n"}"#);
@@ -96,22 +112,23 @@ fn a_prompt_is_answered_from_the_window_and_closes_when_echoed() {
         s.harness.state().window_title()
     );
     // The answer box has the keyboard as soon as the prompt appears.
-    s.harness
-        .get_all_by_role(Role::TextInput)
-        .find(|n| n.is_focused())
-        .expect("a focused answer box")
-        .type_text("yes, book it");
-    s.harness.run();
-    s.harness.key_press(Key::Enter);
-    s.harness.run();
+    s.answer("yes, book it");
     let sent = s.commands();
     assert!(
         matches!(&sent[..], [Command::Answer { request_id, answer }] if request_id == "r-1" && answer.expose() == "yes, book it"),
         "{sent:?}"
     );
-    // The runner echoes the answer: the prompt closes, the mark goes.
-    s.push(r#"{"type":"input_response","id":"1-3","request_id":"r-1","data":"yes, book it"}"#);
+    // Closed at once: the runner may take seconds to echo a socket answer.
     assert!(s.harness.query_by_label("Book the 9:40 train?").is_none());
+    assert!(s.harness.query_by_label("Send").is_none(), "no answer box");
+    assert!(!s.harness.state().window_title().starts_with(ATTENTION_MARK));
+    s.harness.get_by_label(SENT_UNCONFIRMED);
+    // A replay of the request (a reconnect) does not reopen it.
+    s.push(r#"{"type":"status","data":{"status":"WAITING_FOR_INPUT","input_request_id":"r-1"}}"#);
+    assert!(s.harness.query_by_label("Book the 9:40 train?").is_none());
+    // The runner echoes the answer: confirmed.
+    s.push(r#"{"type":"input_response","id":"1-3","request_id":"r-1","data":"yes, book it"}"#);
+    assert!(s.harness.query_by_label(SENT_UNCONFIRMED).is_none());
     assert!(!s.harness.state().window_title().starts_with(ATTENTION_MARK));
     s.harness.get_by_label_contains("Answered: yes, book it");
 }
@@ -132,6 +149,50 @@ fn an_undelivered_answer_says_why_and_another_viewers_answer_closes_the_prompt()
     assert!(s.harness.query_by_label("Book the 9:40 train?").is_none());
     assert!(s.harness.query_by_label_contains("Not delivered").is_none());
     assert!(s.commands().is_empty(), "nothing was sent by us");
+}
+
+#[test]
+fn an_answer_that_was_not_delivered_reopens_its_prompt() {
+    let mut s = setup(false);
+    s.event(SessionEvent::State(live()));
+    s.push(ASK);
+    s.answer("yes");
+    assert_eq!(s.commands().len(), 1);
+    assert!(s.harness.query_by_label("Book the 9:40 train?").is_none());
+    s.event(SessionEvent::AnswerFailed {
+        request_id: "r-1".into(),
+        message: "Not connected to the task; try again when it is live".into(),
+    });
+    s.harness.get_by_label("Book the 9:40 train?");
+    s.harness.get_by_label("Send");
+    s.harness
+        .get_by_label_contains("Not delivered: Not connected");
+    assert!(s.harness.query_by_label(SENT_UNCONFIRMED).is_none());
+    assert!(s.harness.state().window_title().starts_with(ATTENTION_MARK));
+}
+
+#[test]
+fn a_prompt_named_before_its_question_waits_for_the_text() {
+    let mut s = setup(false);
+    s.event(SessionEvent::State(live()));
+    // A late joiner: the status names the request before the replay brings it.
+    s.push(r#"{"type":"status","data":{"status":"WAITING_FOR_INPUT","input_request_id":"r-1"}}"#);
+    s.harness.get_by_label(WAITING_FOR_TEXT);
+    assert!(s.harness.query_by_label("Send").is_none(), "no answer box");
+    assert!(
+        s.harness.query_by_role(Role::PasswordInput).is_none(),
+        "no hidden answer is asked for"
+    );
+    s.push(ASK);
+    s.harness.get_by_label("Book the 9:40 train?");
+    assert!(s.harness.query_by_label(WAITING_FOR_TEXT).is_none());
+    s.harness.get_by_label("Send");
+    assert!(
+        s.harness
+            .get_all_by_role(Role::TextInput)
+            .any(|n| n.is_focused()),
+        "the answer box has the keyboard"
+    );
 }
 
 #[test]

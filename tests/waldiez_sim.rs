@@ -2,7 +2,9 @@
 //! stream: every way of presenting the token, token refresh, prompts answered over the
 //! socket, over REST and by another viewer, password masking, each 403 case, the final
 //! status of a socket that never closes, and `lookout logs` / `lookout answer` as scripts
-//! run them.
+//! run them. Most tests give the simulated runner a quick socket (answers taken within
+//! 200 ms); the tests of issue 17's items give it the real runner's timing (a socket answer
+//! waits for a 5 s blocking read).
 
 #![cfg(feature = "sim")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -33,7 +35,17 @@ async fn sim_with(cfg: SimConfig) -> SimHandle {
     .unwrap()
 }
 
+/// A simulator whose sockets take answers within 200 ms.
 async fn sim() -> SimHandle {
+    sim_with(SimConfig {
+        waldiez_echo_delay_ms: 200,
+        ..SimConfig::default()
+    })
+    .await
+}
+
+/// A simulator timed like the real runner (socket answers wait up to 5 s).
+async fn real_timed_sim() -> SimHandle {
     sim_with(SimConfig::default()).await
 }
 
@@ -242,13 +254,21 @@ async fn a_prompt_answered_over_the_socket_closes_and_the_task_goes_on() {
             rest: false
         }
     );
-    eventually(
-        Duration::from_secs(5),
-        "the echo to close the prompt",
-        || h.log().lock().log.pending_prompt().is_none(),
-    )
+    {
+        // Closed as soon as it is sent, whatever the runner's echo takes.
+        let state = h.log().lock();
+        assert!(state.log.pending_prompt().is_none());
+        assert!(state.log.was_sent(&request_id));
+    }
+    eventually(Duration::from_secs(5), "the runner to take it", || {
+        sim.waldiez_answers("ask") == ["Athens"]
+    })
     .await;
-    assert_eq!(sim.waldiez_answers("ask"), ["Athens"]);
+    eventually(Duration::from_secs(5), "the echo to confirm it", || {
+        h.log().lock().log.unconfirmed_answer().is_none()
+    })
+    .await;
+    assert!(h.log().lock().log.was_answered(&request_id));
     eventually(Duration::from_secs(5), "the task to go on", || {
         texts(&h).iter().any(|t| t.contains("going on"))
     })
@@ -279,11 +299,11 @@ async fn password_answers_are_sent_but_never_kept() {
     let request_id = wait_prompt(&h).await;
     assert!(h.log().lock().log.pending_prompt().unwrap().password);
     h.send(Command::Answer {
-        request_id,
+        request_id: request_id.clone(),
         answer: Secret::new("hunter2-secret"),
     });
-    eventually(Duration::from_secs(5), "the prompt to close", || {
-        h.log().lock().log.pending_prompt().is_none()
+    eventually(Duration::from_secs(5), "the echo", || {
+        h.log().lock().log.was_answered(&request_id)
     })
     .await;
     assert_eq!(sim.waldiez_answers("pw"), ["hunter2-secret"]);
@@ -716,4 +736,213 @@ async fn lookout_answer_answers_one_prompt_and_refuses_a_wrong_id() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(sim.waldiez_answers("scripted"), ["yes please"]);
+}
+
+/// `lookout logs` on `id` with `--no-input`, running: its stderr as read so far, shared.
+struct Running {
+    child: std::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    fn logs_no_input(sim: &SimHandle, id: &str) -> Running {
+        let mut child = lookout_cmd(sim, &["logs", &format!("waldiez:{id}"), "--no-input"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let shared = stderr.clone();
+        let reader = std::thread::Builder::new()
+            .name("logs-stderr".into())
+            .spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = std::io::Read::read(&mut pipe, &mut buf) {
+                    shared
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+            .unwrap();
+        Running {
+            child,
+            stderr,
+            reader,
+        }
+    }
+
+    fn stderr_has(&self, text: &str) -> bool {
+        self.stderr.lock().unwrap().contains(text)
+    }
+
+    /// Exit code, stdout and stderr once it exits.
+    async fn output(self) -> (Option<i32>, String, String) {
+        let Running {
+            child,
+            stderr,
+            reader,
+        } = self;
+        let out = tokio::task::spawn_blocking(move || {
+            let out = child.wait_with_output();
+            reader.join().unwrap();
+            out
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = stderr.lock().unwrap().clone();
+        (out.status.code(), stdout, stderr)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookout_logs_gives_each_piped_answer_to_its_own_prompt() {
+    // Issue 17, item 6: the runner echoes a socket answer up to 5 s later; until then the
+    // prompt is ours to remember, not to ask again.
+    let sim = real_timed_sim().await;
+    sim.add_waldiez_task(
+        "two",
+        WaldiezPlan {
+            step_ms: 50,
+            // Long enough not to end the test, short enough that a prompt left unanswered
+            // fails it rather than hangs it.
+            input_timeout_ms: 20_000,
+            ..WaldiezPlan::new(vec![
+                WaldiezStep::ask("First question?"),
+                WaldiezStep::ask("Second question?"),
+                WaldiezStep::print("both answered"),
+            ])
+        },
+    );
+    let out = run_with_stdin(lookout_cmd(&sim, &["logs", "waldiez:two"]), b"one\ntwo\n").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let all = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(sim.waldiez_answers("two"), ["one", "two"], "{all}");
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    for q in ["? First question?", "? Second question?"] {
+        assert_eq!(stderr.matches(q).count(), 1, "{q} asked once: {all}");
+    }
+    assert!(!stderr.contains("answered elsewhere"), "{all}");
+    assert!(stdout.contains("both answered"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_joiner_is_not_asked_a_hidden_question() {
+    // Issue 17, item 7: the status names the prompt a second before its replay brings the
+    // question; `lookout logs` waits for the question instead of guessing a password.
+    let sim = sim().await;
+    sim.add_waldiez_task(
+        "late",
+        WaldiezPlan {
+            step_ms: 50,
+            replay_delay_ms: 1_000,
+            ..WaldiezPlan::new(vec![
+                WaldiezStep::print("hello"),
+                WaldiezStep::ask("Which city?"),
+                WaldiezStep::print("thanks"),
+            ])
+        },
+    );
+    eventually(Duration::from_secs(10), "the task to ask", || {
+        sim.waldiez_prompt("late").is_some()
+    })
+    .await;
+    let out = run_with_stdin(lookout_cmd(&sim, &["logs", "waldiez:late"]), b"Athens\n").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("(hidden)"),
+        "a hidden question was asked: {stderr}"
+    );
+    assert!(stderr.contains("? Which city?\nanswer> "), "{stderr}");
+    assert_eq!(stderr.matches("answer").count(), 1, "asked once: {stderr}");
+    assert_eq!(sim.waldiez_answers("late"), ["Athens"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tasks_last_lines_and_its_question_reach_lookout_logs() {
+    // Issue 17, item 8: the socket drops just before the end, so it never delivers the
+    // final reply; the task record's results still bring it. The question reaches stderr
+    // though it is never answered here.
+    let sim = real_timed_sim().await;
+    sim.add_waldiez_task(
+        "end",
+        WaldiezPlan {
+            step_ms: 0,
+            ..WaldiezPlan::new(vec![
+                WaldiezStep::text("assistant", "user", "Found two trains."),
+                WaldiezStep::ask("Proceed with the 9:40?"),
+                WaldiezStep::text("assistant", "user", "All done: booked the 9:40."),
+            ])
+        },
+    );
+    let cli = Running::logs_no_input(&sim, "end");
+    eventually(
+        Duration::from_secs(10),
+        "the CLI to show the question",
+        || cli.stderr_has("Proceed with the 9:40?"),
+    )
+    .await;
+    sim.drop_waldiez_sockets();
+    let asked = sim.waldiez_prompt("end").unwrap();
+    assert!(sim.answer_waldiez("end", &asked.request_id, "yes"));
+    let (code, stdout, stderr) = cli.output().await;
+    let all = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(code, Some(0), "{all}");
+    assert_eq!(
+        stdout.matches("All done: booked the 9:40.").count(),
+        1,
+        "{all}"
+    );
+    assert_eq!(stdout.matches("Found two trains.").count(), 1, "{all}");
+    assert!(stdout.contains("Task status: COMPLETED"), "{all}");
+    assert!(
+        stderr.contains("? Input requested: Proceed with the 9:40?"),
+        "{all}"
+    );
+    assert!(stderr.contains("not answered here (--no-input)"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_the_runners_read_loop_holds_at_the_end_still_reach_the_log() {
+    // Issue 17, item 8: after 5 s of silence the runner's read loop sleeps 0.5 s, holding
+    // what the task stores meanwhile. The task stores its last lines just then and ends: the
+    // status says so before the socket delivers them.
+    let sim = real_timed_sim().await;
+    sim.add_waldiez_task(
+        "held",
+        WaldiezPlan {
+            step_ms: 10,
+            ..WaldiezPlan::new(vec![
+                WaldiezStep::Pause(1_500),
+                WaldiezStep::print("start"),
+                // The viewer's read began at "start"; the last lines come 60 ms after it
+                // ends empty, inside the 0.5 s sleep.
+                WaldiezStep::Pause(5_050),
+                WaldiezStep::text("assistant", "user", "Final reply."),
+                WaldiezStep::print("last print"),
+            ])
+        },
+    );
+    let mut cfg = config(&sim, WsAuth::Subprotocol);
+    cfg.status_poll_ms = 10;
+    let mut h = spawn("waldiez:held", cfg);
+    let (state, _) = wait_state(&mut h, SessionState::is_final).await;
+    assert_eq!(
+        state,
+        SessionState::Ended {
+            reason: "The task completed".into()
+        }
+    );
+    let lines = texts(&h);
+    for want in ["start", "assistant → user: Final reply.", "last print"] {
+        let n = lines.iter().filter(|t| t.as_str() == want).count();
+        assert_eq!(n, 1, "{want} appears {n} times: {lines:?}");
+    }
 }

@@ -2,12 +2,15 @@
 //!
 //! It connects like a viewer, waits for the runner's first status (which names the prompt
 //! the task waits on), refuses early when that is not the prompt named, sends the answer,
-//! and succeeds when the runner echoes it (the prompt is closed for every viewer).
+//! and succeeds when the runner echoes it (the prompt is closed for every viewer). The real
+//! runner echoes a socket answer when its socket's 5 s blocking read returns, so that can
+//! take a few seconds. What the server wrote reaches the terminal made printable.
 
 use std::time::Duration;
 
 use anyhow::bail;
 
+use super::logs::terminal_note;
 use crate::core::event::{Command, SessionEvent, SessionState};
 use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig};
@@ -47,13 +50,14 @@ pub async fn run(
                 }
                 SessionEvent::State(SessionState::Failed { error }) => {
                     handle.send(Command::Stop);
-                    bail!("{label}: {error}");
+                    bail!("{label}: {}", terminal_note(&error.to_string()));
                 }
                 SessionEvent::State(SessionState::Ended { reason }) => {
-                    bail!("{label}: {reason}; nothing to answer");
+                    bail!("{label}: {}; nothing to answer", terminal_note(&reason));
                 }
                 SessionEvent::AnswerFailed { message, .. } => {
                     handle.send(Command::Stop);
+                    let message = terminal_note(&message);
                     bail!("{label}: the answer was not delivered: {message}");
                 }
                 _ => {}
@@ -85,8 +89,8 @@ pub async fn run(
                     && (s.is_final() || *s != TaskStatus::WaitingForInput || pending.is_some())
                 {
                     let waits = match &pending {
-                        Some(other) => format!("it waits for prompt {other}"),
-                        None => format!("it is {}", s.name().to_ascii_lowercase()),
+                        Some(other) => format!("it waits for prompt {}", terminal_note(other)),
+                        None => format!("it is {}", terminal_note(&s.name().to_ascii_lowercase())),
                     };
                     break Err(anyhow::anyhow!(
                         "{label}: the task is not waiting for prompt {request_id}: {waits}"

@@ -46,6 +46,13 @@ pub struct SimConfig {
     /// Send a `print`'s JSON data as an object instead of JSON text (what newer runners
     /// do; the default is the text the runner stores).
     pub waldiez_print_objects: bool,
+    /// The longest a Waldiez answer sent over a task socket waits before the task takes it
+    /// (and echoes it). The real runner's socket handler shares one Redis connection with a
+    /// blocking read of up to 5 s, and the answer waits for that read to return: when the
+    /// task stores a message, or when the read times out (then the handler sleeps a tenth
+    /// as long, holding new messages). The default is the runner's 5 s; 0 takes answers at
+    /// once. REST answers never wait.
+    pub waldiez_echo_delay_ms: u64,
     /// The AgentStation key clients must send as `Authorization: Bearer TOKEN`.
     pub agentstation_token: String,
     /// Time between two log lines of a chattering workstation.
@@ -81,6 +88,7 @@ impl Default for SimConfig {
             waldiez_step_ms: 1_000,
             waldiez_input_timeout_ms: DEFAULT_INPUT_TIMEOUT_MS,
             waldiez_print_objects: false,
+            waldiez_echo_delay_ms: 5_000,
             agentstation_token: "sim-agentstation-token".to_string(),
             agentstation_log_interval_ms: 400,
             agentstation_keepalive_ms: 15_000,

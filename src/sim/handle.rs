@@ -90,6 +90,7 @@ fn waldiez(cfg: &SimConfig) -> Arc<Waldiez> {
         refresh_ttl_ms: cfg.waldiez_refresh_ttl_ms,
         max_viewers: cfg.waldiez_max_viewers,
         print_objects: cfg.waldiez_print_objects,
+        echo_delay_ms: cfg.waldiez_echo_delay_ms,
     }));
     for (id, plan) in demo_plans(cfg.waldiez_step_ms, cfg.waldiez_input_timeout_ms) {
         waldiez.tasks.add(id, plan);

@@ -3,7 +3,10 @@
 //! [`LogView::ui`] drains the session's events, then reads the shared
 //! [`LogSlot`](crate::core::log_slot::LogSlot) under its lock for this frame only: the
 //! prompt pane gets the pending prompt and the time left to answer, the log pane the lines.
-//! An answer goes to the core as [`Command::Answer`]; the pane says whether it arrived.
+//! An answer goes to the core as [`Command::Answer`] and is recorded in the log as sent,
+//! which closes the prompt at once (the runner confirms a socket answer up to ~5 s later);
+//! until the runner echoes it a line says it waits for the task to confirm. An answer that
+//! was not delivered reopens its prompt, saying why.
 //! Nothing here repaints on its own except the once-a-second countdown while a prompt with
 //! a known deadline waits.
 
@@ -17,6 +20,9 @@ use super::theme;
 use crate::core::event::{Command, SessionEvent, SessionState};
 use crate::core::session::SessionHandle;
 use crate::core::source::tasklog::{PendingPrompt, TaskStatus};
+
+/// What the pane says while the runner has not echoed our answer.
+pub const SENT_UNCONFIRMED: &str = "Answer sent; waiting for the task to confirm it.";
 
 /// What the last answer came to, for the line under the prompt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +114,13 @@ impl LogView {
                 SessionEvent::AnswerSent { rest, .. } => {
                     self.notice = rest.then_some(AnswerNotice::SentOverRest);
                 }
-                SessionEvent::AnswerFailed { message, .. } => {
+                SessionEvent::AnswerFailed {
+                    request_id,
+                    message,
+                } => {
+                    self.handle
+                        .log()
+                        .update(|s| s.log.answer_failed(&request_id));
                     self.notice = Some(AnswerNotice::Failed(message));
                 }
                 _ => {}
@@ -139,12 +151,16 @@ impl LogView {
         if left.is_some_and(|l| l > Duration::ZERO) {
             ui.ctx().request_repaint_after(Duration::from_secs(1));
         }
-        if prompt.is_none() {
+        let unconfirmed = state.log.unconfirmed_answer().is_some();
+        if prompt.is_none() && !unconfirmed {
             self.notice = None;
         }
         let action = self
             .prompt_panel
             .ui(ui, prompt.as_ref(), left, state.can_answer);
+        if unconfirmed && prompt.is_none() {
+            ui.label(RichText::new(SENT_UNCONFIRMED).color(theme::TEXT_WEAK));
+        }
         if prompt.is_some() && self.remote_has_keys {
             let key = ui.ctx().format_shortcut(&super::control::CONTROL_SHORTCUT);
             ui.label(
@@ -168,7 +184,10 @@ impl LogView {
         drop(state);
         if let Some(PromptAction::Answer { request_id, answer }) = action {
             self.notice = None;
+            slot.update(|s| s.log.answer_sent(&request_id, &answer));
+            let id = request_id.clone();
             if !self.handle.send(Command::Answer { request_id, answer }) {
+                slot.update(|s| s.log.answer_failed(&id));
                 self.notice = Some(AnswerNotice::Failed(
                     "the session is not running".to_string(),
                 ));

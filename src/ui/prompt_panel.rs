@@ -3,7 +3,9 @@
 //! [`PromptPanel::ui`] is called every frame with the log's [`PendingPrompt`] (or `None`)
 //! and draws nothing while nothing is asked. When a prompt appears it draws a framed card
 //! in the attention colour — "The task waits for your answer", the question, the time
-//! left — and puts the keyboard in its answer box. Enter or Send returns a [`PromptAction`] for the
+//! left — and puts the keyboard in its answer box. A prompt whose question has not arrived
+//! (only the task's status named it) gets no answer box: the card says it waits for the
+//! question's text, and the box appears with it. Enter or Send returns a [`PromptAction`] for the
 //! caller to send; the card then reads "Sent, waiting for the task…" until the prompt
 //! closes (the log sees the answer echoed, or another prompt replaces it).
 //!
@@ -33,6 +35,9 @@ pub const MAX_PROMPT_CHARS: usize = 2_000;
 pub const MAX_ANSWER_CHARS: usize = 4_096;
 /// Most lines of a question shown; longer ones are cut (the whole card must stay in view).
 const MAX_PROMPT_LINES: usize = 12;
+/// What the card says while only the task's status has named the request.
+pub const WAITING_FOR_TEXT: &str =
+    "The task is waiting for input; waiting for the question's text to arrive.";
 
 /// What the user did in the prompt pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,19 +164,15 @@ impl PromptPanel {
                 }
             }
         });
-        match &prompt.prompt {
-            Some(question) => {
-                let question = question_text(question);
-                if !question.is_empty() {
-                    ui.label(RichText::new(question).color(theme::TEXT).size(14.0));
-                }
-            }
-            None => {
-                ui.label(
-                    RichText::new("The task asked for input; its question has not arrived yet.")
-                        .color(theme::TEXT_WEAK),
-                );
-            }
+        let Some(question) = &prompt.prompt else {
+            // Only the task's status named the request: wait for the question rather than
+            // guess at it (a password or not).
+            ui.label(RichText::new(WAITING_FOR_TEXT).color(theme::TEXT_WEAK));
+            return None;
+        };
+        let question = question_text(question);
+        if !question.is_empty() {
+            ui.label(RichText::new(question).color(theme::TEXT).size(14.0));
         }
         if self.sent.as_deref() == Some(prompt.request_id.as_str()) {
             // No spinner: it would repaint the window at full rate while the task thinks.

@@ -4,7 +4,9 @@
 //! - Token: `WALDIEZ_TOKEN` as given, or client credentials: `POST {base}/auth/token` (form
 //!   `client_id`, `client_secret`) → `{access_token, refresh_token, expires_at, …}`, renewed
 //!   with `POST {base}/auth/token/refresh` (`{"refresh_token"}`) a minute before it expires.
-//! - `GET {base}/api/v1/tasks/{id}` (Bearer) → `{status, input_timeout, input_request_id, …}`.
+//! - `GET {base}/api/v1/tasks/{id}` (Bearer) → `{status, input_timeout, input_request_id,
+//!   results, …}`; `results` is set when the task ends (its chats, or its error), and may
+//!   be large, so this body may be up to [`MAX_TASK_BODY_BYTES`].
 //! - `POST {base}/api/v1/tasks/{id}/input` `{request_id, data}` → 204; 400 when the task is
 //!   not waiting for that request.
 //! - `ws(s)://{host}/ws/{id}` with the token as subprotocols `tasks-api, TOKEN` (the
@@ -25,6 +27,8 @@ use crate::core::source::tasklog::{Micros, TaskStatus};
 
 /// Largest REST body we read.
 const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest task record we read: a finished task's holds its whole chat history.
+pub const MAX_TASK_BODY_BYTES: usize = 8 << 20;
 /// A token is renewed this long before it expires.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
 /// The audience a runner token is for, and the first WebSocket subprotocol.
@@ -151,6 +155,9 @@ pub struct TaskInfo {
     pub input_timeout_s: u64,
     /// The prompt the task waits on, when it waits.
     pub input_request_id: Option<String>,
+    /// What the task's run produced, once it is over (`null` is `None`): read it with
+    /// [`TaskResults::read`](crate::core::source::tasklog::TaskResults::read).
+    pub results: Option<serde_json::Value>,
 }
 
 /// The log WebSocket of one task, with the token placed as configured.
@@ -188,6 +195,8 @@ struct TaskBody {
     status: serde_json::Value,
     input_timeout: Option<serde_json::Value>,
     input_request_id: Option<serde_json::Value>,
+    #[serde(default)]
+    results: serde_json::Value,
 }
 
 /// A token obtained from client credentials.
@@ -316,14 +325,13 @@ impl WaldiezClient {
     /// Sends an authorised request, getting a new token once if the runner refuses it.
     async fn authorised(
         &self,
+        max_body: usize,
         build: impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder, WaldiezError>,
     ) -> Result<Answer, WaldiezError> {
         for attempt in 0..2 {
             let token = self.token().await?;
             let req = build(&self.http)?.bearer_auth(token.expose());
-            let answer = send(req, MAX_BODY_BYTES)
-                .await
-                .map_err(|e| self.body_error(e))?;
+            let answer = send(req, max_body).await.map_err(|e| self.body_error(e))?;
             let renewable = matches!(self.credentials, Some(Credentials::Client { .. }));
             if answer.status == 401 && renewable && attempt == 0 {
                 self.forget_token().await;
@@ -334,10 +342,12 @@ impl WaldiezClient {
         Err(WaldiezError::BadResponse("unreachable retry".into()))
     }
 
-    /// The task's status and input timeout.
+    /// The task's status, input timeout and (once it is over) results.
     pub async fn task(&self, task_id: &str) -> Result<TaskInfo, WaldiezError> {
         let url = self.url(&["api", "v1", "tasks", task_id])?;
-        let answer = self.authorised(|http| Ok(http.get(url.clone()))).await?;
+        let answer = self
+            .authorised(MAX_TASK_BODY_BYTES, |http| Ok(http.get(url.clone())))
+            .await?;
         match answer.status {
             200 => parse_task(&answer.body),
             status => Err(error_for(status, &answer.body, task_id)),
@@ -354,7 +364,9 @@ impl WaldiezClient {
         let url = self.url(&["api", "v1", "tasks", task_id, "input"])?;
         let body = serde_json::json!({ "request_id": request_id, "data": answer.expose() });
         let answer = self
-            .authorised(|http| Ok(http.post(url.clone()).json(&body)))
+            .authorised(MAX_BODY_BYTES, |http| {
+                Ok(http.post(url.clone()).json(&body))
+            })
             .await?;
         match answer.status {
             200..=299 => Ok(()),
@@ -510,10 +522,12 @@ fn parse_task(body: &[u8]) -> Result<TaskInfo, WaldiezError> {
         .and_then(as_text)
         .filter(|s| !s.is_empty())
         .map(|s| s.chars().take(256).collect());
+    let results = Some(t.results).filter(|r| !r.is_null());
     Ok(TaskInfo {
         status,
         input_timeout_s,
         input_request_id,
+        results,
     })
 }
 
@@ -527,10 +541,15 @@ mod tests {
         assert_eq!(t.status, TaskStatus::WaitingForInput);
         assert_eq!(t.input_timeout_s, 90);
         assert_eq!(t.input_request_id.as_deref(), Some("r-1"));
-        let t = parse_task(br#"{"status":"COMPLETED","input_timeout":null}"#).unwrap();
+        assert_eq!(t.results, None);
+        let t =
+            parse_task(br#"{"status":"COMPLETED","input_timeout":null,"results":null}"#).unwrap();
         assert_eq!(t.status, TaskStatus::Completed);
         assert_eq!(t.input_timeout_s, DEFAULT_INPUT_TIMEOUT_S);
         assert_eq!(t.input_request_id, None);
+        assert_eq!(t.results, None);
+        let t = parse_task(br#"{"status":"COMPLETED","results":[{"summary":"done"}]}"#).unwrap();
+        assert_eq!(t.results.unwrap()[0]["summary"], "done");
         assert!(matches!(
             parse_task(br#"{"status":[1]}"#),
             Err(WaldiezError::BadResponse(_))

@@ -189,6 +189,7 @@ async fn task_socket(
         task_id: id,
         dropped: w.dropped(),
         shutdown: s.streams.stop.shutdown.clone(),
+        read_block: w.echo_delay(),
     };
     let mut upgrade = upgrade
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)

@@ -157,6 +157,11 @@ pub struct WaldiezPlan {
     pub end: WaldiezStatus,
     /// Start afresh (new history, closing the old task's sockets) this long after ending.
     pub restart_after_ms: Option<u64>,
+    /// How long a joining viewer waits between its `status` and the replay of stored
+    /// messages. The runner reads the history only after sending the status, so a status
+    /// naming a prompt can come before the prompt itself (PROVIDERS.md §4); a longer delay
+    /// makes that gap plain.
+    pub replay_delay_ms: u64,
 }
 
 impl WaldiezPlan {
@@ -171,6 +176,7 @@ impl WaldiezPlan {
             repeat: false,
             end: WaldiezStatus::Completed,
             restart_after_ms: None,
+            replay_delay_ms: 0,
         }
     }
 

@@ -7,6 +7,7 @@
 //! tokens ([`TokenIssuer`]), from separate keys so neither passes for the other.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
@@ -25,6 +26,7 @@ pub(crate) struct Waldiez {
     access: TokenIssuer,
     refresh: TokenIssuer,
     max_viewers: usize,
+    echo_delay: Duration,
     pub tasks: Arc<WaldiezTasks>,
     /// Bumped to drop every open task socket.
     dropped: watch::Sender<u64>,
@@ -48,6 +50,9 @@ pub(crate) struct WaldiezSettings {
     pub refresh_ttl_ms: u64,
     pub max_viewers: usize,
     pub print_objects: bool,
+    /// The longest blocking read of a task socket's handler, which a socket answer waits
+    /// for ([`super::read_loop`]).
+    pub echo_delay_ms: u64,
 }
 
 impl Waldiez {
@@ -58,6 +63,7 @@ impl Waldiez {
             access: TokenIssuer::new(settings.access_ttl_ms),
             refresh: TokenIssuer::new(settings.refresh_ttl_ms),
             max_viewers: settings.max_viewers,
+            echo_delay: Duration::from_millis(settings.echo_delay_ms),
             tasks: Arc::new(WaldiezTasks::new(settings.print_objects)),
             dropped: watch::channel(0).0,
         }
@@ -119,6 +125,11 @@ impl Waldiez {
     /// A new viewer of task `id`, unless it is unknown, over or has all the viewers it takes.
     pub fn join(&self, id: &str) -> Result<Viewer, JoinRefusal> {
         self.tasks.join(id, self.max_viewers)
+    }
+
+    /// The longest a socket answer waits for its socket's blocking read to return.
+    pub fn echo_delay(&self) -> Duration {
+        self.echo_delay
     }
 
     /// Changes when [`Self::drop_sockets`] is called.

@@ -1,13 +1,20 @@
 //! One Waldiez task socket (`GET /ws/{task_id}`, upgraded in `routes::waldiez`): where the
 //! access token may come from, and a viewer's life: one `status` message, the last 50
-//! stored messages, live ones; client text `{"request_id","data"}` (strings; `type` is not
-//! looked at) answers the pending prompt, a wrong or stale request id is ignored, and any
-//! other text gets `{"error":"Invalid input payload"}` back (the runner closes on non-JSON
-//! text; the simulator answers it the same as a bad payload). The socket stays open when
-//! the task ends.
+//! stored messages (after the task's `replay_delay_ms`: until then the status may name a
+//! request the viewer has not seen), live ones; client text `{"request_id","data"}`
+//! (strings; `type` is not looked at) answers the pending prompt, a wrong or stale request
+//! id is ignored, and any other text gets `{"error":"Invalid input payload"}` back (the
+//! runner closes on non-JSON text; the simulator answers it the same as a bad payload). The
+//! socket stays open when the task ends.
+//!
+//! Timing follows the runner's socket handler ([`ReadLoop`]): an answer waits for the
+//! current blocking read to return (up to `waldiez_echo_delay_ms`), and while the loop
+//! sleeps after an empty read, live messages wait. While an answer waits, the client's next
+//! messages wait unread (the runner reads the next one only once it has published this one).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use axum::http::{HeaderMap, header};
@@ -15,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
+use super::read_loop::ReadLoop;
 use super::runner::bearer;
 use super::tasks::{Viewer, WaldiezTasks};
 use crate::core::provider::waldiez::AUDIENCE;
@@ -66,6 +74,14 @@ pub(crate) struct SocketContext {
     pub task_id: String,
     pub dropped: watch::Receiver<u64>,
     pub shutdown: watch::Receiver<bool>,
+    /// The longest blocking read of the runner's socket handler (its 5 s).
+    pub read_block: Duration,
+}
+
+/// A client's answer, until the runner's read loop lets it through.
+struct Held {
+    request_id: String,
+    data: String,
 }
 
 /// The reply to a client message that is not an answer.
@@ -74,21 +90,29 @@ fn invalid_payload() -> Utf8Bytes {
 }
 
 impl SocketContext {
-    /// Handles one client text message; what to send back, if anything.
-    fn on_text(&self, text: &str) -> Option<Utf8Bytes> {
+    /// Reads one client text message: an answer to take, or what to send back.
+    fn on_text(text: &str) -> Result<Held, Utf8Bytes> {
         let Ok(Value::Object(msg)) = serde_json::from_str::<Value>(text) else {
-            return Some(invalid_payload());
+            return Err(invalid_payload());
         };
-        let (Some(Value::String(request_id)), Some(Value::String(data))) =
-            (msg.get("request_id"), msg.get("data"))
-        else {
-            return Some(invalid_payload());
-        };
-        if let Err(why) = self.tasks.answer(&self.task_id, request_id, data) {
-            // Like the runner's worker: an answer to another prompt is dropped, unanswered.
+        match (msg.get("request_id"), msg.get("data")) {
+            (Some(Value::String(request_id)), Some(Value::String(data))) => Ok(Held {
+                request_id: request_id.clone(),
+                data: data.clone(),
+            }),
+            _ => Err(invalid_payload()),
+        }
+    }
+
+    /// The answer reaches the task (like the runner's worker, an answer to another prompt is
+    /// dropped, unanswered).
+    fn publish(&self, held: Held) {
+        if let Err(why) = self
+            .tasks
+            .answer(&self.task_id, &held.request_id, &held.data)
+        {
             tracing::debug!(task = %self.task_id, "ignored a socket answer: {why}");
         }
-        None
     }
 }
 
@@ -97,18 +121,33 @@ pub(crate) async fn serve_viewer(mut socket: WebSocket, viewer: Viewer, mut ctx:
     let Viewer {
         status,
         history,
+        replay_delay,
         mut live,
         guard: _guard,
     } = viewer;
-    for text in std::iter::once(status).chain(history) {
+    if socket.send(Message::Text(status)).await.is_err() {
+        return;
+    }
+    if !replay_delay.is_zero() {
+        tokio::time::sleep(replay_delay).await;
+    }
+    for text in history {
         if socket.send(Message::Text(text)).await.is_err() {
             return;
         }
     }
+    let mut reads = ReadLoop::new(ctx.read_block, tokio::time::Instant::now());
+    let mut held: Option<Held> = None;
     loop {
+        let change = reads.next_change();
         tokio::select! {
-            next = live.recv() => match next {
+            next = live.recv(), if reads.messages_pass() => match next {
                 Ok(text) => {
+                    // The read returned with a message: a held answer goes, a new read starts.
+                    reads.message_read(tokio::time::Instant::now());
+                    if let Some(h) = held.take() {
+                        ctx.publish(h);
+                    }
                     if socket.send(Message::Text(text)).await.is_err() {
                         return;
                     }
@@ -119,20 +158,36 @@ pub(crate) async fn serve_viewer(mut socket: WebSocket, viewer: Viewer, mut ctx:
                 // The task was replaced: its sockets go.
                 Err(RecvError::Closed) => return,
             },
-            incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = ctx.on_text(text.as_str())
-                        && socket.send(Message::Text(reply)).await.is_err()
-                    {
-                        return;
-                    }
+            _ = sleep_until(change), if change.is_some() => {
+                if reads.advance(tokio::time::Instant::now())
+                    && let Some(h) = held.take()
+                {
+                    ctx.publish(h);
                 }
+            }
+            incoming = socket.recv(), if held.is_none() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(Message::Text(text))) => match SocketContext::on_text(text.as_str()) {
+                    Ok(answer) if reads.answers_pass() => ctx.publish(answer),
+                    Ok(answer) => held = Some(answer),
+                    Err(reply) => {
+                        if socket.send(Message::Text(reply)).await.is_err() {
+                            return;
+                        }
+                    }
+                },
                 Some(Ok(_)) => {}
             },
             _ = ctx.dropped.changed() => return,
             _ = ctx.shutdown.changed() => return,
         }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -17,6 +17,11 @@
 //! broadcast as the same text to every viewer; a new viewer gets the last
 //! [`REPLAY_MESSAGES`] first. The status message is not stored: each connection gets one,
 //! built when it joins.
+//!
+//! When a task ends its record gets `results`, as the runner stores them: for a completed
+//! task one chat result (`chat_history` of its agent messages, `summary`, `cost`,
+//! `human_input` with the answers as typed), for a failed one `{"error": {"error",
+//! "traceback"}}`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,6 +88,11 @@ struct TaskState {
     /// The last stream id given: (ms, seq).
     last_id: (u64, u64),
     answers: VecDeque<String>,
+    /// What the task record's `results` holds once the task is over.
+    results: Value,
+    /// The agent messages said so far, for the results (`{"content","role","name"}`).
+    chat: Vec<Value>,
+    replay_delay: Duration,
     live: broadcast::Sender<Utf8Bytes>,
     viewers: usize,
     runner: Option<AbortHandle>,
@@ -101,6 +111,9 @@ impl TaskState {
             history: VecDeque::new(),
             last_id: (0, 0),
             answers: VecDeque::new(),
+            results: Value::Null,
+            chat: Vec::new(),
+            replay_delay: Duration::ZERO,
             live: broadcast::channel(LIVE_CAPACITY).0,
             viewers: 0,
             runner: None,
@@ -110,6 +123,41 @@ impl TaskState {
     fn set_status(&mut self, status: WaldiezStatus) {
         self.status = status;
         self.updated_ms = now_ms();
+    }
+
+    /// The task's run is over with `end`: its record gets the results the runner stores.
+    fn end(&mut self, end: WaldiezStatus) {
+        self.results = match end {
+            WaldiezStatus::Completed => json!([{
+                "chat_id": null,
+                "chat_history": self.chat,
+                "summary": self.chat.last().map_or(Value::Null, |m| m["content"].clone()),
+                "cost": { "usage_including_cached_inference": { "total_cost": 0 } },
+                "human_input": self.answers,
+            }]),
+            WaldiezStatus::Failed => json!({ "error": {
+                "error": "The simulated flow failed",
+                "traceback": "Traceback (most recent call last):\n  File \"flow.py\", line 1\nRuntimeError: The simulated flow failed",
+            }}),
+            _ => Value::Null,
+        };
+        self.set_status(end);
+    }
+
+    /// Remembers an agent's message for the chat's results.
+    fn said(&mut self, step: &WaldiezStep) {
+        let WaldiezStep::Event(event) = step else {
+            return;
+        };
+        if event["type"] != "text" || self.chat.len() >= MAX_STORED_MESSAGES {
+            return;
+        }
+        let content = &event["content"];
+        self.chat.push(json!({
+            "content": content["content"],
+            "role": "user",
+            "name": content["sender"],
+        }));
     }
 
     /// The next stream id: `<ms>-<seq>`, strictly after the last one even if the clock
@@ -153,7 +201,7 @@ impl TaskState {
             "status": self.status,
             "input_timeout": self.input_timeout_ms.div_ceil(1000),
             "input_request_id": self.pending.as_ref().map(|p| p.prompt.request_id.clone()),
-            "results": null,
+            "results": self.results,
             "triggered_at": null,
             "schedule_type": null,
             "scheduled_time": null,
@@ -198,6 +246,8 @@ fn step_fields(step: &WaldiezStep) -> Option<Map<String, Value>> {
 pub(crate) struct Viewer {
     pub status: Utf8Bytes,
     pub history: Vec<Utf8Bytes>,
+    /// How long to wait between the status and the history.
+    pub replay_delay: Duration,
     pub live: broadcast::Receiver<Utf8Bytes>,
     pub guard: ViewerGuard,
 }
@@ -262,11 +312,15 @@ impl WaldiezTasks {
             WaldiezStatus::Running
         };
         let mut state = TaskState::new(generation, first, plan.input_timeout_ms);
+        state.replay_delay = Duration::from_millis(plan.replay_delay_ms);
         if plan.is_instant() {
-            for fields in plan.steps.iter().filter_map(step_fields) {
-                state.store(id, fields, self.print_objects);
+            for step in &plan.steps {
+                if let Some(fields) = step_fields(step) {
+                    state.said(step);
+                    state.store(id, fields, self.print_objects);
+                }
             }
-            state.set_status(plan.end);
+            state.end(plan.end);
         } else {
             let runner = tokio::spawn(self.clone().run(id.to_string(), generation, plan));
             state.runner = Some(runner.abort_handle());
@@ -380,7 +434,7 @@ impl WaldiezTasks {
                 "status": t.status,
                 "created_at": rfc3339_ms(t.created_ms),
                 "updated_at": rfc3339_ms(t.updated_ms),
-                "results": null,
+                "results": t.results,
                 "input_request_id": t.pending.as_ref().map(|p| p.prompt.request_id.clone()),
             },
         });
@@ -388,6 +442,7 @@ impl WaldiezTasks {
         Ok(Viewer {
             status: Utf8Bytes::from(status.to_string()),
             history: t.history.iter().skip(skip).cloned().collect(),
+            replay_delay: t.replay_delay,
             live: t.live.subscribe(),
             guard: ViewerGuard {
                 tasks: self.clone(),
@@ -409,10 +464,17 @@ impl WaldiezTasks {
         Some(f(t))
     }
 
-    fn publish(&self, id: &str, generation: u64, fields: Map<String, Value>) -> bool {
+    /// Stores a step's message, remembering an agent's words for the results.
+    fn publish(&self, id: &str, generation: u64, step: &WaldiezStep) -> bool {
+        let Some(fields) = step_fields(step) else {
+            return self.with_task(id, generation, |_| ()).is_some();
+        };
         let print_objects = self.print_objects;
-        self.with_task(id, generation, |t| t.store(id, fields, print_objects))
-            .is_some()
+        self.with_task(id, generation, |t| {
+            t.said(step);
+            t.store(id, fields, print_objects);
+        })
+        .is_some()
     }
 
     /// Stores an `input_request` and waits on it; `None` if the task is no longer this
@@ -513,10 +575,7 @@ impl WaldiezTasks {
                         };
                         self.answered(&id, generation, &request_id, answer)
                     }
-                    other => match step_fields(other) {
-                        Some(fields) => self.publish(&id, generation, fields),
-                        None => true,
-                    },
+                    other => self.publish(&id, generation, other),
                 };
                 if !live {
                     return;
@@ -532,7 +591,7 @@ impl WaldiezTasks {
         }
         let ended = self.with_task(&id, generation, |t| {
             t.runner = None;
-            t.set_status(plan.end);
+            t.end(plan.end);
         });
         if let (Some(()), Some(after)) = (ended, plan.restart_after_ms) {
             pause(after).await;

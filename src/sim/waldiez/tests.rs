@@ -22,14 +22,20 @@ use crate::sim::*;
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 /// How long "nothing more arrives" is watched.
-const QUIET: Duration = Duration::from_millis(400);
+pub(super) const QUIET: Duration = Duration::from_millis(400);
 
-async fn sim_with(cfg: SimConfig) -> SimHandle {
+pub(super) async fn sim_with(cfg: SimConfig) -> SimHandle {
     SimHandle::start(small(cfg)).await.unwrap()
 }
 
-async fn sim() -> SimHandle {
-    sim_with(SimConfig::default()).await
+/// A simulator whose sockets take answers within 100 ms (the runner's 5 s where a test
+/// says so).
+pub(super) async fn sim() -> SimHandle {
+    sim_with(SimConfig {
+        waldiez_echo_delay_ms: 100,
+        ..SimConfig::default()
+    })
+    .await
 }
 
 /// `POST /auth/token` with a form body.
@@ -57,7 +63,7 @@ async fn tokens(sim: &SimHandle) -> Value {
     body
 }
 
-async fn access(sim: &SimHandle) -> String {
+pub(super) async fn access(sim: &SimHandle) -> String {
     tokens(sim).await["access_token"]
         .as_str()
         .unwrap()
@@ -76,7 +82,7 @@ async fn refresh_raw(sim: &SimHandle, body: Value) -> (u16, Value) {
 }
 
 /// `GET /api/v1/tasks/{id}` with `token` as the bearer.
-async fn get_task(sim: &SimHandle, id: &str, token: &str) -> (u16, Value) {
+pub(super) async fn get_task(sim: &SimHandle, id: &str, token: &str) -> (u16, Value) {
     let resp = http()
         .get(format!("{}/api/v1/tasks/{id}", sim.waldiez_base_url()))
         .bearer_auth(token)
@@ -87,7 +93,12 @@ async fn get_task(sim: &SimHandle, id: &str, token: &str) -> (u16, Value) {
     (code, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn post_input(sim: &SimHandle, id: &str, token: &str, body: Value) -> (u16, Value) {
+pub(super) async fn post_input(
+    sim: &SimHandle,
+    id: &str,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
     let resp = http()
         .post(format!(
             "{}/api/v1/tasks/{id}/input",
@@ -153,20 +164,20 @@ async fn open(sim: &SimHandle, id: &str, auth: Auth<'_>) -> Result<(Ws, Option<S
     }
 }
 
-async fn connect(sim: &SimHandle, id: &str, token: &str) -> Ws {
+pub(super) async fn connect(sim: &SimHandle, id: &str, token: &str) -> Ws {
     open(sim, id, Auth::Query(token)).await.unwrap().0
 }
 
 /// What the server sent next.
 #[derive(Debug)]
-enum Got {
+pub(super) enum Got {
     Json(Value, String),
     Pong,
     Closed,
     Nothing,
 }
 
-async fn next(ws: &mut Ws, within: Duration) -> Got {
+pub(super) async fn next(ws: &mut Ws, within: Duration) -> Got {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
@@ -182,7 +193,7 @@ async fn next(ws: &mut Ws, within: Duration) -> Got {
 }
 
 /// The next message, which must come.
-async fn msg(ws: &mut Ws) -> Value {
+pub(super) async fn msg(ws: &mut Ws) -> Value {
     match next(ws, IO_TIMEOUT).await {
         Got::Json(v, _) => v,
         other => panic!("expected a message, got {other:?}"),
@@ -197,12 +208,12 @@ async fn msg_text(ws: &mut Ws) -> String {
     }
 }
 
-async fn send(ws: &mut Ws, v: Value) {
+pub(super) async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
 }
 
 /// Waits until `f` holds, for up to `IO_TIMEOUT`.
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
     while !f() {
         assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
@@ -211,13 +222,13 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// The prompt `id` waits on, once it waits.
-async fn prompt(sim: &SimHandle, id: &str) -> WaldiezPrompt {
+pub(super) async fn prompt(sim: &SimHandle, id: &str) -> WaldiezPrompt {
     until("a prompt", || sim.waldiez_prompt(id).is_some()).await;
     sim.waldiez_prompt(id).unwrap()
 }
 
 /// A plan storing `steps` at once, then waiting (running) for a minute.
-fn held(mut steps: Vec<WaldiezStep>) -> WaldiezPlan {
+pub(super) fn held(mut steps: Vec<WaldiezStep>) -> WaldiezPlan {
     steps.push(WaldiezStep::Pause(60_000));
     WaldiezPlan {
         step_ms: 0,
@@ -720,6 +731,7 @@ async fn dropped_and_replaced_tasks_close_their_sockets_abruptly() {
 async fn print_data_may_go_out_as_objects() {
     let sim = sim_with(SimConfig {
         waldiez_print_objects: true,
+        waldiez_echo_delay_ms: 100,
         ..SimConfig::default()
     })
     .await;
@@ -752,6 +764,7 @@ async fn print_data_may_go_out_as_objects() {
 async fn demo_tasks_chat_ask_and_end_as_described() {
     let sim = sim_with(SimConfig {
         waldiez_step_ms: 20,
+        waldiez_echo_delay_ms: 100,
         ..SimConfig::default()
     })
     .await;

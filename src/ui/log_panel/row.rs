@@ -319,6 +319,7 @@ mod tests {
             id: None,
             timestamp: Some(Micros(1_718_900_000_500_000)),
             level: None,
+            request_id: None,
             rendered: Rendered {
                 kind,
                 text: text.to_string(),

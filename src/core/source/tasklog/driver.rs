@@ -4,7 +4,7 @@
 //!
 //! - **Resolving** (`waldiez:`): the task's REST record first. A task not yet started is
 //!   waited for ("waiting for the task"); a finished one ends the view with its final
-//!   status, since the runner streams only running tasks.
+//!   status, after what its record holds ([`finish`]).
 //! - **Connecting**: every refusal is an HTTP 403 on the upgrade. With REST at hand the
 //!   task's status says which: unknown task, finished task, bad token, or (the task runs)
 //!   too many viewers, which is retried.
@@ -12,9 +12,19 @@
 //!   masks password answers. The runner never closes the socket when the task ends, so the
 //!   status is polled over REST; a final status ends the session with the task's outcome.
 //!   Without REST (`tasklog+ws://`) a final status message does the same.
+//! - **The end** must not cut the log short. When REST says the task is over, everything it
+//!   printed is already in the runner's stream, but the socket may not have delivered it
+//!   yet: the runner's read loop sleeps 0.5 s after each 5 s read that found nothing, and
+//!   holds new messages meanwhile. So the socket is read until it has been quiet for
+//!   [`DRAIN_QUIET`] (twice that sleep), and then the task record's results add what the
+//!   socket never delivered (its last messages, a failure's error), without duplicates.
 //! - **Answering**: `{"type":"input_response","request_id","data"}` on the socket; when the
 //!   socket is down, or the send fails, `POST /api/v1/tasks/{id}/input` ([`RestAnswers`]).
-//!   The prompt closes when the runner echoes the answer (ours or anyone's).
+//!   An answer sent closes its prompt in the store at once ([`TaskLog::answer_sent`]): the
+//!   real runner takes a socket answer only when its blocking read returns, so its echo may
+//!   come ~5 s later.
+//!
+//! [`TaskLog::answer_sent`]: crate::core::source::tasklog::TaskLog::answer_sent
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,17 +39,21 @@ use crate::core::error::CoreError;
 use crate::core::event::{
     ErrorKind, InputAccess, LiveInfo, SessionError, SessionEvent, SessionState,
 };
+use crate::core::log_slot::LogSlot;
 use crate::core::net::{self, NetError, WsStream};
-use crate::core::provider::waldiez::{WaldiezClient, WaldiezError, WsTarget};
+use crate::core::provider::waldiez::{TaskInfo, WaldiezClient, WaldiezError, WsTarget};
 use crate::core::redact::{self, Secret};
 use crate::core::session::driver::{
     ConnEnd, Driver, DriverCommand, OfflineAnswers, Outlet, Resolve, Routed, Session, Stop,
 };
 
-/// How long the runner's socket must stay quiet, once its task is over, before the log ends.
-const DRAIN_QUIET: Duration = Duration::from_millis(300);
-/// The longest the log waits for a finished task's last lines.
-const DRAIN_MAX: Duration = Duration::from_secs(2);
+/// How long the runner's socket must stay quiet, once its task is over, before the log
+/// ends: twice the 0.5 s its read loop sleeps after a read that found nothing, during which
+/// it holds what the task stores.
+pub const DRAIN_QUIET: Duration = Duration::from_millis(1_000);
+/// The longest the log waits for a finished task's last lines: one 5 s blocking read of the
+/// runner's and its sleep after it, with room to spare.
+pub const DRAIN_MAX: Duration = Duration::from_secs(6);
 
 /// The operator-facing words for a task's end.
 pub fn outcome_text(status: &TaskStatus) -> String {
@@ -92,6 +106,7 @@ pub(super) fn log_live(out: &Outlet, protocol: &str) -> SessionState {
 struct RestAnswers {
     client: WaldiezClient,
     task_id: String,
+    log: Arc<LogSlot>,
 }
 
 impl OfflineAnswers for RestAnswers {
@@ -104,7 +119,9 @@ impl OfflineAnswers for RestAnswers {
             self.client
                 .send_input(&self.task_id, request_id, answer)
                 .await
-                .map_err(CoreError::from)
+                .map_err(CoreError::from)?;
+            self.log.update(|s| s.log.answer_sent(request_id, answer));
+            Ok(())
         })
     }
 }
@@ -179,9 +196,7 @@ impl RunnerLogDriver {
             // REST is there, so answers can go out even before the socket is up.
             log_ready(&s.out, true, !info.status.is_final());
             if info.status.is_final() {
-                let reason = outcome_text(&info.status);
-                note_status(&s.out, info.status, task_id);
-                return Err(Resolve::Stop(Stop::Ended(reason)));
+                return Err(Resolve::Stop(finish(&s.out, info, task_id)));
             }
             if info.status != TaskStatus::Pending {
                 return Ok(());
@@ -219,6 +234,7 @@ impl Driver for RunnerLogDriver {
         s.commands.offline = Some(Arc::new(RestAnswers {
             client: client.clone(),
             task_id: task_id.clone(),
+            log: s.out.log.clone(),
         }));
         Self::wait_until_running(&client, &task_id, s).await?;
         let target = client.ws_target(&task_id).await?;
@@ -239,7 +255,7 @@ impl Driver for RunnerLogDriver {
         match net::connect_ws_with(&target.url, &protocols, &headers).await {
             Ok(ws) => Ok(Connection { ws, rest }),
             Err(NetError::UpgradeRefused { status: 403, .. }) => Err(match &rest {
-                Some(r) => refused(r.client.diagnose_refusal(&r.task_id).await, &r.task_id, out),
+                Some(r) => refused(r.client.diagnose_refusal(&r.task_id).await, r, out).await,
                 None => ConnEnd::Over(Stop::Failed(SessionError::new(
                     ErrorKind::Unauthorized,
                     false,
@@ -260,7 +276,14 @@ impl Driver for RunnerLogDriver {
             tokio::time::interval_at(tokio::time::Instant::now() + poll_every, poll_every);
         let end = loop {
             let step = tokio::select! {
-                msg = ws.next() => on_message(msg, rest.is_none(), &s.out),
+                msg = ws.next() => match on_message(msg, rest.is_none(), &s.out) {
+                    // A final status without REST: the last lines may follow it.
+                    Some(ConnEnd::Over(stop)) => {
+                        drain(&mut ws, &s.out).await;
+                        Some(ConnEnd::Over(stop))
+                    }
+                    other => other,
+                },
                 _ = poll.tick(), if rest.is_some() => match &rest {
                     Some(rest) => poll_status(rest, &mut ws, &s.out).await,
                     None => None,
@@ -337,15 +360,14 @@ fn on_message(
     }
 }
 
-/// Asks REST whether the task is over; if it is, reads the socket's last lines and ends.
+/// Asks REST whether the task is over; if it is, reads the socket's last lines, adds what
+/// the record holds beyond them, and ends.
 async fn poll_status(rest: &Rest, ws: &mut WsStream, out: &Outlet) -> Option<ConnEnd> {
     match rest.client.task(&rest.task_id).await {
         Ok(info) if info.status.is_final() => {
             // The task's last lines may still be on their way.
             drain(ws, out).await;
-            let reason = outcome_text(&info.status);
-            note_status(out, info.status, &rest.task_id);
-            Some(ConnEnd::Over(Stop::Ended(reason)))
+            Some(ConnEnd::Over(finish(out, info, &rest.task_id)))
         }
         Ok(_) => None,
         Err(e) => {
@@ -375,6 +397,10 @@ async fn answer_on_socket(
     }
     match ws.send(Message::text(text)).await {
         Ok(()) => {
+            s.out
+                .log
+                .update(|l| l.log.answer_sent(&request_id, &answer));
+            s.out.wake();
             let sent = SessionEvent::AnswerSent {
                 request_id,
                 rest: false,
@@ -412,6 +438,22 @@ async fn drain(ws: &mut WsStream, out: &Outlet) {
     }
 }
 
+/// A finished task's end: what its record holds that the log lacks ([`TaskLog::push_results`]),
+/// its status, and the words the session ends with.
+///
+/// [`TaskLog::push_results`]: crate::core::source::tasklog::TaskLog::push_results
+fn finish(out: &Outlet, info: TaskInfo, task_id: &str) -> Stop {
+    if let Some(results) = &info.results {
+        let added = out.log.update(|s| s.log.push_results(results));
+        if added > 0 {
+            tracing::debug!(source = %out.label, added, "lines taken from the task's results");
+        }
+    }
+    let reason = outcome_text(&info.status);
+    note_status(out, info.status, task_id);
+    Stop::Ended(reason)
+}
+
 /// Records a status learnt over REST as a log line (when it changed).
 fn note_status(out: &Outlet, status: TaskStatus, task_id: &str) {
     let changed = out.log.lock().log.status() != Some(&status);
@@ -430,13 +472,21 @@ fn note_status(out: &Outlet, status: TaskStatus, task_id: &str) {
     }
 }
 
-/// Turns the runner's 403 into an end or a retry.
-fn refused(why: WaldiezError, task_id: &str, out: &Outlet) -> ConnEnd {
+/// Turns the runner's 403 into an end or a retry. A task that finished while we were away
+/// still gets what its record holds.
+async fn refused(why: WaldiezError, rest: &Rest, out: &Outlet) -> ConnEnd {
     match why {
         WaldiezError::TaskFinished { status } => {
-            let reason = outcome_text(&status);
-            note_status(out, status, task_id);
-            ConnEnd::Over(Stop::Ended(reason))
+            let info = match rest.client.task(&rest.task_id).await {
+                Ok(info) if info.status.is_final() => info,
+                _ => TaskInfo {
+                    status,
+                    input_timeout_s: 0,
+                    input_request_id: None,
+                    results: None,
+                },
+            };
+            ConnEnd::Over(finish(out, info, &rest.task_id))
         }
         e if e.is_retryable() => ConnEnd::failed(e),
         e => ConnEnd::Over(Stop::failed(&CoreError::from(e))),

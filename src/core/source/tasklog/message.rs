@@ -430,7 +430,7 @@ pub fn parse(text: &str) -> Result<TaskMessage, TaskLogError> {
 }
 
 /// A string, or a number or boolean written as text; `None` for null, arrays and objects.
-fn scalar_text(v: &Value) -> Option<String> {
+pub(super) fn scalar_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -701,7 +701,7 @@ fn termination_reason(content: &Value) -> String {
 
 /// A message's text: a string as is; a list of content parts (the multimodal form) as their
 /// texts, images as `[image]`; anything else as compact JSON.
-fn message_text(v: &Value) -> String {
+pub(super) fn message_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => display_text(s),

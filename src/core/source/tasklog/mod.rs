@@ -27,8 +27,10 @@
 //!   content`, tool calls fit one line with their arguments folded into
 //!   [`Rendered::detail`], and a termination reads `Task ended: <reason>`.
 //! - [`TaskLog`] keeps the lines: it drops replayed duplicates by `id`, caps its length
-//!   (oldest first, counted), follows the latest status and the pending prompt, masks the
-//!   answers to password prompts before they are stored, and searches.
+//!   (oldest first, counted), follows the latest status and the pending prompt (`prompt`:
+//!   closed at once by an answer we sent, asked only once its text is known), masks the
+//!   answers to password prompts before they are stored, adds what a finished task's
+//!   record holds and the stream did not deliver (`results`), and searches.
 //! - [`SseParser`] cuts an SSE byte stream, fed in chunks of any size, into events, and
 //!   [`parse_log_entry`] reads one event's data as a [`LogEntry`].
 //!
@@ -45,7 +47,9 @@
 
 pub(crate) mod driver;
 mod message;
+mod prompt;
 mod render;
+mod results;
 mod sse;
 pub(crate) mod sse_driver;
 mod store;
@@ -56,9 +60,11 @@ pub use message::{
     AgentEvent, InputRequest, InputResponse, Meta, Micros, PrintContent, PrintMessage,
     StatusMessage, TaskMessage, TaskStatus, ToolCall, parse,
 };
+pub use prompt::PendingPrompt;
 pub use render::{LineKind, Rendered, render};
+pub use results::{RESULTS_TAIL, ResultMessage, TaskResults};
 pub use sse::{LogEntry, LogLevel, SseEvent, SseParser, parse_log_entry};
-pub use store::{LogLine, PendingPrompt, Push, TaskLog, TaskLogConfig};
+pub use store::{LogLine, Push, TaskLog, TaskLogConfig};
 
 /// Longest runner message or SSE event accepted, in bytes; a longer one is refused unread.
 pub const MAX_MESSAGE_BYTES: usize = 4 << 20;

@@ -11,29 +11,31 @@
 //! megabyte of ids. Messages without an id (the status sent on connecting) are never
 //! dropped.
 //!
-//! **The prompt.** An `input_request` opens the pending prompt (unless its answer has been
-//! seen already, as when a replay delivers them out of order); an `input_response` with
-//! its `request_id`, from any viewer, closes it. The runner echoes an answer even when the
-//! prompt times out (it goes on with `""` after the task's `input_timeout`), so a response
-//! always comes. A status does not close the prompt while the task runs: the status is a
-//! snapshot of the runner's database taken on connecting, sent before the replay, and it can
-//! lag the stream. A final status (completed, failed, cancelled) does close it: the task
-//! takes no more input and the runner refuses answers. A `WAITING_FOR_INPUT` status naming
-//! a request other than the pending one opens that request instead, without its text until
-//! its `input_request` arrives, and as a password prompt until then. The one case this
-//! cannot see is an answer given while we were away and pushed out of the 50-message replay
-//! by later output; [`TaskLog::dismiss_prompt`] is for the caller that learns it otherwise
-//! (the task's REST status).
+//! **The prompt** the task waits on is followed by [`super::prompt`]: opened by a request,
+//! closed by its echoed answer, by a final status, or at once by an answer we sent
+//! ([`TaskLog::answer_sent`]).
+//!
+//! **The end.** A finished task's record holds its results; [`TaskLog::push_results`] adds
+//! what of them the stream did not deliver ([`super::results`]), without duplicates.
 //!
 //! **Passwords.** The answer to a password prompt is stored as [`MASK`], never as given; so
-//! is the answer to a prompt this log has not seen (it could have been a password prompt).
+//! is the answer to a prompt this log has not seen (it could have been a password prompt),
+//! and so is an agent message whose whole text is such an answer (a chat repeats what the
+//! human typed).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
-use super::message::{InputResponse, Micros, TaskMessage, TaskStatus, parse};
+use serde_json::Value;
+
+use super::MASK;
+use super::message::{
+    AgentEvent, InputResponse, Meta, Micros, PrintContent, PrintMessage, TaskMessage, TaskStatus,
+    parse,
+};
+use super::prompt::{PendingPrompt, Prompts, Recent};
 use super::render::{LineKind, Rendered, render};
+use super::results::{RESULTS_TAIL, Said, TaskResults, missing_from};
 use super::sse::{LogEntry, LogLevel};
-use super::{MASK, name_text};
 use crate::core::redact::Secret;
 
 /// How much a [`TaskLog`] keeps.
@@ -67,21 +69,9 @@ pub struct LogLine {
     pub timestamp: Option<Micros>,
     /// The level of an AgentStation log entry.
     pub level: Option<LogLevel>,
+    /// The request a prompt or an answer line is about.
+    pub request_id: Option<String>,
     pub rendered: Rendered,
-}
-
-/// The question a task waits on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PendingPrompt {
-    /// What an answer must name.
-    pub request_id: String,
-    /// The question; `None` while only the task's status has named the request.
-    pub prompt: Option<String>,
-    /// Whether the answer is a secret (mask it while typing, never log it). True while the
-    /// request itself has not been seen.
-    pub password: bool,
-    /// When the task asked, when known (to show the time left before its input timeout).
-    pub asked_at: Option<Micros>,
 }
 
 /// What [`TaskLog::push`] did with a message.
@@ -93,48 +83,6 @@ pub enum Push {
     Duplicate,
 }
 
-/// Strings remembered in insertion order, the oldest forgotten past `cap`.
-#[derive(Debug)]
-struct Recent<V> {
-    map: HashMap<String, V>,
-    order: VecDeque<String>,
-    cap: usize,
-}
-
-impl<V> Recent<V> {
-    fn new(cap: usize) -> Self {
-        Recent {
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            cap: cap.max(1),
-        }
-    }
-
-    /// Remembers `key`; false if it was already remembered (its value is then replaced).
-    fn insert(&mut self, key: &str, value: V) -> bool {
-        if let Some(v) = self.map.get_mut(key) {
-            *v = value;
-            return false;
-        }
-        if self.order.len() >= self.cap
-            && let Some(old) = self.order.pop_front()
-        {
-            self.map.remove(&old);
-        }
-        self.map.insert(key.to_string(), value);
-        self.order.push_back(key.to_string());
-        true
-    }
-
-    fn contains(&self, key: &str) -> bool {
-        self.map.contains_key(key)
-    }
-
-    fn get(&self, key: &str) -> Option<&V> {
-        self.map.get(key)
-    }
-}
-
 /// A task's log: its lines, latest status and pending prompt.
 #[derive(Debug)]
 pub struct TaskLog {
@@ -144,12 +92,13 @@ pub struct TaskLog {
     dropped: u64,
     duplicates: u64,
     seen_ids: Recent<()>,
-    /// Prompts seen: request id → whether it asked for a password.
-    requests: Recent<bool>,
-    /// Request ids answered.
-    answered: Recent<()>,
+    prompts: Prompts,
+    said: Said,
+    /// Whether any task output (a print) was taken in.
+    printed: bool,
+    /// Whether the results' error was added.
+    error_added: bool,
     status: Option<TaskStatus>,
-    pending: Option<PendingPrompt>,
 }
 
 impl Default for TaskLog {
@@ -171,10 +120,11 @@ impl TaskLog {
             dropped: 0,
             duplicates: 0,
             seen_ids: Recent::new(config.recent_ids),
-            requests: Recent::new(config.recent_ids),
-            answered: Recent::new(config.recent_ids),
+            prompts: Prompts::new(config.recent_ids),
+            said: Said::default(),
+            printed: false,
+            error_added: false,
             status: None,
-            pending: None,
         }
     }
 
@@ -205,35 +155,24 @@ impl TaskLog {
         }
         let id = msg.id().map(str::to_string);
         let timestamp = msg.timestamp();
+        let mut request_id = None;
         let rendered = match &msg {
             TaskMessage::Status(s) => {
-                self.on_status(&s.status, s.input_request_id.as_deref());
+                self.status = Some(s.status.clone());
+                self.prompts
+                    .on_status(&s.status, s.input_request_id.as_deref());
                 render(&msg)
             }
             TaskMessage::InputRequest(r) => {
-                self.requests.insert(&r.request_id, r.password);
-                if !self.answered.contains(&r.request_id) {
-                    self.pending = Some(PendingPrompt {
-                        request_id: r.request_id.clone(),
-                        prompt: Some(r.prompt.clone()),
-                        password: r.password,
-                        asked_at: r.meta.timestamp,
-                    });
-                }
+                self.prompts.on_request(r);
+                request_id = Some(r.request_id.clone());
                 render(&msg)
             }
             TaskMessage::InputResponse(r) => {
-                self.answered.insert(&r.request_id, ());
-                if self
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| p.request_id == r.request_id)
-                {
-                    self.pending = None;
-                }
-                // Unknown requests count as password prompts.
-                let password = self.requests.get(&r.request_id).copied().unwrap_or(true);
-                if password {
+                self.prompts.on_response(&r.request_id);
+                request_id = Some(r.request_id.clone());
+                if self.prompts.is_password(&r.request_id) {
+                    self.said.secret(r.answer.expose());
                     render(&TaskMessage::InputResponse(InputResponse {
                         meta: r.meta.clone(),
                         request_id: r.request_id.clone(),
@@ -243,10 +182,79 @@ impl TaskLog {
                     render(&msg)
                 }
             }
-            TaskMessage::Print(_) | TaskMessage::Raw { .. } => render(&msg),
+            TaskMessage::Print(p) => {
+                self.printed = true;
+                match &p.content {
+                    PrintContent::Event(AgentEvent::Text { content, .. }) => {
+                        if self.said.spoke(content) {
+                            render(&masked_text(&msg))
+                        } else {
+                            render(&msg)
+                        }
+                    }
+                    _ => render(&msg),
+                }
+            }
+            TaskMessage::Raw { .. } => render(&msg),
         };
         self.append(id, timestamp, None, rendered);
+        if let Some(line) = self.lines.back_mut() {
+            line.request_id = request_id;
+        }
         Push::Appended
+    }
+
+    /// Adds what a finished task's record holds (`results`) and the stream did not
+    /// deliver: the agent messages after the last ones this log showed, and the error of a
+    /// failed task (once); the module `tasklog::results` says how. Returns how many lines
+    /// were added.
+    pub fn push_results(&mut self, results: &Value) -> usize {
+        let read = TaskResults::read(results);
+        let before = self.next_seq;
+        let fingerprints: Vec<u64> = read
+            .messages
+            .iter()
+            .map(|m| self.said.fingerprint(&m.content))
+            .collect();
+        let seen = self.said.last();
+        let from = if seen.is_empty() {
+            // Nothing to find our place by: a view of a finished task takes the end of its
+            // chat, a log of plain prints takes nothing.
+            (!self.printed).then(|| fingerprints.len().saturating_sub(RESULTS_TAIL))
+        } else {
+            missing_from(&fingerprints, &seen)
+        };
+        for m in read.messages.into_iter().skip(from.unwrap_or(usize::MAX)) {
+            let msg = TaskMessage::Print(PrintMessage {
+                meta: Meta::default(),
+                content: PrintContent::Event(AgentEvent::Text {
+                    sender: m.sender,
+                    recipient: None,
+                    content: m.content,
+                }),
+            });
+            self.push(msg);
+        }
+        if let Some((error, traceback)) = read.error.filter(|_| !self.error_added) {
+            self.error_added = true;
+            let first = error.lines().next().unwrap_or("").to_string();
+            let rest = error.len() > first.len();
+            let detail = match (rest, traceback) {
+                (false, None) => None,
+                (_, tb) => Some(
+                    format!("{error}\n{}", tb.unwrap_or_default())
+                        .trim_end()
+                        .to_string(),
+                ),
+            };
+            let rendered = Rendered {
+                kind: LineKind::Error,
+                text: format!("Task error: {first}"),
+                detail,
+            };
+            self.append(None, None, None, rendered);
+        }
+        usize::try_from(self.next_seq - before).unwrap_or(usize::MAX)
     }
 
     /// Adds one AgentStation log entry (these carry no id: an SSE stream does not replay).
@@ -262,26 +270,6 @@ impl TaskLog {
     /// Adds a line saying a message or event could not be read (`why` never quotes it).
     pub fn push_error(&mut self, why: &str) {
         self.append(None, None, None, error_line(why));
-    }
-
-    fn on_status(&mut self, status: &TaskStatus, input_request_id: Option<&str>) {
-        self.status = Some(status.clone());
-        if status.is_final() {
-            self.pending = None;
-            return;
-        }
-        if *status == TaskStatus::WaitingForInput
-            && let Some(waited) = input_request_id
-            && !self.answered.contains(waited)
-            && self.pending.as_ref().is_none_or(|p| p.request_id != waited)
-        {
-            self.pending = Some(PendingPrompt {
-                request_id: name_text(waited),
-                prompt: None,
-                password: self.requests.get(waited).copied().unwrap_or(true),
-                asked_at: None,
-            });
-        }
     }
 
     fn append(
@@ -300,20 +288,50 @@ impl TaskLog {
             id,
             timestamp,
             level,
+            request_id: None,
             rendered,
         });
         self.next_seq += 1;
     }
 
+    /// Records that we sent `answer` to `request_id`: its prompt closes now rather than at
+    /// the runner's echo (which the real runner sends up to ~5 s later for a socket answer),
+    /// and neither a stale status nor a replay reopens it. Until the echo it is
+    /// [`TaskLog::unconfirmed_answer`]. A password answer is remembered by fingerprint only,
+    /// to mask it wherever the task repeats it.
+    pub fn answer_sent(&mut self, request_id: &str, answer: &Secret) {
+        if self.prompts.is_password(request_id) {
+            self.said.secret(answer.expose());
+        }
+        self.prompts.answer_sent(request_id);
+    }
+
+    /// Records that our answer to `request_id` was not delivered: its prompt reopens, unless
+    /// an answer was seen meanwhile or the task is over.
+    pub fn answer_failed(&mut self, request_id: &str) {
+        self.prompts.answer_failed(request_id);
+    }
+
     /// Closes the pending prompt when the caller knows it is no longer waited on (the task's
     /// REST status says so). Returns what was pending.
     pub fn dismiss_prompt(&mut self) -> Option<PendingPrompt> {
-        self.pending.take()
+        self.prompts.dismiss()
     }
 
-    /// Whether an answer to `request_id` was seen (from anyone, or the time-out's "").
+    /// Whether the runner echoed an answer to `request_id` (from anyone, or the time-out's
+    /// "").
     pub fn was_answered(&self, request_id: &str) -> bool {
-        self.answered.contains(request_id)
+        self.prompts.was_answered(request_id)
+    }
+
+    /// Whether we sent an answer to `request_id` ([`TaskLog::answer_sent`]), echoed or not.
+    pub fn was_sent(&self, request_id: &str) -> bool {
+        self.prompts.was_sent(request_id)
+    }
+
+    /// Whether `request_id` needs no answer from us: the runner echoed one, or we sent one.
+    pub fn is_settled(&self, request_id: &str) -> bool {
+        self.prompts.settled(request_id)
     }
 
     /// The lines kept, oldest first.
@@ -370,9 +388,17 @@ impl TaskLog {
         self.status.as_ref()
     }
 
-    /// The prompt the task waits on, if any.
+    /// The prompt the task waits on and we have not answered, if any. Its
+    /// [`PendingPrompt::prompt`] is `None` while only the task's status has named it: wait
+    /// for the question, do not ask it.
     pub fn pending_prompt(&self) -> Option<&PendingPrompt> {
-        self.pending.as_ref()
+        self.prompts.pending()
+    }
+
+    /// The prompt we answered whose answer the runner has not echoed yet (it takes a socket
+    /// answer when its blocking read returns, up to ~5 s later).
+    pub fn unconfirmed_answer(&self) -> Option<&PendingPrompt> {
+        self.prompts.unconfirmed()
     }
 
     /// Indices of the lines whose text or folded detail contains `needle`, ignoring case,
@@ -393,6 +419,19 @@ impl TaskLog {
             .map(|(i, _)| i)
             .collect()
     }
+}
+
+/// An agent message with its text masked (it is an answer given to a password prompt).
+fn masked_text(msg: &TaskMessage) -> TaskMessage {
+    let mut msg = msg.clone();
+    if let TaskMessage::Print(PrintMessage {
+        content: PrintContent::Event(AgentEvent::Text { content, .. }),
+        ..
+    }) = &mut msg
+    {
+        *content = MASK.to_string();
+    }
+    msg
 }
 
 fn error_line(why: &str) -> Rendered {

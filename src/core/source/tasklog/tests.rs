@@ -20,7 +20,7 @@ fn print_event(msg: &TaskMessage) -> &AgentEvent {
     }
 }
 
-fn texts(log: &TaskLog) -> Vec<String> {
+pub(super) fn texts(log: &TaskLog) -> Vec<String> {
     log.lines()
         .iter()
         .map(|l| l.rendered.text.clone())
