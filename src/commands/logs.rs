@@ -26,6 +26,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use anyhow::Context as _;
 
 use crate::core::event::{Command, SessionEvent, SessionState, Waker};
+use crate::core::redact;
 use crate::core::redact::Secret;
 use crate::core::session::{self, SessionConfig, SessionHandle};
 use crate::core::source::SourceSpec;
@@ -77,7 +78,8 @@ pub fn exit_code(status: Option<&TaskStatus>) -> u8 {
 /// Server text as the terminal shows it: controls made visible, line breaks kept and each
 /// continuation line started with `indent`.
 pub fn terminal_text(text: &str, indent: &str) -> String {
-    let shown = printable(text, Lines::Keep, MAX_SHOWN);
+    let masked = redact::text(text);
+    let shown = printable(&masked, Lines::Keep, MAX_SHOWN);
     let mut out = String::with_capacity(shown.len() + 16);
     for (i, line) in shown.split('\n').enumerate() {
         if i > 0 {
@@ -91,7 +93,7 @@ pub fn terminal_text(text: &str, indent: &str) -> String {
 
 /// One-line server text (a reason, an error's detail) as the terminal shows it.
 pub fn terminal_note(text: &str) -> String {
-    printable(text, Lines::Show, MAX_NOTE).into_owned()
+    printable(&redact::text(text), Lines::Show, MAX_NOTE).into_owned()
 }
 
 /// One log line as text: `HH:MM:SS  text` (UTC), with a level or marker where it helps,
@@ -345,7 +347,8 @@ impl Follower {
             } else {
                 format_line(line, self.opts.details)
             };
-            writeln!(out, "{text}").context("cannot write to stdout")?;
+            // `--json` too: every secret the process holds is masked in all it prints.
+            writeln!(out, "{}", redact::text(&text)).context("cannot write to stdout")?;
             self.next_seq = line.seq + 1;
             // A question already answered when we first see it (a replay) is history.
             if line.rendered.kind == LineKind::Prompt

@@ -90,7 +90,7 @@ impl Resources {
         Self {
             fds: count("/proc/self/fd"),
             threads: count("/proc/self/task"),
-            rss_mib: pages * 4096 >> 20,
+            rss_mib: (pages * 4096) >> 20,
         }
     }
 }
