@@ -264,8 +264,11 @@ async fn runner(sim: &SimHandle, client: &reqwest::Client) -> Result<()> {
     let token = tokens["access_token"].as_str().unwrap_or_default().to_string();
     let ws_base = base.replacen("http", "ws", 1);
     for (task, _) in sim.demo_waldiez_tasks() {
-        let lines: Vec<String> = messages(&format!("{ws_base}/ws/{task}"), &["tasks-api", &token], 12, Duration::from_secs(4))
-            .await?
+        // A finished task refuses viewers (403 on the upgrade).
+        let Ok(got) = messages(&format!("{ws_base}/ws/{task}"), &["tasks-api", &token], 12, Duration::from_secs(4)).await else {
+            continue;
+        };
+        let lines: Vec<String> = got
             .into_iter()
             .filter_map(|m| m.into_text().ok().map(|t| t.to_string()))
             .collect();
