@@ -1,6 +1,7 @@
 //! Our baseline JPEG decoder (`core::jpeg::Baseline`, Tight's JPEGs), as the Tight
 //! decoder uses it: one decoder for a run of images, its tables kept from one to the next,
-//! and zune-jpeg for what it leaves (`Decoded::Unsupported`).
+//! and zune-jpeg for what it leaves (`Decoded::Unsupported`) or fails, behind
+//! `common_sampling` as there.
 //!
 //! Input: images in `lookout_fuzz::records` framing, each `width: u16, height: u16,
 //! padding: u8` (extra bytes at the end of each destination row) then the JPEG. The same
@@ -10,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lookout::core::jpeg::{Baseline, Decoded, JpegError, Target};
+use lookout::core::jpeg::{Baseline, Decoded, JpegError, Target, common_sampling};
 use zune_jpeg::JpegDecoder;
 use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
@@ -42,6 +43,9 @@ fn decode(
 /// What the Tight decoder does with an image ours leaves or fails: zune-jpeg, to RGBA,
 /// limited to the rectangle's size.
 fn zune(jpeg: &[u8], w: u32, h: u32) {
+    if !common_sampling(jpeg) {
+        return;
+    }
     let (w, h) = (w as usize, h as usize);
     let options = DecoderOptions::default()
         .set_max_width(w)
@@ -61,11 +65,18 @@ fuzz_target!(|data: &[u8]| {
         let [w0, w1, h0, h1, padding, jpeg @ ..] = image else {
             continue;
         };
-        let (w, h) = (u16::from_be_bytes([*w0, *w1]), u16::from_be_bytes([*h0, *h1]));
+        let (w, h) = (
+            u16::from_be_bytes([*w0, *w1]),
+            u16::from_be_bytes([*h0, *h1]),
+        );
         if w == 0 || h == 0 || usize::from(w) * usize::from(h) > MAX_PIXELS {
             continue;
         }
-        let size = (u32::from(w), u32::from(h), usize::from(w) * 4 + usize::from(*padding));
+        let size = (
+            u32::from(w),
+            u32::from(h),
+            usize::from(w) * 4 + usize::from(*padding),
+        );
         let (result, pixels) = decode(&mut simd, jpeg, size);
         let (other, other_pixels) = decode(&mut portable, jpeg, size);
         assert_eq!(result, other, "AVX2 and portable decoders disagree");

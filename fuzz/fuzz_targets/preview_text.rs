@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(ServerMessage::Status(s) | ServerMessage::Url(s) | ServerMessage::Error(s)) => {
-            assert!(within(&s, MAX_SUMMARY_CHARS), "{} characters", s.chars().count());
+            assert!(
+                within(&s, MAX_SUMMARY_CHARS),
+                "{} characters",
+                s.chars().count()
+            );
         }
         Ok(ServerMessage::Ignored(kind)) => assert!(within(&kind, 64)),
         Err(_) => {}

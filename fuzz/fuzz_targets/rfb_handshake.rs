@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
     let mut written = Vec::new();
     let result = RfbClient::connect(&mut server, &mut written, &opts);
     assert!(
-        !written.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()),
+        !written
+            .windows(PASSWORD.len())
+            .any(|w| w == PASSWORD.as_bytes()),
         "the password was written in clear"
     );
     match result {

@@ -55,7 +55,8 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(info, other);
                 let fb = private.framebuffer();
                 for r in &info.dirty {
-                    fb.check_rect(*r).expect("a dirty rectangle inside the picture");
+                    fb.check_rect(*r)
+                        .expect("a dirty rectangle inside the picture");
                 }
                 let same = slot.take(|view| view.frame == fb);
                 assert_eq!(same, Some(true), "the published picture differs");

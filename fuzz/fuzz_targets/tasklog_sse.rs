@@ -42,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
         match event {
             Ok(event) => {
                 // The limit counts bytes as sent; each invalid one becomes a 3-byte U+FFFD.
-                assert!(event.data.len() <= 3 * max_event_bytes, "{}", event.data.len());
+                assert!(
+                    event.data.len() <= 3 * max_event_bytes,
+                    "{}",
+                    event.data.len()
+                );
                 log.push_log_entry(parse_log_entry(&event.data));
             }
             Err(e @ TaskLogError::EventTooLarge { .. }) => log.push_error(&e.to_string()),
