@@ -48,7 +48,8 @@ runtime_packages=(
 # Real-peer tests and benchmarks: X servers, VNC servers and viewer, websockify, a headed
 # browser, screenshots (ImageMagick `import`), pointer control (xdotool), and libjpeg-turbo's
 # tjbench, the reference the preview decode benchmark compares with; the `ffmpeg` program
-# makes the real HLS streams the HLS tests play.
+# makes the real HLS streams the HLS tests play; g++ builds libFuzzer's C++ sources (the
+# libfuzzer-sys crate) for packaging/fuzz.sh.
 test_packages=(
     xvfb
     xauth
@@ -66,6 +67,7 @@ test_packages=(
     procps
     libjpeg-turbo-progs
     ffmpeg
+    g++
 )
 
 required_rust="1.95"

@@ -16,7 +16,13 @@ use std::sync::Mutex;
 use super::event::Waker;
 
 /// Largest framebuffer side we accept from any source (RFB allows 65535).
+#[cfg(not(fuzzing))]
 pub const MAX_DIMENSION: u32 = 16384;
+/// Under `cargo fuzz` (`cfg(fuzzing)`) a side is at most 1024, so that fuzz inputs spend
+/// their time in the parsers rather than in filling and copying gigabyte pictures; every
+/// check against the bound stays the same.
+#[cfg(fuzzing)]
+pub const MAX_DIMENSION: u32 = 1024;
 
 /// Above this many pending dirty rectangles the slot merges them ([`coalesce`]).
 const MAX_PENDING_RECTS: usize = 128;

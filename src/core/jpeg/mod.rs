@@ -510,6 +510,37 @@ fn parse_frame(body: &[u8]) -> Result<Option<(u32, u32, usize, [Component; 3])>,
     Ok(Some((w, h, n, comps)))
 }
 
+/// Whether every frame header (SOF) in a JPEG gives each component after the first
+/// either 1×1 sampling or the first one's, the first's being 1 or 2 each way: the layouts
+/// encoders write (grey, 4:4:4, 4:2:2, 4:4:0, 4:2:0). zune-jpeg 0.5.15 panics on some
+/// others (an assertion in its AVX2 upsampler, found by fuzzing: `fuzz/`), so callers
+/// refuse them before handing an image over. Every `FF Cn` that reads as a frame header
+/// counts, wherever it stands, since a decoder that skips garbage may find it.
+pub fn common_sampling(data: &[u8]) -> bool {
+    let mut rest = data;
+    while let Some(at) = rest.iter().position(|&b| b == 0xff) {
+        rest = &rest[at + 1..];
+        let is_sof = matches!(
+            rest.first(),
+            Some(0xc0..=0xc3 | 0xc5..=0xc7 | 0xc9..=0xcb | 0xcd..=0xcf)
+        );
+        // Code, length (2), precision, height (2), width (2), component count.
+        let Some(&[_, _, _, _, _, _, _, _, n]) = rest.get(..9).filter(|_| is_sof) else {
+            continue;
+        };
+        let comps = rest.get(9..9 + 3 * usize::from(n)).unwrap_or_default();
+        let mut factors = comps.chunks_exact(3).map(|c| (c[1] >> 4, c[1] & 15));
+        let Some(first) = factors.next() else {
+            continue;
+        };
+        let common = matches!(first, (1..=2, 1..=2)) || comps.len() == 3;
+        if !common || !factors.all(|f| f == (1, 1) || f == first) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Reads SOS: the frame's components with their Huffman tables, or `None` for a scan this
 /// decoder leaves to another (not all components, or not a sequential one).
 fn parse_scan(

@@ -19,6 +19,7 @@ use zune_jpeg::zune_core::options::DecoderOptions;
 
 use super::{ImageFormat, MAX_IMAGE_BYTES, PreviewError, PreviewFrame, check_dimensions};
 use crate::core::frame::Framebuffer;
+use crate::core::jpeg;
 
 /// What the PNG decoder may allocate besides the picture (metadata chunks, row buffers).
 const PNG_ALLOCATION_LIMIT: usize = MAX_IMAGE_BYTES;
@@ -96,6 +97,11 @@ impl FrameDecoder {
                 detail: "no end-of-image marker: the image is truncated".into(),
             });
         }
+        if !jpeg::common_sampling(bytes) {
+            return Err(PreviewError::Jpeg {
+                detail: "unusual chroma sampling".into(),
+            });
+        }
         let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
         decoder.decode_headers().map_err(jpeg_err)?;
         let (w, h) = decoder.dimensions().ok_or_else(|| PreviewError::Jpeg {
@@ -109,9 +115,31 @@ impl FrameDecoder {
             });
         }
         self.spare.resize(needed, 0);
-        // zune writes alpha 255 when converting to RGBA (tested below), so there is no
-        // alpha pass here: at 1080p it cost 5 % of the decode.
+        // zune writes alpha 255 where it converts YCbCr, RGB or grey to RGBA (tested
+        // below), but it can return Ok with part of a corrupt picture unwritten (found by
+        // fuzzing): alpha is cleared first, and a pixel left transparent fails the image.
+        // Other colour spaces (CMYK, YCCK) leave alpha to us.
+        for px in self.spare.chunks_exact_mut(4) {
+            px[3] = 0;
+        }
         decoder.decode_into(&mut self.spare).map_err(jpeg_err)?;
+        let converted = matches!(
+            decoder.input_colorspace(),
+            Some(ColorSpace::YCbCr | ColorSpace::RGB | ColorSpace::Luma)
+        );
+        if !converted {
+            for px in self.spare.chunks_exact_mut(4) {
+                px[3] = 255;
+            }
+        } else if !self
+            .spare
+            .chunks_exact(4)
+            .fold(true, |all, px| all & (px[3] == 255))
+        {
+            return Err(PreviewError::Jpeg {
+                detail: "part of the picture did not decode".into(),
+            });
+        }
         Ok((w, h))
     }
 
@@ -182,6 +210,37 @@ impl FrameDecoder {
 mod tests {
     use super::*;
     use crate::core::source::preview::{MAX_PIXELS, parse_binary};
+
+    /// Found by fuzzing (`fuzz/`, targets `preview_text` and `preview_binary`): a corrupt
+    /// 64×48 4:2:0 JPEG that zune-jpeg decodes "successfully" without writing every pixel.
+    const HALF_DECODED: &str = concat!(
+        "ffd8ffc00011080030004003002200011101021101ffdb00430006040506050406060506070706080a100a0a",
+        "09090a140e0f0c0100000918171416161a1d251f1a1b231c1616202c20232627292a29191f2d302d28302528",
+        "2928ffdb0043010707070a080a130a0a13281a161a2828282828282828282828282828282828282828282828",
+        "282828282828282828282828282828282828282828282828282828ffc4001f00000105010101010101000000",
+        "00000000000102030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105",
+        "122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a34",
+        "35363738393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788",
+        "898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7",
+        "d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffc4001f0100030101010101010101010000000000",
+        "000102030405060708090a0bffc400b511000201020404030407050404000102770001020311040521310612",
+        "41510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a353637",
+        "38393a434445464748494a535455565758595a636465666768696a737475767778797a82830e00868788898a",
+        "92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6ff41108421084210d6d7d801",
+        "00000000000000e8e9eaf2f3f4f5f6f7f8f9faffda000c03000001110211003f06adffc40002ffd9",
+    );
+
+    #[test]
+    fn a_jpeg_zune_jpeg_leaves_half_written_is_an_error() {
+        let jpeg: Vec<u8> = (0..HALF_DECODED.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&HALF_DECODED[i..i + 2], 16).unwrap())
+            .collect();
+        let mut decoder = FrameDecoder::new();
+        let err = decoder.decode_image(ImageFormat::Jpeg, &jpeg).unwrap_err();
+        assert!(matches!(err, PreviewError::Jpeg { .. }), "{err}");
+        assert!(decoder.picture().is_none());
+    }
 
     /// An RGB test picture: red on the left half, blue on the right, a grey bottom row.
     fn picture(w: u16, h: u16) -> Vec<u8> {

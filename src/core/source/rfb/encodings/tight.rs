@@ -25,7 +25,7 @@ use super::super::pixel::{CPIXEL_BYTES, cpixels_to_row, rgba_from_cpixel};
 use super::super::wire::Wire;
 use super::Decoders;
 use crate::core::frame::{Framebuffer, Rect};
-use crate::core::jpeg::{Decoded, JpegError, Target};
+use crate::core::jpeg::{Decoded, JpegError, Target, common_sampling};
 
 const NAME: &str = "Tight";
 /// Methods in the compression-control byte's high 4 bits: Fill and JPEG.
@@ -124,6 +124,11 @@ fn jpeg(
         // A fault goes to zune-jpeg too: like libjpeg, it pads data cut short and drops
         // coefficients past a block's end, and it rewrites the whole rectangle.
         Ok(Decoded::Unsupported) | Err(_) => {}
+    }
+    if !common_sampling(data) {
+        return Err(RfbError::Jpeg {
+            detail: "unusual chroma sampling".into(),
+        });
     }
     let options = DecoderOptions::default()
         .set_max_width(rect.w as usize)
@@ -502,6 +507,40 @@ mod tests {
         );
         // Garbage instead of a JPEG.
         let err = run(&mut fb, Rect::new(0, 0, 2, 2), &[0x90, 3, 1, 2, 3]).unwrap_err();
+        assert!(matches!(err, RfbError::Jpeg { .. }), "{err}");
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `jpeg`): a 64×24 JPEG whose second component is
+    /// sampled 2×2 under a 1×1 first one. zune-jpeg 0.5.15 panics on it (an assertion in
+    /// its AVX2 upsampler); it must be an error before it gets there.
+    const UNUSUAL_SAMPLING: &str = concat!(
+        "ffd8ffc00011080018004003001100012201021101ffdb004300080606070605080707070909080a0c140d0c",
+        "0b0b0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e33",
+        "3432ffdb0043010909090c0b0c180d0d1832211c213232323232323232323232323232323232323232323232",
+        "3232323232323232ffffffffffff002a3232323232323232323232ffc4001f00000105010101010101000000",
+        "000000000a0002030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105",
+        "1221314106135124ffff010014328191a14291a1b1c1233352636465666768696a7374757610000000000000",
+        "001fc2bec0f85bff002c7f0af3ff00f82adffc9ac7843fec73b4ff00ff00cb1fc2bf1abe307fc9d3fc5fff00",
+        "b1cf59ff00d2e9abffd95fff00b1cf59ff00d2e9abffd9077ff776f618c2c3c4c5c6c7c8c9cad2d3d4d5d6d7",
+        "d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010000003f0a0bffc40002ffd9",
+    );
+
+    fn unhex(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_jpeg_zune_jpeg_would_panic_on_is_an_error() {
+        let jpeg = unhex(UNUSUAL_SAMPLING);
+        assert!(!crate::core::jpeg::common_sampling(&jpeg));
+        let mut wire = vec![0x90];
+        wire.extend(compact(jpeg.len()));
+        wire.extend(&jpeg);
+        let mut fb = Framebuffer::new(64, 24).unwrap();
+        let err = run(&mut fb, Rect::new(0, 0, 64, 24), &wire).unwrap_err();
         assert!(matches!(err, RfbError::Jpeg { .. }), "{err}");
     }
 
