@@ -4,9 +4,10 @@
 //! - `GET /agentstation/hls/{id}/{video|audio}?token=T` → the live media playlist
 //!   (`application/vnd.apple.mpegurl`): `#EXT-X-VERSION:3`, `#EXT-X-TARGETDURATION:2`,
 //!   `#EXT-X-MEDIA-SEQUENCE:N`, then for each of the last [`WINDOW`](recorder::WINDOW) complete segments its
-//!   `#EXT-X-PROGRAM-DATE-TIME` (UTC, ms: the capture time of its first frame or sample),
-//!   `#EXTINF` and the relative URI `{kind}/{seq}.ts?token=T`. Before the first segment
-//!   the playlist lists none.
+//!   `#EXTINF`, its `#EXT-X-PROGRAM-DATE-TIME` (the capture time of its first frame or
+//!   sample, in FFmpeg's form: UTC, ms, zone `+0000`) and the relative URI
+//!   `{kind}/{seq}.ts?token=T`, as FFmpeg's hls muxer writes them. Before the first
+//!   segment the playlist lists none.
 //! - `GET /agentstation/hls/{id}/{kind}/{seq}.ts?token=T` → one MPEG-TS segment
 //!   (`video/mp2t`), video only or audio only, each with its own PAT/PMT; a segment stays
 //!   fetchable for [`KEPT_BEHIND`](recorder::KEPT_BEHIND) segments after it leaves the window.
