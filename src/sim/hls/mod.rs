@@ -27,6 +27,13 @@
 //! holds the encoder's priming frame) and say so in `#EXTINF`. Segment `N` of both
 //! playlists covers the same 2 s.
 //!
+//! Delay: a zero-latency producer, as `ffmpeg -tune zerolatency` is (no lookahead, no
+//! B-frames): a segment is listed once the next one's first frame is encoded, tens of ms
+//! after its own last frame was due, so a player that shows every frame can sit about
+//! 2.2 s behind live. A producer with x264's lookahead lists each segment about 2 s later
+//! and dates it all the same by its first frame's capture; the simulator does not imitate
+//! that (`tests/hls_peers.rs` plays a real one).
+//!
 //! The timeline belongs to the workstation: segment `N` is the `N`-th 2 s since its
 //! recording first started (at simulator start for `ws-demo`, at `recorder/start` for
 //! others), whether or not anyone was watching. The encoder (one thread per workstation,

@@ -37,7 +37,7 @@ pub const LATE_TOLERANCE: Duration = Duration::from_millis(60);
 /// both, sound is demuxed next to pictures the decoder holds for a frame or two.
 pub const SOUND_TOLERANCE: Duration = Duration::from_millis(300);
 /// The delay is brought down once it exceeds the need by more than this.
-pub const CATCH_UP_BAND: Duration = Duration::from_millis(100);
+pub const CATCH_UP_BAND: Duration = Duration::from_millis(50);
 /// The fastest the picture plays while catching up.
 pub const MAX_CATCH_UP_RATE: f64 = 1.5;
 /// Past the need by more than this many target durations, the clock skips ahead.
