@@ -113,6 +113,84 @@ async fn a_recording_workstation_goes_live_then_ends_with_the_stream() {
     sim.shutdown().await;
 }
 
+/// The simulator's video playlist URL, as `recorder/stream` gives it.
+async fn video_url(sim: &SimHandle) -> url::Url {
+    use lookout::core::provider::agentstation::{AgentStationClient, MediaKind};
+    let client = AgentStationClient::new(
+        lookout::core::net::http_client().unwrap(),
+        &sim.agentstation_base_url(),
+        Some(Secret::new(sim.agentstation_token())),
+    );
+    client
+        .recorder_stream_url(WS, MediaKind::Video)
+        .await
+        .unwrap()
+}
+
+/// The URI of the newest segment `url` lists.
+async fn newest_segment(http: &reqwest::Client, url: &url::Url) -> Option<String> {
+    let text = http.get(url.clone()).send().await.ok()?.text().await.ok()?;
+    let newest = text
+        .lines()
+        .rfind(|l| !l.starts_with('#') && !l.trim().is_empty());
+    newest.map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_view_starts_at_the_distance_behind_live_it_keeps() {
+    let sim = sim().await;
+    // Open when the newest segment is 1.5 s old (its first frame 3.5 s), the moment at
+    // which a start from the newest segment's first frame would be furthest behind.
+    let url = video_url(&sim).await;
+    let http = lookout::core::net::http_client().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = newest_segment(&http, &url).await;
+    loop {
+        assert!(Instant::now() < deadline, "no new segment within 15 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = newest_segment(&http, &url).await;
+        if seen.is_some() && now.is_some() && now != seen {
+            break;
+        }
+        if seen.is_none() {
+            seen = now;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let h = spawn(WS, config(&sim));
+    // The figure at the first picture, then for 10 s.
+    let first = loop {
+        if let Some(ms) = h.stats().sample().behind_live_ms {
+            break ms;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    let mut figures = vec![first];
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        figures.extend(h.stats().sample().behind_live_ms);
+    }
+    let last = *figures.last().unwrap();
+    let (low, high) = (
+        *figures.iter().min().unwrap(),
+        *figures.iter().max().unwrap(),
+    );
+    println!(
+        "behind live: {first} ms at the first picture, {last} ms 10 s later, {low}–{high} ms between"
+    );
+    assert!(
+        first.abs_diff(last) < 500,
+        "{first} ms behind at the first picture, {last} ms 10 s later"
+    );
+    assert!(high - low < 500, "from {low} to {high} ms behind live");
+    assert!(
+        !h.stats().sample().behind_live_estimated,
+        "the simulator dates its segments"
+    );
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_playlist_that_goes_away_ends_the_view_after_one_fresh_stream() {
     let sim = sim().await;
@@ -439,6 +517,7 @@ async fn garbage_and_corrupt_segments_do_not_stop_the_picture() {
             seq: seq as u64,
             bytes: bytes.into(),
             capture: t0 + Duration::from_secs(at),
+            exact: true,
             arrived: None,
             discontinuity: seq > 0,
         })

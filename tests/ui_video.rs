@@ -119,3 +119,19 @@ fn no_sound_device_is_said_plainly_not_as_an_error() {
     assert!(button.accesskit_node().is_disabled());
     assert!(harness.query_by_label_contains("rror").is_none());
 }
+
+#[test]
+fn an_estimated_distance_behind_live_says_so() {
+    let (mut harness, peer) = view(Speaker::detached(stereo(), false), true);
+    assert!(harness.query_by_label_contains("estimated").is_none());
+    // A stream without program date-times: the core marks the figure as an estimate.
+    peer.stats
+        .set_behind_live(std::time::Duration::from_millis(2_400), true);
+    harness.run();
+    harness.get_by_label_contains("behind live (estimated)");
+    assert!(harness.query_by_label_contains("≈2.").is_some(), "marked ≈");
+    // Skipped data on a video stream is named for what it is.
+    peer.stats.add_skipped();
+    harness.run();
+    harness.get_by_label("1 bad packets or segments skipped");
+}

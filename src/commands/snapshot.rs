@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use crate::core::event::{Command, SessionEvent, SessionState};
+use crate::core::event::{Command, SessionEvent, SessionState, StatsSample};
 use crate::core::frame::Framebuffer;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
@@ -26,6 +26,7 @@ pub async fn run(
     let mut handle = session::spawn(&tokio::runtime::Handle::current(), source, config, waker);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut state = SessionState::Loading;
+    let mut timed_out = false;
     let frame = loop {
         while let Some(event) = handle.try_recv_event() {
             if let SessionEvent::State(s) = event {
@@ -41,15 +42,17 @@ pub async fn run(
         {
             break frame;
         }
+        if timed_out {
+            bail!(
+                "{label}: no picture after {:.0} s (last state: {})",
+                timeout.as_secs_f64(),
+                describe(&state, &handle.stats().sample())
+            );
+        }
         tokio::select! {
             _ = notify.notified() => {}
-            _ = tokio::time::sleep_until(deadline) => {
-                bail!(
-                    "{label}: no picture after {:.0} s (last state: {})",
-                    timeout.as_secs_f64(),
-                    describe(&state)
-                );
-            }
+            // One more look at what came meanwhile, then give up.
+            _ = tokio::time::sleep_until(deadline) => timed_out = true,
         }
     };
     handle.send(Command::Stop);
@@ -57,11 +60,36 @@ pub async fn run(
     Ok(())
 }
 
-fn describe(state: &SessionState) -> String {
+/// The last state in words, with what the stream had sent: a stream that is open but
+/// has shown no picture yet (a video still buffering, a preview that sends nothing)
+/// reports "connecting" until its first picture, which alone would say the connection
+/// was never made.
+fn describe(state: &SessionState, sample: &StatsSample) -> String {
     match state {
         SessionState::WaitingForTask { status } => format!("waiting for the task ({status})"),
         SessionState::Reconnecting { error, .. } => format!("reconnecting: {error}"),
+        SessionState::Connecting { .. } if sample.bytes_in > 0 => {
+            let mut text = format!(
+                "connected, {} received, no picture yet",
+                amount(sample.bytes_in)
+            );
+            if sample.skipped > 0 {
+                text.push_str(&format!(", {} unusable parts skipped", sample.skipped));
+            }
+            text
+        }
+        SessionState::Live(_) if sample.updates == 0 => "live, no picture yet".into(),
+        SessionState::Live(_) => "live, the picture is not complete yet".into(),
         other => other.label().to_string(),
+    }
+}
+
+/// `bytes` as "512 bytes", "12.3 kB" or "4.5 MB".
+fn amount(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
     }
 }
 
@@ -87,6 +115,34 @@ pub fn write_png(frame: &Framebuffer, path: &Path) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use crate::core::frame::Rect;
+
+    #[test]
+    fn a_timeout_names_the_state_and_what_the_stream_sent() {
+        let connecting = SessionState::Connecting { attempt: 1 };
+        let nothing = StatsSample::default();
+        assert_eq!(describe(&connecting, &nothing), "connecting");
+        let sent = StatsSample {
+            bytes_in: 1_234_567,
+            skipped: 2,
+            ..StatsSample::default()
+        };
+        assert_eq!(
+            describe(&connecting, &sent),
+            "connected, 1.2 MB received, no picture yet, 2 unusable parts skipped"
+        );
+        let live = SessionState::Live(crate::core::event::LiveInfo {
+            width: 8,
+            height: 8,
+            desktop_name: String::new(),
+            protocol: "RFB".into(),
+            input: crate::core::event::InputAccess::Allowed,
+        });
+        let shown = StatsSample { updates: 3, ..sent };
+        assert_eq!(
+            describe(&live, &shown),
+            "live, the picture is not complete yet"
+        );
+    }
 
     #[test]
     fn png_round_trips_pixels() {

@@ -6,7 +6,7 @@
 //! After anything new, the core calls the [`Waker`] so the UI repaints; nothing else does.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use super::input::InputEvent;
 use super::redact::Secret;
@@ -223,6 +223,9 @@ pub struct StreamStats {
     /// Video streams: how far behind live the picture shown now is, in ms plus 1 (0:
     /// unknown).
     behind_live_ms: AtomicU64,
+    /// Video streams: whether that distance is an estimate (no capture time from the
+    /// source, e.g. an HLS playlist without `EXT-X-PROGRAM-DATE-TIME`).
+    behind_live_estimated: AtomicBool,
 }
 
 /// The image format of frame-protocol pictures, for the status line.
@@ -257,6 +260,8 @@ pub struct StatsSample {
     pub skipped: u64,
     /// Video streams: how far behind live the picture shown now is, in ms.
     pub behind_live_ms: Option<u64>,
+    /// Whether `behind_live_ms` (and `captured_ms`) is estimated rather than known.
+    pub behind_live_estimated: bool,
 }
 
 impl StreamStats {
@@ -289,9 +294,12 @@ impl StreamStats {
         self.captured_ms.store(ms, Ordering::Relaxed);
     }
 
-    /// Records how far behind live the picture now shown is.
-    pub fn set_behind_live(&self, behind: std::time::Duration) {
+    /// Records how far behind live the picture now shown is, and whether that is an
+    /// estimate.
+    pub fn set_behind_live(&self, behind: std::time::Duration, estimated: bool) {
         let ms = u64::try_from(behind.as_millis()).unwrap_or(u64::MAX - 1);
+        self.behind_live_estimated
+            .store(estimated, Ordering::Relaxed);
         self.behind_live_ms.store(ms + 1, Ordering::Relaxed);
     }
 
@@ -320,6 +328,7 @@ impl StreamStats {
                 0 => None,
                 v => Some(v - 1),
             },
+            behind_live_estimated: self.behind_live_estimated.load(Ordering::Relaxed),
         }
     }
 }

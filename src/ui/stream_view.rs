@@ -514,8 +514,12 @@ impl TaskView {
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let weak = |text: String| RichText::new(text).color(theme::TEXT_WEAK);
                 if sample.skipped > 0 {
+                    let what = match sample.picture_format {
+                        Some(PictureFormat::H264) => "bad packets or segments",
+                        _ => "bad frames",
+                    };
                     ui.label(
-                        RichText::new(format!("{} bad frames skipped", sample.skipped))
+                        RichText::new(format!("{} {what} skipped", sample.skipped))
                             .color(theme::WARN),
                     );
                 }
@@ -532,16 +536,21 @@ impl TaskView {
                 ui.label(weak(rates::format_update_rate(self.rates.updates_per_s())));
                 match sample.captured_ms {
                     Some(captured) if self.is_video(sample) => {
-                        let behind = format_behind(captured);
+                        let behind = format_behind(captured, sample.behind_live_estimated);
                         let late = behind.1 > LATE_BEHIND_MS;
                         let text = RichText::new(behind.0).color(if late {
                             theme::WARN
                         } else {
                             theme::TEXT_WEAK
                         });
-                        ui.label(text).on_hover_text(
-                            "How long ago the picture shown was captured: the stream's delay",
-                        );
+                        ui.label(text)
+                            .on_hover_text(if sample.behind_live_estimated {
+                                "How long ago the picture shown was captured, estimated from \
+                             when its segment appeared: the stream does not date its \
+                             pictures, so the producer's encoding delay is left out"
+                            } else {
+                                "How long ago the picture shown was captured: the stream's delay"
+                            });
                     }
                     Some(captured) => {
                         ui.label(weak(format_age(captured)));
@@ -664,17 +673,26 @@ impl TaskView {
 /// Past this, "behind live" is shown as a warning.
 const LATE_BEHIND_MS: u64 = 5_000;
 
-/// "2.4 s behind live", from the shown picture's capture time (ms since the Unix epoch),
-/// and the delay in ms.
-fn format_behind(captured_ms: u64) -> (String, u64) {
+/// "2.4 s behind live" (or "≈2.4 s behind live (estimated)" when the stream does not say
+/// when its pictures were captured), from the shown picture's capture time (ms since the
+/// Unix epoch), and the delay in ms.
+fn format_behind(captured_ms: u64, estimated: bool) -> (String, u64) {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let behind = now_ms.saturating_sub(captured_ms);
-    let text = if behind < 60_000 {
-        format!("{:.1} s behind live", behind as f64 / 1000.0)
+    let (about, guessed) = if estimated {
+        ("≈", " (estimated)")
     } else {
-        format!("{} min behind live", behind / 60_000)
+        ("", "")
+    };
+    let text = if behind < 60_000 {
+        format!(
+            "{about}{:.1} s behind live{guessed}",
+            behind as f64 / 1000.0
+        )
+    } else {
+        format!("{about}{} min behind live{guessed}", behind / 60_000)
     };
     (text, behind)
 }

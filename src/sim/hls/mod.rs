@@ -4,9 +4,10 @@
 //! - `GET /agentstation/hls/{id}/{video|audio}?token=T` → the live media playlist
 //!   (`application/vnd.apple.mpegurl`): `#EXT-X-VERSION:3`, `#EXT-X-TARGETDURATION:2`,
 //!   `#EXT-X-MEDIA-SEQUENCE:N`, then for each of the last [`WINDOW`](recorder::WINDOW) complete segments its
-//!   `#EXT-X-PROGRAM-DATE-TIME` (UTC, ms: the capture time of its first frame or sample),
-//!   `#EXTINF` and the relative URI `{kind}/{seq}.ts?token=T`. Before the first segment
-//!   the playlist lists none.
+//!   `#EXTINF`, its `#EXT-X-PROGRAM-DATE-TIME` (the capture time of its first frame or
+//!   sample, in FFmpeg's form: UTC, ms, zone `+0000`) and the relative URI
+//!   `{kind}/{seq}.ts?token=T`, as FFmpeg's hls muxer writes them. Before the first
+//!   segment the playlist lists none.
 //! - `GET /agentstation/hls/{id}/{kind}/{seq}.ts?token=T` → one MPEG-TS segment
 //!   (`video/mp2t`), video only or audio only, each with its own PAT/PMT; a segment stays
 //!   fetchable for [`KEPT_BEHIND`](recorder::KEPT_BEHIND) segments after it leaves the window.
@@ -25,6 +26,13 @@
 //! whole AAC frames (1024 samples), so they last 1.984 or 2.005 s (the very first also
 //! holds the encoder's priming frame) and say so in `#EXTINF`. Segment `N` of both
 //! playlists covers the same 2 s.
+//!
+//! Delay: a zero-latency producer, as `ffmpeg -tune zerolatency` is (no lookahead, no
+//! B-frames): a segment is listed once the next one's first frame is encoded, tens of ms
+//! after its own last frame was due, so a player that shows every frame can sit about
+//! 2.2 s behind live. A producer with x264's lookahead lists each segment about 2 s later
+//! and dates it all the same by its first frame's capture; the simulator does not imitate
+//! that (`tests/hls_peers.rs` plays a real one).
 //!
 //! The timeline belongs to the workstation: segment `N` is the `N`-th 2 s since its
 //! recording first started (at simulator start for `ws-demo`, at `recorder/start` for

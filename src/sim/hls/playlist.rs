@@ -1,4 +1,7 @@
-//! Live HLS media playlists as text: a pure function of what is listed.
+//! Live HLS media playlists as text: a pure function of what is listed, written as
+//! FFmpeg's hls muxer writes them with `-hls_flags program_date_time` (FFmpeg 5.1):
+//! `#EXTINF`, then `#EXT-X-PROGRAM-DATE-TIME` with milliseconds and the zone as `+0000`
+//! (ISO 8601's basic form, which a strict RFC 3339 reader refuses), then the URI.
 
 use std::fmt::Write as _;
 
@@ -29,6 +32,12 @@ pub(crate) struct Listing {
 /// than an audio frame, which rounds down to this).
 pub(crate) const TARGET_DURATION_S: u64 = 2;
 
+/// A program date-time as FFmpeg writes it: `2026-06-13T11:54:41.836+0000`.
+fn program_date_time(ms: u64) -> String {
+    let utc = rfc3339_ms(ms);
+    format!("{}+0000", utc.strip_suffix('Z').unwrap_or(&utc))
+}
+
 /// Seconds with three decimals, rounded to the millisecond.
 fn seconds(us: u64) -> String {
     let ms = us.saturating_add(500) / 1000;
@@ -52,8 +61,12 @@ pub(crate) fn render(kind: HlsKind, listing: &Listing, ended: bool, token: &str)
     let _ = writeln!(out, "#EXT-X-TARGETDURATION:{target}");
     let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", listing.media_sequence);
     for e in &listing.entries {
-        let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", rfc3339_ms(e.pdt_ms));
         let _ = writeln!(out, "#EXTINF:{},", seconds(e.duration_us));
+        let _ = writeln!(
+            out,
+            "#EXT-X-PROGRAM-DATE-TIME:{}",
+            program_date_time(e.pdt_ms)
+        );
         let _ = writeln!(out, "{}/{}.ts?token={token}", kind.name(), e.seq);
     }
     if ended {

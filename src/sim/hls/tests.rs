@@ -41,9 +41,9 @@ fn playlists_say_version_target_sequence_dates_and_relative_uris() {
     assert_eq!(
         text,
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:7\n\
-         #EXT-X-PROGRAM-DATE-TIME:2026-06-13T11:54:41.836Z\n#EXTINF:2.000,\nvideo/7.ts?token=T0k-_\n\
-         #EXT-X-PROGRAM-DATE-TIME:2026-06-13T11:54:43.836Z\n#EXTINF:2.000,\nvideo/8.ts?token=T0k-_\n\
-         #EXT-X-PROGRAM-DATE-TIME:2026-06-13T11:54:45.836Z\n#EXTINF:2.000,\nvideo/9.ts?token=T0k-_\n"
+         #EXTINF:2.000,\n#EXT-X-PROGRAM-DATE-TIME:2026-06-13T11:54:41.836+0000\nvideo/7.ts?token=T0k-_\n\
+         #EXTINF:2.000,\n#EXT-X-PROGRAM-DATE-TIME:2026-06-13T11:54:43.836+0000\nvideo/8.ts?token=T0k-_\n\
+         #EXTINF:2.000,\n#EXT-X-PROGRAM-DATE-TIME:2026-06-13T11:54:45.836+0000\nvideo/9.ts?token=T0k-_\n"
     );
     // Audio segments hold whole AAC frames; an ended playlist says so.
     let audio = Listing {
@@ -56,7 +56,7 @@ fn playlists_say_version_target_sequence_dates_and_relative_uris() {
     };
     let text = playlist::render(HlsKind::Audio, &audio, true, "t");
     assert!(
-        text.contains("#EXTINF:2.005,\naudio/3.ts?token=t\n"),
+        text.contains("#EXTINF:2.005,\n#EXT-X-PROGRAM-DATE-TIME:2026-06-13T11:54:41.836+0000\naudio/3.ts?token=t\n"),
         "{text}"
     );
     assert!(text.ends_with("#EXT-X-ENDLIST\n"), "{text}");
@@ -727,7 +727,12 @@ async fn a_real_encode_decodes_to_the_seed_media() {
     let audio_total: f32 = audio_list.segments[..2].iter().map(|s| s.duration).sum();
     // The first holds the encoder's priming too.
     assert!((audio_total - 4.0).abs() < 0.05, "{audio_total}");
-    let pdt = |s: &m3u8_rs::MediaSegment| s.program_date_time.unwrap().timestamp_millis();
+    let pdt = |s: &m3u8_rs::MediaSegment| {
+        let at = crate::core::source::hls::playlist::program_date_time(s).unwrap();
+        at.duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
     assert_eq!(
         pdt(&video_list.segments[1]) - pdt(&video_list.segments[0]),
         2000

@@ -36,8 +36,11 @@ const MAX_SIDE: u32 = 8192;
 pub struct Segment {
     pub seq: u64,
     pub bytes: Bytes,
-    /// When its first frame was captured (estimated; see [`super::fetch`]).
+    /// When its first frame was captured (see [`super::fetch`]).
     pub capture: Instant,
+    /// Whether `capture` is the playlist's own (`EXT-X-PROGRAM-DATE-TIME`) rather than
+    /// estimated from when the segment appeared.
+    pub exact: bool,
     /// When it was ready to decode; `None` if it was already listed when we started.
     pub arrived: Option<Instant>,
     /// The decoder must start afresh here.
@@ -49,7 +52,7 @@ pub struct Segment {
 struct Mark {
     start: u64,
     capture: Instant,
-    arrived: Option<Instant>,
+    exact: bool,
     /// The first timestamp seen in this segment, per kind (0 video, 1 audio).
     first_ts: [Option<i64>; 2],
 }
@@ -85,7 +88,7 @@ impl Read for SegmentReader {
             marks.push_back(Mark {
                 start: self.offset,
                 capture: seg.capture,
-                arrived: seg.arrived,
+                exact: seg.exact,
                 first_ts: [None, None],
             });
             while marks.len() > MARKS {
@@ -432,14 +435,9 @@ fn open_audio(
     }
 }
 
-/// The capture time of a frame with timestamp `ts` of `kind`, and when its segment
-/// arrived.
-fn timing(
-    marks: &Marks,
-    kind: usize,
-    ts: Option<i64>,
-    time_base: f64,
-) -> Option<(Instant, Option<Instant>)> {
+/// The capture time of a frame with timestamp `ts` of `kind`, and whether it is exact
+/// (from the playlist) rather than estimated.
+fn timing(marks: &Marks, kind: usize, ts: Option<i64>, time_base: f64) -> Option<(Instant, bool)> {
     let m = lock(marks);
     let (mark, first) = match ts {
         Some(ts) => m
@@ -459,7 +457,7 @@ fn timing(
     };
     let offset = ts.map_or(0.0, |ts| (ts - first) as f64 * time_base);
     let offset = Duration::from_secs_f64(offset.clamp(0.0, 600.0));
-    Some((mark.capture + offset, mark.arrived))
+    Some((mark.capture + offset, mark.exact))
 }
 
 /// Judges, waits for and shows one decoded picture; false once the clock is closed.
@@ -472,10 +470,10 @@ fn show_video(
 ) -> Result<bool, HlsError> {
     let (w, h) = (decoded.width(), decoded.height());
     let now = Instant::now();
-    let Some((capture, arrived)) = timing(marks, 0, decoded.timestamp(), v.time_base) else {
+    let Some((capture, exact)) = timing(marks, 0, decoded.timestamp(), v.time_base) else {
         return Ok(true);
     };
-    let at = match clock.judge(capture, arrived, now, !v.shown_any) {
+    let at = match clock.judge(capture, now) {
         Verdict::Drop => return Ok(true),
         Verdict::ShowAt(at) => at,
     };
@@ -487,7 +485,7 @@ fn show_video(
     v.frames.publish(fb, &[fb.full_rect()]);
     parts.stats.add_update(1);
     let behind = Instant::now().saturating_duration_since(capture);
-    parts.stats.set_behind_live(behind);
+    parts.stats.set_behind_live(behind, !exact);
     if let Ok(since_epoch) = (SystemTime::now() - behind).duration_since(UNIX_EPOCH) {
         parts
             .stats

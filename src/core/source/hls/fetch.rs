@@ -2,9 +2,14 @@
 //! decoder with its capture time.
 //!
 //! The capture time of a segment's first frame is its `EXT-X-PROGRAM-DATE-TIME` when that
-//! is plausible (not in the future, not older than the window), else the moment the
-//! segment first appeared in the playlist minus its duration (a segment is listed once
-//! complete). For the segment already listed when we start, that underestimates its age.
+//! is plausible (the segment did not end in the future, and is not older than
+//! [`PDT_SLACK`] past its end): then it is exact, encoder delay included. Otherwise it is
+//! an estimate: the moment the segment first appeared in the playlist minus its duration
+//! (a segment is listed once complete), which leaves out the producer's encoder delay,
+//! and for the segment already listed when we start, how long ago it appeared.
+//!
+//! A segment that cannot be used (missing, unreachable, or larger than
+//! [`MAX_SEGMENT_BYTES`]) is skipped and counted in the stream's skipped count.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -26,12 +31,17 @@ pub const MAX_SEGMENT_BYTES: usize = 16 << 20;
 const PLAYLIST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A segment's program date-time is trusted when it makes the segment at most this much
 /// older than its duration (beyond that the two clocks disagree).
-const PDT_SLACK: Duration = Duration::from_secs(30);
+pub const PDT_SLACK: Duration = Duration::from_secs(30);
+/// How far in the future a segment's end may seem by its program date-time (clocks that
+/// are a little apart) before the date is not believed.
+const FUTURE_SLACK: Duration = Duration::from_secs(1);
 
 /// What a fetch of a playlist or segment returned.
 enum Got {
     Body(Vec<u8>),
     Status(u16),
+    /// The body was larger than the cap (bytes): it was not read.
+    TooLarge(usize),
 }
 
 async fn get(
@@ -42,13 +52,12 @@ async fn get(
     stats: &StreamStats,
 ) -> Result<Got, HlsError> {
     let req = http.get(url.clone()).timeout(timeout);
-    let answer = send(req, max).await.map_err(|e| match e {
-        BodyError::Network(reason) => HlsError::Network(reason),
-        BodyError::TooLarge { max, .. } => {
-            HlsError::BadPlaylist(format!("a response is larger than {max} bytes"))
-        }
-        BodyError::Redirected { status, .. } => HlsError::Http { status },
-    })?;
+    let answer = match send(req, max).await {
+        Ok(answer) => answer,
+        Err(BodyError::Network(reason)) => return Err(HlsError::Network(reason)),
+        Err(BodyError::TooLarge { max, .. }) => return Ok(Got::TooLarge(max)),
+        Err(BodyError::Redirected { status, .. }) => return Err(HlsError::Http { status }),
+    };
     stats.add_bytes(answer.body.len());
     Ok(if (200..300).contains(&answer.status) {
         Got::Body(answer.body)
@@ -77,6 +86,7 @@ async fn load(
         Got::Status(s @ (404 | 410)) => return Err(HlsError::Gone { status: s }),
         Got::Status(s @ (401 | 403)) => return Err(HlsError::Refused { status: s }),
         Got::Status(status) => return Err(HlsError::Http { status }),
+        Got::TooLarge(max) => return Err(too_large_playlist(max)),
     };
     Ok((playlist::parse(&body)?, Instant::now()))
 }
@@ -129,25 +139,61 @@ pub enum FollowEnd {
     Stalled(Duration),
 }
 
-/// Estimates when a segment's first frame was captured.
-pub fn capture_time(seg: &SegmentRef, now_wall: SystemTime) -> Instant {
+fn too_large_playlist(max: usize) -> HlsError {
+    HlsError::BadPlaylist(format!("a playlist is larger than {max} bytes"))
+}
+
+/// When a segment's first frame was captured, and whether that is known (from its
+/// program date-time) rather than estimated; `now` and `now_wall` are the same moment on
+/// the two clocks.
+pub fn capture_time(seg: &SegmentRef, now: Instant, now_wall: SystemTime) -> (Instant, bool) {
     let appeared = seg
         .listed_at
         .checked_sub(seg.duration)
         .unwrap_or(seg.listed_at);
     let Some(pdt) = seg.program_date_time else {
-        return appeared;
+        return (appeared, false);
     };
+    let ends_in_future = pdt
+        .checked_add(seg.duration)
+        .and_then(|end| end.duration_since(now_wall).ok())
+        .is_some_and(|ahead| ahead > FUTURE_SLACK);
     let age = match now_wall.duration_since(pdt) {
-        Ok(age) => age,
-        // Slightly in the future (clock jitter): just captured.
-        Err(e) if e.duration() < Duration::from_secs(1) => Duration::ZERO,
-        Err(_) => return appeared,
+        Ok(age) if !ends_in_future && age <= seg.duration + PDT_SLACK => age,
+        // Another clock: the date cannot be believed.
+        Ok(_) => return (appeared, false),
+        Err(_) if !ends_in_future => Duration::ZERO,
+        Err(_) => return (appeared, false),
     };
-    if age > seg.duration + PDT_SLACK {
-        return appeared;
+    match now.checked_sub(age) {
+        Some(capture) => (capture, true),
+        None => (appeared, false),
     }
-    seg.listed_at.checked_sub(age).unwrap_or(appeared)
+}
+
+/// Fetches one segment; `None` (logged, and counted as skipped) when it cannot be used.
+async fn fetch_segment(
+    http: &reqwest::Client,
+    seg: &SegmentRef,
+    stats: &StreamStats,
+) -> Option<Vec<u8>> {
+    let timeout = (seg.duration * 3).max(Duration::from_secs(10));
+    match get(http, &seg.url, timeout, MAX_SEGMENT_BYTES, stats).await {
+        Ok(Got::Body(b)) => return Some(b),
+        Ok(Got::Status(status)) => {
+            tracing::info!(seq = seg.seq, "HLS segment answered HTTP {status}: skipped");
+        }
+        Ok(Got::TooLarge(max)) => {
+            tracing::warn!(
+                seq = seg.seq,
+                "HLS segment larger than {} MiB: skipped",
+                max >> 20
+            );
+        }
+        Err(e) => tracing::info!(seq = seg.seq, "HLS segment not fetched ({e}): skipped"),
+    }
+    stats.add_skipped();
+    None
 }
 
 /// Follows one media playlist until it ends, disappears or stalls, handing each new
@@ -177,6 +223,7 @@ pub async fn follow(
                 Ok(Got::Status(s @ (404 | 410))) => return Ok(FollowEnd::Gone(s)),
                 // An expired token: the session resolves a fresh URL.
                 Ok(Got::Status(s @ (401 | 403))) => return Err(HlsError::Refused { status: s }),
+                Ok(Got::TooLarge(max)) => return Err(too_large_playlist(max)),
                 Ok(Got::Status(status)) => {
                     tracing::debug!("HLS playlist answered HTTP {status}");
                     if tracker.is_stalled(Instant::now()) {
@@ -203,26 +250,17 @@ pub async fn follow(
                 "HLS segments left the window before we fetched them"
             );
         }
-        let now_wall = SystemTime::now();
         for seg in update.new {
-            let timeout = (seg.duration * 3).max(Duration::from_secs(10));
-            let body = match get(&http, &seg.url, timeout, MAX_SEGMENT_BYTES, &stats).await {
-                Ok(Got::Body(b)) => b,
-                Ok(Got::Status(status)) => {
-                    tracing::info!(seq = seg.seq, "HLS segment answered HTTP {status}: skipped");
-                    gap = true;
-                    continue;
-                }
-                Err(e) => {
-                    tracing::info!(seq = seg.seq, "HLS segment not fetched ({e}): skipped");
-                    gap = true;
-                    continue;
-                }
+            let Some(body) = fetch_segment(&http, &seg, &stats).await else {
+                gap = true;
+                continue;
             };
+            let (capture, exact) = capture_time(&seg, Instant::now(), SystemTime::now());
             let segment = Segment {
                 seq: seg.seq,
                 bytes: Bytes::from(body),
-                capture: capture_time(&seg, now_wall),
+                capture,
+                exact,
                 arrived: (!seg.was_listed_at_start).then(Instant::now),
                 discontinuity: seg.discontinuity || gap,
             };
@@ -261,21 +299,24 @@ mod tests {
 
     #[test]
     fn capture_time_prefers_a_plausible_program_date_time() {
+        let ms = Duration::from_millis;
         let now = Instant::now() + Duration::from_secs(100);
         let wall = SystemTime::now();
-        // Captured 2.4 s ago by the playlist's clock.
-        let c = capture_time(&seg(Some(wall - Duration::from_millis(2_400)), now), wall);
-        assert_eq!(now - c, Duration::from_millis(2_400));
-        // No date: it appeared now, so it began one duration ago.
-        let c = capture_time(&seg(None, now), wall);
-        assert_eq!(now - c, Duration::from_secs(2));
-        // A date from a clock an hour off is not believed.
-        let c = capture_time(&seg(Some(wall - Duration::from_secs(3_600)), now), wall);
-        assert_eq!(now - c, Duration::from_secs(2));
-        let c = capture_time(&seg(Some(wall + Duration::from_secs(60)), now), wall);
-        assert_eq!(now - c, Duration::from_secs(2));
-        // A little in the future: just captured.
-        let c = capture_time(&seg(Some(wall + Duration::from_millis(300)), now), wall);
-        assert_eq!(c, now);
+        // Listed at the first reload, 300 ms ago; captured 2.4 s ago by the playlist's
+        // clock: exact, counted from now.
+        let listed = now - ms(300);
+        let dated = |pdt: SystemTime| capture_time(&seg(Some(pdt), listed), now, wall);
+        assert_eq!(dated(wall - ms(2_400)), (now - ms(2_400), true));
+        // Ending half a second from now: clocks a little apart, believed.
+        assert_eq!(dated(wall - ms(1_500)), (now - ms(1_500), true));
+        // No date: it appeared when listed, so it began one duration before.
+        let estimate = (listed - ms(2_000), false);
+        assert_eq!(capture_time(&seg(None, listed), now, wall), estimate);
+        // A date from a clock an hour off, or one by which the segment ends later than a
+        // second from now (it was listed, so it is complete), is not believed.
+        assert_eq!(dated(wall - Duration::from_secs(3_600)), estimate);
+        assert_eq!(dated(wall + Duration::from_secs(60)), estimate);
+        assert_eq!(dated(wall + ms(300)), estimate);
+        assert_eq!(dated(wall - ms(900)), estimate);
     }
 }

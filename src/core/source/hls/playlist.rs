@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use m3u8_rs::{AlternativeMediaType, MasterPlaylist, MediaPlaylist, Playlist};
 
 use super::HlsError;
+use crate::core::source::tasklog::Micros;
 
 /// Largest playlist we read (a 30-segment window is about 3 KiB).
 pub const MAX_PLAYLIST_BYTES: usize = 1 << 20;
@@ -103,6 +104,31 @@ pub fn resolve(base: &url::Url, uri: &str) -> Result<url::Url, HlsError> {
         )));
     }
     Ok(url)
+}
+
+/// A segment's `EXT-X-PROGRAM-DATE-TIME`. m3u8-rs reads the strict RFC 3339 form
+/// (`…T10:00:00.000Z`, `…+00:00`) and keeps any other as an unknown tag; FFmpeg's hls
+/// muxer writes the zone in ISO 8601's basic form (`2026-06-13T11:54:41.836+0000`), which
+/// is read here, as is any zoned ISO 8601 date-time.
+pub fn program_date_time(seg: &m3u8_rs::MediaSegment) -> Option<SystemTime> {
+    if let Some(pdt) = seg.program_date_time {
+        return Some(SystemTime::from(pdt));
+    }
+    let text = seg
+        .unknown_tags
+        .iter()
+        .find(|t| t.tag == "X-PROGRAM-DATE-TIME")?
+        .rest
+        .as_deref()?
+        .trim();
+    // A date and a time (not a bare number), with a zone.
+    let b = text.as_bytes();
+    let zoned = matches!(b.last(), Some(b'Z' | b'z'))
+        || b.iter().skip(19).any(|c| matches!(c, b'+' | b'-'));
+    if !matches!(b.get(10), Some(b'T' | b't')) || !zoned {
+        return None;
+    }
+    Micros::from_text(text)?.system_time()
 }
 
 /// The reload interval while a segment is due, for a target duration (see
@@ -245,7 +271,7 @@ impl Tracker {
                 seq,
                 url: resolve(base, &seg.uri)?,
                 duration,
-                program_date_time: seg.program_date_time.map(SystemTime::from),
+                program_date_time: program_date_time(seg),
                 listed_at: now,
                 was_listed_at_start: at_start,
                 discontinuity,
@@ -438,6 +464,34 @@ mod tests {
         assert_eq!(
             t.next_reload(grew + Duration::from_millis(2_100)),
             Duration::from_millis(125)
+        );
+    }
+
+    #[test]
+    fn program_date_times_are_read_as_ffmpeg_and_rfc_3339_write_them() {
+        // FFmpeg 5.1's hls muxer with `-hls_flags program_date_time`, as it wrote it.
+        let text = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n\
+            #EXT-X-MEDIA-SEQUENCE:0\n\
+            #EXTINF:2.000000,\n#EXT-X-PROGRAM-DATE-TIME:2026-12-05T19:03:01.088+0000\ns0.ts\n\
+            #EXTINF:2.000000,\n#EXT-X-PROGRAM-DATE-TIME:2026-12-05T21:03:03.088+02:00\ns1.ts\n\
+            #EXTINF:2.000000,\n#EXT-X-PROGRAM-DATE-TIME:2026-12-05T19:03:05.088Z\ns2.ts\n\
+            #EXTINF:2.000000,\n#EXT-X-PROGRAM-DATE-TIME:1796497387\ns3.ts\n\
+            #EXTINF:2.000000,\n#EXT-X-PROGRAM-DATE-TIME:2026-12-05T19:03:09.088\ns4.ts\n";
+        let Ok(Parsed::Media(m)) = parse(text) else {
+            panic!("not a media playlist")
+        };
+        let at = |ms: u64| Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        let dates: Vec<_> = m.segments.iter().map(program_date_time).collect();
+        assert_eq!(
+            dates,
+            [
+                at(1_796_497_381_088),
+                at(1_796_497_383_088),
+                at(1_796_497_385_088),
+                // Not a date-time, and one without a zone: not believed.
+                None,
+                None,
+            ]
         );
     }
 
