@@ -11,6 +11,9 @@ use lookout::core::session::{self, SessionConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
+/// The tests measure this process's memory: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Resident memory of this process, in bytes.
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
@@ -69,6 +72,7 @@ async fn flooding_server(listener: tokio::net::TcpListener) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_rfb_server_that_stops_reading_cannot_grow_the_viewer() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(flooding_server(listener));
@@ -103,5 +107,74 @@ async fn a_websocket_rfb_server_that_stops_reading_cannot_grow_the_viewer() {
     // the decoder (16 MiB, over the 4 MiB budget so alone), plus the server's own message
     // in this same process (16 MiB framed), with room for the allocator.
     assert!(grew_mib < 96, "grew by {grew_mib} MiB");
+    h.send(lookout::core::event::Command::Stop);
+}
+
+/// A Waldiez runner that prints `lines` lines of 64 Ki two-byte characters (128 KiB each) as
+/// fast as the socket takes them, then stays open.
+async fn long_line_runner(listener: tokio::net::TcpListener, lines: usize) {
+    let (tcp, _) = listener.accept().await.unwrap();
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+    let text = "é".repeat(64 * 1024);
+    for n in 0..lines {
+        let msg = format!(r#"{{"id":"{n}-0","type":"print","task_id":"t","data":"{text}"}}"#);
+        if ws.send(Message::text(msg)).await.is_err() {
+            return;
+        }
+    }
+    while ws.next().await.is_some() {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_printing_long_lines_cannot_grow_the_log_past_its_budget() {
+    const LINES: usize = 3000; // 384 MiB of text
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(long_line_runner(listener, LINES));
+    let before = rss_bytes();
+    let source = format!("tasklog+ws://{addr}/ws/t").parse().unwrap();
+    let config = SessionConfig {
+        reconnect: false,
+        ..SessionConfig::default()
+    };
+    let h = session::spawn(
+        &tokio::runtime::Handle::current(),
+        source,
+        config,
+        noop_waker(),
+    );
+    let mut peak = before;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        peak = peak.max(rss_bytes());
+        if h.log().lock().log.end_seq() >= LINES as u64 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the lines did not all come"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    peak = peak.max(rss_bytes());
+    let (bytes, kept, dropped, max) = {
+        let state = h.log().lock();
+        let log = &state.log;
+        (
+            log.bytes(),
+            log.len(),
+            log.dropped(),
+            log.config().max_bytes,
+        )
+    };
+    let grew_mib = peak.saturating_sub(before) >> 20;
+    println!(
+        "{LINES} lines of 128 KiB: {kept} kept in {} MiB, {dropped} dropped; resident memory grew by {grew_mib} MiB",
+        bytes >> 20
+    );
+    assert!(bytes <= max && dropped > 0);
+    // The store's 64 MiB, a message being read and parsed, and the allocator's slack.
+    assert!(grew_mib < 160, "grew by {grew_mib} MiB");
     h.send(lookout::core::event::Command::Stop);
 }

@@ -355,13 +355,14 @@ fn dropped_lines_are_counted_at_the_top() {
     let mut log = TaskLog::new(TaskLogConfig {
         max_lines: 50,
         recent_ids: 100,
+        ..TaskLogConfig::default()
     });
     for n in 0..80 {
         push_sample(&mut log, n);
     }
     let mut h = log_harness(log);
     h.run();
-    h.get_by_label("30 older lines dropped (the log keeps the newest 50)");
+    h.get_by_label("30 older lines dropped (the log keeps the newest 50 lines, 64 MiB)");
     h.get_by_label(&draft(79));
 }
 

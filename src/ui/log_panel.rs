@@ -629,9 +629,10 @@ impl LogPanel {
                 ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                     ui.label(
                         RichText::new(format!(
-                            "{} older lines dropped (the log keeps the newest {})",
+                            "{} older lines dropped (the log keeps the newest {} lines, {} MiB)",
                             group(log.dropped()),
-                            group(log.config().max_lines as u64)
+                            group(log.config().max_lines as u64),
+                            log.config().max_bytes >> 20
                         ))
                         .color(theme::WARN),
                     );

@@ -363,6 +363,7 @@ mod tests {
         let mut log = TaskLog::new(TaskLogConfig {
             max_lines,
             recent_ids: 16,
+            ..TaskLogConfig::default()
         });
         for (level, message) in messages {
             log.push_log_entry(entry(level, message));

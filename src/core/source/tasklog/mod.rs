@@ -64,7 +64,7 @@ pub use prompt::PendingPrompt;
 pub use render::{LineKind, Rendered, render};
 pub use results::{RESULTS_TAIL, ResultMessage, TaskResults};
 pub use sse::{LogEntry, LogLevel, SseEvent, SseParser, parse_log_entry};
-pub use store::{LogLine, Push, TaskLog, TaskLogConfig};
+pub use store::{LogLine, MAX_DETAIL_CHARS, MAX_LINE_BYTES, Push, TaskLog, TaskLogConfig};
 
 /// Longest runner message or SSE event accepted, in bytes; a longer one is refused unread.
 pub const MAX_MESSAGE_BYTES: usize = 4 << 20;
@@ -113,6 +113,20 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// Cuts `text` to at most `max` characters in place, [`TRUNCATION_MARK`] appended when
+/// cut, and gives back spare capacity so what it holds is what it shows.
+fn cut_in_place(text: &mut String, max: usize) {
+    if text.len() > max
+        && let Some((at, _)) = text.char_indices().nth(max)
+    {
+        text.truncate(at);
+        text.push_str(TRUNCATION_MARK);
+    }
+    if text.capacity() > text.len() + 64 {
+        text.shrink_to_fit();
+    }
+}
+
 /// Display text: cut to [`MAX_TEXT_CHARS`].
 fn display_text(text: &str) -> String {
     // Fast path: a text of at most MAX_TEXT_CHARS bytes has at most that many characters.
@@ -132,5 +146,7 @@ fn name_text(text: &str) -> String {
     }
 }
 
+#[cfg(test)]
+mod memory_tests;
 #[cfg(test)]
 mod tests;

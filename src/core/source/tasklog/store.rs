@@ -27,7 +27,6 @@ use std::collections::VecDeque;
 
 use serde_json::Value;
 
-use super::MASK;
 use super::message::{
     AgentEvent, InputResponse, Meta, Micros, PrintContent, PrintMessage, TaskMessage, TaskStatus,
     parse,
@@ -36,6 +35,7 @@ use super::prompt::{PendingPrompt, Prompts, Recent};
 use super::render::{LineKind, Rendered, render};
 use super::results::{RESULTS_TAIL, Said, TaskResults, missing_from};
 use super::sse::{LogEntry, LogLevel};
+use super::{MASK, MAX_NAME_CHARS, MAX_TEXT_CHARS, TRUNCATION_MARK, cut_in_place};
 use crate::core::redact::Secret;
 
 /// How much a [`TaskLog`] keeps.
@@ -43,6 +43,10 @@ use crate::core::redact::Secret;
 pub struct TaskLogConfig {
     /// Most lines kept; past it the oldest are dropped (and counted). At least 1.
     pub max_lines: usize,
+    /// Most bytes the kept lines may hold ([`LogLine::bytes`]); past it the oldest are
+    /// dropped (and counted) as for `max_lines`. The newest line is always kept: one line
+    /// holds at most [`MAX_LINE_BYTES`].
+    pub max_bytes: usize,
     /// How many recent message ids (and prompt request ids) are remembered to drop
     /// replays. At least 1.
     pub recent_ids: usize,
@@ -52,6 +56,7 @@ impl Default for TaskLogConfig {
     fn default() -> Self {
         TaskLogConfig {
             max_lines: 200_000,
+            max_bytes: 64 << 20,
             recent_ids: 10_000,
         }
     }
@@ -74,6 +79,29 @@ pub struct LogLine {
     pub rendered: Rendered,
 }
 
+/// The most characters a line's folded detail keeps (a tool call's arguments in full,
+/// pretty-printed, or a long tool result); its text keeps [`MAX_TEXT_CHARS`].
+pub const MAX_DETAIL_CHARS: usize = 2 * MAX_TEXT_CHARS;
+
+/// The most one [`LogLine`] holds ([`LogLine::bytes`]), about 800 KiB: its text and detail
+/// cut to their characters (up to 4 bytes each, a mark and 64 spare), its ids to
+/// [`MAX_NAME_CHARS`].
+pub const MAX_LINE_BYTES: usize = std::mem::size_of::<LogLine>()
+    + 4 * (MAX_TEXT_CHARS + MAX_DETAIL_CHARS)
+    + 2 * (TRUNCATION_MARK.len() + 64)
+    + 2 * (4 * MAX_NAME_CHARS + TRUNCATION_MARK.len() + 64);
+
+impl LogLine {
+    /// The memory the line holds: itself and what its strings allocated.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<LogLine>()
+            + self.rendered.text.capacity()
+            + self.rendered.detail.as_ref().map_or(0, String::capacity)
+            + self.id.as_ref().map_or(0, String::capacity)
+            + self.request_id.as_ref().map_or(0, String::capacity)
+    }
+}
+
 /// What [`TaskLog::push`] did with a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Push {
@@ -88,6 +116,8 @@ pub enum Push {
 pub struct TaskLog {
     config: TaskLogConfig,
     lines: VecDeque<LogLine>,
+    /// The sum of the kept lines' [`LogLine::bytes`].
+    bytes: usize,
     next_seq: u64,
     dropped: u64,
     duplicates: u64,
@@ -111,11 +141,13 @@ impl TaskLog {
     pub fn new(config: TaskLogConfig) -> Self {
         let config = TaskLogConfig {
             max_lines: config.max_lines.max(1),
+            max_bytes: config.max_bytes,
             recent_ids: config.recent_ids.max(1),
         };
         TaskLog {
             config,
             lines: VecDeque::new(),
+            bytes: 0,
             next_seq: 0,
             dropped: 0,
             duplicates: 0,
@@ -199,7 +231,9 @@ impl TaskLog {
         };
         self.append(id, timestamp, None, rendered);
         if let Some(line) = self.lines.back_mut() {
+            let before = line.bytes();
             line.request_id = request_id;
+            self.bytes = self.bytes - before + line.bytes();
         }
         Push::Appended
     }
@@ -277,20 +311,34 @@ impl TaskLog {
         id: Option<String>,
         timestamp: Option<Micros>,
         level: Option<LogLevel>,
-        rendered: Rendered,
+        mut rendered: Rendered,
     ) {
-        while self.lines.len() >= self.config.max_lines {
-            self.lines.pop_front();
-            self.dropped += 1;
+        // A text made of many parts (a message calling a thousand tools) can outgrow what
+        // any one part was cut to.
+        cut_in_place(&mut rendered.text, MAX_TEXT_CHARS);
+        if let Some(detail) = &mut rendered.detail {
+            cut_in_place(detail, MAX_DETAIL_CHARS);
         }
-        self.lines.push_back(LogLine {
+        let line = LogLine {
             seq: self.next_seq,
             id,
             timestamp,
             level,
             request_id: None,
             rendered,
-        });
+        };
+        let size = line.bytes();
+        while !self.lines.is_empty()
+            && (self.lines.len() >= self.config.max_lines
+                || self.bytes + size > self.config.max_bytes)
+        {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= old.bytes();
+            }
+            self.dropped += 1;
+        }
+        self.bytes += size;
+        self.lines.push_back(line);
         self.next_seq += 1;
     }
 
@@ -373,7 +421,14 @@ impl TaskLog {
         self.lines.get(usize::try_from(index).ok()?)
     }
 
-    /// How many lines were dropped to stay within [`TaskLogConfig::max_lines`].
+    /// The memory the kept lines hold: the sum of their [`LogLine::bytes`], at most
+    /// [`TaskLogConfig::max_bytes`] (or one line's, when that alone is more).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// How many lines were dropped to stay within [`TaskLogConfig::max_lines`] and
+    /// [`TaskLogConfig::max_bytes`].
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
@@ -481,6 +536,7 @@ mod seq_tests {
         let mut log = TaskLog::new(TaskLogConfig {
             max_lines,
             recent_ids: 16,
+            ..TaskLogConfig::default()
         });
         for n in 0..lines {
             log.push_error(&format!("line {n}"));

@@ -614,6 +614,7 @@ fn the_id_memory_is_bounded() {
     let mut log = TaskLog::new(TaskLogConfig {
         max_lines: 100,
         recent_ids: 3,
+        ..TaskLogConfig::default()
     });
     for n in 0..4 {
         log.push_text(&print_with_id(n));
@@ -628,6 +629,7 @@ fn lines_are_capped_oldest_first() {
     let mut log = TaskLog::new(TaskLogConfig {
         max_lines: 10,
         recent_ids: 100,
+        ..TaskLogConfig::default()
     });
     for n in 0..25 {
         log.push_text(&print_with_id(n));
@@ -644,6 +646,7 @@ fn lines_are_capped_oldest_first() {
     let mut one = TaskLog::new(TaskLogConfig {
         max_lines: 0,
         recent_ids: 0,
+        ..TaskLogConfig::default()
     });
     one.push_text("a");
     one.push_text("b");
