@@ -178,3 +178,101 @@ async fn a_runner_printing_long_lines_cannot_grow_the_log_past_its_budget() {
     assert!(grew_mib < 160, "grew by {grew_mib} MiB");
     h.send(lookout::core::event::Command::Stop);
 }
+
+/// An RFB server (plain TCP) that, once the viewer is live, sets its clipboard `count`
+/// times to 1 MiB texts, the last one all `z`, while reading and ignoring the viewer.
+async fn clipboard_server(listener: tokio::net::TcpListener, count: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tcp, _) = listener.accept().await.unwrap();
+    let (mut rx, mut tx) = tcp.into_split();
+    let mut buf = [0u8; 64];
+    tx.write_all(b"RFB 003.008\n").await.unwrap();
+    rx.read_exact(&mut buf[..12]).await.unwrap();
+    tx.write_all(&[1, 1]).await.unwrap(); // one security type: None
+    rx.read_exact(&mut buf[..1]).await.unwrap();
+    tx.write_all(&[0, 0, 0, 0]).await.unwrap(); // SecurityResult OK
+    rx.read_exact(&mut buf[..1]).await.unwrap(); // ClientInit
+    let mut init = vec![0, 64, 0, 64]; // 64×64
+    init.extend_from_slice(&[32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]);
+    init.extend_from_slice(&4u32.to_be_bytes());
+    init.extend_from_slice(b"clip");
+    tx.write_all(&init).await.unwrap();
+    tokio::spawn(async move {
+        let mut sink = vec![0u8; 64 * 1024];
+        while rx.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+    });
+    let len = 1usize << 20;
+    for n in 0..count {
+        let fill = if n + 1 == count {
+            b'z'
+        } else {
+            b'a' + (n % 25) as u8
+        };
+        let mut msg = vec![3, 0, 0, 0];
+        msg.extend_from_slice(&(len as u32).to_be_bytes());
+        msg.resize(8 + len, fill);
+        if tx.write_all(&msg).await.is_err() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_flooding_its_clipboard_holds_one_text_in_an_unread_session() {
+    const COUNT: usize = 600; // 600 MiB of clipboard
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(clipboard_server(listener, COUNT));
+    let source = format!("vnc://{addr}").parse().unwrap();
+    let config = SessionConfig {
+        reconnect: false,
+        ..SessionConfig::default()
+    };
+    let mut h = session::spawn(
+        &tokio::runtime::Handle::current(),
+        source,
+        config,
+        noop_waker(),
+    );
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
+            Ok(Some(SessionEvent::State(SessionState::Live(_)))) => break,
+            Ok(Some(SessionEvent::State(s))) if s.is_final() => panic!("{s:?}"),
+            Ok(Some(_)) => {}
+            other => panic!("no live state: {other:?}"),
+        }
+    }
+    // The front end reads nothing while the clipboards come.
+    let before = rss_bytes();
+    let mut peak = before;
+    let mut last = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        peak = peak.max(rss_bytes());
+        if h.stats().sample().bytes_in >= (COUNT << 20) as u64 {
+            // All came: now read, once the last has passed the decoder.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let mut events = 0;
+            while let Some(e) = h.try_recv_event() {
+                events += usize::from(e == SessionEvent::RemoteClipboard);
+            }
+            last = h.take_remote_clipboard();
+            println!("{events} clipboard events queued for {COUNT} clipboards");
+            assert!(events <= 2, "{events} clipboard events queued");
+            break;
+        }
+    }
+    let grew_mib = peak.saturating_sub(before) >> 20;
+    println!("resident memory grew by {grew_mib} MiB under {COUNT} MiB of clipboards");
+    let last = last.expect("the clipboards did not all come, or none was kept");
+    assert!(
+        last.len() == 1 << 20 && last.bytes().all(|b| b == b'z'),
+        "not the newest"
+    );
+    // The newest text and one being read, with the decoder's few queued (16 at most).
+    assert!(grew_mib < 48, "grew by {grew_mib} MiB");
+    h.send(lookout::core::event::Command::Stop);
+}

@@ -497,9 +497,10 @@ fn control_is_refused_when_the_provider_disables_input_or_the_stream_is_not_live
 fn remote_clipboard_can_be_copied_and_paste_sends_the_local_text() {
     let mut s = setup();
     live_picture(&mut s);
+    assert!(s.peer.clipboard.put("order #4411".into()));
     s.peer
         .events
-        .try_send(SessionEvent::RemoteClipboard("order #4411".into()))
+        .try_send(SessionEvent::RemoteClipboard)
         .unwrap();
     s.harness.run();
     assert_eq!(s.harness.state().remote_clipboard(), Some("order #4411"));

@@ -167,8 +167,9 @@ pub enum SessionEvent {
     State(SessionState),
     /// The remote rang its bell.
     Bell,
-    /// The remote put text on its clipboard (RFB ServerCutText), bounded in size.
-    RemoteClipboard(String),
+    /// The remote put text on its clipboard (RFB ServerCutText, up to 1 MiB): take it with
+    /// [`SessionHandle::take_remote_clipboard`](crate::core::session::SessionHandle::take_remote_clipboard).
+    RemoteClipboard,
     /// The page the remote browser shows (preview `url` messages), secrets redacted.
     PageUrl(String),
     /// An answer reached the task (over the socket, or the REST fallback when `rest`).

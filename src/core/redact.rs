@@ -168,12 +168,15 @@ fn value_start(text: &str, i: usize, c: char) -> Option<usize> {
             .find(|&(_, ch)| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'))
             .map_or(0, |(p, ch)| p + ch.len_utf8());
         let key = &text[key_start..i];
-        let secret = !key.is_empty() && (is_secret_key(key) || is_secret_header(key));
         let after = &text[i + 1..];
         let spaces = match c {
             ':' => after.len() - after.trim_start_matches(' ').len(),
             _ => 0,
         };
+        // `key=v`, `token:v` and a header's `x-api-key: v`; but prose such as "the API
+        // key: not valid" is a sentence, not a credential.
+        let secret = !key.is_empty()
+            && (is_secret_header(key) || (is_secret_key(key) && spaces == 0));
         return secret.then_some(i + 1 + spaces);
     }
     let word_start = !text[..i]
@@ -318,6 +321,12 @@ mod tests {
         ] {
             let _ = text(t);
         }
+        // Prose about a key is not a key.
+        assert_eq!(
+            text("Optexity rejected the API key: not valid (401)"),
+            "Optexity rejected the API key: not valid (401)"
+        );
+        assert_eq!(text("token:abc password=hunter2"), "token:*** password=***");
         // Too short to search for: left alone rather than garbling every "ab".
         let _short = Secret::new("ab");
         assert_eq!(text("abab"), "abab");

@@ -229,7 +229,11 @@ impl TaskView {
             match event {
                 SessionEvent::State(state) => self.state = state,
                 SessionEvent::Bell => {}
-                SessionEvent::RemoteClipboard(text) => self.remote_clipboard = Some(text),
+                SessionEvent::RemoteClipboard => {
+                    if let Some(text) = self.handle.take_remote_clipboard() {
+                        self.remote_clipboard = Some(text);
+                    }
+                }
                 SessionEvent::PageUrl(url) => self.page_url = Some(url),
                 SessionEvent::AnswerSent { .. } | SessionEvent::AnswerFailed { .. } => {}
             }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{SessionConfig, SessionPeer};
+use super::{ClipboardSlot, SessionConfig, SessionPeer};
 use crate::core::error::CoreError;
 use crate::core::event::{Command, SessionError, SessionEvent, SessionState, StreamStats, Waker};
 use crate::core::frame::FrameSlot;
@@ -132,6 +132,7 @@ pub(crate) struct Outlet {
     pub stats: Arc<StreamStats>,
     pub log: Arc<LogSlot>,
     pub waker: Waker,
+    clipboard: Arc<ClipboardSlot>,
     events: mpsc::Sender<SessionEvent>,
 }
 
@@ -143,6 +144,14 @@ impl Outlet {
         }
         let _ = self.events.send(event).await;
         self.wake();
+    }
+
+    /// The remote set its clipboard: replaces a text the front end has not read yet, or
+    /// tells it to look.
+    pub async fn remote_clipboard(&self, text: String) {
+        if self.clipboard.put(text) {
+            self.emit(SessionEvent::RemoteClipboard).await;
+        }
     }
 
     pub async fn set_state(&self, state: SessionState) {
@@ -338,6 +347,7 @@ impl Session {
             frames,
             stats,
             log,
+            clipboard,
             events,
             commands,
             waker,
@@ -359,6 +369,7 @@ impl Session {
                 stats,
                 log,
                 waker,
+                clipboard,
                 events,
             },
         }

@@ -12,7 +12,7 @@ mod runner;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
@@ -34,6 +34,31 @@ pub const EVENT_CAPACITY: usize = 256;
 /// Capacity of the front end → core command channel.
 pub const COMMAND_CAPACITY: usize = 256;
 
+/// The remote's clipboard text, the newest only. A remote that sets its clipboard faster
+/// than the front end reads it replaces the text not yet read, so a session holds at most
+/// one clipboard (up to 1 MiB) however many the server sends, and only one
+/// [`SessionEvent::RemoteClipboard`] is queued at a time.
+#[derive(Debug, Default)]
+pub struct ClipboardSlot(Mutex<Option<String>>);
+
+impl ClipboardSlot {
+    /// Puts `text` in place of any not yet read; true if the slot was empty (the front end
+    /// needs an event to look).
+    pub fn put(&self, text: String) -> bool {
+        self.lock().replace(text).is_none()
+    }
+
+    /// Takes the text, if any came since the last take.
+    pub fn take(&self) -> Option<String> {
+        self.lock().take()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        // A string is valid whatever a panicking holder was doing.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// What a front end holds for one session.
 #[derive(Debug)]
 pub struct SessionHandle {
@@ -41,6 +66,7 @@ pub struct SessionHandle {
     frames: Arc<FrameSlot>,
     stats: Arc<StreamStats>,
     log: Arc<LogSlot>,
+    clipboard: Arc<ClipboardSlot>,
     events: mpsc::Receiver<SessionEvent>,
     commands: mpsc::Sender<Command>,
 }
@@ -50,6 +76,7 @@ pub struct SessionPeer {
     pub frames: Arc<FrameSlot>,
     pub stats: Arc<StreamStats>,
     pub log: Arc<LogSlot>,
+    pub clipboard: Arc<ClipboardSlot>,
     pub events: mpsc::Sender<SessionEvent>,
     pub commands: mpsc::Receiver<Command>,
     pub waker: Waker,
@@ -64,12 +91,14 @@ impl SessionHandle {
         let frames = Arc::new(FrameSlot::new());
         let stats = Arc::new(StreamStats::default());
         let log = Arc::new(LogSlot::default());
+        let clipboard = Arc::new(ClipboardSlot::default());
         (
             SessionHandle {
                 label: label.into(),
                 frames: frames.clone(),
                 stats: stats.clone(),
                 log: log.clone(),
+                clipboard: clipboard.clone(),
                 events: ev_rx,
                 commands: cmd_tx,
             },
@@ -77,6 +106,7 @@ impl SessionHandle {
                 frames,
                 stats,
                 log,
+                clipboard,
                 events: ev_tx,
                 commands: cmd_rx,
                 waker,
@@ -100,6 +130,12 @@ impl SessionHandle {
     /// The task log (empty and inactive for picture sources).
     pub fn log(&self) -> &Arc<LogSlot> {
         &self.log
+    }
+
+    /// The remote's newest clipboard text, once: look after a
+    /// [`SessionEvent::RemoteClipboard`].
+    pub fn take_remote_clipboard(&self) -> Option<String> {
+        self.clipboard.take()
     }
 
     /// The next pending event, without waiting.

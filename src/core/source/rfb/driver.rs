@@ -287,7 +287,7 @@ impl RfbDriver {
                 out.set_state(SessionState::Live(info)).await;
             }
             DecoderNote::Bell => out.emit(SessionEvent::Bell).await,
-            DecoderNote::CutText(text) => out.emit(SessionEvent::RemoteClipboard(text)).await,
+            DecoderNote::CutText(text) => out.remote_clipboard(text).await,
         }
     }
 
