@@ -21,6 +21,28 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+/// A session of `source` that does not reconnect, once it is live.
+async fn live_session(source: &str) -> session::SessionHandle {
+    let config = SessionConfig {
+        reconnect: false,
+        ..SessionConfig::default()
+    };
+    let mut h = session::spawn(
+        &tokio::runtime::Handle::current(),
+        source.parse().unwrap(),
+        config,
+        noop_waker(),
+    );
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
+            Ok(Some(SessionEvent::State(SessionState::Live(_)))) => return h,
+            Ok(Some(SessionEvent::State(s))) if s.is_final() => panic!("{s:?}"),
+            Ok(Some(_)) => {}
+            other => panic!("no live state: {other:?}"),
+        }
+    }
+}
+
 /// Reads binary WebSocket messages until `n` bytes have come.
 async fn read_bytes<S>(ws: &mut S, pending: &mut Vec<u8>, n: usize) -> Vec<u8>
 where
@@ -76,25 +98,7 @@ async fn a_websocket_rfb_server_that_stops_reading_cannot_grow_the_viewer() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(flooding_server(listener));
-    let source = format!("rfb+ws://{addr}/websockify").parse().unwrap();
-    let config = SessionConfig {
-        reconnect: false,
-        ..SessionConfig::default()
-    };
-    let mut h = session::spawn(
-        &tokio::runtime::Handle::current(),
-        source,
-        config,
-        noop_waker(),
-    );
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
-            Ok(Some(SessionEvent::State(SessionState::Live(_)))) => break,
-            Ok(Some(SessionEvent::State(s))) if s.is_final() => panic!("{s:?}"),
-            Ok(Some(_)) => {}
-            other => panic!("no live state: {other:?}"),
-        }
-    }
+    let h = live_session(&format!("rfb+ws://{addr}/websockify")).await;
     let before = rss_bytes();
     let mut peak = before;
     for _ in 0..40 {
@@ -225,25 +229,7 @@ async fn a_server_flooding_its_clipboard_holds_one_text_in_an_unread_session() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(clipboard_server(listener, COUNT));
-    let source = format!("vnc://{addr}").parse().unwrap();
-    let config = SessionConfig {
-        reconnect: false,
-        ..SessionConfig::default()
-    };
-    let mut h = session::spawn(
-        &tokio::runtime::Handle::current(),
-        source,
-        config,
-        noop_waker(),
-    );
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
-            Ok(Some(SessionEvent::State(SessionState::Live(_)))) => break,
-            Ok(Some(SessionEvent::State(s))) if s.is_final() => panic!("{s:?}"),
-            Ok(Some(_)) => {}
-            other => panic!("no live state: {other:?}"),
-        }
-    }
+    let mut h = live_session(&format!("vnc://{addr}")).await;
     // The front end reads nothing while the clipboards come.
     let before = rss_bytes();
     let mut peak = before;

@@ -175,8 +175,8 @@ fn value_start(text: &str, i: usize, c: char) -> Option<usize> {
         };
         // `key=v`, `token:v` and a header's `x-api-key: v`; but prose such as "the API
         // key: not valid" is a sentence, not a credential.
-        let secret = !key.is_empty()
-            && (is_secret_header(key) || (is_secret_key(key) && spaces == 0));
+        let secret =
+            !key.is_empty() && (is_secret_header(key) || (is_secret_key(key) && spaces == 0));
         return secret.then_some(i + 1 + spaces);
     }
     let word_start = !text[..i]
