@@ -52,17 +52,11 @@ fn main() {
             start.fds, start.threads, start.rss_mib
         );
         let every = Duration::from_secs(every);
-        let [a, b, c, d] = Kind::ALL;
-        let reports = tokio::join!(
-            run_drops_every(&sim, a, drops, every),
-            run_drops_every(&sim, b, drops, every),
-            run_drops_every(&sim, c, drops, every),
-            run_drops_every(&sim, d, drops, every),
-        );
-        for (kind, report) in Kind::ALL
-            .iter()
-            .zip([reports.0, reports.1, reports.2, reports.3])
-        {
+        let reports = futures_util::future::join_all(
+            Kind::ALL.map(|kind| run_drops_every(&sim, kind, drops, every)),
+        )
+        .await;
+        for (kind, report) in Kind::ALL.iter().zip(reports) {
             println!("soak: {kind:?}: {report}");
         }
         let end = Resources::now();

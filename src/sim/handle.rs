@@ -463,6 +463,17 @@ impl SimHandle {
         settings
     }
 
+    /// Test hook: every HLS stream URL issued so far answers 403 from now on, as if its
+    /// token had expired; `recorder/stream` hands out working ones again.
+    pub fn revoke_agentstation_hls_urls(&self) {
+        self.agentstation.recorders().revoke_tokens();
+    }
+
+    /// HLS stream URLs handed out by `recorder/stream`, all workstations and kinds.
+    pub fn agentstation_hls_urls_issued(&self) -> u64 {
+        self.agentstation.recorders().tokens_issued()
+    }
+
     /// Log stream URLs handed out by `POST …/log/stream`, all workstations.
     pub fn agentstation_log_urls_issued(&self) -> u64 {
         self.agentstation.log_urls_issued()

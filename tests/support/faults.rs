@@ -21,10 +21,18 @@ pub enum Kind {
     TaskLog,
     /// AgentStation: the workstation's SSE log, a stream URL per connection.
     Sse,
+    /// AgentStation: the workstation's HLS video, a stream URL per connection.
+    Hls,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Rfb, Kind::Preview, Kind::TaskLog, Kind::Sse];
+    pub const ALL: [Kind; 5] = [
+        Kind::Rfb,
+        Kind::Preview,
+        Kind::TaskLog,
+        Kind::Sse,
+        Kind::Hls,
+    ];
 
     fn source(self) -> SourceSpec {
         let parsed = |s: &str| s.parse::<SourceSpec>().unwrap();
@@ -34,6 +42,7 @@ impl Kind {
             Kind::TaskLog => parsed("waldiez:demo"),
             // `agentstation:` is the workstation's video; its log is what `--log` takes.
             Kind::Sse => parsed("agentstation:ws-demo").as_log().unwrap(),
+            Kind::Hls => parsed("agentstation:ws-demo"),
         }
     }
 
@@ -46,6 +55,8 @@ impl Kind {
             Kind::Sse => {
                 sim.end_agentstation_logs("ws-demo");
             }
+            // Its URL's token expires: the next playlist or segment answers 403.
+            Kind::Hls => sim.revoke_agentstation_hls_urls(),
         }
     }
 
@@ -58,13 +69,14 @@ impl Kind {
             Kind::Preview => Some(sim.stats().preview_tokens_issued),
             Kind::TaskLog => None,
             Kind::Sse => Some(sim.agentstation_log_urls_issued()),
+            Kind::Hls => Some(sim.agentstation_hls_urls_issued()),
         }
     }
 
     /// Pictures shown, or log lines stored: what must keep coming.
     fn progress(self, h: &SessionHandle) -> u64 {
         match self {
-            Kind::Rfb | Kind::Preview => h.stats().sample().updates,
+            Kind::Rfb | Kind::Preview | Kind::Hls => h.stats().sample().updates,
             Kind::TaskLog | Kind::Sse => h.log().generation(),
         }
     }

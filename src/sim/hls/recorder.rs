@@ -290,7 +290,11 @@ pub(crate) struct NotRecording;
 /// Every workstation's recorder.
 #[derive(Debug)]
 pub(crate) struct Recorders {
-    tokens: TokenIssuer,
+    /// Replaced by [`Recorders::revoke_tokens`], which voids every token issued before.
+    tokens: std::sync::RwLock<TokenIssuer>,
+    token_ttl_ms: u64,
+    /// Stream tokens issued, for the client's tests (a reconnect must fetch a fresh one).
+    tokens_issued: AtomicU64,
     idle_ms: u64,
     recorders: Mutex<HashMap<String, Arc<Recorder>>>,
     /// Set at shutdown: no encoder starts any more.
@@ -305,7 +309,9 @@ fn token_subject(id: &str, kind: HlsKind) -> String {
 impl Recorders {
     pub fn new(token_ttl_ms: u64, idle_ms: u64) -> Recorders {
         Recorders {
-            tokens: TokenIssuer::new(token_ttl_ms),
+            tokens: std::sync::RwLock::new(TokenIssuer::new(token_ttl_ms)),
+            token_ttl_ms,
+            tokens_issued: AtomicU64::new(0),
             idle_ms,
             recorders: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
@@ -355,7 +361,24 @@ impl Recorders {
         }
         r.touch();
         self.ensure_encoder(&r);
-        Ok(self.tokens.issue(&token_subject(id, kind)))
+        self.tokens_issued.fetch_add(1, Ordering::Relaxed);
+        Ok(self.issuer().issue(&token_subject(id, kind)))
+    }
+
+    /// Stream tokens issued so far (every workstation, both kinds).
+    pub fn tokens_issued(&self) -> u64 {
+        self.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    /// Voids every stream token issued so far, as their expiry would: the playlists and
+    /// segments of open streams answer 403 until the client asks `recorder/stream` again.
+    pub fn revoke_tokens(&self) {
+        let fresh = TokenIssuer::new(self.token_ttl_ms);
+        *self.tokens.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+    }
+
+    fn issuer(&self) -> std::sync::RwLockReadGuard<'_, TokenIssuer> {
+        self.tokens.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts the encoder unless it runs, the recorder does not record, the simulator
@@ -403,7 +426,7 @@ impl Recorders {
         token: &str,
         counter: fn(&Recorder) -> &AtomicU64,
     ) -> Result<Arc<Recorder>, HlsRefusal> {
-        if let Err(why) = self.tokens.verify(&token_subject(id, kind), token) {
+        if let Err(why) = self.issuer().verify(&token_subject(id, kind), token) {
             tracing::debug!(workstation = %id, "refused an HLS token: {why}");
             return Err(HlsRefusal::Forbidden);
         }
