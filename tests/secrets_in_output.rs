@@ -53,7 +53,7 @@ async fn run(sim: &SimHandle, args: &[&str], for_: Duration) -> String {
     )
 }
 
-/// Fails on any secret, and on any `token=`/`access_token=` value that is not `***`.
+/// Fails on any secret, any escape character, and on any `token=`/`access_token=` value that is not `***`.
 fn assert_clean(what: &str, output: &str, secrets: &[&str]) {
     assert!(
         output.len() > 300,
@@ -66,6 +66,12 @@ fn assert_clean(what: &str, output: &str, secrets: &[&str]) {
             around(output, secret)
         );
     }
+    // Output to a pipe, not a terminal: no colour codes, and no server's escapes.
+    assert!(
+        !output.contains('\u{1b}'),
+        "{what}: an escape sequence in output that is not a terminal:\n{}",
+        around(output, "\u{1b}")
+    );
     for (at, _) in output.match_indices("token=") {
         let value = &output[at + "token=".len()..];
         assert!(
