@@ -11,6 +11,7 @@ pub mod jpeg;
 pub mod log_slot;
 pub mod net;
 pub mod provider;
+pub mod record;
 pub mod redact;
 pub mod session;
 pub mod source;
