@@ -149,6 +149,7 @@ impl FrameDecoder {
         let png_err = |e: png::DecodingError| PreviewError::Png {
             detail: e.to_string(),
         };
+        check_palette(bytes)?;
         let limits = png::Limits {
             bytes: PNG_ALLOCATION_LIMIT,
         };
@@ -204,6 +205,27 @@ impl FrameDecoder {
         }
         Ok((w, h))
     }
+}
+
+/// Refuses a PNG whose palette (PLTE) is not a whole number of colours, 1 to 256: png 0.18.1
+/// panics expanding one (image-rs/image-png#694; found by fuzzing, `preview_binary`). The
+/// chunks before the first IDAT are walked; PLTE must come before it.
+fn check_palette(bytes: &[u8]) -> Result<(), PreviewError> {
+    let mut at = 8; // the signature
+    while let Some(head) = bytes.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"PLTE" if len % 3 != 0 || !(3..=768).contains(&len) => {
+                return Err(PreviewError::Png {
+                    detail: format!("a palette of {len} bytes is not 1 to 256 colours"),
+                });
+            }
+            b"IDAT" | b"IEND" => break,
+            _ => {}
+        }
+        at = at.saturating_add(12).saturating_add(len);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -405,6 +427,23 @@ mod tests {
         assert_eq!(px(fb, 0, 0), [255, 0, 0, 255], "tRNS alpha is dropped");
         assert_eq!(px(fb, 3, 0), [9, 9, 9, 255]);
         assert_eq!(px(fb, 1, 1), [0, 0, 255, 255]);
+        // A palette cut to a part of a colour is refused, not a panic in png.
+        let plte = indexed.windows(4).position(|w| w == b"PLTE").unwrap() - 4;
+        let mut bad = indexed[..plte].to_vec();
+        let chunk: &[u8] = b"PLTE\xff\0\0\0";
+        bad.extend_from_slice(&4u32.to_be_bytes());
+        bad.extend_from_slice(chunk);
+        bad.extend_from_slice(&crc32fast::hash(chunk).to_be_bytes());
+        let rest = plte + 12 + palette.len();
+        bad.extend_from_slice(&indexed[rest..]);
+        let err = d.decode_image(ImageFormat::Png, &bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            PreviewError::Png {
+                detail: "a palette of 4 bytes is not 1 to 256 colours".into()
+            }
+            .to_string()
+        );
         // 1-bit grey: 0 is black, 1 white.
         let grey = png(8, 1, ColorType::Grayscale, BitDepth::One, &[0b1010_0000]);
         let fb = d.decode_image(ImageFormat::Png, &grey).unwrap();
