@@ -215,7 +215,7 @@ fn check_palette(bytes: &[u8]) -> Result<(), PreviewError> {
     while let Some(head) = bytes.get(at..at + 8) {
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         match &head[4..8] {
-            b"PLTE" if len % 3 != 0 || !(3..=768).contains(&len) => {
+            b"PLTE" if !len.is_multiple_of(3) || !(3..=768).contains(&len) => {
                 return Err(PreviewError::Png {
                     detail: format!("a palette of {len} bytes is not 1 to 256 colours"),
                 });
