@@ -7,4 +7,32 @@
 
 pub mod format;
 pub mod reader;
+pub mod replay;
+pub mod tee;
 pub mod writer;
+
+use format::Kind;
+use writer::RecordSink;
+
+/// A recording and the track a session's stream goes to.
+#[derive(Clone, Debug)]
+pub struct TrackSink {
+    pub sink: RecordSink,
+    pub track: u8,
+}
+
+impl TrackSink {
+    pub fn new(sink: RecordSink, track: u8) -> Self {
+        TrackSink { sink, track }
+    }
+
+    /// Queues a record of this track stamped now; false if it was dropped.
+    pub fn put(&self, kind: Kind, payload: Vec<u8>) -> bool {
+        self.sink.put(kind, self.track, payload)
+    }
+
+    /// Queues a JSON record of this track stamped now (redacted).
+    pub fn put_json(&self, kind: Kind, value: &serde_json::Value) -> bool {
+        self.sink.put_json(kind, self.track, value)
+    }
+}

@@ -21,6 +21,7 @@ use crate::core::event::{Command, SessionError, SessionEvent, SessionState, Stre
 use crate::core::frame::FrameSlot;
 use crate::core::input::InputEvent;
 use crate::core::log_slot::LogSlot;
+use crate::core::record::format::Kind;
 use crate::core::redact::Secret;
 
 /// One kind of source, from its provider to its decoded output.
@@ -141,6 +142,9 @@ impl Outlet {
     pub async fn emit(&self, event: SessionEvent) {
         if let SessionEvent::State(state) = &event {
             tracing::info!(source = %self.label, state = state.label(), "{state:?}");
+            if let Some(record) = &self.config.record {
+                record.put_json(Kind::Event, &state_event(state));
+            }
         }
         let _ = self.events.send(event).await;
         self.wake();
@@ -161,6 +165,18 @@ impl Outlet {
     pub fn wake(&self) {
         (self.waker)();
     }
+}
+
+/// A state as a recording's `Event` (docs/recording-format.md).
+fn state_event(state: &SessionState) -> serde_json::Value {
+    let message = match state {
+        SessionState::Reconnecting { error, .. } | SessionState::Failed { error } => {
+            Some(error.message.clone())
+        }
+        SessionState::Ended { reason } => Some(reason.clone()),
+        _ => None,
+    };
+    serde_json::json!({"type": "state", "state": state.label(), "message": message})
 }
 
 /// The operator's commands, as a running connection sees them.

@@ -21,6 +21,7 @@ use super::config::Settings;
 use super::event::{Command, SessionEvent, StreamStats, Waker};
 use super::frame::FrameSlot;
 use super::log_slot::LogSlot;
+use super::record::TrackSink;
 use super::source::SourceSpec;
 use super::source::hls::driver::HlsDriver;
 use super::source::preview::driver::PreviewDriver;
@@ -198,6 +199,8 @@ pub struct SessionConfig {
     pub reconnect: bool,
     /// Where video streams' sound goes (`None`: no sound is decoded).
     pub audio: Option<Arc<dyn AudioSink>>,
+    /// The recording this session's stream and states go to, and its track there.
+    pub record: Option<TrackSink>,
 }
 
 impl Default for SessionConfig {
@@ -208,6 +211,7 @@ impl Default for SessionConfig {
             status_poll_ms: 1_000,
             reconnect: true,
             audio: None,
+            record: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! update into the session's [`FrameSlot`], and tells the session task only what it must
 //! act on ([`DecoderNote`]): the stream is live (or resized), a bell, remote clipboard text.
 
+use std::io::BufReader;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -10,6 +11,8 @@ use super::{RfbClient, RfbError, RfbOptions, ServerEvent};
 use crate::core::event::{LiveInfo, StreamStats, Waker};
 use crate::core::frame::FrameSlot;
 use crate::core::net::{self, ChannelWriter};
+use crate::core::record::TrackSink;
+use crate::core::record::tee::Tee;
 
 /// What the decoder thread tells the session task.
 pub(super) enum DecoderNote {
@@ -29,6 +32,8 @@ pub(super) struct DecoderParts {
     pub stats: Arc<StreamStats>,
     pub waker: Waker,
     pub notes: mpsc::Sender<DecoderNote>,
+    /// Where the bytes the decoder consumes are recorded.
+    pub record: Option<TrackSink>,
 }
 
 /// Runs the RFB client on its own named thread; the receiver resolves when it stops.
@@ -56,11 +61,19 @@ fn live_info(client: &RfbClient) -> LiveInfo {
     }
 }
 
+/// Records what the client has applied: a replay to this moment shows this picture.
+fn put_consumed<R: std::io::Read>(reader: &mut BufReader<Tee<R>>) {
+    let unread = reader.buffer().len();
+    reader.get_mut().put_consumed(unread);
+}
+
 /// The thread's body: handshake, then apply messages until the stream ends.
 fn decode(parts: DecoderParts) -> Result<(), RfbError> {
-    let mut reader = std::io::BufReader::with_capacity(256 * 1024, parts.incoming.into_reader());
+    let tee = Tee::new(parts.incoming.into_reader(), parts.record.clone());
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, tee);
     let mut writer = ChannelWriter::new(parts.outgoing);
     let mut client = RfbClient::connect(&mut reader, &mut writer, &parts.options)?;
+    put_consumed(&mut reader);
     client.publish_to(parts.frames.clone());
     if parts
         .notes
@@ -71,7 +84,9 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
     }
     let mut qemu_keys_noted = false;
     loop {
-        match client.read_message(&mut reader, &mut writer)? {
+        let event = client.read_message(&mut reader, &mut writer)?;
+        put_consumed(&mut reader);
+        match event {
             ServerEvent::Update(update) => {
                 if let Some(cursor) = update.cursor {
                     parts.frames.set_cursor(cursor);

@@ -18,6 +18,7 @@ use crate::core::error::CoreError;
 use crate::core::event::{LiveInfo, SessionEvent, SessionState};
 use crate::core::net::{self, Budget, Budgeted, BytePipe, Held, NetError, Outgoing};
 use crate::core::provider::optexity::{OptexityClient, OptexityError};
+use crate::core::record::format::Kind;
 use crate::core::redact::Secret;
 use crate::core::session::driver::{
     ConnEnd, Driver, DriverCommand, Outlet, Resolve, Routed, Session, Stop,
@@ -181,6 +182,12 @@ impl Driver for RfbDriver {
             _ => None,
         };
         let (notes_tx, mut notes) = mpsc::channel(16);
+        let record = s.out.config.record.clone();
+        if let Some(record) = &record {
+            // What a replay must tell its client to read this stream as this one does.
+            let connect = serde_json::json!({"protocol": "rfb", "password": password.is_some()});
+            record.put_json(Kind::Connect, &connect);
+        }
         let mut decoder = decode_thread::spawn(DecoderParts {
             incoming,
             outgoing: outgoing.clone(),
@@ -189,6 +196,7 @@ impl Driver for RfbDriver {
             stats: s.out.stats.clone(),
             waker: s.out.waker.clone(),
             notes: notes_tx,
+            record,
         });
         let mut conn = Connection {
             outgoing,

@@ -1,0 +1,123 @@
+//! Recording a live session and replaying it headless: the picture a replay shows at a
+//! moment is the picture the live view showed then.
+
+#![cfg(feature = "sim")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use lookout::core::event::{Command, SessionEvent, SessionState, noop_waker};
+use lookout::core::record::TrackSink;
+use lookout::core::record::format::Kind;
+use lookout::core::record::reader::Reader;
+use lookout::core::record::replay::rfb_picture_at;
+use lookout::core::record::writer;
+use lookout::core::session::{self, SessionConfig};
+use lookout::sim::{SimConfig, SimHandle};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rfb_replay_shows_what_the_live_view_showed_at_each_moment() {
+    let sim = SimHandle::start(SimConfig {
+        width: 320,
+        height: 200,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("optexity-demo.lkrec");
+    let (sink, writer) =
+        writer::create(&path, &serde_json::json!({"source": "optexity:demo"})).unwrap();
+    let config = SessionConfig {
+        settings: sim.settings(),
+        record: Some(TrackSink::new(sink.clone(), 0)),
+        ..SessionConfig::default()
+    };
+    let mut h = session::spawn(
+        &tokio::runtime::Handle::current(),
+        "optexity:demo".parse().unwrap(),
+        config,
+        noop_waker(),
+    );
+    // Moments when the live picture held still for 60 ms: (time, picture).
+    let mut moments = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while moments.len() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} still moments",
+            moments.len()
+        );
+        while let Some(e) = h.try_recv_event() {
+            if let SessionEvent::State(s) = e {
+                assert!(!s.is_final(), "{s:?}");
+            }
+        }
+        let Some(a) = h.frames().snapshot() else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let mid = sink.now_us();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let b = h.frames().snapshot().unwrap();
+        if a.pixels() == b.pixels()
+            && moments
+                .last()
+                .is_none_or(|(_, p): &(u64, Vec<u8>)| *p != b.pixels())
+        {
+            moments.push((mid, b.pixels().to_vec()));
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // A drop and a reconnect in the middle of the recording.
+    sim.drop_streams();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
+            Ok(Some(SessionEvent::State(SessionState::Live(_)))) => break,
+            Ok(Some(_)) => {}
+            other => panic!("not live again: {other:?}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after_drop = loop {
+        let a = h.frames().snapshot().unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let mid = sink.now_us();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let b = h.frames().snapshot().unwrap();
+        if a.pixels() == b.pixels() {
+            break (mid, b.pixels().to_vec());
+        }
+    };
+    h.send(Command::Stop);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(h);
+    drop(sink);
+    writer.finish();
+
+    for (n, (at_us, live)) in moments.iter().chain([&after_drop]).enumerate() {
+        let replayed = rfb_picture_at(&path, 0, *at_us).unwrap();
+        assert!(
+            replayed.pixels() == &live[..],
+            "moment {n} at {:.3} s: the replay differs from the live picture",
+            *at_us as f64 / 1e6
+        );
+    }
+    // The recording holds two connections and their states.
+    let mut reader = Reader::open(std::fs::File::open(&path).unwrap()).unwrap();
+    let (mut connects, mut live_states) = (0, 0);
+    while let Some(r) = reader.next_record().unwrap() {
+        match r.head.known_kind() {
+            Some(Kind::Connect) => connects += 1,
+            Some(Kind::Event)
+                if String::from_utf8_lossy(&r.payload).contains(r#""state":"live""#) =>
+            {
+                live_states += 1
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((connects, live_states), (2, 2));
+    sim.shutdown().await;
+}
