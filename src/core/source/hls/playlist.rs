@@ -260,7 +260,9 @@ impl Tracker {
             else {
                 break;
             };
-            let duration = if seg.duration.is_finite() && seg.duration > 0.0 {
+            // A duration under a millisecond (found by fuzzing: `#EXTINF:0.000000000002`)
+            // is no duration: it would be zero once converted.
+            let duration = if seg.duration.is_finite() && seg.duration >= 0.001 {
                 Duration::from_secs_f32(seg.duration.min(600.0))
             } else {
                 self.target_duration
@@ -384,6 +386,22 @@ mod tests {
         );
         assert!(!u.new[0].discontinuity);
         assert_eq!(u.skipped, 0);
+    }
+
+    #[test]
+    fn a_segment_without_a_usable_duration_lasts_the_target_duration() {
+        for extinf in ["0.000000000002", "0", "-3", "nan"] {
+            let text = format!(
+                "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:{extinf},\nv/1.ts\n"
+            );
+            let Ok(Parsed::Media(m)) = parse(text.as_bytes()) else {
+                continue; // refused by the parser: nothing to follow
+            };
+            let u = Tracker::default()
+                .update(&m, &base(), Instant::now())
+                .unwrap();
+            assert_eq!(u.new[0].duration, Duration::from_secs(4), "EXTINF:{extinf}");
+        }
     }
 
     #[test]
