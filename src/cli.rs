@@ -40,6 +40,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Answer one prompt of a task (from a script) and wait until the task confirms it.
     Answer(AnswerArgs),
+    /// Record a source headless to a file, until Ctrl+C, `--duration` or the task's end.
+    Record(RecordArgs),
 }
 
 /// Where to connect and with which credentials.
@@ -111,6 +113,20 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// The recording to write (never replaces a file).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Stop after this long: seconds, M:SS or H:MM:SS.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct AnswerArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -136,6 +152,11 @@ pub struct SnapshotArgs {
     /// Give up after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
+
+    /// With a recording as the source: the moment to show (seconds, M:SS or H:MM:SS from
+    /// its start; default its end).
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
 }
 
 #[cfg(feature = "sim")]

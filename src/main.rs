@@ -60,7 +60,52 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 answer,
             ))
         }
+        Command::Record(args) => {
+            let (source, config) = commands::session_setup(&args.connect)?;
+            let duration = args
+                .duration
+                .as_deref()
+                .map(commands::record::parse_moment)
+                .transpose()?;
+            let done = rt.block_on(commands::record::run(
+                source,
+                config,
+                &args.output,
+                duration,
+            ))?;
+            eprintln!(
+                "lookout: recorded {:.1} s, {}, {} pictures to {}{}",
+                done.seconds,
+                commands::output::amount(done.bytes),
+                done.pictures,
+                commands::output::terminal_line(&args.output.display().to_string()),
+                if done.dropped > 0 {
+                    format!(" ({} records dropped: the disk fell behind)", done.dropped)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(())
+        }
+        Command::Snapshot(args) if commands::snapshot::is_recording(&args.connect.source) => {
+            let at = args
+                .at
+                .as_deref()
+                .map(commands::record::parse_moment)
+                .transpose()?;
+            commands::snapshot::from_recording(
+                std::path::Path::new(&args.connect.source),
+                at,
+                &args.output,
+            )
+        }
         Command::Snapshot(args) => {
+            if args.at.is_some() {
+                anyhow::bail!(
+                    "--at is for a recording; {} is not one",
+                    args.connect.source
+                );
+            }
             let (source, config) = commands::session_setup(&args.connect)?;
             if !(args.timeout.is_finite() && args.timeout > 0.0) {
                 anyhow::bail!("--timeout must be a positive number of seconds");

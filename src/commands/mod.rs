@@ -3,6 +3,7 @@
 pub mod answer;
 pub mod logs;
 pub mod output;
+pub mod record;
 pub mod serve;
 pub mod snapshot;
 #[cfg(feature = "gui")]

@@ -14,6 +14,15 @@ use crate::core::untrusted::{self, Lines};
 /// The longest diagnostic line written; more is cut with a mark.
 const MAX_LINE_CHARS: usize = 16 * 1024;
 
+/// `bytes` as "512 bytes", "12.3 kB" or "4.5 MB".
+pub fn amount(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
 /// One line for the terminal: secrets masked, controls shown, cut when very long.
 pub fn terminal_line(text: &str) -> String {
     let masked = redact::text(text);

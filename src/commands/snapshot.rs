@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use super::output::amount;
 use crate::core::event::{Command, SessionEvent, SessionState, StatsSample};
 use crate::core::frame::Framebuffer;
 use crate::core::session::{self, SessionConfig};
@@ -84,13 +85,20 @@ fn describe(state: &SessionState, sample: &StatsSample) -> String {
     }
 }
 
-/// `bytes` as "512 bytes", "12.3 kB" or "4.5 MB".
-fn amount(bytes: u64) -> String {
-    match bytes {
-        0..1_000 => format!("{bytes} bytes"),
-        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
-        _ => format!("{:.1} MB", bytes as f64 / 1e6),
-    }
+/// Whether `source` names a recording: an existing file (a source is never a path).
+pub fn is_recording(source: &str) -> bool {
+    Path::new(source).is_file()
+}
+
+/// Writes the picture of the recording at `path` at moment `at` (its end when `None`).
+pub fn from_recording(path: &Path, at: Option<Duration>, out: &Path) -> anyhow::Result<()> {
+    let at_us = at.map_or(u64::MAX, |d| {
+        u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+    });
+    let frame =
+        crate::core::record::replay::rfb_picture_at(path, super::record::PICTURE_TRACK, at_us)
+            .with_context(|| format!("{}", path.display()))?;
+    write_png(&frame, out)
 }
 
 /// Writes an opaque picture as an 8-bit RGB PNG.

@@ -36,7 +36,7 @@ pub enum Item {
 /// Why a recording cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{0}")]
+    #[error(transparent)]
     Format(#[from] FormatError),
     #[error("cannot read the recording: {0}")]
     Io(#[from] io::Error),

@@ -1,0 +1,164 @@
+//! `lookout record`: watch a source headless and write what it sends to a recording, until
+//! Ctrl+C, a duration, or the task's end.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+
+use super::output::amount;
+use crate::core::event::{Command, SessionEvent, SessionState};
+use crate::core::record::{TrackSink, writer};
+use crate::core::session::{self, SessionConfig};
+use crate::core::source::SourceSpec;
+
+/// The picture's track in a recording.
+pub const PICTURE_TRACK: u8 = 0;
+
+/// What `lookout record` recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub seconds: f64,
+    pub bytes: u64,
+    pub pictures: u64,
+    pub dropped: u64,
+}
+
+/// Records `source` to `out` for at most `duration` (or until Ctrl+C or the end).
+pub async fn run(
+    source: SourceSpec,
+    mut config: SessionConfig,
+    out: &Path,
+    duration: Option<Duration>,
+) -> anyhow::Result<Recorded> {
+    if !matches!(
+        source,
+        SourceSpec::Optexity { .. } | SourceSpec::RfbWebSocket { .. } | SourceSpec::RfbTcp { .. }
+    ) {
+        bail!(
+            "recording {} is not supported yet: Lookout records RFB sources (optexity:, rfb+ws://, vnc://)",
+            source.label()
+        );
+    }
+    let label = source.label();
+    let started_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let meta = serde_json::json!({
+        "lookout": env!("CARGO_PKG_VERSION"),
+        "started_unix_ms": started_unix_ms,
+        "source": label,
+        "tracks": [{"track": PICTURE_TRACK, "kind": "rfb"}],
+    });
+    let (sink, writer) = writer::create(out, &meta)
+        .with_context(|| format!("cannot create the recording {}", out.display()))?;
+    config.record = Some(TrackSink::new(sink.clone(), PICTURE_TRACK));
+    let (notify, waker) = super::notify_waker();
+    let mut handle = session::spawn(&tokio::runtime::Handle::current(), source, config, waker);
+    let started = Instant::now();
+    let deadline = duration.map(|d| tokio::time::Instant::now() + d);
+    let progress = std::io::stderr().is_terminal();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut failure = None;
+    let mut ended = false;
+    loop {
+        while let Some(event) = handle.try_recv_event() {
+            match event {
+                SessionEvent::State(SessionState::Failed { error }) => {
+                    failure = Some(error.message)
+                }
+                SessionEvent::State(SessionState::Ended { .. }) => ended = true,
+                _ => {}
+            }
+        }
+        if failure.is_some() || ended {
+            break;
+        }
+        tokio::select! {
+            _ = notify.notified() => {}
+            _ = tick.tick() => {
+                if progress {
+                    let stats = sink.stats();
+                    eprint!(
+                        "\rrecording {label}: {:.0} s, {}, {} pictures   ",
+                        started.elapsed().as_secs_f64(),
+                        amount(stats.bytes),
+                        handle.stats().sample().updates
+                    );
+                    let _ = std::io::stderr().flush();
+                }
+            }
+            _ = async { tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)).await }, if deadline.is_some() => break,
+            _ = &mut ctrl_c => break,
+        }
+    }
+    handle.send(Command::Stop);
+    // Let the session put its last states, then close the file.
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while handle.recv_event().await.is_some() {}
+    })
+    .await;
+    let pictures = handle.stats().sample().updates;
+    drop(handle);
+    let stats = sink.stats();
+    drop(sink);
+    tokio::task::spawn_blocking(move || writer.finish()).await?;
+    if progress {
+        eprintln!();
+    }
+    if let Some(error) = failure {
+        bail!(
+            "{label}: {error} (what came before is in {})",
+            out.display()
+        );
+    }
+    Ok(Recorded {
+        seconds: started.elapsed().as_secs_f64(),
+        bytes: std::fs::metadata(out).map_or(stats.bytes, |m| m.len()),
+        pictures,
+        dropped: stats.dropped,
+    })
+}
+
+/// A moment in a recording: `SECS`, `M:SS` or `H:MM:SS` (seconds may have decimals).
+pub fn parse_moment(text: &str) -> anyhow::Result<Duration> {
+    let bad = || anyhow::anyhow!("{text:?} is not a moment: use seconds, M:SS or H:MM:SS");
+    let mut secs = 0.0;
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if parts.len() > 3 {
+        return Err(bad());
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let value: f64 = if last {
+            part.parse().map_err(|_| bad())?
+        } else {
+            f64::from(part.parse::<u32>().map_err(|_| bad())?)
+        };
+        if !value.is_finite() || value < 0.0 || (i > 0 && value >= 60.0) {
+            return Err(bad());
+        }
+        secs = secs * 60.0 + value;
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_read_as_a_person_writes_them() {
+        let s = |t| parse_moment(t).unwrap().as_secs_f64();
+        assert_eq!(s("75"), 75.0);
+        assert_eq!(s("12.5"), 12.5);
+        assert_eq!(s("12:34"), 754.0);
+        assert_eq!(s("1:02:03.5"), 3723.5);
+        for bad in ["", "x", "1:60", "-3", "1:2:3:4", "nan", "1e400"] {
+            assert!(parse_moment(bad).is_err(), "{bad}");
+        }
+    }
+}
