@@ -126,28 +126,7 @@ pub fn format_line(line: &LogLine, details: bool) -> String {
 /// One log line as a JSON object (`request_id` names the prompt a prompt or answer line is
 /// about, for `lookout answer`).
 pub fn json_line(line: &LogLine) -> String {
-    serde_json::json!({
-        "seq": line.seq,
-        "id": line.id,
-        "timestamp_us": line.timestamp.map(|t| t.as_micros()),
-        "kind": format!("{:?}", line.rendered.kind).to_ascii_lowercase(),
-        "level": line.level.as_ref().map(level_name),
-        "request_id": line.request_id,
-        "text": line.rendered.text,
-        "detail": line.rendered.detail,
-    })
-    .to_string()
-}
-
-/// A level's name for `--json`.
-fn level_name(level: &LogLevel) -> String {
-    match level {
-        LogLevel::Debug => "debug".into(),
-        LogLevel::Info => "info".into(),
-        LogLevel::Warn => "warning".into(),
-        LogLevel::Error => "error".into(),
-        LogLevel::Other(s) => s.clone(),
-    }
+    crate::core::source::tasklog::line_to_json(line).to_string()
 }
 
 /// What the stdin thread is asked and answers.

@@ -46,6 +46,7 @@
 //! without a zone is taken as UTC.
 
 pub(crate) mod driver;
+mod json;
 mod message;
 mod prompt;
 mod render;
@@ -55,6 +56,7 @@ pub(crate) mod sse_driver;
 mod store;
 
 pub use driver::{answer_message, outcome_text};
+pub use json::{line_from_json, line_to_json};
 
 pub use message::{
     AgentEvent, InputRequest, InputResponse, Meta, Micros, PrintContent, PrintMessage,
