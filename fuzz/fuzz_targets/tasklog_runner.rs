@@ -10,11 +10,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use lookout::core::source::tasklog::{
-    MAX_NAME_CHARS, MAX_TEXT_CHARS, TRUNCATION_MARK, TaskLog, TaskLogConfig,
+    LogLine, MAX_LINE_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS, TRUNCATION_MARK, TaskLog,
+    TaskLogConfig,
 };
 
 const CONFIG: TaskLogConfig = TaskLogConfig {
     max_lines: 6,
+    // Small enough that long lines meet it before the line cap.
+    max_bytes: 256 * 1024,
     recent_ids: 4,
 };
 
@@ -29,6 +32,13 @@ fuzz_target!(|data: &[u8]| {
     for line in lookout_fuzz::split_text(data, b'\n') {
         log.push_text(&String::from_utf8_lossy(line));
         assert!(log.len() <= CONFIG.max_lines);
+        // Within the byte cap, or one line alone; the count exact.
+        assert!(log.bytes() <= CONFIG.max_bytes || log.len() == 1);
+        assert!(log.lines().iter().all(|l| l.bytes() <= MAX_LINE_BYTES));
+        assert_eq!(
+            log.bytes(),
+            log.lines().iter().map(LogLine::bytes).sum::<usize>()
+        );
         assert_eq!(log.end_seq() - log.first_seq(), log.len() as u64);
         if let Some(prompt) = log.pending_prompt() {
             assert!(prompt.request_id.chars().count() <= MAX_NAME_CHARS + 16);

@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(whole.retry_ms(), chunked.retry_ms());
     let mut log = TaskLog::new(TaskLogConfig {
         max_lines: 8,
+        max_bytes: 256 * 1024,
         recent_ids: 4,
     });
     for event in at_once {
