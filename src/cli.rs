@@ -124,6 +124,11 @@ pub struct RecordArgs {
     /// Stop after this long: seconds, M:SS or H:MM:SS.
     #[arg(long, value_name = "D")]
     pub duration: Option<String>,
+
+    /// A task-log source recorded beside the picture (`waldiez:TASK_ID`, `tasklog+ws://…`,
+    /// `agentstation:ID`).
+    #[arg(long, value_name = "SOURCE")]
+    pub log: Option<String>,
 }
 
 #[derive(Debug, Args)]

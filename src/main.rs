@@ -34,6 +34,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let rt = runtime()?;
     let done = match cli.command {
+        Command::Logs(args) if commands::snapshot::is_recording(&args.connect.source) => {
+            return commands::logs::print_recording(
+                std::path::Path::new(&args.connect.source),
+                args.json,
+                args.details,
+            );
+        }
         Command::Logs(args) => {
             let (source, config) = commands::session_setup(&args.connect)?;
             let opts = commands::logs::LogsOptions {
@@ -67,17 +74,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .as_deref()
                 .map(commands::record::parse_moment)
                 .transpose()?;
+            let log = args.log.as_deref().map(str::parse).transpose()?;
             let done = rt.block_on(commands::record::run(
                 source,
+                log,
                 config,
                 &args.output,
                 duration,
             ))?;
             eprintln!(
-                "lookout: recorded {:.1} s, {}, {} pictures to {}{}",
+                "lookout: recorded {:.1} s, {}, {} pictures, {} log lines to {}{}",
                 done.seconds,
                 commands::output::amount(done.bytes),
                 done.pictures,
+                done.lines,
                 commands::output::terminal_line(&args.output.display().to_string()),
                 if done.dropped > 0 {
                     format!(" ({} records dropped: the disk fell behind)", done.dropped)

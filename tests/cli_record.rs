@@ -15,6 +15,10 @@ fn lookout(sim: &SimHandle, args: &[&str]) -> tokio::process::Command {
     cmd.args(args)
         .env("OPTEXITY_BASE_URL", sim.base_url())
         .env("OPTEXITY_API_KEY", sim.api_key())
+        .env("WALDIEZ_BASE_URL", sim.waldiez_base_url())
+        .env("WALDIEZ_CLIENT_ID", sim.waldiez_client_id())
+        .env("WALDIEZ_CLIENT_SECRET", sim.waldiez_client_secret())
+        .env_remove("WALDIEZ_TOKEN")
         .env(
             "XDG_CONFIG_HOME",
             std::env::temp_dir().join("lookout-test-no-config"),
@@ -170,5 +174,65 @@ async fn a_recording_killed_mid_write_replays_to_within_a_second_of_the_kill() {
     let png = dir.path().join("k.png");
     let out = run(&sim, &["snapshot", f, "-o", png.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", text(&out));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picture_and_its_task_log_record_together_and_the_log_prints_as_live() {
+    let sim = small_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("both.lkrec");
+    let f = file.to_str().unwrap();
+    let out = run(
+        &sim,
+        &[
+            "record",
+            "optexity:demo",
+            "--log",
+            "waldiez:demo",
+            "-o",
+            f,
+            "--duration",
+            "4",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let recorded = run(&sim, &["logs", f, "--json"]).await;
+    let stdout = String::from_utf8_lossy(&recorded.stdout).into_owned();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 3, "{stdout}");
+    // Numbered as the live log numbered them, without gaps.
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["seq"].as_u64(), Some(i as u64), "{stdout}");
+    }
+    // What the runner printed is there, as `lookout logs` shows it live.
+    let history = sim.waldiez_history("demo");
+    assert!(!history.is_empty());
+    assert!(
+        lines.iter().any(|l| l["kind"] == "status"),
+        "no status line in {stdout}"
+    );
+    // The plain form too, and the picture beside it.
+    let plain = run(&sim, &["logs", f]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&plain.stdout).lines().count(),
+        lines.len()
+    );
+    let png = dir.path().join("p.png");
+    let snap = run(
+        &sim,
+        &["snapshot", f, "--at", "3", "-o", png.to_str().unwrap()],
+    )
+    .await;
+    assert!(snap.status.success(), "{}", text(&snap));
+    // No credential of either provider reaches the file.
+    let raw = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+    for secret in [sim.api_key(), sim.waldiez_client_secret()] {
+        assert!(!raw.contains(secret), "a credential is in the recording");
+    }
     sim.shutdown().await;
 }

@@ -123,6 +123,40 @@ pub fn format_line(line: &LogLine, details: bool) -> String {
     out
 }
 
+/// Prints a recording's task log as a live one prints (`--json` too); the exit code of
+/// its last recorded status.
+pub fn print_recording(path: &std::path::Path, json: bool, details: bool) -> anyhow::Result<u8> {
+    use crate::core::record::format::Kind;
+    use crate::core::record::reader::Reader;
+    use crate::core::source::tasklog::line_from_json;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = Reader::open(file).with_context(|| path.display().to_string())?;
+    let mut out = std::io::stdout().lock();
+    let mut status = None;
+    while let Some(record) = reader.next_record()? {
+        let value: Option<serde_json::Value> = serde_json::from_slice(&record.payload).ok();
+        match (record.head.known_kind(), value) {
+            (Some(Kind::LogLine), Some(v)) => {
+                let Some(line) = line_from_json(&v) else {
+                    continue;
+                };
+                let text = if json {
+                    json_line(&line)
+                } else {
+                    format_line(&line, details)
+                };
+                writeln!(out, "{}", redact::text(&text)).context("cannot write to stdout")?;
+            }
+            (Some(Kind::Event), Some(v)) if v["type"] == "status" => {
+                status = v["status"].as_str().map(TaskStatus::from_name);
+            }
+            _ => {}
+        }
+    }
+    Ok(exit_code(status.as_ref()))
+}
+
 /// One log line as a JSON object (`request_id` names the prompt a prompt or answer line is
 /// about, for `lookout answer`).
 pub fn json_line(line: &LogLine) -> String {

@@ -15,6 +15,8 @@ use crate::core::source::SourceSpec;
 
 /// The picture's track in a recording.
 pub const PICTURE_TRACK: u8 = 0;
+/// The task log's track in a recording.
+pub const LOG_TRACK: u8 = 1;
 
 /// What `lookout record` recorded.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,22 +24,45 @@ pub struct Recorded {
     pub seconds: f64,
     pub bytes: u64,
     pub pictures: u64,
+    pub lines: u64,
     pub dropped: u64,
 }
 
-/// Records `source` to `out` for at most `duration` (or until Ctrl+C or the end).
+/// Whether Lookout records this source kind's stream (not only its states) yet.
+fn recordable(source: &SourceSpec) -> bool {
+    source.is_log()
+        || matches!(
+            source,
+            SourceSpec::Optexity { .. }
+                | SourceSpec::RfbWebSocket { .. }
+                | SourceSpec::RfbTcp { .. }
+        )
+}
+
+/// Records `source` (and the task log `log`, beside a picture) to `out` for at most
+/// `duration`, or until Ctrl+C or the end of either.
 pub async fn run(
     source: SourceSpec,
-    mut config: SessionConfig,
+    log: Option<SourceSpec>,
+    config: SessionConfig,
     out: &Path,
     duration: Option<Duration>,
 ) -> anyhow::Result<Recorded> {
-    if !matches!(
-        source,
-        SourceSpec::Optexity { .. } | SourceSpec::RfbWebSocket { .. } | SourceSpec::RfbTcp { .. }
-    ) {
+    for s in std::iter::once(&source).chain(&log) {
+        if !recordable(s) {
+            bail!(
+                "recording {} is not supported yet: Lookout records RFB sources (optexity:, \
+                 rfb+ws://, vnc://) and task logs",
+                s.label()
+            );
+        }
+    }
+    if let Some(log) = &log
+        && (!log.is_log() || source.is_log())
+    {
         bail!(
-            "recording {} is not supported yet: Lookout records RFB sources (optexity:, rfb+ws://, vnc://)",
+            "--log takes a task log ({}) beside a picture ({})",
+            log.label(),
             source.label()
         );
     }
@@ -45,17 +70,39 @@ pub async fn run(
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
+    let mut sessions = vec![source];
+    sessions.extend(log);
+    let tracks: Vec<_> = sessions
+        .iter()
+        .map(|s| {
+            let (track, kind) = if s.is_log() {
+                (LOG_TRACK, "log")
+            } else {
+                (PICTURE_TRACK, "rfb")
+            };
+            serde_json::json!({"track": track, "kind": kind, "source": s.label()})
+        })
+        .collect();
     let meta = serde_json::json!({
         "lookout": env!("CARGO_PKG_VERSION"),
         "started_unix_ms": started_unix_ms,
         "source": label,
-        "tracks": [{"track": PICTURE_TRACK, "kind": "rfb"}],
+        "tracks": tracks,
     });
     let (sink, writer) = writer::create(out, &meta)
         .with_context(|| format!("cannot create the recording {}", out.display()))?;
-    config.record = Some(TrackSink::new(sink.clone(), PICTURE_TRACK));
     let (notify, waker) = super::notify_waker();
-    let mut handle = session::spawn(&tokio::runtime::Handle::current(), source, config, waker);
+    let mut handles: Vec<_> = sessions
+        .into_iter()
+        .map(|s| {
+            let track = if s.is_log() { LOG_TRACK } else { PICTURE_TRACK };
+            let config = SessionConfig {
+                record: Some(TrackSink::new(sink.clone(), track)),
+                ..config.clone()
+            };
+            session::spawn(&tokio::runtime::Handle::current(), s, config, waker.clone())
+        })
+        .collect();
     let started = Instant::now();
     let deadline = duration.map(|d| tokio::time::Instant::now() + d);
     let progress = std::io::stderr().is_terminal();
@@ -65,13 +112,15 @@ pub async fn run(
     let mut failure = None;
     let mut ended = false;
     loop {
-        while let Some(event) = handle.try_recv_event() {
-            match event {
-                SessionEvent::State(SessionState::Failed { error }) => {
-                    failure = Some(error.message)
+        for handle in &mut handles {
+            while let Some(event) = handle.try_recv_event() {
+                match event {
+                    SessionEvent::State(SessionState::Failed { error }) => {
+                        failure = Some(format!("{}: {}", handle.label(), error.message));
+                    }
+                    SessionEvent::State(SessionState::Ended { .. }) => ended = true,
+                    _ => {}
                 }
-                SessionEvent::State(SessionState::Ended { .. }) => ended = true,
-                _ => {}
             }
         }
         if failure.is_some() || ended {
@@ -81,12 +130,12 @@ pub async fn run(
             _ = notify.notified() => {}
             _ = tick.tick() => {
                 if progress {
-                    let stats = sink.stats();
+                    let lines: u64 = handles.iter().map(|h| h.log().lock().log.end_seq()).sum();
+                    let pictures: u64 = handles.iter().map(|h| h.stats().sample().updates).sum();
                     eprint!(
-                        "\rrecording {label}: {:.0} s, {}, {} pictures   ",
+                        "\rrecording {label}: {:.0} s, {}, {pictures} pictures, {lines} log lines   ",
                         started.elapsed().as_secs_f64(),
-                        amount(stats.bytes),
-                        handle.stats().sample().updates
+                        amount(sink.stats().bytes),
                     );
                     let _ = std::io::stderr().flush();
                 }
@@ -95,14 +144,19 @@ pub async fn run(
             _ = &mut ctrl_c => break,
         }
     }
-    handle.send(Command::Stop);
-    // Let the session put its last states, then close the file.
+    for handle in &handles {
+        handle.send(Command::Stop);
+    }
+    // Let the sessions put their last states, then close the file.
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while handle.recv_event().await.is_some() {}
+        for handle in &mut handles {
+            while handle.recv_event().await.is_some() {}
+        }
     })
     .await;
-    let pictures = handle.stats().sample().updates;
-    drop(handle);
+    let pictures = handles.iter().map(|h| h.stats().sample().updates).sum();
+    let lines = handles.iter().map(|h| h.log().lock().log.end_seq()).sum();
+    drop(handles);
     let stats = sink.stats();
     drop(sink);
     tokio::task::spawn_blocking(move || writer.finish()).await?;
@@ -110,15 +164,13 @@ pub async fn run(
         eprintln!();
     }
     if let Some(error) = failure {
-        bail!(
-            "{label}: {error} (what came before is in {})",
-            out.display()
-        );
+        bail!("{error} (what came before is in {})", out.display());
     }
     Ok(Recorded {
         seconds: started.elapsed().as_secs_f64(),
         bytes: std::fs::metadata(out).map_or(stats.bytes, |m| m.len()),
         pictures,
+        lines,
         dropped: stats.dropped,
     })
 }

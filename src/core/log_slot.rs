@@ -9,7 +9,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use super::source::tasklog::TaskLog;
+use super::record::TrackSink;
+use super::record::format::Kind;
+use super::source::tasklog::{TaskLog, line_to_json};
 
 /// What the front end reads.
 #[derive(Debug, Default)]
@@ -29,6 +31,50 @@ pub struct LogState {
 pub struct LogSlot {
     state: Mutex<LogState>,
     generation: AtomicU64,
+    recorder: Mutex<Option<LogRecorder>>,
+}
+
+/// What of the log has gone to a recording.
+#[derive(Debug)]
+struct LogRecorder {
+    track: TrackSink,
+    /// The first line not yet recorded.
+    next_seq: u64,
+    status: Option<String>,
+    prompt: Option<(String, Option<String>)>,
+}
+
+impl LogRecorder {
+    /// Records what changed since the last call: new lines, the status, the prompt.
+    fn catch_up(&mut self, log: &TaskLog) {
+        for seq in self.next_seq.max(log.first_seq())..log.end_seq() {
+            if let Some(line) = log.get_seq(seq) {
+                self.track.put_json(Kind::LogLine, &line_to_json(line));
+            }
+        }
+        self.next_seq = log.end_seq();
+        let status = log.status().map(|s| s.name().to_string());
+        if status != self.status {
+            if let Some(name) = &status {
+                let event = serde_json::json!({"type": "status", "status": name});
+                self.track.put_json(Kind::Event, &event);
+            }
+            self.status = status;
+        }
+        let pending = log.pending_prompt();
+        let prompt = pending.map(|p| (p.request_id.clone(), p.prompt.clone()));
+        if prompt != self.prompt {
+            let event = match pending {
+                Some(p) => serde_json::json!({
+                    "type": "prompt", "request_id": p.request_id, "text": p.prompt,
+                    "password": p.password,
+                }),
+                None => serde_json::json!({"type": "prompt", "request_id": null}),
+            };
+            self.track.put_json(Kind::Event, &event);
+            self.prompt = prompt;
+        }
+    }
 }
 
 impl LogSlot {
@@ -38,11 +84,35 @@ impl LogSlot {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Changes the state and counts a generation.
+    /// Changes the state and counts a generation (and records what changed, when
+    /// recording).
     pub fn update<R>(&self, f: impl FnOnce(&mut LogState) -> R) -> R {
-        let r = f(&mut self.lock());
+        let mut state = self.lock();
+        let r = f(&mut state);
+        if let Some(recorder) = self
+            .recorder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            recorder.catch_up(&state.log);
+        }
+        drop(state);
         self.generation.fetch_add(1, Ordering::Release);
         r
+    }
+
+    /// Records the log's lines, status and prompts to `track` from now on, starting with
+    /// what it already holds.
+    pub fn record_to(&self, track: TrackSink) {
+        let mut recorder = LogRecorder {
+            track,
+            next_seq: 0,
+            status: None,
+            prompt: None,
+        };
+        recorder.catch_up(&self.lock().log);
+        *self.recorder.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder);
     }
 
     /// Grows by one on every [`update`](Self::update).

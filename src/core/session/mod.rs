@@ -225,6 +225,11 @@ pub fn spawn(
 ) -> SessionHandle {
     let label = source.label();
     let (handle, peer) = SessionHandle::pair(label.clone(), waker);
+    if let Some(record) = &config.record
+        && source.is_log()
+    {
+        peer.log.record_to(record.clone());
+    }
     let start = Start {
         rt,
         peer,
