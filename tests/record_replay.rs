@@ -11,9 +11,24 @@ use lookout::core::record::TrackSink;
 use lookout::core::record::format::Kind;
 use lookout::core::record::reader::Reader;
 use lookout::core::record::replay::rfb_picture_at;
-use lookout::core::record::writer;
-use lookout::core::session::{self, SessionConfig};
+use lookout::core::record::writer::{self, RecordSink};
+use lookout::core::session::{self, SessionConfig, SessionHandle};
 use lookout::sim::{SimConfig, SimHandle};
+
+/// Watches the simulator's Optexity demo, recording to track 0 of `sink`.
+fn record_demo(sim: &SimHandle, sink: &RecordSink) -> SessionHandle {
+    let config = SessionConfig {
+        settings: sim.settings(),
+        record: Some(TrackSink::new(sink.clone(), 0)),
+        ..SessionConfig::default()
+    };
+    session::spawn(
+        &tokio::runtime::Handle::current(),
+        "optexity:demo".parse().unwrap(),
+        config,
+        noop_waker(),
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rfb_replay_shows_what_the_live_view_showed_at_each_moment() {
@@ -28,17 +43,7 @@ async fn an_rfb_replay_shows_what_the_live_view_showed_at_each_moment() {
     let path = dir.path().join("optexity-demo.lkrec");
     let (sink, writer) =
         writer::create(&path, &serde_json::json!({"source": "optexity:demo"})).unwrap();
-    let config = SessionConfig {
-        settings: sim.settings(),
-        record: Some(TrackSink::new(sink.clone(), 0)),
-        ..SessionConfig::default()
-    };
-    let mut h = session::spawn(
-        &tokio::runtime::Handle::current(),
-        "optexity:demo".parse().unwrap(),
-        config,
-        noop_waker(),
-    );
+    let mut h = record_demo(&sim, &sink);
     // Moments when the live picture held still for 60 ms: (time, picture).
     let mut moments = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -119,5 +124,78 @@ async fn an_rfb_replay_shows_what_the_live_view_showed_at_each_moment() {
         }
     }
     assert_eq!((connects, live_states), (2, 2));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_marks_and_input_are_recorded_but_never_what_they_typed() {
+    use lookout::core::event::Note;
+    use lookout::core::input::{InputEvent, Modifiers, PointerButton, RemotePx};
+    let sim = SimHandle::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("marks.lkrec");
+    let (sink, writer) = writer::create(&path, &serde_json::json!({})).unwrap();
+    let mut h = record_demo(&sim, &sink);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), h.recv_event()).await {
+            Ok(Some(SessionEvent::State(SessionState::Live(_)))) => break,
+            Ok(Some(_)) => {}
+            other => panic!("not live: {other:?}"),
+        }
+    }
+    let at = RemotePx { x: 120, y: 80 };
+    for cmd in [
+        Command::Note(Note::ControlTaken),
+        Command::Input(InputEvent::PointerButton {
+            at,
+            button: PointerButton::Left,
+            down: true,
+            click_count: 1,
+            modifiers: Modifiers::default(),
+        }),
+        Command::Input(InputEvent::Text {
+            text: "hunter2-secret-pass".into(),
+        }),
+        Command::Note(Note::Bookmark("typed the password".into())),
+        Command::Note(Note::ControlReleased),
+    ] {
+        assert!(h.send(cmd));
+    }
+    // The sim sees the typing: it went out.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sim.stats().key_events == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no key reached the remote"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    h.send(Command::Stop);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(h);
+    drop(sink);
+    writer.finish();
+    let mut reader = Reader::open(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut events = Vec::new();
+    while let Some(r) = reader.next_record().unwrap() {
+        if r.head.known_kind() == Some(Kind::Event) {
+            let v: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
+            if v["type"] != "state" {
+                events.push(v);
+            }
+        }
+    }
+    assert_eq!(
+        events,
+        [
+            serde_json::json!({"type": "control", "taken": true}),
+            serde_json::json!({"type": "input", "click": [120, 80]}),
+            serde_json::json!({"type": "input", "keys": 19}),
+            serde_json::json!({"type": "bookmark", "name": "typed the password"}),
+            serde_json::json!({"type": "control", "taken": false}),
+        ]
+    );
+    let raw = std::fs::read(&path).unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains("hunter2"));
     sim.shutdown().await;
 }

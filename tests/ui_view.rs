@@ -12,7 +12,7 @@ use egui::{ImageData, Key, Modifiers, TextureId, TexturesDelta, ViewportId, vec2
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, TestRenderer};
 use lookout::core::event::{
-    Command, ErrorKind, InputAccess, LiveInfo, SessionError, SessionEvent, SessionState,
+    Command, ErrorKind, InputAccess, LiveInfo, Note, SessionError, SessionEvent, SessionState,
 };
 use lookout::core::frame::{CursorShape, Framebuffer, Rect};
 use lookout::core::input::{InputEvent, PointerButton};
@@ -384,6 +384,8 @@ fn view_only_sends_no_input_until_control_is_taken() {
     assert!(s.harness.state().is_interactive());
     s.harness.get_by_label_contains("You are in control");
     s.harness.get_by_label("Release control");
+    // Taking control is marked for the recording, and sends nothing to the remote.
+    assert_eq!(drain(&mut s), [Command::Note(Note::ControlTaken)]);
     click_middle(&mut s);
     let sent = drain(&mut s);
     let inputs: Vec<&InputEvent> = sent
@@ -420,7 +422,13 @@ fn view_only_sends_no_input_until_control_is_taken() {
     s.harness.get_by_label("Release control").click();
     s.harness.run();
     assert!(!s.harness.state().is_interactive());
-    assert_eq!(drain(&mut s), [Command::Input(InputEvent::ReleaseAll)]);
+    assert_eq!(
+        drain(&mut s),
+        [
+            Command::Note(Note::ControlReleased),
+            Command::Input(InputEvent::ReleaseAll)
+        ]
+    );
     assert!(
         s.harness
             .query_by_label_contains("You are in control")

@@ -204,6 +204,19 @@ pub enum Command {
     /// Answer the task's prompt `request_id` (task-log sources). The answer may be a
     /// password: it is sent, never logged or stored.
     Answer { request_id: String, answer: Secret },
+    /// Something the operator did that a recording marks (nothing is sent to the remote).
+    Note(Note),
+}
+
+/// What the operator did, for a recording's markers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The operator took control of the remote.
+    ControlTaken,
+    /// The operator gave control back.
+    ControlReleased,
+    /// A named marker at this moment.
+    Bookmark(String),
 }
 
 /// Counters the source bumps as data arrives; the UI derives rates by sampling them.

@@ -24,7 +24,8 @@ use super::picture::{Backend, Picture, Showing};
 use super::rates::{self, RateMeter};
 use super::theme;
 use crate::core::event::{
-    Command, InputAccess, PictureFormat, SessionEvent, SessionState, StatsSample, Waker, noop_waker,
+    Command, InputAccess, Note, PictureFormat, SessionEvent, SessionState, StatsSample, Waker,
+    noop_waker,
 };
 use crate::core::session::SessionHandle;
 use crate::core::source::rfb;
@@ -170,6 +171,9 @@ impl TaskView {
     /// Switches to interactive mode, if the session takes input.
     pub fn take_control(&mut self, ctx: &Context) {
         if self.availability() == Availability::Available {
+            if !self.control.is_interactive() {
+                self.handle.send(Command::Note(Note::ControlTaken));
+            }
             self.control.take();
             // Ctrl+plus/minus belong to the remote now.
             ctx.options_mut(|o| o.zoom_with_keyboard = false);
@@ -178,6 +182,9 @@ impl TaskView {
 
     /// Back to view-only, letting go of every key and button held on the remote.
     pub fn release_control(&mut self, ctx: &Context) {
+        if self.control.is_interactive() {
+            self.handle.send(Command::Note(Note::ControlReleased));
+        }
         for ev in self.control.release() {
             self.handle.send(Command::Input(ev));
         }

@@ -17,10 +17,13 @@ use tokio::sync::mpsc;
 
 use super::{ClipboardSlot, SessionConfig, SessionPeer};
 use crate::core::error::CoreError;
-use crate::core::event::{Command, SessionError, SessionEvent, SessionState, StreamStats, Waker};
+use crate::core::event::{
+    Command, Note, SessionError, SessionEvent, SessionState, StreamStats, Waker,
+};
 use crate::core::frame::FrameSlot;
 use crate::core::input::InputEvent;
 use crate::core::log_slot::LogSlot;
+use crate::core::record::TrackSink;
 use crate::core::record::format::Kind;
 use crate::core::redact::Secret;
 
@@ -222,6 +225,8 @@ pub(crate) struct Commands {
     input: bool,
     /// Where answers go while not connected, once the driver knows.
     pub offline: Option<Arc<dyn OfflineAnswers>>,
+    /// The recording the operator's notes and a summary of their input go to.
+    record: Option<TrackSink>,
 }
 
 impl Commands {
@@ -230,7 +235,12 @@ impl Commands {
     /// Cancel-safe: it may be one branch of a `select!`.
     pub async fn next(&mut self) -> Routed {
         loop {
-            let command = match self.rx.recv().await {
+            let received = self.rx.recv().await;
+            if let Some(command) = &received {
+                self.record(command);
+            }
+            let command = match received {
+                Some(Command::Note(_)) => continue,
                 Some(Command::Stop) | None => return Routed::End(ConnEnd::Stop),
                 Some(Command::Retry) => return Routed::End(ConnEnd::RetryNow),
                 Some(Command::Refresh) => DriverCommand::Refresh,
@@ -256,11 +266,52 @@ impl Commands {
         }
     }
 
+    /// Records what a recording marks of `command`: the operator's notes, where they
+    /// clicked and how many keys they typed (never what: operators type passwords into
+    /// remote pages), that an answer was sent (its text is in the log, masked if secret).
+    fn record(&self, command: &Command) {
+        let Some(record) = &self.record else {
+            return;
+        };
+        let event = match command {
+            Command::Note(Note::ControlTaken) => {
+                serde_json::json!({"type": "control", "taken": true})
+            }
+            Command::Note(Note::ControlReleased) => {
+                serde_json::json!({"type": "control", "taken": false})
+            }
+            Command::Note(Note::Bookmark(name)) => {
+                serde_json::json!({"type": "bookmark", "name": name})
+            }
+            Command::Input(InputEvent::PointerButton { at, down: true, .. }) if self.input => {
+                serde_json::json!({"type": "input", "click": [at.x, at.y]})
+            }
+            Command::Input(InputEvent::Key { down: true, .. }) if self.input => {
+                serde_json::json!({"type": "input", "keys": 1})
+            }
+            Command::Input(InputEvent::Text { text }) if self.input => {
+                serde_json::json!({"type": "input", "keys": text.chars().count()})
+            }
+            Command::PasteText(text) if self.input => {
+                serde_json::json!({"type": "input", "pasted_chars": text.chars().count()})
+            }
+            Command::Answer { request_id, .. } if self.prompts => {
+                serde_json::json!({"type": "answer", "request_id": request_id})
+            }
+            _ => return,
+        };
+        record.put_json(Kind::Event, &event);
+    }
+
     /// Waits while a connection opens: Stop and Retry end the wait; an answer cannot go
     /// out yet and is refused with a reason (never dropped silently).
     pub async fn until_stop_or_retry(&mut self) -> ConnEnd {
         loop {
-            match self.rx.recv().await {
+            let received = self.rx.recv().await;
+            if let Some(command @ Command::Note(_)) = &received {
+                self.record(command);
+            }
+            match received {
                 Some(Command::Stop) | None => return ConnEnd::Stop,
                 Some(Command::Retry) => return ConnEnd::RetryNow,
                 Some(Command::Answer { request_id, .. }) => {
@@ -282,6 +333,7 @@ impl Commands {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return None,
                 cmd = self.rx.recv() => match cmd {
+                    Some(note @ Command::Note(_)) => self.record(&note),
                     Some(Command::Stop) | None => return Some(Stop::Stopped),
                     Some(Command::Retry) => return None,
                     Some(Command::Answer { request_id, answer }) => {
@@ -298,6 +350,7 @@ impl Commands {
     pub async fn wait_for_retry(&mut self) -> bool {
         loop {
             match self.rx.recv().await {
+                Some(note @ Command::Note(_)) => self.record(&note),
                 Some(Command::Retry) => return true,
                 Some(Command::Stop) | None => return false,
                 Some(_) => {}
@@ -377,6 +430,7 @@ impl Session {
                 prompts,
                 input,
                 offline: None,
+                record: config.record.clone(),
             },
             out: Outlet {
                 label,
