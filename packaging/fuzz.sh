@@ -36,8 +36,9 @@ declare -A dict=(
     [tasklog_runner]=json
     [tasklog_sse]=json
     [hls_playlist]=m3u8
+    [recording]=recording
 )
-targets=(rfb_handshake rfb_messages jpeg preview_text preview_binary tasklog_runner tasklog_sse hls_playlist)
+targets=(rfb_handshake rfb_messages jpeg preview_text preview_binary tasklog_runner tasklog_sse hls_playlist recording)
 
 echo "fuzz: building ${#targets[@]} targets"
 build_start=$SECONDS
