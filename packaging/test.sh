@@ -40,5 +40,5 @@ cargo test --locked
 
 # Every fuzz target from its committed seeds, briefly: a regression of a parser that the
 # seeds reach fails here. LOOKOUT_FUZZ_SECS sets the time a target (README, "Fuzzing").
-step "fuzzing: each target for ${LOOKOUT_FUZZ_SECS:-45} s"
-bash packaging/fuzz.sh "${LOOKOUT_FUZZ_SECS:-45}"
+step "fuzzing: each target for ${LOOKOUT_FUZZ_SECS:-30} s"
+bash packaging/fuzz.sh "${LOOKOUT_FUZZ_SECS:-30}"
