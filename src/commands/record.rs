@@ -28,6 +28,15 @@ pub struct Recorded {
     pub dropped: u64,
 }
 
+/// The track a source records to, and its kind in the file's `Meta`.
+fn track_of(source: &SourceSpec) -> (u8, &'static str) {
+    if source.is_log() {
+        (LOG_TRACK, "log")
+    } else {
+        (PICTURE_TRACK, "rfb")
+    }
+}
+
 /// Whether Lookout records this source kind's stream (not only its states) yet.
 fn recordable(source: &SourceSpec) -> bool {
     source.is_log()
@@ -75,11 +84,7 @@ pub async fn run(
     let tracks: Vec<_> = sessions
         .iter()
         .map(|s| {
-            let (track, kind) = if s.is_log() {
-                (LOG_TRACK, "log")
-            } else {
-                (PICTURE_TRACK, "rfb")
-            };
+            let (track, kind) = track_of(s);
             serde_json::json!({"track": track, "kind": kind, "source": s.label()})
         })
         .collect();
@@ -95,7 +100,7 @@ pub async fn run(
     let mut handles: Vec<_> = sessions
         .into_iter()
         .map(|s| {
-            let track = if s.is_log() { LOG_TRACK } else { PICTURE_TRACK };
+            let (track, _) = track_of(&s);
             let config = SessionConfig {
                 record: Some(TrackSink::new(sink.clone(), track)),
                 ..config.clone()

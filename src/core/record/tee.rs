@@ -53,10 +53,6 @@ impl<R> Tee<R> {
     pub fn put_bytes(&self) -> u64 {
         self.put
     }
-
-    pub fn sink(&self) -> Option<&TrackSink> {
-        self.sink.as_ref()
-    }
 }
 
 impl<R: Read> Read for Tee<R> {
