@@ -42,6 +42,34 @@ pub enum Command {
     Answer(AnswerArgs),
     /// Record a source headless to a file, until Ctrl+C, `--duration` or the task's end.
     Record(RecordArgs),
+    /// Play a recording in a window: its picture, log and prompts at every moment, with a
+    /// timeline to seek, markers, speeds and idle skip.
+    #[cfg(feature = "gui")]
+    Replay(ReplayArgs),
+    /// List the recordings in the recordings directory, newest first.
+    Recordings(RecordingsArgs),
+    /// Write a recording's picture as an H.264 MP4 with its task log as subtitles (needs
+    /// the `ffmpeg` program).
+    Export(ExportArgs),
+}
+
+#[cfg(feature = "gui")]
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording (`lookout record -o FILE`, or the window's own recordings).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Start at this moment (seconds, M:SS or H:MM:SS).
+    #[arg(long, value_name = "T")]
+    pub at: Option<String>,
+
+    /// Start playing at once, at this speed (0.25 to 32).
+    #[arg(long, value_name = "SPEED")]
+    pub play: Option<f64>,
+
+    #[arg(long, value_enum, default_value_t = ScaleArg::Fit)]
+    pub scale: ScaleArg,
 }
 
 /// Where to connect and with which credentials.
@@ -129,6 +157,58 @@ pub struct RecordArgs {
     /// `agentstation:ID`).
     #[arg(long, value_name = "SOURCE")]
     pub log: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordingsArgs {
+    /// Print one JSON object per recording.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The directory to list (default: the configured recordings directory,
+    /// `~/.local/share/lookout/recordings`).
+    #[arg(long, value_name = "DIR", visible_alias = "recordings-dir")]
+    pub dir: Option<PathBuf>,
+
+    /// Config file (default: the platform config dir's lookout/config.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Profile in the config file (default: its default_profile; also LOOKOUT_PROFILE).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The recording.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The MP4 to write (never replaces a file unless --force).
+    #[arg(short, long, value_name = "FILE.mp4")]
+    pub output: PathBuf,
+
+    /// Start at this moment: seconds, M:SS or H:MM:SS from the recording's start.
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+
+    /// End at this moment (default: the recording's end).
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+
+    /// Frames per second of the video.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = crate::commands::export::DEFAULT_FPS,
+        value_parser = clap::value_parser!(u32).range(1..=240)
+    )]
+    pub fps: u32,
+
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +320,39 @@ mod tests {
         assert!(
             Cli::try_parse_from(["lookout", "logs", "x", "--lossless", "--quality", "3"]).is_err()
         );
+    }
+
+    #[test]
+    fn recording_flags_reach_the_settings() {
+        let cli = Cli::try_parse_from([
+            "lookout",
+            "logs",
+            "x",
+            "--no-record",
+            "--recordings-dir",
+            "/tmp/rec",
+            "--recordings-max-gib",
+            "3",
+            "--recordings-max-days",
+            "9",
+        ])
+        .unwrap();
+        let Command::Logs(args) = cli.command else {
+            panic!("not logs");
+        };
+        let r = args.connect.settings.recording;
+        assert!(!r.enabled());
+        assert_eq!(r.dir(), Some(PathBuf::from("/tmp/rec")));
+        assert_eq!(r.retention().max_bytes, Some(3 << 30));
+        assert_eq!(
+            r.retention().max_age,
+            Some(std::time::Duration::from_secs(9 * 86_400))
+        );
+        let cli = Cli::try_parse_from(["lookout", "logs", "x"]).unwrap();
+        let Command::Logs(args) = cli.command else {
+            panic!("not logs");
+        };
+        assert!(args.connect.settings.recording.enabled());
     }
 
     #[test]

@@ -97,6 +97,43 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             );
             Ok(())
         }
+        Command::Recordings(args) => {
+            let dir = match args.dir {
+                Some(dir) => dir,
+                None => commands::settings(
+                    args.config.as_deref(),
+                    args.profile.as_deref(),
+                    Default::default(),
+                )?
+                .recording
+                .dir()
+                .ok_or_else(|| anyhow::anyhow!("cannot find the data directory: use --dir"))?,
+            };
+            commands::recordings::run(&dir, args.json)
+        }
+        Command::Export(args) => {
+            let moment =
+                |t: Option<String>| t.as_deref().map(commands::record::parse_moment).transpose();
+            let opts = commands::export::ExportOptions {
+                from: moment(args.from)?,
+                to: moment(args.to)?,
+                fps: args.fps,
+                force: args.force,
+                ..Default::default()
+            };
+            let done = commands::export::run(&args.file, &args.output, &opts)?;
+            eprintln!(
+                "lookout: exported {:.1} s ({}x{}, {} frames, {} subtitles) to {} in {:.1} s",
+                done.seconds,
+                done.width,
+                done.height,
+                done.frames,
+                done.cues,
+                commands::output::terminal_line(&args.output.display().to_string()),
+                done.wall.as_secs_f64(),
+            );
+            Ok(())
+        }
         Command::Snapshot(args) if commands::snapshot::is_recording(&args.connect.source) => {
             let at = args
                 .at
@@ -139,6 +176,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let (source, config) = commands::session_setup(&args.connect)?;
             let log = args.log.as_deref().map(str::parse).transpose()?;
             commands::view::run(&rt, source, log, config, args.scale)
+        }
+        #[cfg(feature = "gui")]
+        Command::Replay(args) => {
+            let at = args
+                .at
+                .as_deref()
+                .map(commands::record::parse_moment)
+                .transpose()?;
+            commands::view::replay(&rt, &args.file, at, args.play, args.scale)
         }
         #[cfg(all(feature = "gui", feature = "sim"))]
         Command::Demo(args) => {

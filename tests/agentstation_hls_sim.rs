@@ -502,6 +502,7 @@ async fn garbage_and_corrupt_segments_do_not_stop_the_picture() {
             stats: stats.clone(),
             waker: lookout::core::event::noop_waker(),
             notes: notes_tx,
+            record: None,
         },
         "test-hls-decode",
     );
@@ -520,6 +521,8 @@ async fn garbage_and_corrupt_segments_do_not_stop_the_picture() {
             exact: true,
             arrived: None,
             discontinuity: seq > 0,
+            duration: second,
+            program_date_time: None,
         })
         .await
         .unwrap();

@@ -5,36 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use lookout::sim::{SimConfig, SimHandle};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn lookout(sim: &SimHandle, args: &[&str]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lookout"));
-    cmd.args(args)
-        .env("OPTEXITY_BASE_URL", sim.base_url())
-        .env("OPTEXITY_API_KEY", sim.api_key())
-        .env("WALDIEZ_BASE_URL", sim.waldiez_base_url())
-        .env("WALDIEZ_CLIENT_ID", sim.waldiez_client_id())
-        .env("WALDIEZ_CLIENT_SECRET", sim.waldiez_client_secret())
-        .env_remove("WALDIEZ_TOKEN")
-        .env(
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir().join("lookout-test-no-config"),
-        )
-        .env_remove("LOOKOUT_PROFILE")
-        .stdin(Stdio::null());
-    cmd
-}
-
-async fn run(sim: &SimHandle, args: &[&str]) -> Output {
-    lookout(sim, args).output().await.unwrap()
-}
-
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use cli::{lookout, run, small_sim, text};
 
 /// The picture in a PNG, as RGB bytes.
 fn png_pixels(path: &Path) -> Vec<u8> {
@@ -44,16 +21,6 @@ fn png_pixels(path: &Path) -> Vec<u8> {
     let info = reader.next_frame(&mut buf).unwrap();
     buf.truncate(info.buffer_size());
     buf
-}
-
-async fn small_sim() -> SimHandle {
-    SimHandle::start(SimConfig {
-        width: 480,
-        height: 300,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

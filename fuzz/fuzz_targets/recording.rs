@@ -1,5 +1,8 @@
-//! Recordings: `record::reader` over any bytes as a file, then each `LogLine` record's JSON
-//! through `line_from_json`, as `lookout logs FILE` reads them.
+//! Recordings: `record::reader` over any bytes as a file, then each record's payload the way
+//! replay reads it: a `LogLine`'s JSON through `line_from_json` (as `lookout logs FILE`), a
+//! `Keyframe` through `Keyframe::decode` and, when that reads, its RFB state through
+//! `RfbClient::resume`; a `Message` through `parse_message`, a `Segment` through
+//! `split_segment`.
 //!
 //! Besides never panicking: reading ends (every step moves forward), records come in file
 //! order without overlapping, each lies inside the file, and a damaged stretch is reported
@@ -10,7 +13,11 @@ use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use lookout::core::record::format::{HEADER_BYTES, Kind};
+use lookout::core::record::keyframe::Keyframe;
 use lookout::core::record::reader::{Item, Reader};
+use lookout::core::record::replay_hls::split_segment;
+use lookout::core::record::replay_preview::parse_message;
+use lookout::core::source::rfb::RfbClient;
 use lookout::core::source::tasklog::line_from_json;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,10 +36,33 @@ fuzz_target!(|data: &[u8]| {
                     u64::from(record.head.payload_len)
                 );
                 at = record.head.end();
-                if record.head.known_kind() == Some(Kind::LogLine)
-                    && let Ok(value) = serde_json::from_slice::<serde_json::Value>(&record.payload)
-                {
-                    let _ = line_from_json(&value);
+                let (payload, offset) = (&record.payload, record.head.offset);
+                match record.head.known_kind() {
+                    Some(Kind::LogLine) => {
+                        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(payload) {
+                            let _ = line_from_json(&value);
+                        }
+                    }
+                    Some(Kind::Keyframe) => {
+                        if let Ok(k) = Keyframe::decode(payload) {
+                            let (w, h) = (k.picture.width(), k.picture.height());
+                            if let Ok(client) = RfbClient::resume(&k.state, k.picture) {
+                                assert_eq!(
+                                    (client.framebuffer().width(), client.framebuffer().height()),
+                                    (w, h)
+                                );
+                            }
+                        }
+                    }
+                    Some(Kind::Message) => {
+                        let _ = parse_message(payload, offset);
+                    }
+                    Some(Kind::Segment) => {
+                        if let Ok((_, bytes)) = split_segment(payload, offset) {
+                            assert!(bytes.len() <= payload.len());
+                        }
+                    }
+                    _ => {}
                 }
             }
             Item::Damaged { offset, len: n, .. } => {

@@ -1,20 +1,23 @@
 //! What each CLI subcommand does, on top of the core. `main` only dispatches here.
 
 pub mod answer;
+pub mod export;
 pub mod logs;
 pub mod output;
 pub mod record;
+pub mod recordings;
 pub mod serve;
 pub mod snapshot;
 #[cfg(feature = "gui")]
 pub mod view;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use crate::cli::ConnectArgs;
-use crate::core::config;
+use crate::core::config::{self, Settings};
 use crate::core::event::Waker;
 use crate::core::session::SessionConfig;
 use crate::core::source::SourceSpec;
@@ -32,14 +35,8 @@ pub fn notify_waker() -> (Arc<tokio::sync::Notify>, Waker) {
 /// Parses the source and merges config file, environment and flags.
 pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionConfig)> {
     let source: SourceSpec = args.source.parse()?;
-    let path = match &args.config {
-        Some(p) => p.clone(),
-        None => config::default_path().context("cannot find the config directory")?,
-    };
-    let file = config::load(&path)?;
-    let settings = config::resolve(
-        &file,
-        |k| std::env::var(k).ok(),
+    let settings = settings(
+        args.config.as_deref(),
         args.profile.as_deref(),
         args.settings.clone(),
     )?;
@@ -50,4 +47,24 @@ pub fn session_setup(args: &ConnectArgs) -> anyhow::Result<(SourceSpec, SessionC
             ..SessionConfig::default()
         },
     ))
+}
+
+/// The settings: `flags` over the environment over the profile of the config file
+/// (`config`, else the default one).
+pub fn settings(
+    config: Option<&Path>,
+    profile: Option<&str>,
+    flags: Settings,
+) -> anyhow::Result<Settings> {
+    let path = match config {
+        Some(p) => p.to_path_buf(),
+        None => config::default_path().context("cannot find the config directory")?,
+    };
+    let file = config::load(&path)?;
+    Ok(config::resolve(
+        &file,
+        |k| std::env::var(k).ok(),
+        profile,
+        flags,
+    )?)
 }

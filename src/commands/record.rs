@@ -29,11 +29,12 @@ pub struct Recorded {
 }
 
 /// The track a source records to, and its kind in the file's `Meta`.
-fn track_of(source: &SourceSpec) -> (u8, &'static str) {
-    if source.is_log() {
-        (LOG_TRACK, "log")
-    } else {
-        (PICTURE_TRACK, "rfb")
+pub fn track_of(source: &SourceSpec) -> (u8, &'static str) {
+    match source {
+        s if s.is_log() => (LOG_TRACK, "log"),
+        SourceSpec::Chaser { .. } | SourceSpec::Preview { .. } => (PICTURE_TRACK, "preview"),
+        SourceSpec::AgentStation { .. } | SourceSpec::Hls { .. } => (PICTURE_TRACK, "hls-video"),
+        _ => (PICTURE_TRACK, "rfb"),
     }
 }
 
@@ -45,6 +46,10 @@ fn recordable(source: &SourceSpec) -> bool {
             SourceSpec::Optexity { .. }
                 | SourceSpec::RfbWebSocket { .. }
                 | SourceSpec::RfbTcp { .. }
+                | SourceSpec::Chaser { .. }
+                | SourceSpec::Preview { .. }
+                | SourceSpec::AgentStation { .. }
+                | SourceSpec::Hls { .. }
         )
 }
 
@@ -61,7 +66,8 @@ pub async fn run(
         if !recordable(s) {
             bail!(
                 "recording {} is not supported yet: Lookout records RFB sources (optexity:, \
-                 rfb+ws://, vnc://) and task logs",
+                 rfb+ws://, vnc://), Chaser previews (chaser:, preview+ws://), AgentStation \
+                 video (agentstation:, HLS playlists) and task logs",
                 s.label()
             );
         }

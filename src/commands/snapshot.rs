@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use super::output::amount;
 use crate::core::event::{Command, SessionEvent, SessionState, StatsSample};
 use crate::core::frame::Framebuffer;
+use crate::core::record;
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
 
@@ -95,10 +96,45 @@ pub fn from_recording(path: &Path, at: Option<Duration>, out: &Path) -> anyhow::
     let at_us = at.map_or(u64::MAX, |d| {
         u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
     });
-    let frame =
-        crate::core::record::replay::rfb_picture_at(path, super::record::PICTURE_TRACK, at_us)
-            .with_context(|| format!("{}", path.display()))?;
+    let track = super::record::PICTURE_TRACK;
+    let kind = track_kind(path, track).with_context(|| format!("{}", path.display()))?;
+    let frame = match kind.as_deref() {
+        None | Some("rfb") => record::replay::rfb_picture_at(path, track, at_us),
+        Some("preview") => record::replay_preview::preview_picture_at(path, track, at_us),
+        Some("hls-video") => record::replay_hls::hls_picture_at(path, track, at_us),
+        Some(other) => bail!(
+            "{}: its picture track is of kind {other:?}, which this Lookout cannot show",
+            path.display()
+        ),
+    }
+    .with_context(|| format!("{}", path.display()))?;
     write_png(&frame, out)
+}
+
+/// The kind of `track` as the recording's `Meta` record names it (`None` when it names
+/// none: a recording made before Meta listed its tracks holds RFB).
+fn track_kind(path: &Path, track: u8) -> anyhow::Result<Option<String>> {
+    use record::format::Kind;
+    let mut reader = record::reader::Reader::open(std::fs::File::open(path)?)?;
+    let Some(first) = reader.next_record()? else {
+        return Ok(None);
+    };
+    if first.head.known_kind() != Some(Kind::Meta) {
+        return Ok(None);
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&first.payload).map_err(|e| {
+        record::replay::ReplayError::BadJson {
+            offset: first.head.offset,
+            detail: e.to_string(),
+        }
+    })?;
+    let kind = meta["tracks"].as_array().and_then(|tracks| {
+        tracks
+            .iter()
+            .find(|t| t["track"].as_u64() == Some(u64::from(track)))
+            .and_then(|t| t["kind"].as_str())
+    });
+    Ok(kind.map(str::to_owned))
 }
 
 /// Writes an opaque picture as an 8-bit RGB PNG.

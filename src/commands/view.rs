@@ -4,6 +4,9 @@
 use anyhow::Context as _;
 
 use crate::cli::ScaleArg;
+use crate::core::record::TrackSink;
+use crate::core::record::library;
+use crate::core::record::writer::{RecordSink, Writer};
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
 #[cfg(feature = "sim")]
@@ -15,6 +18,65 @@ fn scale_mode(scale: ScaleArg) -> ScaleMode {
         ScaleArg::Fit => ScaleMode::Fit,
         ScaleArg::OneToOne => ScaleMode::OneToOne,
     }
+}
+
+/// Opens a recording in the window, paused at `at` (its start), or playing at `play`.
+pub fn replay(
+    rt: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+    at: Option<std::time::Duration>,
+    play: Option<f64>,
+    scale: ScaleArg,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    // Check the file before a window opens: a bad one is a clear error on the terminal.
+    let (_, index) = crate::core::record::index::open(path)
+        .with_context(|| format!("cannot replay {}", path.display()))?;
+    let label = index.meta["source"]
+        .as_str()
+        .map_or_else(|| path.display().to_string(), |s| s.to_string());
+    let title = format!("{label} (recording)");
+    let options = ViewerOptions {
+        title: title.clone(),
+        scale: scale_mode(scale),
+    };
+    let path = path.to_path_buf();
+    let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let failure = failed.clone();
+    let shown = ui::run_viewer(
+        options,
+        rt.handle().clone(),
+        Box::new(
+            move |waker| match crate::core::record::playback::open(&path, &label, waker) {
+                Ok(r) => {
+                    if let Some(at) = at {
+                        r.playback
+                            .seek(u64::try_from(at.as_micros()).unwrap_or(u64::MAX));
+                    }
+                    if let Some(speed) = play {
+                        r.playback.set_speed(speed);
+                        r.playback.set_playing(true);
+                    }
+                    Sessions {
+                        picture: r.picture,
+                        log: r.log,
+                        speaker: None,
+                        playback: Some(r.playback),
+                        recording: None,
+                        recordings_dir: library::default_dir(),
+                    }
+                }
+                Err(e) => {
+                    *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                    Sessions::default()
+                }
+            },
+        ),
+    );
+    if let Some(e) = failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        anyhow::bail!("cannot replay {title}: {e}");
+    }
+    shown
 }
 
 /// Opens the viewer on `source` (with the task log `log` beside its picture, if given) and
@@ -62,20 +124,116 @@ pub fn run(
         (None, Some(l)) => l.label(),
         (None, None) => String::new(),
     };
+    let recording = start_recording(&config, &title, picture.iter().chain(&log));
+    let recordings_dir = config.settings.recording.dir();
+    let sink = recording.as_ref().map(|(sink, _)| sink.clone());
+    let track = |s: &SourceSpec| {
+        sink.as_ref()
+            .map(|sink| TrackSink::new(sink.clone(), super::record::track_of(s).0))
+    };
+    let picture_config = SessionConfig {
+        record: picture.as_ref().and_then(track),
+        ..config.clone()
+    };
+    let config = SessionConfig {
+        record: log.as_ref().and_then(track),
+        ..config
+    };
     let handle = rt.handle().clone();
     let options = ViewerOptions {
         title,
         scale: scale_mode(scale),
     };
-    ui::run_viewer(
+    let shown = ui::run_viewer(
         options,
         rt.handle().clone(),
         Box::new(move |waker| Sessions {
-            picture: picture.map(|p| session::spawn(&handle, p, config.clone(), waker.clone())),
+            picture: picture.map(|p| session::spawn(&handle, p, picture_config, waker.clone())),
             log: log.map(|l| session::spawn(&handle, l, config, waker)),
             speaker,
+            playback: None,
+            recording: sink,
+            recordings_dir,
         }),
-    )
+    );
+    if let Some((sink, writer)) = recording {
+        drop(sink);
+        finish_recording(writer);
+    }
+    shown
+}
+
+/// Starts the window's recording of `sources` in the recordings directory, unless
+/// recording is off; retention runs beside it, never touching the new file. A recording
+/// that cannot start is a warning, not a reason to watch nothing.
+fn start_recording<'a>(
+    config: &SessionConfig,
+    title: &str,
+    sources: impl Iterator<Item = &'a SourceSpec>,
+) -> Option<(RecordSink, Writer)> {
+    let settings = &config.settings.recording;
+    if !settings.enabled() {
+        return None;
+    }
+    let Some(dir) = settings.dir() else {
+        tracing::warn!("not recording: no home directory for the recordings");
+        return None;
+    };
+    let now = std::time::SystemTime::now();
+    let tracks: Vec<_> = sources
+        .map(|s| {
+            let (track, kind) = super::record::track_of(s);
+            serde_json::json!({"track": track, "kind": kind, "source": s.label()})
+        })
+        .collect();
+    let meta = serde_json::json!({
+        "lookout": env!("CARGO_PKG_VERSION"),
+        "started_unix_ms": now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        "source": title,
+        "tracks": tracks,
+    });
+    match library::create(&dir, title, now, &meta) {
+        Ok((sink, writer)) => {
+            let open = vec![sink.path().to_path_buf()];
+            let policy = settings.retention();
+            let spawned = std::thread::Builder::new()
+                .name("retention".into())
+                .spawn(move || match library::enforce(&dir, &policy, &open) {
+                    Ok(deleted) if !deleted.is_empty() => {
+                        tracing::info!("retention deleted {} old recordings", deleted.len());
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("retention: {e}"),
+                });
+            if let Err(e) = spawned {
+                tracing::warn!("retention did not run: {e}");
+            }
+            Some((sink, writer))
+        }
+        Err(e) => {
+            tracing::warn!(
+                "not recording: cannot create a recording in {}: {e}",
+                dir.display()
+            );
+            None
+        }
+    }
+}
+
+/// Waits a little for the sessions to let go of the recording and its last records to
+/// reach the file. What is written is already safe (it is flushed every 250 ms), so a
+/// session slow to end does not hold the program open.
+fn finish_recording(writer: Writer) {
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("record-finish".into())
+        .spawn(move || {
+            writer.finish();
+            let _ = done_tx.send(());
+        });
+    if spawned.is_ok() {
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(3));
+    }
 }
 
 /// Starts the simulator on a free loopback port and watches one of its tasks (or `source`,
@@ -113,4 +271,50 @@ pub fn demo(
     let result = run(rt, source, log, config, scale);
     rt.block_on(sim.shutdown());
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(dir: &std::path::Path, no_record: bool) -> SessionConfig {
+        let mut config = SessionConfig::default();
+        config.settings.recording.recordings_dir = Some(dir.to_path_buf());
+        config.settings.recording.no_record = no_record;
+        config
+    }
+
+    #[test]
+    fn the_window_records_by_default_into_the_recordings_dir_and_not_with_no_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let picture: SourceSpec = "optexity:t1".parse().unwrap();
+        let log: SourceSpec = "waldiez:t1".parse().unwrap();
+        assert!(
+            start_recording(
+                &config_in(dir.path(), true),
+                "optexity:t1",
+                [&picture].into_iter()
+            )
+            .is_none()
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let (sink, writer) = start_recording(
+            &config_in(dir.path(), false),
+            "optexity:t1",
+            [&picture, &log].into_iter(),
+        )
+        .unwrap();
+        let path = sink.path().to_path_buf();
+        assert_eq!(path.parent(), Some(dir.path()));
+        drop(sink);
+        finish_recording(writer);
+        let (_, index) = crate::core::record::index::open(&path).unwrap();
+        let kinds: Vec<_> = index
+            .tracks
+            .iter()
+            .map(|t| (t.track, t.kind.as_str()))
+            .collect();
+        assert_eq!(kinds, [(0, "rfb"), (1, "log")]);
+        assert_eq!(index.meta["source"], "optexity:t1");
+    }
 }

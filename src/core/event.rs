@@ -123,6 +123,7 @@ impl SessionState {
             SessionState::Loading => "loading",
             SessionState::WaitingForTask { .. } => "waiting",
             SessionState::Connecting { .. } => "connecting",
+            SessionState::Live(info) if info.protocol == REPLAY_PROTOCOL => "replay",
             SessionState::Live(_) => "live",
             SessionState::Reconnecting { .. } => "reconnecting",
             SessionState::Ended { .. } => "ended",
@@ -151,6 +152,9 @@ pub struct LiveInfo {
     /// Whether the operator may take control of this stream.
     pub input: InputAccess,
 }
+
+/// [`LiveInfo::protocol`] of a recording being played: its state reads "replay".
+pub const REPLAY_PROTOCOL: &str = "replay";
 
 /// Whether a live stream takes operator input.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

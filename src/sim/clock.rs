@@ -21,23 +21,10 @@ pub(crate) fn now_us() -> u64 {
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for `ms` since the Unix epoch (proleptic Gregorian, UTC).
 pub(crate) fn rfc3339_ms(ms: u64) -> String {
-    let (secs, millis) = (ms / 1000, ms % 1000);
-    let (days, day_secs) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's days-to-civil, shifted so that eras start on 0000-03-01.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let (year, month, day, h, m, s) = crate::core::record::library::civil(ms / 1000);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        day_secs / 3600,
-        day_secs / 60 % 60,
-        day_secs % 60
+        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:03}Z",
+        ms % 1000
     )
 }
 

@@ -7,12 +7,19 @@
 use egui::{Frame, Panel, UserAttentionType, ViewportCommand};
 
 use super::log_view::LogView;
+use super::recordings::RecordingsList;
 use super::stream_view::TaskView;
 use super::theme;
+use super::timeline::Timeline;
 use crate::core::event::SessionState;
+use crate::core::record::writer::RecordSink;
 use crate::core::redact;
 use crate::core::source::tasklog::PendingPrompt;
 use crate::core::untrusted::{self, Lines};
+
+/// Drops a bookmark into the recording.
+pub const BOOKMARK_SHORTCUT: egui::KeyboardShortcut =
+    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::B);
 
 /// What starts the window title while a prompt waits.
 pub const ATTENTION_MARK: &str = "● Answer needed — ";
@@ -29,6 +36,16 @@ pub struct ViewerApp {
     noticed_prompt: Option<String>,
     /// Where desktop notifications are sent from (they talk D-Bus asynchronously).
     rt: Option<tokio::runtime::Handle>,
+    /// A replay's timeline, under the picture and log.
+    timeline: Option<Timeline>,
+    /// The log line selected when the timeline last looked: selecting another seeks there.
+    selected_line: Option<u64>,
+    /// The recording the sessions go to, for the REC mark.
+    recording: Option<RecordSink>,
+    /// Bookmarks dropped so far (they are named by number).
+    bookmarks: u32,
+    /// The recordings list, opened from the top bar.
+    recordings: Option<RecordingsList>,
 }
 
 impl ViewerApp {
@@ -45,9 +62,89 @@ impl ViewerApp {
             shown_title: String::new(),
             noticed_prompt: None,
             rt,
+            timeline: None,
+            selected_line: None,
+            recording: None,
+            bookmarks: 0,
+            recordings: None,
         };
         app.shown_title = app.window_title();
         app
+    }
+
+    /// Shows a replay's timeline under the task.
+    pub fn with_timeline(mut self, timeline: Timeline) -> Self {
+        self.timeline = Some(timeline);
+        self
+    }
+
+    /// Shows the REC mark of the recording the sessions go to.
+    pub fn with_recording(mut self, sink: RecordSink) -> Self {
+        self.recording = Some(sink);
+        self
+    }
+
+    /// Offers the recordings list (a Recordings button beside the REC mark).
+    pub fn with_recordings_list(mut self, list: RecordingsList) -> Self {
+        self.recordings = Some(list);
+        self
+    }
+
+    /// Ctrl+B drops a bookmark into the recording (not while the remote has the keys).
+    fn bookmark_key(&mut self, ctx: &egui::Context) {
+        if self.recording.as_ref().is_none_or(RecordSink::is_paused)
+            || self.picture.as_ref().is_some_and(TaskView::is_interactive)
+            || !ctx.input_mut(|i| i.consume_shortcut(&BOOKMARK_SHORTCUT))
+        {
+            return;
+        }
+        self.bookmarks += 1;
+        let name = format!("Bookmark {}", self.bookmarks);
+        let sent = match (&self.picture, &self.log) {
+            (Some(p), _) => p.bookmark(name),
+            (None, Some(l)) => l.bookmark(name),
+            (None, None) => false,
+        };
+        if !sent {
+            self.bookmarks -= 1;
+        }
+    }
+
+    /// How many bookmarks this window dropped.
+    pub fn bookmarks(&self) -> u32 {
+        self.bookmarks
+    }
+
+    /// The REC mark, top centre: red while recording, grey while paused; a click pauses
+    /// and resumes.
+    fn top_marks(&mut self, ctx: &egui::Context) {
+        if self.recording.is_none() && self.recordings.is_none() {
+            return;
+        }
+        egui::Area::new(egui::Id::unique("lookout_rec_mark"))
+            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 6.0))
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    if let Some(sink) = &self.recording {
+                        rec_mark(ui, sink);
+                    }
+                    if let Some(list) = &mut self.recordings
+                        && ui
+                            .button("Recordings")
+                            .on_hover_text("The recordings, to replay one")
+                            .clicked()
+                    {
+                        list.show(ui.ctx());
+                    }
+                });
+            });
+        if let Some(list) = &mut self.recordings {
+            list.ui(ctx);
+        }
+    }
+
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_ref()
     }
 
     /// The state the title shows: the picture's when there is one, else the log's.
@@ -82,8 +179,26 @@ impl ViewerApp {
         }
     }
 
-    /// Draws the task: the log beside the picture, or alone.
+    /// Draws the task: the log beside the picture, or alone; a replay's timeline under them.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.bookmark_key(ui.ctx());
+        if let Some(timeline) = &mut self.timeline {
+            Panel::bottom("lookout_timeline")
+                .frame(
+                    Frame::new()
+                        .fill(theme::CHROME)
+                        .inner_margin(egui::Margin::symmetric(8, 6)),
+                )
+                .show(ui, |ui| timeline.ui(ui));
+            // A log line picked seeks to when it was recorded.
+            let selected = self.log.as_ref().and_then(LogView::selected_line);
+            if selected != self.selected_line {
+                self.selected_line = selected;
+                if let Some(at) = selected.and_then(|seq| timeline.playback().time_of_line(seq)) {
+                    timeline.playback().seek(at);
+                }
+            }
+        }
         match (&mut self.picture, &mut self.log) {
             (Some(picture), Some(log)) => {
                 log.set_remote_has_keys(picture.is_interactive());
@@ -114,6 +229,7 @@ impl ViewerApp {
         if let Some(picture) = &mut self.picture {
             picture.finish(ui.ctx());
         }
+        self.top_marks(ui.ctx());
         self.attention(ui.ctx());
         let title = self.window_title();
         if title != self.shown_title {
@@ -150,6 +266,49 @@ impl ViewerApp {
         if let Some(l) = &self.log {
             l.stop();
         }
+    }
+}
+
+/// The REC mark: red while recording, grey while paused; a click pauses and resumes.
+fn rec_mark(ui: &mut egui::Ui, sink: &RecordSink) {
+    let paused = sink.is_paused();
+    let (text, colour) = if paused {
+        ("REC paused", theme::TEXT_WEAK)
+    } else {
+        ("REC", theme::ERROR)
+    };
+    let stats = sink.stats();
+    let hover = match &stats.failed {
+        Some(e) => format!("Recording stopped: {e}"),
+        None => format!(
+            "Recording to {} ({} bytes). Click to {}; {} drops a bookmark.",
+            sink.path().display(),
+            stats.bytes,
+            if paused { "resume" } else { "pause" },
+            ui.ctx().format_shortcut(&BOOKMARK_SHORTCUT)
+        ),
+    };
+    let galley =
+        ui.painter()
+            .layout_no_wrap(text.to_string(), egui::FontId::proportional(13.0), colour);
+    let size = egui::vec2(galley.size().x + 30.0, 22.0);
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, text));
+    let painter = ui.painter();
+    painter.rect_filled(rect, 4.0, theme::CARD);
+    let dot = egui::pos2(rect.left() + 12.0, rect.center().y);
+    if paused {
+        painter.circle_stroke(dot, 5.0, egui::Stroke::new(1.5, colour));
+    } else {
+        painter.circle_filled(dot, 5.0, colour);
+    }
+    painter.galley(
+        egui::pos2(rect.left() + 22.0, rect.center().y - galley.size().y / 2.0),
+        galley,
+        colour,
+    );
+    if response.on_hover_text(hover).clicked() {
+        sink.set_paused(!paused);
     }
 }
 

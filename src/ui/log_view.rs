@@ -102,6 +102,17 @@ impl LogView {
         self.handle.log().lock().log.status().cloned()
     }
 
+    /// The log line the operator selected last ([`LogLine::seq`](crate::core::source::tasklog::LogLine)).
+    pub fn selected_line(&self) -> Option<u64> {
+        self.log_panel.selected()
+    }
+
+    /// Drops a named marker into the session's recording.
+    pub fn bookmark(&self, name: String) -> bool {
+        self.handle
+            .send(Command::Note(crate::core::event::Note::Bookmark(name)))
+    }
+
     /// Asks the core to end the session (the window is closing).
     pub fn stop(&self) {
         self.handle.send(Command::Stop);
@@ -207,7 +218,7 @@ impl LogView {
                 ui.label(RichText::new(status.name()).color(color).monospace());
             }
             let (text, color) = match &self.state {
-                SessionState::Live(_) => ("live".to_string(), theme::LIVE),
+                SessionState::Live(_) => (self.state.label().to_string(), theme::LIVE),
                 SessionState::Failed { error } => (error.message.clone(), theme::ERROR),
                 SessionState::Ended { reason } => (reason.clone(), theme::TEXT_WEAK),
                 SessionState::Reconnecting { error, .. } => {

@@ -30,8 +30,10 @@ pub mod overlay;
 pub mod picture;
 pub mod prompt_panel;
 pub mod rates;
+pub mod recordings;
 pub mod stream_view;
 pub mod theme;
+pub mod timeline;
 
 use std::sync::Arc;
 
@@ -56,12 +58,18 @@ pub struct ViewerOptions {
 }
 
 /// The sessions one window shows: a picture, a task log, or both (one task).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Sessions {
     pub picture: Option<SessionHandle>,
     pub log: Option<SessionHandle>,
     /// Where the picture session plays its sound, for sources with sound.
     pub speaker: Option<Arc<audio::Speaker>>,
+    /// A replay's controls: the window shows its timeline.
+    pub playback: Option<crate::core::record::playback::Playback>,
+    /// Where the sessions are recorded: the window shows a REC mark that pauses it.
+    pub recording: Option<crate::core::record::writer::RecordSink>,
+    /// The recordings directory: the window offers its list, to replay one.
+    pub recordings_dir: Option<std::path::PathBuf>,
 }
 
 /// Opens the window and runs until it closes. `start` is called once with a [`Waker`] built
@@ -107,7 +115,18 @@ pub fn run_viewer(
                     .with_backend(backend, &waker)
             });
             let log = sessions.log.map(LogView::new);
-            Ok(Box::new(app::ViewerApp::new(picture, log, title, Some(rt))))
+            let mut app = app::ViewerApp::new(picture, log, title, Some(rt));
+            if let Some(playback) = sessions.playback {
+                app = app.with_timeline(timeline::Timeline::new(playback));
+            }
+            if let Some(sink) = sessions.recording {
+                app = app.with_recording(sink);
+            }
+            if let Some(dir) = sessions.recordings_dir {
+                let launch = Box::new(recordings::launch_replay);
+                app = app.with_recordings_list(recordings::RecordingsList::new(dir, launch));
+            }
+            Ok(Box::new(app))
         }),
     )
     // eframe's error is not Send; keep its text.

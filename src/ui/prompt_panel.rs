@@ -198,7 +198,10 @@ impl PromptPanel {
                 .char_limit(MAX_ANSWER_CHARS)
                 .desired_width((ui.available_width() - send_width).max(80.0));
             let response = ui.add(edit);
-            if std::mem::take(&mut self.focus) {
+            // The field takes the keys once an answer can be sent (not in a replay, nor
+            // while the task's socket is down).
+            if self.focus && enabled {
+                self.focus = false;
                 response.request_focus();
             }
             if response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) {

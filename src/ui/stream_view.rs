@@ -118,6 +118,11 @@ impl TaskView {
         }
     }
 
+    /// Drops a named marker into the session's recording.
+    pub fn bookmark(&self, name: String) -> bool {
+        self.handle.send(Command::Note(Note::Bookmark(name)))
+    }
+
     /// Shows the picture through `backend` ([`Backend::choose`]); `ui_waker` repaints the
     /// window (the X11 backend wakes it for the status line).
     pub fn with_backend(mut self, backend: Backend, ui_waker: &Waker) -> Self {

@@ -22,6 +22,10 @@
 //! compress_level = 2    # 0..=9
 //! max_fps = 15          # frame-protocol sources
 //! pacing = "ack"        # or "push"
+//! record = true         # the window records every session
+//! recordings_dir = "/data/lookout"   # default: ~/.local/share/lookout/recordings
+//! recordings_max_gib = 20            # retention: total size (0: no limit)
+//! recordings_max_days = 30           # retention: age (0: no limit)
 //! ```
 //!
 //! The file lives in the platform config directory (`~/.config/lookout/config.toml` on Linux).
@@ -33,7 +37,7 @@ mod settings;
 
 pub use settings::{
     AgentStationSettings, ChaserSettings, DEFAULT_COMPRESS_LEVEL, DEFAULT_JPEG_QUALITY, EnvLookup,
-    OptexitySettings, PreviewSettings, RfbSettings, Settings, WaldiezSettings,
+    OptexitySettings, PreviewSettings, RecordingSettings, RfbSettings, Settings, WaldiezSettings,
 };
 
 use std::collections::BTreeMap;
@@ -93,6 +97,8 @@ struct RawProfile {
     #[serde(flatten)]
     preview: PreviewSettings,
     #[serde(flatten)]
+    recording: RecordingSettings,
+    #[serde(flatten)]
     unknown: BTreeMap<String, toml::Value>,
 }
 
@@ -105,6 +111,7 @@ impl RawProfile {
             agentstation: self.agentstation,
             rfb: self.rfb,
             preview: self.preview,
+            recording: self.recording,
         }
     }
 }
@@ -424,6 +431,63 @@ agentstation_token = "file-as"
         .unwrap();
         assert_eq!(s.rfb.jpeg_quality(), Some(DEFAULT_JPEG_QUALITY));
         assert_eq!(s.rfb.compress_level(), DEFAULT_COMPRESS_LEVEL);
+    }
+
+    #[test]
+    fn recording_settings_come_from_file_env_and_flags() {
+        use std::time::Duration;
+        let none = resolve(
+            &ConfigFile::default(),
+            env_of(&[]),
+            None,
+            Settings::default(),
+        )
+        .unwrap();
+        assert!(none.recording.enabled(), "recording is on by default");
+        assert_eq!(
+            none.recording.dir(),
+            crate::core::record::library::default_dir()
+        );
+        assert_eq!(
+            none.recording.retention(),
+            crate::core::record::library::Retention::default()
+        );
+        let file = parse(
+            r#"
+[profiles.p]
+record = false
+recordings_dir = "/data/rec"
+recordings_max_gib = 5
+recordings_max_days = 0
+"#,
+        )
+        .unwrap();
+        let s = resolve(&file, env_of(&[]), Some("p"), Settings::default()).unwrap();
+        assert!(!s.recording.enabled());
+        assert_eq!(s.recording.dir(), Some(PathBuf::from("/data/rec")));
+        let retention = s.recording.retention();
+        assert_eq!(retention.max_bytes, Some(5 << 30));
+        assert_eq!(retention.max_age, None, "0 days: no age limit");
+        let env = env_of(&[("LOOKOUT_RECORDINGS_DIR", "/env/rec")]);
+        let s = resolve(&file, &env, Some("p"), Settings::default()).unwrap();
+        assert_eq!(s.recording.dir(), Some(PathBuf::from("/env/rec")));
+        let mut flags = Settings::default();
+        flags.recording.recordings_dir = Some(PathBuf::from("/flag/rec"));
+        flags.recording.recordings_max_days = Some(7);
+        let s = resolve(&file, &env, Some("p"), flags).unwrap();
+        assert_eq!(s.recording.dir(), Some(PathBuf::from("/flag/rec")));
+        assert_eq!(
+            s.recording.retention().max_age,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        // `--no-record` wins over a file that says `record = true`.
+        let on = parse("[profiles.p]\nrecord = true\n").unwrap();
+        let s = resolve(&on, env_of(&[]), Some("p"), Settings::default()).unwrap();
+        assert!(s.recording.enabled());
+        let mut flags = Settings::default();
+        flags.recording.no_record = true;
+        let s = resolve(&on, env_of(&[]), Some("p"), flags).unwrap();
+        assert!(!s.recording.enabled());
     }
 
     #[test]

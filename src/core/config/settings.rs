@@ -10,11 +10,15 @@
 //! Adding a setting: one field in its group (flag and key in its attributes), one line in
 //! its group's `from_env` if it has an environment variable, one line in its `over`.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use super::ConfigError;
 use crate::core::provider::waldiez::{Credentials, WsAuth};
 use crate::core::provider::{agentstation, chaser, optexity};
+use crate::core::record::library::{self, Retention};
 use crate::core::redact::Secret;
 use crate::core::source::preview::Pacing;
 use crate::core::source::rfb::{EncodingPreference, RfbOptions};
@@ -43,6 +47,8 @@ pub struct Settings {
     pub rfb: RfbSettings,
     #[command(flatten)]
     pub preview: PreviewSettings,
+    #[command(flatten)]
+    pub recording: RecordingSettings,
 }
 
 /// Optexity: REST gives a websockify URL for each connection.
@@ -205,6 +211,40 @@ pub struct PreviewSettings {
     pub pacing: Option<Pacing>,
 }
 
+/// Recording: whether the window records its sessions, where to, and how much it keeps.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, clap::Args)]
+#[serde(default)]
+#[command(next_help_heading = "Recording")]
+pub struct RecordingSettings {
+    /// Record nothing (the window records every session by default; config `record`).
+    #[arg(id = "no_record", long = "no-record")]
+    #[serde(skip)]
+    pub no_record: bool,
+    /// `record = false` in the config file turns recording off.
+    #[arg(skip)]
+    pub record: Option<bool>,
+    /// Where recordings go (default: the platform data dir's lookout/recordings; also
+    /// LOOKOUT_RECORDINGS_DIR).
+    #[arg(id = "recordings_dir", long = "recordings-dir", value_name = "DIR")]
+    pub recordings_dir: Option<PathBuf>,
+    /// Keep at most this many GiB of recordings, deleting the oldest (default 20; 0: no
+    /// limit).
+    #[arg(
+        id = "recordings_max_gib",
+        long = "recordings-max-gib",
+        value_name = "GIB"
+    )]
+    pub recordings_max_gib: Option<u32>,
+    /// Delete recordings last written more than this many days ago (default 30; 0: keep
+    /// them).
+    #[arg(
+        id = "recordings_max_days",
+        long = "recordings-max-days",
+        value_name = "DAYS"
+    )]
+    pub recordings_max_days: Option<u32>,
+}
+
 /// A value that counts as set: blank text (and an empty secret) does not.
 trait Given {
     fn is_given(&self) -> bool;
@@ -225,7 +265,13 @@ impl Given for Secret {
 macro_rules! given_always {
     ($($t:ty),*) => { $(impl Given for $t { fn is_given(&self) -> bool { true } })* };
 }
-given_always!(u8, u32, WsAuth, EncodingPreference, Pacing);
+given_always!(u8, u32, bool, WsAuth, EncodingPreference, Pacing);
+
+impl Given for PathBuf {
+    fn is_given(&self) -> bool {
+        !self.as_os_str().is_empty()
+    }
+}
 
 /// `upper` when it is set, else `lower`, never a blank value.
 fn first<T: Given>(upper: Option<T>, lower: Option<T>) -> Option<T> {
@@ -269,6 +315,10 @@ impl Settings {
                 ..RfbSettings::default()
             },
             preview: PreviewSettings::default(),
+            recording: RecordingSettings {
+                recordings_dir: text("LOOKOUT_RECORDINGS_DIR").map(PathBuf::from),
+                ..RecordingSettings::default()
+            },
         })
     }
 
@@ -301,6 +351,22 @@ impl Settings {
             preview: PreviewSettings {
                 max_fps: first(self.preview.max_fps, lower.preview.max_fps),
                 pacing: first(self.preview.pacing, lower.preview.pacing),
+            },
+            recording: RecordingSettings {
+                no_record: self.recording.no_record || lower.recording.no_record,
+                record: first(self.recording.record, lower.recording.record),
+                recordings_dir: first(
+                    self.recording.recordings_dir,
+                    lower.recording.recordings_dir,
+                ),
+                recordings_max_gib: first(
+                    self.recording.recordings_max_gib,
+                    lower.recording.recordings_max_gib,
+                ),
+                recordings_max_days: first(
+                    self.recording.recordings_max_days,
+                    lower.recording.recordings_max_days,
+                ),
             },
         }
     }
@@ -415,6 +481,34 @@ impl RfbSettings {
             password: url_password.or(self.password.as_ref()).cloned(),
             shared: true,
         }
+    }
+}
+
+impl RecordingSettings {
+    /// Whether sessions are recorded: yes unless `--no-record` or `record = false`.
+    pub fn enabled(&self) -> bool {
+        !self.no_record && self.record.unwrap_or(true)
+    }
+
+    /// Where recordings go: the one set, else [`library::default_dir`] (`None` only when
+    /// the platform has no home directory).
+    pub fn dir(&self) -> Option<PathBuf> {
+        self.recordings_dir.clone().or_else(library::default_dir)
+    }
+
+    /// The retention limits: 20 GiB and 30 days unless set; 0 turns a limit off.
+    pub fn retention(&self) -> Retention {
+        let max_bytes = match self.recordings_max_gib {
+            None => Some(library::DEFAULT_MAX_BYTES),
+            Some(0) => None,
+            Some(gib) => Some(u64::from(gib) << 30),
+        };
+        let max_age = match self.recordings_max_days {
+            None => Some(library::DEFAULT_MAX_AGE),
+            Some(0) => None,
+            Some(days) => Some(Duration::from_secs(u64::from(days) * 86_400)),
+        };
+        Retention { max_bytes, max_age }
     }
 }
 

@@ -33,13 +33,33 @@ pub enum Item {
     },
 }
 
+/// What [`Reader::next_skim`] found next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Skim {
+    /// A record whose payload was not read (nor its checksum checked).
+    Head(Head),
+    Record(Record),
+    Damaged {
+        offset: u64,
+        len: u64,
+        problem: Problem,
+    },
+}
+
 /// Why a recording cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error(transparent)]
     Format(#[from] FormatError),
+    /// The I/O error is shown in this one's text, not again as its source.
     #[error("cannot read the recording: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
 }
 
 /// Reads records one after another.
@@ -165,6 +185,38 @@ impl<R: Read + Seek> Reader<R> {
                 None => return Ok(None),
             }
         }
+    }
+
+    /// The next record's head, and its payload (checked) only if `want` says so: how an
+    /// index is built without reading every stream byte. A head that does not parse goes
+    /// the way of [`Reader::next_item`], which steps over the damage.
+    pub fn next_skim(&mut self, want: impl Fn(&Head) -> bool) -> Result<Option<Skim>, io::Error> {
+        if self.found.is_none() && self.pos < self.len {
+            let start = self.pos;
+            self.inner.seek(SeekFrom::Start(start))?;
+            let mut head_bytes = [0u8; HEAD_BYTES];
+            let got = read_up_to(&mut self.inner, &mut head_bytes)?;
+            if got == HEAD_BYTES
+                && let Ok(head) = read_head(&head_bytes, start)
+                && head.end() <= self.len
+                && !want(&head)
+            {
+                self.pos = head.end();
+                return Ok(Some(Skim::Head(head)));
+            }
+        }
+        Ok(self.next_item()?.map(|item| match item {
+            Item::Record(r) => Skim::Record(r),
+            Item::Damaged {
+                offset,
+                len,
+                problem,
+            } => Skim::Damaged {
+                offset,
+                len,
+                problem,
+            },
+        }))
     }
 
     /// The record starting at `offset`, if one does.

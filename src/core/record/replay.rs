@@ -1,18 +1,24 @@
-//! Reading a recording's streams back through the live decoders.
+//! Playing a recording's RFB track through the live client: [`RfbPlayer`], and
+//! [`rfb_picture_at`] (what `lookout snapshot FILE --at T` shows).
 //!
-//! [`WireStream`] is one connection's recorded bytes as a `Read`: the RFB client reads it
-//! as it read the socket, and its writes go nowhere. [`rfb_picture_at`] decodes a
-//! recording's RFB track up to a moment: what `lookout snapshot FILE --at T` shows.
+//! Each `Wire` record ends where the live client had applied a whole message, so the player
+//! feeds the client one record at a time and the picture after a record is the picture the
+//! live view showed then. A seek starts at the last connection or keyframe before the
+//! moment ([`Index::start_for`]) and decodes forward from there.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::format::Kind;
+use super::index::{self, Index};
+use super::keyframe::{Keyframe, KeyframeError};
+use super::player::TrackPlayer;
 use super::reader::{ReadError, Reader, Record};
-use crate::core::frame::Framebuffer;
+use crate::core::frame::{CursorShape, Framebuffer};
 use crate::core::redact::Secret;
-use crate::core::source::rfb::{RfbClient, RfbError, RfbOptions};
+use crate::core::source::rfb::{RfbClient, RfbError, RfbOptions, ServerEvent};
 
 /// Why a recording could not be replayed.
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +27,12 @@ pub enum ReplayError {
     Read(#[from] ReadError),
     #[error("the recording has no picture before {at_s:.1} s")]
     NoPicture { at_s: f64 },
-    #[error("the recorded RFB stream does not decode: {0}")]
-    Rfb(#[from] RfbError),
+    #[error("the recording has no track {track}")]
+    NoTrack { track: u8 },
+    #[error("the recorded RFB stream at byte {offset} does not decode: {source}")]
+    Rfb { offset: u64, source: RfbError },
+    #[error("the keyframe at byte {offset} is damaged: {source}")]
+    Keyframe { offset: u64, source: KeyframeError },
     #[error("a record at byte {offset} is not valid JSON: {detail}")]
     BadJson { offset: u64, detail: String },
 }
@@ -33,139 +43,315 @@ impl From<io::Error> for ReplayError {
     }
 }
 
-/// The bytes of one recorded connection of `track`, up to `until_us`, as a reader.
-pub struct WireStream<'a, R> {
-    reader: &'a mut Reader<R>,
+/// Where the track's decoding stands.
+enum Conn {
+    /// Before the track's first connection, or after a stream that did not decode (until
+    /// the next `Connect` or `Keyframe`).
+    Idle,
+    /// A `Connect` was read: its first `Wire` record is the handshake.
+    Connecting(RfbOptions),
+    Live {
+        client: Box<RfbClient>,
+        /// `Wire` bytes applied since the `Connect`.
+        wire: u64,
+        /// An update was applied (until then the last connection's picture shows).
+        painted: bool,
+    },
+}
+
+/// One recording's RFB track, played.
+pub struct RfbPlayer {
+    reader: Reader<File>,
+    index: Arc<Index>,
     track: u8,
-    until_us: u64,
-    chunk: Vec<u8>,
-    at: usize,
-    /// A record past this connection (its next `Connect`, or past `until_us`), kept for
-    /// the caller.
-    stopped_at: Option<Record>,
+    conn: Conn,
+    /// The last connection's client, shown until the next one paints.
+    previous: Option<Box<RfbClient>>,
+    /// A record of this track read past the position.
+    pending: Option<Record>,
+    at_us: u64,
+    changed: bool,
+    /// The first error met, reported if no picture ever came.
+    error: Option<ReplayError>,
 }
 
-impl<'a, R: Read + io::Seek> WireStream<'a, R> {
-    pub fn new(reader: &'a mut Reader<R>, track: u8, until_us: u64) -> Self {
-        WireStream {
+impl RfbPlayer {
+    /// Opens `path` and indexes it.
+    pub fn open(path: &Path, track: u8) -> Result<RfbPlayer, ReplayError> {
+        let (reader, index) = index::open(path)?;
+        Self::with_index(reader, Arc::new(index), track)
+    }
+
+    /// Plays `track` of an already indexed file.
+    pub fn with_index(
+        reader: Reader<File>,
+        index: Arc<Index>,
+        track: u8,
+    ) -> Result<RfbPlayer, ReplayError> {
+        if !index.tracks.is_empty() && !index.tracks.iter().any(|t| t.track == track) {
+            return Err(ReplayError::NoTrack { track });
+        }
+        Ok(RfbPlayer {
             reader,
+            index,
             track,
-            until_us,
-            chunk: Vec::new(),
-            at: 0,
-            stopped_at: None,
+            conn: Conn::Idle,
+            previous: None,
+            pending: None,
+            at_us: 0,
+            changed: false,
+            error: None,
+        })
+    }
+
+    pub fn index(&self) -> &Arc<Index> {
+        &self.index
+    }
+
+    /// Where playback stands.
+    pub fn position_us(&self) -> u64 {
+        self.at_us
+    }
+
+    /// The remote cursor's shape and where the server last put the pointer.
+    pub fn cursor(&self) -> Option<(&CursorShape, Option<(u32, u32)>)> {
+        let client = self.shown()?;
+        Some((client.cursor()?, client.pointer()))
+    }
+
+    /// The first error that kept a stretch of the track from decoding, if any.
+    pub fn error(&self) -> Option<&ReplayError> {
+        self.error.as_ref()
+    }
+
+    fn shown(&self) -> Option<&RfbClient> {
+        match &self.conn {
+            Conn::Live {
+                client,
+                painted: true,
+                ..
+            } => Some(client),
+            _ => self.previous.as_deref(),
         }
     }
 
-    /// The record that ended this stream, if one did.
-    pub fn take_stop(&mut self) -> Option<Record> {
-        self.stopped_at.take()
-    }
-}
-
-impl<R: Read + io::Seek> Read for WireStream<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.chunk.len() {
-            if self.stopped_at.is_some() {
-                return Ok(0);
-            }
+    /// The next record of this track that matters to the picture, read ahead if needed.
+    fn peek(&mut self) -> Result<Option<&Record>, ReplayError> {
+        while self.pending.is_none() {
             let Some(record) = self.reader.next_record()? else {
-                return Ok(0);
+                return Ok(None);
             };
-            let head = record.head;
-            if head.t_us > self.until_us
-                || (head.track == self.track && head.known_kind() == Some(Kind::Connect))
+            if record.head.track == self.track
+                && matches!(
+                    record.head.known_kind(),
+                    Some(Kind::Connect | Kind::Wire | Kind::Keyframe)
+                )
             {
-                self.stopped_at = Some(record);
-                return Ok(0);
-            }
-            if head.track == self.track && head.known_kind() == Some(Kind::Wire) {
-                self.chunk = record.payload;
-                self.at = 0;
+                self.pending = Some(record);
             }
         }
-        let n = buf.len().min(self.chunk.len() - self.at);
-        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
+        Ok(self.pending.as_ref())
+    }
+
+    fn note(&mut self, error: ReplayError) {
+        tracing::debug!("replay: {error}");
+        self.error.get_or_insert(error);
+    }
+
+    /// Leaves the connection: its picture stays until another paints.
+    fn drop_conn(&mut self) {
+        if let Conn::Live {
+            client,
+            painted: true,
+            ..
+        } = std::mem::replace(&mut self.conn, Conn::Idle)
+        {
+            self.previous = Some(client);
+        }
+    }
+
+    fn apply(&mut self, record: Record) {
+        let offset = record.head.offset;
+        match record.head.known_kind() {
+            Some(Kind::Connect) => {
+                self.drop_conn();
+                match serde_json::from_slice::<serde_json::Value>(&record.payload) {
+                    Ok(meta) => self.conn = Conn::Connecting(options_for(&meta)),
+                    Err(e) => self.note(ReplayError::BadJson {
+                        offset,
+                        detail: e.to_string(),
+                    }),
+                }
+            }
+            Some(Kind::Wire) => self.apply_wire(offset, &record.payload),
+            Some(Kind::Keyframe) => {
+                // A keyframe where the stream already is changes nothing; one after bytes
+                // that were not recorded (or a stream that broke) takes over.
+                if let Conn::Live { wire, .. } = &self.conn
+                    && Keyframe::peek_wire_offset(&record.payload).ok() == Some(*wire)
+                {
+                    return;
+                }
+                if let Err(e) = self.restore(offset, &record.payload) {
+                    self.note(e);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn restore(&mut self, offset: u64, payload: &[u8]) -> Result<(), ReplayError> {
+        let keyframe =
+            Keyframe::decode(payload).map_err(|source| ReplayError::Keyframe { offset, source })?;
+        let client = RfbClient::resume(&keyframe.state, keyframe.picture)
+            .map_err(|source| ReplayError::Rfb { offset, source })?;
+        self.drop_conn();
+        self.conn = Conn::Live {
+            client: Box::new(client),
+            wire: keyframe.wire_offset,
+            painted: true,
+        };
+        self.changed = true;
+        Ok(())
+    }
+
+    fn apply_wire(&mut self, offset: u64, bytes: &[u8]) {
+        let mut r = bytes;
+        let result = match std::mem::replace(&mut self.conn, Conn::Idle) {
+            Conn::Idle => return,
+            Conn::Connecting(options) => {
+                match RfbClient::connect(&mut r, &mut io::sink(), &options) {
+                    Ok(client) => {
+                        self.conn = Conn::Live {
+                            client: Box::new(client),
+                            wire: 0,
+                            painted: false,
+                        };
+                        self.messages(&mut r)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            live @ Conn::Live { .. } => {
+                self.conn = live;
+                self.messages(&mut r)
+            }
+        };
+        match result {
+            Ok(()) => {
+                if let Conn::Live { wire, .. } = &mut self.conn {
+                    *wire += bytes.len() as u64;
+                }
+            }
+            Err(source) => {
+                self.drop_conn();
+                self.note(ReplayError::Rfb { offset, source });
+            }
+        }
+    }
+
+    /// Applies every message in `r` (a `Wire` record holds whole messages).
+    fn messages(&mut self, r: &mut &[u8]) -> Result<(), RfbError> {
+        let Conn::Live {
+            client, painted, ..
+        } = &mut self.conn
+        else {
+            return Ok(());
+        };
+        while !r.is_empty() {
+            if let ServerEvent::Update(_) = client.read_message(r, &mut io::sink())? {
+                *painted = true;
+                self.changed = true;
+                self.previous = None;
+            }
+        }
+        Ok(())
     }
 }
 
-/// The picture of the recording's RFB track (`track`) at `at_us`: its last connection
-/// before then, decoded up to then.
+/// The options a replay's client reads a recorded connection with.
+fn options_for(connect: &serde_json::Value) -> RfbOptions {
+    RfbOptions {
+        // The recorded server already took the live password; any answers it now.
+        password: connect["password"]
+            .as_bool()
+            .unwrap_or(false)
+            .then(Secret::default),
+        ..RfbOptions::default()
+    }
+}
+
+impl TrackPlayer for RfbPlayer {
+    fn advance_to(&mut self, at_us: u64) -> Result<(), ReplayError> {
+        if at_us < self.at_us {
+            return self.seek(at_us);
+        }
+        while self.peek()?.is_some_and(|r| r.head.t_us <= at_us) {
+            if let Some(record) = self.pending.take() {
+                self.apply(record);
+            }
+        }
+        self.at_us = at_us;
+        Ok(())
+    }
+
+    fn seek(&mut self, at_us: u64) -> Result<(), ReplayError> {
+        let here = self
+            .pending
+            .as_ref()
+            .map_or(self.reader.position(), |r| r.head.offset);
+        for skip in 0.. {
+            let start = self.index.start_for(self.track, at_us, skip);
+            // Going on from here is as good as any start behind it.
+            if at_us >= self.at_us && start.is_none_or(|p| p.offset < here) {
+                return self.advance_to(at_us);
+            }
+            self.conn = Conn::Idle;
+            self.previous = None;
+            self.pending = None;
+            self.changed = true;
+            self.at_us = 0;
+            self.reader.seek_to(start.map_or(0, |p| p.offset));
+            let Some(point) = start else {
+                return self.advance_to(at_us);
+            };
+            // The point's own record first: a keyframe that does not read falls back to
+            // the point before it.
+            if let Some(record) = self.peek()?.cloned()
+                && record.head.offset == point.offset
+            {
+                self.pending = None;
+                self.apply(record);
+                if point.kind == Kind::Keyframe && !matches!(self.conn, Conn::Live { .. }) {
+                    continue;
+                }
+            }
+            return self.advance_to(at_us);
+        }
+        Ok(())
+    }
+
+    fn picture(&self) -> Option<&Framebuffer> {
+        self.shown().map(RfbClient::framebuffer)
+    }
+
+    fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    fn next_change_us(&mut self) -> Option<u64> {
+        self.peek().ok().flatten().map(|r| r.head.t_us)
+    }
+}
+
+/// The picture of the recording's RFB track (`track`) at `at_us`.
 pub fn rfb_picture_at(path: &Path, track: u8, at_us: u64) -> Result<Framebuffer, ReplayError> {
-    let mut reader = Reader::open(File::open(path)?)?;
-    let mut picture = None;
-    let mut next = None;
-    loop {
-        // Find this track's next connection.
-        let connect = match next.take() {
-            Some(record) => record,
-            None => match reader.next_record()? {
-                Some(record) => record,
-                None => break,
-            },
-        };
-        if connect.head.t_us > at_us {
-            break;
-        }
-        if connect.head.track != track || connect.head.known_kind() != Some(Kind::Connect) {
-            continue;
-        }
-        let meta: serde_json::Value =
-            serde_json::from_slice(&connect.payload).map_err(|e| ReplayError::BadJson {
-                offset: connect.head.offset,
-                detail: e.to_string(),
-            })?;
-        let options = RfbOptions {
-            // The recorded server already took the live password; any answers it now.
-            password: meta["password"]
-                .as_bool()
-                .unwrap_or(false)
-                .then(Secret::default),
-            ..RfbOptions::default()
-        };
-        let mut stream = WireStream::new(&mut reader, track, at_us);
-        match decode_all(&mut stream, &options) {
-            Ok(Some(fb)) => picture = Some(fb),
-            Ok(None) => {}
-            Err(e) if picture.is_none() && stream.stopped_at.is_none() => return Err(e.into()),
-            // A connection that broke off mid-message (a drop, a kill) ends where it broke.
-            Err(_) => {}
-        }
-        next = stream.take_stop();
-    }
-    picture.ok_or(ReplayError::NoPicture {
-        at_s: at_us as f64 / 1e6,
-    })
-}
-
-/// Runs a client over `stream` to its end; the picture, if the handshake completed.
-fn decode_all<R: Read>(
-    stream: &mut R,
-    options: &RfbOptions,
-) -> Result<Option<Framebuffer>, RfbError> {
-    let mut input = io::BufReader::with_capacity(256 * 1024, stream);
-    let mut client = match RfbClient::connect(&mut input, &mut io::sink(), options) {
-        Ok(client) => client,
-        Err(e) if ended(&e) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    loop {
-        match client.read_message(&mut input, &mut io::sink()) {
-            Ok(_) => {}
-            Err(e) if ended(&e) => break,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(Some(client.framebuffer().clone()))
-}
-
-/// The recorded bytes ran out (the moment asked for, or the connection's end).
-fn ended(e: &RfbError) -> bool {
-    match e {
-        RfbError::Closed => true,
-        RfbError::Io(e) => e.kind() == io::ErrorKind::UnexpectedEof,
-        _ => false,
+    let mut player = RfbPlayer::open(path, track)?;
+    player.seek(at_us)?;
+    match player.picture() {
+        Some(picture) => Ok(picture.clone()),
+        None => Err(player.error.take().unwrap_or(ReplayError::NoPicture {
+            at_s: at_us as f64 / 1e6,
+        })),
     }
 }

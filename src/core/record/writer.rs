@@ -17,13 +17,14 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::format::{self, Kind, MAX_PAYLOAD_BYTES};
+use super::keyframe::Keyframe;
 use crate::core::redact;
 
 /// Most bytes queued for the disk; past it records are dropped (and the track cut).
@@ -40,10 +41,27 @@ enum Job {
         kind: Kind,
         track: u8,
         t_us: u64,
-        payload: Vec<u8>,
+        payload: Payload,
     },
     /// Write out what is buffered, then answer.
     Flush(SyncSender<()>),
+}
+
+/// A record's payload as queued.
+enum Payload {
+    Ready(Vec<u8>),
+    /// Encoded (its pixels compressed) on the writer's thread.
+    Keyframe(Box<Keyframe>),
+}
+
+impl Payload {
+    /// Bytes it holds while queued.
+    fn queued_len(&self) -> usize {
+        match self {
+            Payload::Ready(p) => p.len(),
+            Payload::Keyframe(k) => k.state.len() + k.picture.pixels().len(),
+        }
+    }
 }
 
 /// What the writer has done, for a REC mark and a progress line.
@@ -69,6 +87,8 @@ struct Shared {
     failed: Mutex<Option<String>>,
     /// Tracks cut by a drop, until their next `Connect` or `Keyframe`.
     cut: Mutex<HashSet<u8>>,
+    /// The operator turned recording off: nothing is put until it is on again.
+    paused: AtomicBool,
 }
 
 /// A handle to put records into a recording; cheap to clone, one per part of a session.
@@ -108,6 +128,7 @@ pub fn create(path: &Path, meta: &serde_json::Value) -> io::Result<(RecordSink, 
         dropped: AtomicU64::new(0),
         failed: Mutex::new(None),
         cut: Mutex::new(HashSet::new()),
+        paused: AtomicBool::new(false),
     });
     let (tx, rx) = sync_channel(QUEUE_RECORDS);
     let sink = RecordSink {
@@ -170,13 +191,53 @@ impl RecordSink {
 
     /// Queues a record stamped `t_us`.
     pub fn put_at(&self, kind: Kind, track: u8, t_us: u64, payload: Vec<u8>) -> bool {
+        self.put_payload(kind, track, t_us, Payload::Ready(payload))
+    }
+
+    /// Queues a keyframe of `track` stamped now; its pixels are compressed on the writer's
+    /// thread. A keyframe that does not fit is only lost: the stream goes on without it.
+    pub fn put_keyframe(&self, track: u8, keyframe: Keyframe) -> bool {
+        let payload = Payload::Keyframe(Box::new(keyframe));
+        self.put_payload(Kind::Keyframe, track, self.now_us(), payload)
+    }
+
+    /// Turns recording off (`true`) or on again. While off nothing is written; each stream
+    /// goes on at its next `Connect` or `Keyframe`, and `{"type":"paused"}` and
+    /// `{"type":"resumed"}` events mark the stretch left out.
+    pub fn set_paused(&self, paused: bool) {
+        if self.shared.paused.load(Ordering::Acquire) == paused {
+            return;
+        }
+        let event = if paused { "paused" } else { "resumed" };
+        if paused {
+            self.event(&serde_json::json!({"type": event}));
+            self.shared.paused.store(true, Ordering::Release);
+        } else {
+            self.shared.paused.store(false, Ordering::Release);
+            self.event(&serde_json::json!({"type": event}));
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.shared.paused.load(Ordering::Acquire)
+    }
+
+    fn put_payload(&self, kind: Kind, track: u8, t_us: u64, payload: Payload) -> bool {
         let resync = matches!(kind, Kind::Connect | Kind::Keyframe);
         let stream = matches!(kind, Kind::Wire | Kind::Message | Kind::Segment);
+        if self.shared.paused.load(Ordering::Acquire) {
+            if stream || kind == Kind::Connect {
+                lock(&self.shared.cut).insert(track);
+            }
+            return false;
+        }
         if stream && lock(&self.shared.cut).contains(&track) {
             return self.dropped();
         }
         if !self.enqueue(kind, track, t_us, payload) {
-            if stream || resync {
+            // Without a stream's bytes, or its connection's start, what follows does not
+            // decode until the next resynchronisation point.
+            if stream || kind == Kind::Connect {
                 lock(&self.shared.cut).insert(track);
             }
             return self.dropped();
@@ -184,16 +245,19 @@ impl RecordSink {
         if resync && lock(&self.shared.cut).remove(&track) {
             // What follows decodes again: say where the picture was missing.
             let gap = serde_json::json!({"type": "gap", "track": track});
-            self.enqueue(Kind::Event, track, t_us, gap.to_string().into_bytes());
+            let gap = Payload::Ready(gap.to_string().into_bytes());
+            self.enqueue(Kind::Event, track, t_us, gap);
         }
         true
     }
 
     /// Queues a record within the budget; false if it did not fit.
-    fn enqueue(&self, kind: Kind, track: u8, t_us: u64, payload: Vec<u8>) -> bool {
-        let len = payload.len();
+    fn enqueue(&self, kind: Kind, track: u8, t_us: u64, payload: Payload) -> bool {
+        let len = payload.queued_len();
         let queued = self.shared.queued_bytes.fetch_add(len, Ordering::AcqRel);
-        let fits = (queued == 0 || queued + len <= QUEUE_BUDGET_BYTES) && len <= MAX_PAYLOAD_BYTES;
+        // A keyframe's size is known once it is compressed; the writer checks it then.
+        let sized = matches!(payload, Payload::Keyframe(_)) || len <= MAX_PAYLOAD_BYTES;
+        let fits = (queued == 0 || queued + len <= QUEUE_BUDGET_BYTES) && sized;
         let job = Job::Record {
             kind,
             track,
@@ -254,10 +318,13 @@ fn write_loop(rx: Receiver<Job>, mut out: BufWriter<File>, shared: &Shared) {
                 t_us,
                 payload,
             }) => {
-                shared
-                    .queued_bytes
-                    .fetch_sub(payload.len(), Ordering::AcqRel);
-                if failed {
+                let len = payload.queued_len();
+                let payload = match payload {
+                    Payload::Ready(p) => p,
+                    Payload::Keyframe(k) => k.encode(),
+                };
+                shared.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                if failed || payload.len() > MAX_PAYLOAD_BYTES {
                     shared.dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
@@ -418,6 +485,49 @@ mod tests {
                 (Some(Kind::Event), 1, r#"{"track":1,"type":"gap"}"#.into()),
                 (Some(Kind::Wire), 1, "decodes again".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn while_paused_nothing_is_written_and_each_stream_resumes_where_it_decodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.lkrec");
+        let (sink, writer) = create(&path, &serde_json::json!({})).unwrap();
+        assert!(sink.put(Kind::Wire, 0, b"before".to_vec()));
+        sink.set_paused(true);
+        assert!(sink.is_paused());
+        assert!(!sink.put(Kind::Wire, 0, b"private".to_vec()));
+        assert!(!sink.put(Kind::LogLine, 1, b"private line".to_vec()));
+        sink.set_paused(false);
+        assert!(!sink.put(Kind::Wire, 0, b"not decodable yet".to_vec()));
+        assert!(sink.put(Kind::Keyframe, 0, b"picture".to_vec()));
+        assert!(sink.put(Kind::Wire, 0, b"after".to_vec()));
+        drop(sink);
+        writer.finish();
+        let got: Vec<_> = records(&path)
+            .into_iter()
+            .skip(1)
+            .map(|(k, t, p)| (k, t, String::from_utf8_lossy(&p).into_owned()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(Kind::Wire), 0, "before".into()),
+                (Some(Kind::Event), 0, r#"{"type":"paused"}"#.into()),
+                (Some(Kind::Event), 0, r#"{"type":"resumed"}"#.into()),
+                (Some(Kind::Keyframe), 0, "picture".into()),
+                (Some(Kind::Event), 0, r#"{"track":0,"type":"gap"}"#.into()),
+                (Some(Kind::Wire), 0, "after".into()),
+            ]
+        );
+        // What was put while paused is nowhere in the file.
+        assert_eq!(
+            std::fs::read(&path)
+                .unwrap()
+                .windows(7)
+                .filter(|w| w == b"private")
+                .count(),
+            0
         );
     }
 

@@ -6,11 +6,17 @@
 //! are decided by our fetcher. H.264 is decoded, converted to RGBA with swscale and
 //! published to the [`FrameSlot`] when the [`PlayClock`] says; AAC is decoded, resampled
 //! to the output's format with swresample and queued to the [`AudioSink`] at its time.
+//! When the session is recorded, each segment goes to the recording as its first picture
+//! is shown (`super::record`). A replay reads the recorded segments through the same
+//! demuxer and decoder: [`open_segments`], [`video_stream`], [`RgbaConverter`].
 
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::record::{Pending, SegmentRecorder};
+use crate::core::record::TrackSink;
 
 use bytes::Bytes;
 use ffmpeg::format::context::StreamIo;
@@ -45,6 +51,10 @@ pub struct Segment {
     pub arrived: Option<Instant>,
     /// The decoder must start afresh here.
     pub discontinuity: bool,
+    /// Its `#EXTINF` duration.
+    pub duration: Duration,
+    /// Its `EXT-X-PROGRAM-DATE-TIME`, if the playlist gave one.
+    pub program_date_time: Option<SystemTime>,
 }
 
 /// Where each segment starts in the continuous byte stream, and its timing.
@@ -55,6 +65,12 @@ struct Mark {
     exact: bool,
     /// The first timestamp seen in this segment, per kind (0 video, 1 audio).
     first_ts: [Option<i64>; 2],
+    /// The segment, until it is recorded.
+    record: Option<Pending>,
+    seq: u64,
+    /// When recording: each shown frame's timestamp and when it was shown, until the
+    /// view has moved on to a later segment.
+    shown: Option<Vec<(i64, u64)>>,
 }
 
 type Marks = Arc<Mutex<VecDeque<Mark>>>;
@@ -70,6 +86,7 @@ struct SegmentReader {
     offset: u64,
     marks: Marks,
     clock: Arc<PlayClock>,
+    record: Option<Arc<SegmentRecorder>>,
 }
 
 impl Read for SegmentReader {
@@ -85,14 +102,28 @@ impl Read for SegmentReader {
                 tracing::debug!(seq = seg.seq, "HLS discontinuity");
             }
             let mut marks = lock(&self.marks);
+            let record = self.record.as_ref().map(|_| {
+                let (seq, duration, pdt) = (seg.seq, seg.duration, seg.program_date_time);
+                Pending::new(seq, duration, pdt, seg.discontinuity, seg.bytes.clone())
+            });
             marks.push_back(Mark {
                 start: self.offset,
                 capture: seg.capture,
                 exact: seg.exact,
                 first_ts: [None, None],
+                shown: record.as_ref().map(|_| Vec::new()),
+                record,
+                seq: seg.seq,
             });
             while marks.len() > MARKS {
-                marks.pop_front();
+                // Forgotten (before any picture of it was shown, if it is not recorded
+                // yet): recorded as it goes.
+                if let (Some(rec), Some(old)) = (&self.record, marks.pop_front()) {
+                    if let Some(pending) = old.record {
+                        rec.put(pending, rec.now_us());
+                    }
+                    rec.put_frames(old.seq, old.shown);
+                }
             }
             self.current = seg.bytes;
         }
@@ -128,6 +159,8 @@ pub struct DecodeParts {
     pub stats: Arc<StreamStats>,
     pub waker: Waker,
     pub notes: mpsc::Sender<DecodeNote>,
+    /// Where the segments go when the session is recorded (the main stream's only).
+    pub record: Option<TrackSink>,
 }
 
 /// Starts the decoder on a named thread; the receiver says how it ended.
@@ -166,6 +199,7 @@ struct Out {
     stats: Arc<StreamStats>,
     waker: Waker,
     notes: mpsc::Sender<DecodeNote>,
+    record: Option<Arc<SegmentRecorder>>,
 }
 
 /// The per-stream decoding state.
@@ -189,9 +223,28 @@ struct AudioOut {
     bad: u32,
 }
 
-fn run(parts: DecodeParts) -> Result<(), HlsError> {
-    init_ffmpeg()?;
+fn run(mut parts: DecodeParts) -> Result<(), HlsError> {
     let marks: Marks = Arc::new(Mutex::new(VecDeque::new()));
+    let record = parts
+        .record
+        .take()
+        .map(|r| Arc::new(SegmentRecorder::new(r)));
+    let result = decode_all(parts, &marks, record.clone());
+    if let Some(rec) = &record {
+        // The frame times of the segments shown last.
+        for mark in lock(&marks).drain(..) {
+            rec.put_frames(mark.seq, mark.shown);
+        }
+    }
+    result
+}
+
+fn decode_all(
+    parts: DecodeParts,
+    marks: &Marks,
+    record: Option<Arc<SegmentRecorder>>,
+) -> Result<(), HlsError> {
+    init_ffmpeg()?;
     let DecodeParts {
         segments,
         clock,
@@ -200,11 +253,13 @@ fn run(parts: DecodeParts) -> Result<(), HlsError> {
         stats,
         waker,
         notes,
+        record: _,
     } = parts;
     let out = Out {
         stats,
         waker,
         notes,
+        record: record.clone(),
     };
     let reader = SegmentReader {
         rx: segments,
@@ -212,16 +267,11 @@ fn run(parts: DecodeParts) -> Result<(), HlsError> {
         offset: 0,
         marks: marks.clone(),
         clock: clock.clone(),
+        record,
     };
-    let io = StreamIo::from_read(reader).map_err(|e| HlsError::Decode(e.to_string()))?;
-    let mut options = ffmpeg::Dictionary::new();
-    options.set("probesize", "500000");
-    options.set("analyzeduration", "500000");
-    let mut input = match ffmpeg::format::input_from_stream(io, Some("live.ts"), Some(options)) {
-        Ok(i) => i,
+    let Some(mut input) = open_segments(reader)? else {
         // The fetcher hung up before any data: nothing to decode.
-        Err(ffmpeg::Error::Eof) => return Ok(()),
-        Err(e) => return Err(HlsError::Decode(format!("cannot read the segments: {e}"))),
+        return Ok(());
     };
 
     let mut video = match &frames {
@@ -251,11 +301,11 @@ fn run(parts: DecodeParts) -> Result<(), HlsError> {
     for (stream, packet) in input.packets() {
         let index = stream.index();
         let go_on = if let Some(v) = video.as_mut().filter(|v| v.index == index) {
-            mark_segment(&marks, &packet, 0);
-            video_packet(v, &packet, &mut decoded, (&marks, &clock, &out))?
+            mark_segment(marks, &packet, 0);
+            video_packet(v, &packet, &mut decoded, (marks, &clock, &out))?
         } else if let Some(a) = audio.as_mut().filter(|a| a.index == index) {
-            mark_segment(&marks, &packet, 1);
-            match audio_packet(a, &packet, &mut sound, &marks, &clock)? {
+            mark_segment(marks, &packet, 1);
+            match audio_packet(a, &packet, &mut sound, marks, &clock)? {
                 AudioStep::GoOn => true,
                 AudioStep::Stop => false,
                 AudioStep::GiveUp => {
@@ -274,12 +324,29 @@ fn run(parts: DecodeParts) -> Result<(), HlsError> {
     if let Some(v) = video.as_mut() {
         let _ = v.decoder.send_eof();
         while v.decoder.receive_frame(&mut decoded).is_ok() {
-            if !show_video(v, &decoded, &marks, &clock, &out)? {
+            if !show_video(v, &decoded, marks, &clock, &out)? {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// Opens FFmpeg's MPEG-TS demuxer on segments read one after another; `None` if the
+/// stream ended before any data.
+pub fn open_segments<R: Read + Send + 'static>(
+    reader: R,
+) -> Result<Option<ffmpeg::format::context::Input>, HlsError> {
+    init_ffmpeg()?;
+    let io = StreamIo::from_read(reader).map_err(|e| HlsError::Decode(e.to_string()))?;
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("probesize", "500000");
+    options.set("analyzeduration", "500000");
+    match ffmpeg::format::input_from_stream(io, Some("live.ts"), Some(options)) {
+        Ok(i) => Ok(Some(i)),
+        Err(ffmpeg::Error::Eof) => Ok(None),
+        Err(e) => Err(HlsError::Decode(format!("cannot read the segments: {e}"))),
+    }
 }
 
 /// Notes which segment a packet came from, and that segment's first timestamp of its
@@ -374,20 +441,34 @@ fn open_video(
     input: &ffmpeg::format::context::Input,
     frames: Arc<FrameSlot>,
 ) -> Result<Option<VideoOut>, HlsError> {
-    let Some(stream) = input.streams().best(media::Type::Video) else {
+    let Some((decoder, index, time_base)) = video_stream(input)? else {
         return Ok(None);
     };
-    let decoder = video_decoder(stream.parameters())?;
     Ok(Some(VideoOut {
         decoder,
-        index: stream.index(),
-        time_base: f64::from(stream.time_base()),
+        index,
+        time_base,
         frames,
         converter: RgbaConverter::default(),
         shown_any: false,
         bad: 0,
         wait_key: true,
     }))
+}
+
+/// The input's video stream: a decoder for it, its index and its time base (seconds).
+pub fn video_stream(
+    input: &ffmpeg::format::context::Input,
+) -> Result<Option<(codec::decoder::Video, usize, f64)>, HlsError> {
+    let Some(stream) = input.streams().best(media::Type::Video) else {
+        return Ok(None);
+    };
+    let decoder = video_decoder(stream.parameters())?;
+    Ok(Some((
+        decoder,
+        stream.index(),
+        f64::from(stream.time_base()),
+    )))
 }
 
 /// A video decoder for a stream, using up to four of FFmpeg's frame threads (each adds
@@ -439,25 +520,58 @@ fn open_audio(
 /// (from the playlist) rather than estimated.
 fn timing(marks: &Marks, kind: usize, ts: Option<i64>, time_base: f64) -> Option<(Instant, bool)> {
     let m = lock(marks);
-    let (mark, first) = match ts {
-        Some(ts) => m
-            .iter()
-            .rev()
-            .filter_map(|mk| mk.first_ts[kind].map(|f| (mk, f)))
-            .find(|(_, f)| *f <= ts)
-            .or_else(|| {
-                m.iter()
-                    .rev()
-                    .find_map(|mk| mk.first_ts[kind].map(|f| (mk, f)))
-            })?,
-        None => {
-            let mk = m.back()?;
-            (mk, 0)
-        }
-    };
-    let offset = ts.map_or(0.0, |ts| (ts - first) as f64 * time_base);
+    let firsts = m.iter().map(|mk| mk.first_ts[kind]);
+    let (i, first) = segment_of(firsts, ts)?;
+    let mark = &m[i];
+    let offset = ts.map_or(0.0, |ts| ts.saturating_sub(first) as f64 * time_base);
     let offset = Duration::from_secs_f64(offset.clamp(0.0, 600.0));
     Some((mark.capture + offset, mark.exact))
+}
+
+/// Which segment a frame with timestamp `ts` came from, given each segment's first
+/// timestamp of the frame's kind (oldest first): the newest that began at or before it
+/// (else the newest that began at all; the newest when the frame has no timestamp). Its
+/// index and first timestamp. A replay places recorded frames by the same rule.
+pub fn segment_of(
+    firsts: impl DoubleEndedIterator<Item = Option<i64>> + ExactSizeIterator + Clone,
+    ts: Option<i64>,
+) -> Option<(usize, i64)> {
+    let Some(ts) = ts else {
+        return firsts.len().checked_sub(1).map(|i| (i, 0));
+    };
+    let known = firsts
+        .enumerate()
+        .rev()
+        .filter_map(|(i, f)| f.map(|f| (i, f)));
+    known
+        .clone()
+        .find(|(_, f)| *f <= ts)
+        .or_else(|| known.clone().next())
+}
+
+/// A picture (timestamp `ts`) was shown now: records the segments up to the one it came
+/// from, stamped when that segment's first frame would have shown, then the frame times
+/// of the segments before it (the view has moved on from them), and notes this frame's.
+fn record_shown(marks: &Marks, rec: &SegmentRecorder, ts: Option<i64>, time_base: f64) {
+    let now = rec.now_us();
+    let mut m = lock(marks);
+    let Some((i, first)) = segment_of(m.iter().map(|mk| mk.first_ts[0]), ts) else {
+        return;
+    };
+    let into = ts.map_or(0.0, |ts| ts.saturating_sub(first) as f64 * time_base);
+    let into_us = (into.clamp(0.0, 600.0) * 1e6) as u64;
+    let t_us = now.saturating_sub(into_us);
+    for mk in m.iter_mut().take(i + 1) {
+        if let Some(pending) = mk.record.take() {
+            rec.put(pending, t_us);
+        }
+    }
+    for mk in m.iter_mut().take(i) {
+        rec.put_frames(mk.seq, mk.shown.take());
+    }
+    if let (Some(ts), Some(shown)) = (ts, m[i].shown.as_mut()) {
+        shown.push((ts, now));
+    }
 }
 
 /// Judges, waits for and shows one decoded picture; false once the clock is closed.
@@ -483,6 +597,9 @@ fn show_video(
         return Ok(false);
     }
     v.frames.publish(fb, &[fb.full_rect()]);
+    if let Some(rec) = &parts.record {
+        record_shown(marks, rec, decoded.timestamp(), v.time_base);
+    }
     parts.stats.add_update(1);
     let behind = Instant::now().saturating_duration_since(capture);
     parts.stats.set_behind_live(behind, !exact);

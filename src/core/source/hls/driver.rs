@@ -16,6 +16,7 @@ use crate::core::net;
 use crate::core::provider::agentstation::{
     AgentStationClient, AgentStationError, MediaKind, RecorderStatus,
 };
+use crate::core::record::format::Kind;
 use crate::core::session::driver::{
     ConnEnd, Driver, DriverCommand, Outlet, Resolve, Routed, Session, Stop,
 };
@@ -203,6 +204,10 @@ impl Driver for HlsDriver {
 
     async fn run(&mut self, connection: Connection, s: &mut Session) -> ConnEnd {
         let out = &s.out;
+        let record = out.config.record.clone();
+        if let Some(record) = &record {
+            record.put_json(Kind::Connect, &serde_json::json!({"protocol": "hls"}));
+        }
         let mut player = Player::start(
             connection.http,
             connection.opened,
@@ -211,6 +216,7 @@ impl Driver for HlsDriver {
                 audio: out.config.audio.clone(),
                 stats: out.stats.clone(),
                 waker: out.waker.clone(),
+                record,
             },
         );
         out.stats.set_picture_format(PictureFormat::H264);

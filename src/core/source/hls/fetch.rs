@@ -263,6 +263,8 @@ pub async fn follow(
                 exact,
                 arrived: (!seg.was_listed_at_start).then(Instant::now),
                 discontinuity: seg.discontinuity || gap,
+                duration: seg.duration,
+                program_date_time: seg.program_date_time,
             };
             gap = false;
             if tx.send(segment).await.is_err() {

@@ -16,6 +16,7 @@ pub mod decode;
 pub(crate) mod driver;
 pub mod fetch;
 pub mod playlist;
+mod record;
 
 pub use driver::STREAM_ENDED;
 
@@ -123,6 +124,8 @@ pub struct Outputs {
     pub audio: Option<Arc<dyn AudioSink>>,
     pub stats: Arc<StreamStats>,
     pub waker: Waker,
+    /// Where the main playlist's segments go when the session is recorded.
+    pub record: Option<crate::core::record::TrackSink>,
 }
 
 impl Player {
@@ -161,6 +164,7 @@ impl Player {
                 stats: out.stats.clone(),
                 waker: out.waker.clone(),
                 notes: mpsc::channel(1).0,
+                record: out.record.clone(),
             },
             true,
             notes_tx.clone(),
@@ -178,6 +182,7 @@ impl Player {
                     stats: out.stats.clone(),
                     waker: out.waker.clone(),
                     notes: mpsc::channel(1).0,
+                    record: None,
                 },
                 false,
                 notes_tx,

@@ -2,12 +2,14 @@
 //! through a latest-wins [`LatestSlot`], so a slow decoder skips to the newest frame
 //! instead of queueing; each decoded picture goes to the session's [`FrameSlot`], and the
 //! thread says what it showed ([`Decoded`]), which is what acknowledges a frame under ack
-//! pacing.
+//! pacing. When the session is recorded, each frame's message is recorded here, once the
+//! decoder has applied it: a frame skipped for a newer one is not recorded.
 
 use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::mpsc;
 
+use super::record::{MessageRecorder, Raw};
 use super::{FrameDecoder, PreviewFrame};
 use crate::core::event::Waker;
 use crate::core::frame::FrameSlot;
@@ -61,9 +63,15 @@ pub(super) enum Decoded {
     Bad { seq: Option<u64>, error: String },
 }
 
+/// A frame handed to the decoder, and its message as it came when it is to be recorded.
+pub(super) struct Handed {
+    pub frame: PreviewFrame,
+    pub raw: Option<Raw>,
+}
+
 /// The decoder thread and its ends.
 pub(super) struct DecoderThread {
-    pub slot: Arc<LatestSlot<PreviewFrame>>,
+    pub slot: Arc<LatestSlot<Handed>>,
     pub notes: mpsc::Receiver<Decoded>,
 }
 
@@ -73,17 +81,26 @@ impl Drop for DecoderThread {
     }
 }
 
-pub(super) fn spawn(frames: Arc<FrameSlot>, waker: Waker) -> DecoderThread {
-    let slot = Arc::new(LatestSlot::<PreviewFrame>::new());
+pub(super) fn spawn(
+    frames: Arc<FrameSlot>,
+    waker: Waker,
+    record: Option<MessageRecorder>,
+) -> DecoderThread {
+    let slot = Arc::new(LatestSlot::<Handed>::new());
     let (tx, rx) = mpsc::channel(8);
     let thread_slot = slot.clone();
     let spawned = std::thread::Builder::new()
         .name("preview-decode".into())
         .spawn(move || {
             let mut decoder = FrameDecoder::default();
-            while let Some(frame) = thread_slot.take() {
+            while let Some(Handed { frame, raw }) = thread_slot.take() {
                 let seq = frame.seq;
-                let note = match decoder.decode(&frame) {
+                let decoded = decoder.decode(&frame);
+                // What the decoder applied, stamped as it is shown.
+                if let (Some(record), Some(raw)) = (&record, &raw) {
+                    record.message(raw);
+                }
+                let note = match decoded {
                     Ok(fb) => {
                         frames.publish(fb, &[fb.full_rect()]);
                         frames.notify(&waker);

@@ -18,7 +18,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::decode_thread::{self, Decoded, DecoderThread};
+use super::decode_thread::{self, Decoded, DecoderThread, Handed};
+use super::record::{MessageRecorder, Raw};
 use super::{
     CLOSE_ENDED, CLOSE_INPUT_DISABLED, CLOSE_SESSION_DELETED, CLOSE_TOKEN_EXPIRED, ImageFormat,
     Pacing, PreviewFrame, PreviewInput, ServerMessage,
@@ -70,6 +71,8 @@ pub(crate) struct PreviewDriver {
     chaser: Option<ChaserClient>,
     /// Set when the provider said the stream takes no input (close code 4403).
     input_refused: Option<String>,
+    /// Where the messages go when the session is recorded (made at the first connection).
+    record: Option<MessageRecorder>,
 }
 
 impl PreviewDriver {
@@ -78,6 +81,7 @@ impl PreviewDriver {
             target,
             chaser: None,
             input_refused: None,
+            record: None,
         }
     }
 
@@ -163,12 +167,22 @@ impl Driver for PreviewDriver {
 
     async fn run(&mut self, opened: Opened, s: &mut Session) -> ConnEnd {
         let (refresh_tx, refresh_rx) = mpsc::channel(1);
+        if self.record.is_none() {
+            self.record = s.out.config.record.clone().map(MessageRecorder::new);
+        }
+        if let Some(record) = &self.record {
+            record.connect();
+        }
         let mut c = Connection {
             refresh_at: opened.minted.as_ref().map(refresh_deadline),
             current: opened.ws,
             minted: opened.minted,
             config: opened.config,
-            decoder: decode_thread::spawn(s.out.frames.clone(), s.out.waker.clone()),
+            decoder: decode_thread::spawn(
+                s.out.frames.clone(),
+                s.out.waker.clone(),
+                self.record.clone(),
+            ),
             input: PreviewInput::default(),
             live: None,
             pending: None,
@@ -231,7 +245,8 @@ struct Connection {
 
 /// How a socket's message is to be handled.
 enum Incoming {
-    Frame(PreviewFrame),
+    /// A frame, and its message to record once shown.
+    Frame(PreviewFrame, Option<Raw>),
     Nothing,
     Closed(Option<u16>, String),
     Failed(NetError),
@@ -291,7 +306,7 @@ impl Connection {
     }
 
     /// Hands a frame to the decoder thread and records what the status line shows.
-    fn show(&self, frame: PreviewFrame, out: &Outlet) {
+    fn show(&self, frame: PreviewFrame, raw: Option<Raw>, out: &Outlet) {
         let stats = &out.stats;
         stats.set_picture_format(match frame.format {
             ImageFormat::Jpeg => PictureFormat::Jpeg,
@@ -301,7 +316,7 @@ impl Connection {
             stats.set_captured_ms(ms as u64);
         }
         stats.add_update(1);
-        self.decoder.slot.put(frame);
+        self.decoder.slot.put(Handed { frame, raw });
     }
 }
 
@@ -313,8 +328,8 @@ impl PreviewDriver {
         c: &mut Connection,
         out: &Outlet,
     ) -> Option<ConnEnd> {
-        match parse_message(msg, out).await {
-            Incoming::Frame(frame) => c.show(frame, out),
+        match parse_message(msg, out, self.record.as_ref()).await {
+            Incoming::Frame(frame, raw) => c.show(frame, raw, out),
             Incoming::Nothing => {}
             Incoming::Closed(code, reason) => {
                 return Some(self.closed(code, reason, c.was_live(), c.minted.is_some(), out));
@@ -336,8 +351,8 @@ impl PreviewDriver {
         c: &mut Connection,
         out: &Outlet,
     ) -> Option<ConnEnd> {
-        match parse_message(msg, out).await {
-            Incoming::Frame(frame) => {
+        match parse_message(msg, out, self.record.as_ref()).await {
+            Incoming::Frame(frame, raw) => {
                 if let Some(new) = c.pending.take() {
                     let mut old = std::mem::replace(&mut c.current, new);
                     tokio::spawn(async move {
@@ -345,7 +360,7 @@ impl PreviewDriver {
                     });
                     tracing::debug!(source = %out.label, "switched to the refreshed preview token");
                 }
-                c.show(frame, out);
+                c.show(frame, raw, out);
             }
             Incoming::Nothing => {}
             Incoming::Closed(..) | Incoming::Failed(_) => {
@@ -467,18 +482,22 @@ impl PreviewDriver {
     }
 }
 
-/// Parses one message, handling everything but frames here.
-async fn parse_message(msg: WsMessage, out: &Outlet) -> Incoming {
-    let parsed = match msg {
+/// Parses one message, handling everything but frames here. When recording, a text
+/// message other than a frame is recorded here; a frame's message goes with the frame, to
+/// be recorded when the decoder shows it.
+async fn parse_message(msg: WsMessage, out: &Outlet, record: Option<&MessageRecorder>) -> Incoming {
+    let (parsed, raw) = match msg {
         None => return Incoming::Failed(NetError::Closed(None)),
         Some(Err(e)) => return Incoming::Failed(ws_error(&e)),
         Some(Ok(Message::Text(text))) => {
             out.stats.add_bytes(text.len());
-            super::parse_text(text.as_str())
+            let parsed = super::parse_text(text.as_str());
+            (parsed, record.map(|_| Raw::Text(text)))
         }
         Some(Ok(Message::Binary(data))) => {
             out.stats.add_bytes(data.len());
-            super::parse_binary(&data)
+            let parsed = super::parse_binary(&data);
+            (parsed, record.map(|_| Raw::Binary(data)))
         }
         Some(Ok(Message::Close(frame))) => {
             return match frame {
@@ -488,10 +507,20 @@ async fn parse_message(msg: WsMessage, out: &Outlet) -> Incoming {
         }
         Some(Ok(_)) => return Incoming::Nothing,
     };
+    if let Ok(ServerMessage::Frame(frame)) = parsed {
+        return Incoming::Frame(frame, raw);
+    }
+    // Binary messages that are not pictures carry nothing a replay needs.
+    if let (Some(record), Some(raw @ Raw::Text(_))) = (record, &raw) {
+        record.message(raw);
+    }
     match parsed {
-        Ok(ServerMessage::Frame(frame)) => return Incoming::Frame(frame),
+        Ok(ServerMessage::Frame(_)) => {}
         Ok(ServerMessage::Url(url)) => {
             let url: String = redact::url(&url).chars().take(2048).collect();
+            if let Some(record) = record {
+                record.page_url(&url);
+            }
             out.emit(SessionEvent::PageUrl(url)).await;
         }
         Ok(ServerMessage::Status(status)) => {

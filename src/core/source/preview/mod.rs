@@ -49,7 +49,7 @@
 //! `touchCancel` with none that ends them all.
 //!
 //! `driver` runs them on a connection (the session task), with the decoding on its own
-//! thread (`decode_thread`).
+//! thread (`decode_thread`); `record` writes what they applied to a recording.
 //!
 //! Every error concerns one message: the connection can go on with the next one. Status,
 //! URL and error texts may hold secrets (tokens in URLs); errors here never quote a message
@@ -63,6 +63,7 @@ mod decode;
 mod decode_thread;
 pub(crate) mod driver;
 mod keys;
+mod record;
 mod server;
 
 pub use client::{

@@ -4,15 +4,17 @@
 
 use std::io::BufReader;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::{RfbClient, RfbError, RfbOptions, ServerEvent};
 use crate::core::event::{LiveInfo, StreamStats, Waker};
-use crate::core::frame::FrameSlot;
+use crate::core::frame::{FrameSlot, Rect};
 use crate::core::net::{self, ChannelWriter};
-use crate::core::record::TrackSink;
+use crate::core::record::keyframe::Keyframe;
 use crate::core::record::tee::Tee;
+use crate::core::record::{KeyframePolicy, TrackSink};
 
 /// What the decoder thread tells the session task.
 pub(super) enum DecoderNote {
@@ -67,6 +69,21 @@ fn put_consumed<R: std::io::Read>(reader: &mut BufReader<Tee<R>>) {
     reader.get_mut().put_consumed(unread);
 }
 
+/// Queues a keyframe of the picture just published and the client's state.
+fn put_keyframe<R>(record: &TrackSink, client: &RfbClient, frames: &FrameSlot, tee: &Tee<R>) {
+    let (Some(state), Some(picture)) = (client.save_state(), frames.snapshot()) else {
+        return;
+    };
+    record.sink.put_keyframe(
+        record.track,
+        Keyframe {
+            wire_offset: tee.put_bytes(),
+            state,
+            picture,
+        },
+    );
+}
+
 /// The thread's body: handshake, then apply messages until the stream ends.
 fn decode(parts: DecoderParts) -> Result<(), RfbError> {
     let tee = Tee::new(parts.incoming.into_reader(), parts.record.clone());
@@ -74,6 +91,10 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
     let mut writer = ChannelWriter::new(parts.outgoing);
     let mut client = RfbClient::connect(&mut reader, &mut writer, &parts.options)?;
     put_consumed(&mut reader);
+    let mut keyframes = parts.record.as_ref().map(|record| {
+        client.keep_state();
+        KeyframePolicy::new(record.keyframes, Instant::now())
+    });
     client.publish_to(parts.frames.clone());
     if parts
         .notes
@@ -88,6 +109,12 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
         put_consumed(&mut reader);
         match event {
             ServerEvent::Update(update) => {
+                let keyframe_due = keyframes.as_mut().is_some_and(|policy| {
+                    let area: u64 = update.dirty.iter().map(Rect::area).sum();
+                    let fb = client.framebuffer();
+                    let stream_at = reader.get_ref().put_bytes();
+                    policy.after_update(area, stream_at, [fb.width(), fb.height()], Instant::now())
+                });
                 if let Some(cursor) = update.cursor {
                     parts.frames.set_cursor(cursor);
                 }
@@ -113,6 +140,9 @@ fn decode(parts: DecoderParts) -> Result<(), RfbError> {
                     return Ok(());
                 }
                 parts.frames.notify(&parts.waker);
+                if keyframe_due && let Some(record) = &parts.record {
+                    put_keyframe(record, &client, &parts.frames, reader.get_ref());
+                }
             }
             ServerEvent::Bell => {
                 let _ = parts.notes.try_send(DecoderNote::Bell);

@@ -57,6 +57,8 @@ pub enum RfbError {
     ZlibOverflow { max: usize },
     #[error("zlib stream ended with compressed data left over")]
     ZlibEnded,
+    #[error("a recorded decoder state is not valid: {0}")]
+    BadState(&'static str),
     #[error("invalid ZRLE tile subencoding {sub}")]
     ZrleSubencoding { sub: u8 },
     #[error("{encoding} run goes past the end of its tile")]
@@ -115,6 +117,7 @@ impl RfbError {
             | RfbError::PasswordRequired
             | RfbError::AuthFailed { .. }
             | RfbError::NameTooLong { .. }
+            | RfbError::BadState(_)
             | RfbError::Frame(FrameError::FramebufferTooLarge { .. }) => false,
             RfbError::Closed
             | RfbError::Io(_)

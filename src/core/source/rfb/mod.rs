@@ -31,6 +31,7 @@ mod handshake;
 pub mod input;
 pub mod messages;
 mod pixel;
+mod state;
 mod wire;
 mod zlib;
 
@@ -151,6 +152,9 @@ pub struct RfbClient {
     fb: Framebuffer,
     qemu_keys: bool,
     decoders: Decoders,
+    /// The cursor shape and pointer position the server last sent (for keyframes).
+    cursor: Option<CursorShape>,
+    pointer: Option<(u32, u32)>,
     /// Where each update is published by trading buffers ([`RfbClient::publish_to`]).
     publisher: Option<Publisher>,
 }
@@ -186,6 +190,8 @@ impl RfbClient {
             fb,
             qemu_keys: false,
             decoders: Decoders::new(),
+            cursor: None,
+            pointer: None,
             publisher: None,
         };
         client.request_update(w, false)?;
@@ -218,6 +224,16 @@ impl RfbClient {
         if let Some(p) = &mut self.publisher {
             p.slot.catch_up(&mut self.fb, written, &mut p.stale);
         }
+    }
+
+    /// The cursor shape the server last sent (`None`: none, or hidden).
+    pub fn cursor(&self) -> Option<&CursorShape> {
+        self.cursor.as_ref()
+    }
+
+    /// Where the server last said the pointer is.
+    pub fn pointer(&self) -> Option<(u32, u32)> {
+        self.pointer
     }
 
     /// True when the server accepted the QEMU extended key event pseudo-encoding.
@@ -298,8 +314,14 @@ impl RfbClient {
                     info.dirty.clear();
                     info.dirty.push(self.fb.full_rect());
                 }
-                RectOutcome::Cursor(shape) => info.cursor = Some(shape),
-                RectOutcome::Pointer(x, y) => info.pointer = Some((x, y)),
+                RectOutcome::Cursor(shape) => {
+                    self.cursor.clone_from(&shape);
+                    info.cursor = Some(shape);
+                }
+                RectOutcome::Pointer(x, y) => {
+                    self.pointer = Some((x, y));
+                    info.pointer = Some((x, y));
+                }
                 RectOutcome::QemuKeys => self.qemu_keys = true,
                 RectOutcome::LastRect => break,
                 RectOutcome::Nothing => {}

@@ -17,11 +17,19 @@ use super::RfbError;
 const INPUT_CHUNK: usize = 32 * 1024;
 /// First output allocation; it doubles as needed up to the cap.
 const MIN_OUTPUT: usize = 64 * 1024;
+/// Deflate's window: the most output a later block can refer back to.
+pub(crate) const WINDOW: usize = 32 * 1024;
 
 pub(crate) struct Inflater {
     z: Decompress,
     input: Vec<u8>,
     output: Vec<u8>,
+    /// The stream's last output (at most 2 × [`WINDOW`], the last `WINDOW` of it what
+    /// counts), kept only once [`Inflater::keep_window`] was called: what a keyframe saves
+    /// so that a replay can inflate from the middle of the stream.
+    window: Option<Vec<u8>>,
+    /// The stream's zlib header has been read (it has had input since it began).
+    started: bool,
 }
 
 impl Inflater {
@@ -30,12 +38,73 @@ impl Inflater {
             z: Decompress::new(true),
             input: vec![0; INPUT_CHUNK],
             output: Vec::new(),
+            window: None,
+            started: false,
         }
     }
 
     /// Starts a new stream (Tight's reset bits).
     pub(crate) fn reset(&mut self) {
-        self.z.reset(true);
+        self.z = Decompress::new(true);
+        self.started = false;
+        if let Some(w) = &mut self.window {
+            w.clear();
+        }
+    }
+
+    /// From now on keeps the stream's last [`WINDOW`] bytes of output for [`Inflater::saved`].
+    pub(crate) fn keep_window(&mut self) {
+        self.window
+            .get_or_insert_with(|| Vec::with_capacity(2 * WINDOW));
+    }
+
+    /// What a fresh inflater needs to go on from here: whether the stream began, and its
+    /// last output (up to [`WINDOW`] bytes). `None` unless [`Inflater::keep_window`] was
+    /// called before the stream had input.
+    pub(crate) fn saved(&self) -> Option<(bool, &[u8])> {
+        let w = self.window.as_ref()?;
+        Some((self.started, &w[w.len().saturating_sub(WINDOW)..]))
+    }
+
+    /// Continues a stream saved by [`Inflater::saved`]: after its zlib header, inflating
+    /// raw deflate blocks with `window` as what came before. Servers flush the stream at
+    /// every rectangle's end, so a block begins at the next rectangle's first byte.
+    pub(crate) fn restore(&mut self, started: bool, window: &[u8]) -> Result<(), RfbError> {
+        if window.len() > WINDOW {
+            return Err(RfbError::BadState("a zlib window longer than 32 KiB"));
+        }
+        if started {
+            self.z = Decompress::new(false);
+            if !window.is_empty() {
+                self.z.set_dictionary(window)?;
+            }
+        } else {
+            self.z = Decompress::new(true);
+        }
+        self.started = started;
+        let w = self
+            .window
+            .get_or_insert_with(|| Vec::with_capacity(2 * WINDOW));
+        w.clear();
+        w.extend_from_slice(window);
+        Ok(())
+    }
+
+    /// Appends `n` bytes of fresh output to the window, keeping it within 2 × [`WINDOW`].
+    fn remember(&mut self, n: usize) {
+        let Some(w) = &mut self.window else {
+            return;
+        };
+        let out = &self.output[..n];
+        if out.len() >= WINDOW {
+            w.clear();
+            w.extend_from_slice(&out[out.len() - WINDOW..]);
+            return;
+        }
+        if w.len() + out.len() > 2 * WINDOW {
+            w.drain(..w.len() + out.len() - WINDOW);
+        }
+        w.extend_from_slice(out);
     }
 
     /// Reads `compressed_len` bytes from `r`, inflates them and returns the output, which
@@ -92,6 +161,10 @@ impl Inflater {
                 return Err(RfbError::ZlibEnded);
             }
         }
+        if compressed_len > 0 {
+            self.started = true;
+        }
+        self.remember(written);
         Ok(&self.output[..written])
     }
 }

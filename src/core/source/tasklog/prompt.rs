@@ -172,6 +172,12 @@ impl Prompts {
         self.pending.take()
     }
 
+    /// A replay: the prompt a recording says was waiting.
+    pub fn set_pending(&mut self, prompt: Option<PendingPrompt>) {
+        self.pending = prompt;
+        self.unconfirmed = None;
+    }
+
     /// An `input_request`: the task asks (a new question also means any earlier one is
     /// over).
     pub fn on_request(&mut self, r: &InputRequest) {

@@ -301,6 +301,21 @@ impl TaskLog {
         self.append(None, entry.timestamp, entry.level, rendered);
     }
 
+    /// A replay: adds a line as a recording stored it (its own sequence number is not kept).
+    pub fn push_recorded(&mut self, line: LogLine) {
+        let request_id = line.request_id;
+        self.append(line.id, line.timestamp, line.level, line.rendered);
+        if let Some(last) = self.lines.back_mut() {
+            last.request_id = request_id;
+        }
+    }
+
+    /// A replay: the task's status and waiting prompt as a recording says they were.
+    pub fn set_recorded(&mut self, status: Option<TaskStatus>, prompt: Option<PendingPrompt>) {
+        self.status = status;
+        self.prompts.set_pending(prompt);
+    }
+
     /// Adds a line saying a message or event could not be read (`why` never quotes it).
     pub fn push_error(&mut self, why: &str) {
         self.append(None, None, None, error_line(why));

@@ -8,7 +8,7 @@
 //! capability, and reuse the header fields for their own meaning.
 
 mod copyrect;
-mod cursor;
+pub(crate) mod cursor;
 mod desktop;
 pub mod hextile;
 mod raw;
@@ -126,6 +126,45 @@ impl Decoders {
             pixels: Vec::new(),
             jpeg: Baseline::new(),
         }
+    }
+
+    /// The zlib streams a keyframe saves: ZRLE's, then Tight's four.
+    pub(crate) const STREAMS: usize = 5;
+
+    fn stream_mut(&mut self, i: usize) -> &mut Inflater {
+        match i {
+            0 => &mut self.zrle,
+            i => &mut self.tight[(i - 1) % 4],
+        }
+    }
+
+    /// Every zlib stream keeps its window from now on.
+    pub(crate) fn keep_windows(&mut self) {
+        for i in 0..Self::STREAMS {
+            self.stream_mut(i).keep_window();
+        }
+    }
+
+    /// Each stream's saved state, in [`Decoders::STREAMS`] order; `None` unless
+    /// [`Decoders::keep_windows`] was called.
+    pub(crate) fn saved(&self) -> Option<[(bool, &[u8]); Self::STREAMS]> {
+        Some([
+            self.zrle.saved()?,
+            self.tight[0].saved()?,
+            self.tight[1].saved()?,
+            self.tight[2].saved()?,
+            self.tight[3].saved()?,
+        ])
+    }
+
+    /// Continues stream `i` from a saved state.
+    pub(crate) fn restore(
+        &mut self,
+        i: usize,
+        started: bool,
+        window: &[u8],
+    ) -> Result<(), RfbError> {
+        self.stream_mut(i).restore(started, window)
     }
 
     /// Reads one rectangle's payload and applies it to `fb`.
