@@ -19,6 +19,9 @@ use lookout::ui::app::ViewerApp;
 use lookout::ui::timeline::{Timeline, clock, marker_style};
 use lookout::ui::{LogView, TaskView, theme};
 
+#[path = "support/rfb_script.rs"]
+mod rfb_script;
+
 const W: u16 = 64;
 const H: u16 = 48;
 /// Seconds the recording lasts; second `s` paints the desktop red `s * 10`.
@@ -38,13 +41,7 @@ fn write_recording(path: &Path) {
         br#"{"protocol":"rfb","password":false}"#,
         &mut out,
     );
-    let mut hs = b"RFB 003.008\n".to_vec();
-    hs.extend([1, 1, 0, 0, 0, 0]);
-    hs.extend(W.to_be_bytes());
-    hs.extend(H.to_be_bytes());
-    hs.extend([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]);
-    hs.extend(4u32.to_be_bytes());
-    hs.extend(b"desk");
+    let hs = rfb_script::handshake(W, H);
     format::encode(Kind::Wire, 0, 100_000, &hs, &mut out);
     let line = |seq: u64, text: &str| {
         serde_json::json!({"seq": seq, "id": format!("m{seq}"), "timestamp_us": null,
@@ -91,12 +88,7 @@ fn write_recording(path: &Path) {
     ];
     // Nothing happens from 16 s to 20 s: an idle stretch.
     for s in (1..=16).chain([SECONDS]) {
-        let mut msg = vec![0, 0, 0, 1];
-        for v in [0, 0, W, H] {
-            msg.extend(v.to_be_bytes());
-        }
-        msg.extend(7i32.to_be_bytes());
-        msg.extend([0x80, (s * 10) as u8, 0, 0]);
+        let msg = rfb_script::fill(W, H, (s * 10) as u8);
         events.push((s * 1_000_000, Kind::Wire, 0, msg));
     }
     events.sort_by_key(|e| e.0);
@@ -276,7 +268,8 @@ fn markers_say_what_happened() {
     let mut s = setup();
     settle(&mut s, |_| true);
     let shown: Vec<String> = playback(&s)
-        .markers()
+        .index()
+        .markers
         .iter()
         .filter_map(|m| marker_style(m).map(|(_, text)| format!("{} {text}", clock(m.t_us))))
         .collect();

@@ -11,6 +11,7 @@ use super::recordings::RecordingsList;
 use super::stream_view::TaskView;
 use super::theme;
 use super::timeline::Timeline;
+use super::timeshift::TimeShift;
 use crate::core::event::SessionState;
 use crate::core::record::writer::RecordSink;
 use crate::core::redact;
@@ -46,6 +47,8 @@ pub struct ViewerApp {
     bookmarks: u32,
     /// The recordings list, opened from the top bar.
     recordings: Option<RecordingsList>,
+    /// A live window's timeline, to see the past of its own recording.
+    timeshift: Option<TimeShift>,
 }
 
 impl ViewerApp {
@@ -67,6 +70,7 @@ impl ViewerApp {
             recording: None,
             bookmarks: 0,
             recordings: None,
+            timeshift: None,
         };
         app.shown_title = app.window_title();
         app
@@ -76,6 +80,16 @@ impl ViewerApp {
     pub fn with_timeline(mut self, timeline: Timeline) -> Self {
         self.timeline = Some(timeline);
         self
+    }
+
+    /// Shows the live timeline: the operator can go back in the window's own recording.
+    pub fn with_timeshift(mut self, shift: TimeShift) -> Self {
+        self.timeshift = Some(shift);
+        self
+    }
+
+    pub fn timeshift(&self) -> Option<&TimeShift> {
+        self.timeshift.as_ref()
     }
 
     /// Shows the REC mark of the recording the sessions go to.
@@ -199,6 +213,21 @@ impl ViewerApp {
                 }
             }
         }
+        if let (Some(shift), Some(picture)) = (&mut self.timeshift, &self.picture) {
+            let keys_free = !picture.is_interactive();
+            Panel::bottom("lookout_timeshift")
+                .frame(
+                    Frame::new()
+                        .fill(theme::CHROME)
+                        .inner_margin(egui::Margin::symmetric(8, 6)),
+                )
+                .show(ui, |ui| shift.ui(ui, keys_free));
+        }
+        let shift = &mut self.timeshift;
+        let mut draw = |ui: &mut egui::Ui, picture: &mut TaskView| match shift {
+            Some(shift) => shift.picture_ui(ui, picture),
+            None => picture.ui(ui),
+        };
         match (&mut self.picture, &mut self.log) {
             (Some(picture), Some(log)) => {
                 log.set_remote_has_keys(picture.is_interactive());
@@ -212,9 +241,9 @@ impl ViewerApp {
                             .inner_margin(egui::Margin::symmetric(6, 4)),
                     )
                     .show(ui, |ui| log.ui(ui));
-                picture.ui(ui);
+                draw(ui, picture);
             }
-            (Some(picture), None) => picture.ui(ui),
+            (Some(picture), None) => draw(ui, picture),
             (None, Some(log)) => {
                 egui::CentralPanel::default()
                     .frame(
@@ -227,7 +256,10 @@ impl ViewerApp {
             (None, None) => {}
         }
         if let Some(picture) = &mut self.picture {
-            picture.finish(ui.ctx());
+            match &mut self.timeshift {
+                Some(shift) => shift.finish(ui.ctx(), picture),
+                None => picture.finish(ui.ctx()),
+            }
         }
         self.top_marks(ui.ctx());
         self.attention(ui.ctx());

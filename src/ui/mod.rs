@@ -34,6 +34,7 @@ pub mod recordings;
 pub mod stream_view;
 pub mod theme;
 pub mod timeline;
+pub mod timeshift;
 
 use std::sync::Arc;
 
@@ -115,11 +116,15 @@ pub fn run_viewer(
                     .with_backend(backend, &waker)
             });
             let log = sessions.log.map(LogView::new);
-            let mut app = app::ViewerApp::new(picture, log, title, Some(rt));
+            let mut app = app::ViewerApp::new(picture, log, title.clone(), Some(rt));
             if let Some(playback) = sessions.playback {
                 app = app.with_timeline(timeline::Timeline::new(playback));
             }
             if let Some(sink) = sessions.recording {
+                if app.picture().is_some() {
+                    let shift = timeshift::TimeShift::new(sink.clone(), title.clone(), waker);
+                    app = app.with_timeshift(shift);
+                }
                 app = app.with_recording(sink);
             }
             if let Some(dir) = sessions.recordings_dir {

@@ -224,6 +224,11 @@ impl TaskView {
         self.handle.label()
     }
 
+    /// The pictures the session publishes (what this view shows).
+    pub fn frames(&self) -> &Arc<crate::core::frame::FrameSlot> {
+        self.handle.frames()
+    }
+
     /// The size of the picture on screen, in remote pixels.
     pub fn picture_size(&self) -> Option<[u32; 2]> {
         self.picture.size()
@@ -237,19 +242,7 @@ impl TaskView {
     /// Draws the view into `ui`: toolbar on top, status line at the bottom, picture between.
     pub fn ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
-        while let Some(event) = self.handle.try_recv_event() {
-            match event {
-                SessionEvent::State(state) => self.state = state,
-                SessionEvent::Bell => {}
-                SessionEvent::RemoteClipboard => {
-                    if let Some(text) = self.handle.take_remote_clipboard() {
-                        self.remote_clipboard = Some(text);
-                    }
-                }
-                SessionEvent::PageUrl(url) => self.page_url = Some(url),
-                SessionEvent::AnswerSent { .. } | SessionEvent::AnswerFailed { .. } => {}
-            }
-        }
+        self.take_events();
         self.picture.pull(&ctx, self.scale);
         if self.control.is_interactive() && self.availability() != Availability::Available {
             self.release_control(&ctx);
@@ -319,6 +312,33 @@ impl TaskView {
         // No fill: the window's clear colour is the backdrop (`ViewerApp::clear_color`), so
         // software GL does not shade every pixel under the picture twice.
         CentralPanel::no_frame().show(ui, |ui| self.picture_ui(ui));
+    }
+
+    /// A frame in which another view takes this one's place (time-shift shows the past):
+    /// the session's events are still taken, control is given back, and the picture's X11
+    /// child window, if it shows the picture, is hidden.
+    pub fn step_aside(&mut self, ctx: &Context) {
+        self.take_events();
+        if self.control.is_interactive() {
+            self.release_control(ctx);
+        }
+        self.picture.step_aside(ctx);
+    }
+
+    fn take_events(&mut self) {
+        while let Some(event) = self.handle.try_recv_event() {
+            match event {
+                SessionEvent::State(state) => self.state = state,
+                SessionEvent::Bell => {}
+                SessionEvent::RemoteClipboard => {
+                    if let Some(text) = self.handle.take_remote_clipboard() {
+                        self.remote_clipboard = Some(text);
+                    }
+                }
+                SessionEvent::PageUrl(url) => self.page_url = Some(url),
+                SessionEvent::AnswerSent { .. } | SessionEvent::AnswerFailed { .. } => {}
+            }
+        }
     }
 
     /// Interactive mode: sends this frame's input, mapped through last frame's placement

@@ -81,9 +81,38 @@ impl Timeline {
 
     /// Draws the controls and the bar across the available width.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.show(ui, None);
+    }
+
+    /// Draws the timeline of a recording still being written whose live edge is `live_us`
+    /// (time-shift): the bar runs to the live edge, and the controls say how far behind it
+    /// the picture is, beside Jump to live. True when the operator asked to go back to live.
+    pub fn ui_live(&mut self, ui: &mut egui::Ui, live_us: u64) -> bool {
+        self.show(ui, Some(live_us))
+    }
+
+    fn show(&mut self, ui: &mut egui::Ui, live_us: Option<u64>) -> bool {
         let status = self.playback.status();
         self.keys(ui, &status);
+        let mut jump = false;
         ui.horizontal(|ui| {
+            if let Some(live) = live_us {
+                jump = ui
+                    .button("Jump to live")
+                    .on_hover_text(format!(
+                        "Back to the live picture ({})",
+                        ui.ctx().format_shortcut(&super::stream_view::LIVE_SHORTCUT)
+                    ))
+                    .clicked();
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{} behind live",
+                        behind(live.saturating_sub(status.position_us))
+                    ))
+                    .color(theme::ATTENTION)
+                    .strong(),
+                );
+            }
             let play = if status.playing { "Pause" } else { "Play" };
             if ui.button(play).clicked() {
                 self.playback.set_playing(!status.playing);
@@ -116,14 +145,18 @@ impl Timeline {
             {
                 self.playback.set_skip_idle(skip);
             }
-            ui.label(
-                egui::RichText::new(format!(
+            let clock_text = match live_us {
+                Some(_) => clock(status.position_us),
+                None => format!(
                     "{} / {}",
                     clock(status.position_us),
                     clock(status.duration_us)
-                ))
-                .monospace()
-                .color(theme::TEXT),
+                ),
+            };
+            ui.label(
+                egui::RichText::new(clock_text)
+                    .monospace()
+                    .color(theme::TEXT),
             );
             if let Some(problem) = &status.problem {
                 ui.colored_label(
@@ -132,7 +165,12 @@ impl Timeline {
                 );
             }
         });
-        self.bar(ui, &status);
+        let span = live_us.unwrap_or(0).max(status.duration_us);
+        let index = self.playback.index();
+        if let Some(at) = bar(ui, status.position_us, span, &index.markers) {
+            self.playback.seek(at);
+        }
+        jump
     }
 
     fn keys(&mut self, ui: &egui::Ui, status: &PlaybackStatus) {
@@ -184,64 +222,71 @@ impl Timeline {
             self.playback.set_speed(status.speed * 2.0);
         }
     }
+}
 
-    fn bar(&self, ui: &mut egui::Ui, status: &PlaybackStatus) {
-        let width = ui.available_width();
-        let (rect, response) =
-            ui.allocate_exact_size(vec2(width, BAR_HEIGHT), Sense::click_and_drag());
-        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline"));
-        let duration = status.duration_us.max(1);
-        let x_of = |t: u64| rect.left() + rect.width() * (t.min(duration) as f32 / duration as f32);
-        let t_of = |x: f32| {
-            let f = ((x - rect.left()) / rect.width().max(1.0)).clamp(0.0, 1.0);
-            (f64::from(f) * duration as f64) as u64
+/// The bar: a recording of `span_us` with its `markers`, played to `position_us`. Returns
+/// the moment the operator clicked or dragged to.
+pub fn bar(ui: &mut egui::Ui, position_us: u64, span_us: u64, markers: &[Marker]) -> Option<u64> {
+    let width = ui.available_width();
+    let (rect, response) = ui.allocate_exact_size(vec2(width, BAR_HEIGHT), Sense::click_and_drag());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Timeline"));
+    let duration = span_us.max(1);
+    let x_of = |t: u64| rect.left() + rect.width() * (t.min(duration) as f32 / duration as f32);
+    let t_of = |x: f32| {
+        let f = ((x - rect.left()) / rect.width().max(1.0)).clamp(0.0, 1.0);
+        (f64::from(f) * duration as f64) as u64
+    };
+    let seek = (response.clicked() || response.dragged())
+        .then(|| response.interact_pointer_pos())
+        .flatten()
+        .map(|pos| t_of(pos.x));
+    let painter = ui.painter_at(rect);
+    let track = Rect::from_center_size(rect.center(), vec2(rect.width(), 6.0));
+    painter.rect_filled(track, 3.0, theme::CARD_EDGE);
+    let played = Rect::from_min_max(track.min, pos2(x_of(position_us), track.max.y));
+    painter.rect_filled(played, 3.0, theme::ACCENT_STRONG);
+    let mut hovered = None;
+    let pointer = response.hover_pos();
+    for marker in markers {
+        let Some((colour, text)) = marker_style(marker) else {
+            continue;
         };
-        if (response.clicked() || response.dragged())
-            && let Some(pos) = response.interact_pointer_pos()
-        {
-            self.playback.seek(t_of(pos.x));
-        }
-        let painter = ui.painter_at(rect);
-        let track = Rect::from_center_size(rect.center(), vec2(rect.width(), 6.0));
-        painter.rect_filled(track, 3.0, theme::CARD_EDGE);
-        let played = Rect::from_min_max(track.min, pos2(x_of(status.position_us), track.max.y));
-        painter.rect_filled(played, 3.0, theme::ACCENT_STRONG);
-        let mut hovered = None;
-        let pointer = response.hover_pos();
-        for marker in self.playback.markers() {
-            let Some((colour, text)) = marker_style(marker) else {
-                continue;
-            };
-            let x = x_of(marker.t_us);
-            let tick = Rect::from_min_max(
-                pos2(x - 1.0, rect.top() + 2.0),
-                pos2(x + 1.0, rect.bottom() - 2.0),
-            );
-            painter.rect_filled(tick, 0.0, colour);
-            if pointer.is_some_and(|p| (p.x - x).abs() <= 3.0) {
-                hovered = Some((marker.t_us, text));
-            }
-        }
-        let head = x_of(status.position_us);
-        painter.circle(
-            pos2(head, rect.center().y),
-            6.0,
-            theme::TEXT,
-            Stroke::new(1.0, theme::ACCENT_STRONG),
+        let x = x_of(marker.t_us);
+        let tick = Rect::from_min_max(
+            pos2(x - 1.0, rect.top() + 2.0),
+            pos2(x + 1.0, rect.bottom() - 2.0),
         );
-        painter.rect_stroke(
-            rect,
-            2.0,
-            Stroke::new(1.0, theme::CARD_EDGE),
-            StrokeKind::Inside,
-        );
-        if let Some(p) = pointer {
-            let at = t_of(p.x);
-            let tip = match &hovered {
-                Some((t, text)) => format!("{} {text}", clock(*t)),
-                None => clock(at),
-            };
-            response.on_hover_text_at_pointer(tip);
+        painter.rect_filled(tick, 0.0, colour);
+        if pointer.is_some_and(|p| (p.x - x).abs() <= 3.0) {
+            hovered = Some((marker.t_us, text));
         }
     }
+    let head = x_of(position_us);
+    painter.circle(
+        pos2(head, rect.center().y),
+        6.0,
+        theme::TEXT,
+        Stroke::new(1.0, theme::ACCENT_STRONG),
+    );
+    painter.rect_stroke(
+        rect,
+        2.0,
+        Stroke::new(1.0, theme::CARD_EDGE),
+        StrokeKind::Inside,
+    );
+    if let Some(p) = pointer {
+        let at = t_of(p.x);
+        let tip = match &hovered {
+            Some((t, text)) => format!("{} {text}", clock(*t)),
+            None => clock(at),
+        };
+        response.on_hover_text_at_pointer(tip);
+    }
+    seek
+}
+
+/// How far behind live: seconds under a minute, else minutes and seconds.
+pub fn behind(us: u64) -> String {
+    let s = us / 1_000_000;
+    if s < 60 { format!("{s} s") } else { clock(us) }
 }

@@ -65,6 +65,14 @@ impl Index {
     pub fn build<R: Read + Seek>(reader: &mut Reader<R>) -> Result<Index, ReadError> {
         let mut index = Index::default();
         reader.seek_to(0);
+        index.extend(reader)?;
+        Ok(index)
+    }
+
+    /// Reads on from where `reader` stands to its end: after [`Reader::grow`], what a
+    /// recording still being written has gained.
+    pub fn extend<R: Read + Seek>(&mut self, reader: &mut Reader<R>) -> Result<(), ReadError> {
+        let index = self;
         let want = |head: &super::format::Head| {
             matches!(head.known_kind(), Some(Kind::Meta | Kind::Event))
         };
@@ -92,7 +100,7 @@ impl Index {
             }
         }
         index.torn_at = reader.torn_at();
-        Ok(index)
+        Ok(())
     }
 
     fn read_payload(&mut self, head: &super::format::Head, payload: &[u8]) {

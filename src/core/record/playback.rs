@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::format::Kind;
-use super::index::{self, Index, Marker, TrackInfo};
+use super::index::{self, Index, TrackInfo};
 use super::player::TrackPlayer;
 use super::reader::Reader;
 use super::replay::{ReplayError, RfbPlayer};
@@ -35,6 +35,8 @@ pub const IDLE_SKIP: Duration = Duration::from_secs(2);
 pub const MAX_LOG_BYTES: usize = 256 << 20;
 /// How often the picture moves while playing.
 const TICK: Duration = Duration::from_millis(15);
+/// How often a replay of a recording still being written takes in what was added.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 /// Where a replay stands, for the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,7 +66,10 @@ struct Control {
 struct Shared {
     control: Mutex<Control>,
     wake: Condvar,
-    index: Arc<Index>,
+    /// Replaced as a followed recording grows.
+    index: Mutex<Arc<Index>>,
+    /// The recording is still being written ([`follow`]).
+    follow: bool,
     /// Each loaded log line's recording time, by its sequence number in the replayed log.
     line_times: Vec<u64>,
 }
@@ -94,7 +99,36 @@ enum LogItem {
 
 /// Opens `path` for playback, paused at its start. `label` names it in the views.
 pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayError> {
+    open_with(path, label, waker, false)
+}
+
+/// Opens the picture of a recording still being written (a live window's own), paused at
+/// its start, for time-shift: the playback takes in what the file gains every
+/// [`FOLLOW_EVERY`], and playing on at its end waits for more rather than stopping. The
+/// log is left out (the live window shows it).
+pub fn follow(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayError> {
+    open_with(path, label, waker, true)
+}
+
+fn open_with(
+    path: &Path,
+    label: &str,
+    waker: Waker,
+    follow: bool,
+) -> Result<Replayed, ReplayError> {
     let (reader, index) = index::open(path)?;
+    let follower = if follow {
+        let mut reader = Reader::open(std::fs::File::open(path)?)?;
+        // Read on from where this index ended: its torn record, if it ended in one.
+        reader.seek_to(index.torn_at.unwrap_or(reader.file_len()));
+        Some(Follower {
+            reader,
+            index: index.clone(),
+            last: Instant::now(),
+        })
+    } else {
+        None
+    };
     let index = Arc::new(index);
     let picture_track = index.picture_track().cloned();
     let player = match &picture_track {
@@ -104,7 +138,7 @@ pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayEr
     let log_track = index
         .tracks
         .iter()
-        .find(|t| t.kind == "log")
+        .find(|t| t.kind == "log" && !follow)
         .map(|t| t.track);
     let log_items = match log_track {
         Some(track) => load_log(path, track)?,
@@ -118,7 +152,7 @@ pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayEr
     let picture = player
         .is_some()
         .then(|| SessionHandle::pair(format!("{label} (replay)"), waker.clone()));
-    let log = (log_track.is_some() || player.is_none())
+    let log = (log_track.is_some() || (player.is_none() && !follow))
         .then(|| SessionHandle::pair(format!("{label} (replay log)"), waker.clone()));
     let shared = Arc::new(Shared {
         control: Mutex::new(Control {
@@ -134,7 +168,8 @@ pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayEr
             stop: false,
         }),
         wake: Condvar::new(),
-        index,
+        index: Mutex::new(index),
+        follow,
         line_times,
     });
     let (picture_handle, picture_peer) = split(picture);
@@ -148,6 +183,7 @@ pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayEr
         log_at: 0,
         size: None,
         log_live: false,
+        follower,
         waker,
     };
     let thread = std::thread::Builder::new()
@@ -253,20 +289,21 @@ impl Playback {
         self.lock().status.clone()
     }
 
-    /// The recording's index: its markers, tracks and duration.
-    pub fn index(&self) -> &Arc<Index> {
-        &self.shared.index
-    }
-
-    /// The timeline's markers.
-    pub fn markers(&self) -> &[Marker] {
-        &self.shared.index.markers
+    /// The recording's index: its markers, tracks and duration (of what the file held when
+    /// last read, for one still being written).
+    pub fn index(&self) -> Arc<Index> {
+        self.shared
+            .index
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn set_playing(&self, playing: bool) {
+        let follow = self.shared.follow;
         self.change(|c| {
-            // Play at the end starts again from the start.
-            if playing && c.status.position_us >= c.status.duration_us {
+            // Play at the end starts again from the start (a followed recording waits).
+            if playing && !follow && c.status.position_us >= c.status.duration_us {
                 c.asks.push(Ask::Seek(0));
             }
             c.status.playing = playing;
@@ -333,7 +370,16 @@ struct Engine {
     size: Option<[u32; 2]>,
     /// The log session was told it is live.
     log_live: bool,
+    /// Reads on in a recording still being written.
+    follower: Option<Follower>,
     waker: Waker,
+}
+
+/// What a followed recording has been read to.
+struct Follower {
+    reader: Reader<std::fs::File>,
+    index: Index,
+    last: Instant,
 }
 
 impl Engine {
@@ -367,6 +413,7 @@ impl Engine {
             let now = Instant::now();
             let elapsed = now.duration_since(last);
             last = now;
+            let status = self.follow(status);
             let mut position = status.position_us;
             let mut seeked = false;
             for ask in &asks {
@@ -395,7 +442,8 @@ impl Engine {
                 }
                 if position >= status.duration_us {
                     position = status.duration_us;
-                    playing = false;
+                    // A followed recording goes on: playing waits at its end for more.
+                    playing = self.follower.is_some();
                 }
                 self.advance(position);
             }
@@ -425,6 +473,46 @@ impl Engine {
                     reason: "replay closed".into(),
                 }));
         }
+    }
+
+    /// Every [`FOLLOW_EVERY`], takes in what a followed recording gained: the index, the
+    /// player and the duration. Returns `status` with the new duration.
+    fn follow(&mut self, mut status: PlaybackStatus) -> PlaybackStatus {
+        let Some(f) = &mut self.follower else {
+            return status;
+        };
+        if f.last.elapsed() < FOLLOW_EVERY {
+            return status;
+        }
+        f.last = Instant::now();
+        let records = f.index.records;
+        let grown = f
+            .reader
+            .grow()
+            .map_err(ReplayError::from)
+            .and_then(|()| f.index.extend(&mut f.reader).map_err(ReplayError::from));
+        if let Err(e) = grown {
+            self.note(&e);
+            return status;
+        }
+        if f.index.records == records {
+            return status;
+        }
+        let index = Arc::new(f.index.clone());
+        if let Some(player) = &mut self.player
+            && let Err(e) = player.refresh(&index)
+        {
+            self.note(&e);
+        }
+        status.duration_us = index.duration_us;
+        *self.shared.index.lock().unwrap_or_else(|p| p.into_inner()) = index;
+        self.shared
+            .control
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .status
+            .duration_us = status.duration_us;
+        status
     }
 
     /// The next moment anything recorded changes, after the position.

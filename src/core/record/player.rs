@@ -28,4 +28,8 @@ pub trait TrackPlayer: Send {
     /// When the track's next recorded change comes after the present position, if any:
     /// how playback skips idle stretches and steps a frame.
     fn next_change_us(&mut self) -> Option<u64>;
+
+    /// Takes in what a recording still being written gained since the player opened (or
+    /// last refreshed); `index` is the file's index as it now stands.
+    fn refresh(&mut self, index: &std::sync::Arc<super::index::Index>) -> Result<(), ReplayError>;
 }

@@ -113,6 +113,17 @@ impl<R: Read + Seek> Reader<R> {
         self.torn_at
     }
 
+    /// Takes in what was appended to the file since it was opened (a recording still being
+    /// written): reading goes on past the old end, and a record that was cut there is read
+    /// again, now that it may be whole.
+    pub fn grow(&mut self) -> Result<(), io::Error> {
+        self.len = self.inner.seek(SeekFrom::End(0))?.max(self.len);
+        if let Some(at) = self.torn_at.take() {
+            self.pos = at;
+        }
+        Ok(())
+    }
+
     /// Goes on reading at `offset` (a record's start, from an index).
     pub fn seek_to(&mut self, offset: u64) {
         self.pos = offset.max(HEADER_BYTES as u64);
@@ -341,6 +352,45 @@ mod tests {
         (Kind::Wire, b"RFB 003.008\n"),
         (Kind::Event, b"{\"state\":\"live\"}"),
     ];
+
+    #[test]
+    fn a_file_still_being_written_reads_on_after_grow_and_its_cut_record_is_read_whole() {
+        let whole = file(&[
+            (Kind::Wire, b"one"),
+            (Kind::Wire, b"two"),
+            (Kind::Wire, b"three"),
+        ]);
+        let first_two = file(&[(Kind::Wire, b"one"), (Kind::Wire, b"two")]).len();
+        // The writer is halfway through the third record.
+        let cut = first_two + 5;
+        let mut bytes = whole[..cut].to_vec();
+        let mut r = Reader::open(Cursor::new(bytes.clone())).unwrap();
+        let mut got = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            got.push(rec.payload);
+        }
+        assert_eq!(got, [b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(r.torn_at(), Some(first_two as u64));
+        // Nothing new yet: still nothing past the second record.
+        r.grow().unwrap();
+        assert_eq!(r.next_record().unwrap(), None);
+        // The rest arrives, then a fourth record.
+        bytes.extend_from_slice(&whole[cut..]);
+        let mut fourth = Vec::new();
+        encode(Kind::Wire, 0, 9, b"four", &mut fourth);
+        bytes.extend_from_slice(&fourth);
+        let pos = r.position();
+        let mut inner = Cursor::new(bytes);
+        inner.set_position(pos);
+        r.inner = inner;
+        r.grow().unwrap();
+        let mut more = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            more.push(rec.payload);
+        }
+        assert_eq!(more, [b"three".to_vec(), b"four".to_vec()]);
+        assert_eq!(r.torn_at(), None);
+    }
 
     #[test]
     fn a_whole_file_reads_back() {

@@ -342,6 +342,12 @@ impl TrackPlayer for RfbPlayer {
     fn next_change_us(&mut self) -> Option<u64> {
         self.peek().ok().flatten().map(|r| r.head.t_us)
     }
+
+    fn refresh(&mut self, index: &Arc<Index>) -> Result<(), ReplayError> {
+        self.reader.grow()?;
+        self.index = index.clone();
+        Ok(())
+    }
 }
 
 /// The picture of the recording's RFB track (`track`) at `at_us`.

@@ -364,6 +364,7 @@ impl Run {
 /// A recording's HLS track, played.
 pub struct HlsPlayer {
     path: PathBuf,
+    scan: Scan,
     segs: Vec<Seg>,
     run: Option<Run>,
     /// Past the last segment of the current (or last) run's connection.
@@ -377,6 +378,60 @@ pub struct HlsPlayer {
     picture: Option<Framebuffer>,
     position_us: u64,
     changed: bool,
+}
+
+/// Where the track's segments are read from, on from where the file last ended.
+struct Scan {
+    reader: Reader<File>,
+    track: u8,
+    /// Connections seen so far.
+    conn: u32,
+    /// This connection's segments by sequence number.
+    by_seq: std::collections::HashMap<u64, usize>,
+}
+
+impl Scan {
+    /// Notes the segments (and when their frames were shown) recorded from the reader's
+    /// position to the file's end.
+    fn more(&mut self, segs: &mut Vec<Seg>) -> Result<(), ReplayError> {
+        let (track, conn, by_seq) = (self.track, &mut self.conn, &mut self.by_seq);
+        while let Some(record) = self.reader.next_record()? {
+            let head = record.head;
+            if head.track != track {
+                continue;
+            }
+            match head.known_kind() {
+                Some(Kind::Connect) => {
+                    *conn = conn.saturating_add(1);
+                    by_seq.clear();
+                }
+                Some(Kind::Segment) => {
+                    let (header, _) = split_segment(&record.payload, head.offset)?;
+                    by_seq.insert(header.seq, segs.len());
+                    segs.push(Seg {
+                        t_us: head.t_us,
+                        offset: head.offset,
+                        conn: *conn,
+                        shown: None,
+                    });
+                }
+                Some(Kind::Event) => {
+                    let Some(frames) = frames_shown(&record.payload, head.offset)? else {
+                        continue;
+                    };
+                    if let Some(&i) = by_seq.get(&frames.seq) {
+                        let mut shown: Vec<(i64, u64)> =
+                            frames.ts.into_iter().zip(frames.at_us).collect();
+                        shown.sort_unstable();
+                        shown.dedup_by_key(|f| f.0);
+                        segs[i].shown = Some(shown);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Opens the HLS track `track` of the recording at `path`.
@@ -424,49 +479,15 @@ fn frames_shown(payload: &[u8], offset: u64) -> Result<Option<FramesRead>, Repla
 impl HlsPlayer {
     /// Reads the track's records once, noting where each segment is.
     pub fn open(path: &Path, track: u8) -> Result<Self, ReplayError> {
-        let mut reader = Reader::open(File::open(path)?)?;
-        let mut segs: Vec<Seg> = Vec::new();
-        let mut conn = 0u32;
-        // This connection's segments by sequence number.
-        let mut by_seq = std::collections::HashMap::new();
-        while let Some(record) = reader.next_record()? {
-            let head = record.head;
-            if head.track != track {
-                continue;
-            }
-            match head.known_kind() {
-                Some(Kind::Connect) => {
-                    conn = conn.saturating_add(1);
-                    by_seq.clear();
-                }
-                Some(Kind::Segment) => {
-                    let (header, _) = split_segment(&record.payload, head.offset)?;
-                    by_seq.insert(header.seq, segs.len());
-                    segs.push(Seg {
-                        t_us: head.t_us,
-                        offset: head.offset,
-                        conn,
-                        shown: None,
-                    });
-                }
-                Some(Kind::Event) => {
-                    let Some(frames) = frames_shown(&record.payload, head.offset)? else {
-                        continue;
-                    };
-                    if let Some(&i) = by_seq.get(&frames.seq) {
-                        let mut shown: Vec<(i64, u64)> =
-                            frames.ts.into_iter().zip(frames.at_us).collect();
-                        shown.sort_unstable();
-                        shown.dedup_by_key(|f| f.0);
-                        segs[i].shown = Some(shown);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(HlsPlayer {
+        let mut player = HlsPlayer {
             path: path.to_path_buf(),
-            segs,
+            scan: Scan {
+                reader: Reader::open(File::open(path)?)?,
+                track,
+                conn: 0,
+                by_seq: std::collections::HashMap::new(),
+            },
+            segs: Vec::new(),
             run: None,
             run_end: 0,
             next: None,
@@ -476,7 +497,10 @@ impl HlsPlayer {
             picture: None,
             position_us: 0,
             changed: false,
-        })
+        };
+        player.scan.reader.seek_to(0);
+        player.scan.more(&mut player.segs)?;
+        Ok(player)
     }
 
     /// Segments in the track.
@@ -631,6 +655,11 @@ impl TrackPlayer for HlsPlayer {
             .skip(self.run_end)
             .find(|s| s.t_us > position)
             .map(|s| s.t_us)
+    }
+
+    fn refresh(&mut self, _: &std::sync::Arc<super::index::Index>) -> Result<(), ReplayError> {
+        self.scan.reader.grow()?;
+        self.scan.more(&mut self.segs)
     }
 }
 

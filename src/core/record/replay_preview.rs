@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -91,6 +92,8 @@ pub struct PreviewPlayer {
     reader: Reader<File>,
     track: u8,
     frames: Vec<Entry>,
+    /// Where the next frames are looked for (the file's end when it was last read).
+    scan_from: u64,
     /// Frames recorded at or before the present position.
     passed: usize,
     /// The frame shown.
@@ -117,30 +120,43 @@ pub fn preview_picture_at(path: &Path, track: u8, at_us: u64) -> Result<Framebuf
 impl PreviewPlayer {
     /// Reads the track's records once, noting where each frame is.
     pub fn open(path: &Path, track: u8) -> Result<Self, ReplayError> {
-        let mut reader = Reader::open(File::open(path)?)?;
-        let mut frames = Vec::new();
-        while let Some(record) = reader.next_record()? {
-            let head = record.head;
-            if head.track != track || head.known_kind() != Some(Kind::Message) {
-                continue;
-            }
-            if is_frame(parse_message(&record.payload, head.offset)?) {
-                frames.push(Entry {
-                    t_us: head.t_us,
-                    offset: head.offset,
-                });
-            }
-        }
-        Ok(PreviewPlayer {
+        let reader = Reader::open(File::open(path)?)?;
+        let scan_from = reader.position();
+        let mut player = PreviewPlayer {
             reader,
             track,
-            frames,
+            frames: Vec::new(),
+            scan_from,
             passed: 0,
             shown: None,
             position_us: 0,
             decoder: FrameDecoder::new(),
             changed: false,
-        })
+        };
+        player.scan()?;
+        Ok(player)
+    }
+
+    /// Notes the frames recorded from `scan_from` to the file's end.
+    fn scan(&mut self) -> Result<(), ReplayError> {
+        self.reader.seek_to(self.scan_from);
+        while let Some(record) = self.reader.next_record()? {
+            let head = record.head;
+            if head.track != self.track || head.known_kind() != Some(Kind::Message) {
+                continue;
+            }
+            if is_frame(parse_message(&record.payload, head.offset)?) {
+                self.frames.push(Entry {
+                    t_us: head.t_us,
+                    offset: head.offset,
+                });
+            }
+        }
+        self.scan_from = self
+            .reader
+            .torn_at()
+            .unwrap_or_else(|| self.reader.position());
+        Ok(())
     }
 
     /// Frames in the track.
@@ -210,6 +226,11 @@ impl TrackPlayer for PreviewPlayer {
 
     fn next_change_us(&mut self) -> Option<u64> {
         self.frames.get(self.passed).map(|e| e.t_us)
+    }
+
+    fn refresh(&mut self, _: &Arc<super::index::Index>) -> Result<(), ReplayError> {
+        self.reader.grow()?;
+        self.scan()
     }
 }
 
@@ -296,6 +317,36 @@ mod tests {
             preview_picture_at(&path, 0, 10),
             Err(ReplayError::NoPicture { .. })
         ));
+    }
+
+    #[test]
+    fn a_recording_still_being_written_plays_on_after_a_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing.lkrec");
+        let (sink, w) = writer::create(&path, &serde_json::json!({})).unwrap();
+        sink.put_at(
+            Kind::Message,
+            0,
+            1_000,
+            message_payload(BINARY, &jpeg(16, 8, 40)),
+        );
+        sink.flush();
+        let mut p = open_preview_player(&path, 0).unwrap();
+        p.advance_to(5_000).unwrap();
+        assert_eq!(p.frame_count(), 1);
+        sink.put_at(
+            Kind::Message,
+            0,
+            3_000,
+            message_payload(BINARY, &jpeg(16, 8, 200)),
+        );
+        sink.flush();
+        p.refresh(&Arc::default()).unwrap();
+        assert_eq!(p.frame_count(), 2);
+        p.seek(4_000).unwrap();
+        assert!(p.picture().unwrap().pixels()[0].abs_diff(200) < 4);
+        drop(sink);
+        w.finish();
     }
 
     #[test]

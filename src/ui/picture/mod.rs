@@ -239,6 +239,13 @@ impl Picture {
         }
     }
 
+    /// Not shown this frame: the X11 backend's child window is hidden.
+    pub fn step_aside(&mut self, ctx: &Context) {
+        if let Way::X11(x) = &mut self.way {
+            x.step_aside(ctx, &self.slot, self.layout);
+        }
+    }
+
     /// Called once the whole window is built: the X11 backend hands the picture to its
     /// child window when nothing of egui's lies over it, or takes it back when something
     /// does.

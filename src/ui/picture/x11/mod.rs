@@ -120,6 +120,12 @@ impl X11 {
         }
     }
 
+    /// Not shown this frame: hides the child window (the picture is taken back).
+    pub(super) fn step_aside(&mut self, ctx: &Context, slot: &FrameSlot, layout: Layout) {
+        self.candidate = None;
+        self.stop_presenting(ctx, slot, layout);
+    }
+
     /// Called once the whole window is built: hands the picture to the child window when
     /// nothing of egui's lies over it, or takes it back (and draws it) when something does.
     pub(super) fn finish(&mut self, ctx: &Context, slot: &FrameSlot, layout: Layout) {
