@@ -371,3 +371,89 @@ fn the_recordings_list_opens_a_recording_in_a_replay_of_its_own() {
     assert_eq!(launched.len(), 1);
     assert!(launched[0].starts_with(dir.path()) && launched[0].extension().unwrap() == "lkrec");
 }
+
+/// A file dropped on the window, as eframe hands it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn open_picks_a_recording_from_anywhere_and_a_dropped_file_opens_too() {
+    use lookout::ui::recordings::RecordingsList;
+    let library = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let sent = elsewhere.path().join("from a colleague.lkrec");
+    write_recording(&sent);
+    let wrong = elsewhere.path().join("notes.lkrec");
+    std::fs::write(&wrong, b"not a recording at all").unwrap();
+    let launched = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = launched.clone();
+    let list = RecordingsList::new(
+        library.path().to_path_buf(),
+        Box::new(move |path: &Path| {
+            seen.lock().unwrap().push(path.to_path_buf());
+            Ok(())
+        }),
+    );
+    let (handle, _peer) = lookout::core::session::SessionHandle::pair("t", Arc::new(|| {}));
+    let app = ViewerApp::new(Some(TaskView::new(handle)), None, "t".into(), None)
+        .with_recordings_list(list);
+    let mut harness = Harness::builder()
+        .with_size(vec2(1000.0, 700.0))
+        .with_context_setup(theme::apply)
+        .build_ui_state(|ui, app: &mut ViewerApp| app.ui(ui), app);
+    harness.run_steps(2);
+    std::fs::write(elsewhere.path().join("notes.txt"), b"text").unwrap();
+    std::fs::create_dir(elsewhere.path().join("older")).unwrap();
+    // Open… shows the file dialog, in the recordings directory (empty).
+    harness.get_by_label("Open…").click();
+    harness.run_steps(2);
+    harness.get_by_label("Open a recording");
+    harness.get_by_label("No recordings in this folder.");
+    // A folder typed in: its folders and recordings (not its other files).
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .focus();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, Key::A);
+    harness.run_steps(1);
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(&elsewhere.path().display().to_string());
+    harness.run_steps(1);
+    harness.key_press(Key::Enter);
+    harness.run_steps(2);
+    harness.get_by_label("older/");
+    assert!(harness.query_by_label("notes.txt").is_none());
+    harness.get_by_label("from a colleague.lkrec").click();
+    harness.run_steps(1);
+    harness.get_by_label("Open").click();
+    harness.run_steps(2);
+    assert_eq!(*launched.lock().unwrap(), std::slice::from_ref(&sent));
+    assert!(harness.query_by_label("Open a recording").is_none());
+    launched.lock().unwrap().clear();
+    // A file that is not a recording is refused with its reason, in the window.
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(wrong.clone())));
+    harness.run_steps(2);
+    assert!(launched.lock().unwrap().is_empty());
+    harness.get_by_label_contains("notes.lkrec: at byte 0: not a Lookout recording");
+    // A recording from elsewhere, dropped on the window, opens in a replay of its own.
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(sent.clone())));
+    harness.run_steps(2);
+    assert_eq!(*launched.lock().unwrap(), [sent]);
+}

@@ -142,13 +142,23 @@ impl ViewerApp {
                     if let Some(sink) = &self.recording {
                         rec_mark(ui, sink);
                     }
-                    if let Some(list) = &mut self.recordings
-                        && ui
+                    if let Some(list) = &mut self.recordings {
+                        if ui
                             .button("Recordings")
                             .on_hover_text("The recordings, to replay one")
                             .clicked()
-                    {
-                        list.show(ui.ctx());
+                        {
+                            list.show(ui.ctx());
+                        }
+                        if ui
+                            .button("Open…")
+                            .on_hover_text(
+                                "Replay a recording from anywhere (or drop one on the window)",
+                            )
+                            .clicked()
+                        {
+                            list.pick();
+                        }
                     }
                 });
             });

@@ -26,6 +26,7 @@ pub mod log_panel;
 #[doc(hidden)]
 pub mod log_sample;
 pub mod log_view;
+pub mod open_dialog;
 pub mod overlay;
 pub mod picture;
 pub mod prompt_panel;

@@ -1,6 +1,11 @@
 //! The recordings list: the window's own recordings (the recordings directory), newest
 //! first, each opened in a replay window of its own with one click.
 //!
+//! **Open…** picks any file (a recording a colleague sent, one on another disk) with the
+//! [`OpenDialog`] drawn in the window; a file dropped on the window opens the same way. A file
+//! is checked to be a recording before a replay is started for it, so a wrong pick gets
+//! its reason here rather than on a terminal nobody sees.
+//!
 //! The listing reads every file's head (bounded per file by `library::list`), so it runs on
 //! its own thread when the list is opened; the window never waits for it.
 
@@ -9,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use egui::RichText;
 
+use super::open_dialog::{OpenDialog, Outcome};
 use super::theme;
 use crate::commands::recordings::{clock, utc_minute};
 use crate::core::record::library::{self, RecordingInfo};
@@ -27,6 +33,10 @@ pub struct RecordingsList {
     launch: Launch,
     /// Why the last open failed.
     error: Option<String>,
+    /// The Open… dialog, while it is shown.
+    picker: Option<OpenDialog>,
+    /// The list is to be shown (with the error of a file that did not open).
+    want_shown: bool,
 }
 
 /// Starts `lookout replay FILE` beside this window.
@@ -47,7 +57,42 @@ impl RecordingsList {
             listing: Listing::default(),
             launch,
             error: None,
+            picker: None,
+            want_shown: false,
         }
+    }
+
+    /// Shows the Open… dialog, in the recordings directory.
+    pub fn pick(&mut self) {
+        let start = if self.dir.is_dir() {
+            self.dir.clone()
+        } else {
+            std::env::current_dir().unwrap_or_default()
+        };
+        let picker = OpenDialog::new(start);
+        self.picker = Some(picker);
+    }
+
+    /// Opens `path` in a replay of its own, once it is seen to be a recording; if it is
+    /// not, the list shows why.
+    pub fn open_file(&mut self, path: &Path) {
+        let checked = std::fs::File::open(path)
+            .map_err(crate::core::record::reader::ReadError::from)
+            .and_then(crate::core::record::reader::Reader::open);
+        let shown =
+            untrusted::printable(&path.display().to_string(), Lines::Show, 200).into_owned();
+        self.error = match checked {
+            Err(e) => Some(format!("cannot open {shown}: {e}")),
+            Ok(_) => (self.launch)(path)
+                .err()
+                .map(|e| format!("cannot open the replay of {shown}: {e}")),
+        };
+        self.want_shown = self.error.is_some();
+    }
+
+    /// The reason the last file could not be opened, if it could not.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     /// Shows the list (and reads the directory again).
@@ -74,8 +119,30 @@ impl RecordingsList {
         self.open
     }
 
-    /// Draws the list's window while it is open.
+    /// Draws the list's window while it is open, and the Open… dialog while it is shown.
     pub fn ui(&mut self, ctx: &egui::Context) {
+        if let Some(outcome) = self.picker.as_mut().and_then(|p| p.ui(ctx)) {
+            self.picker = None;
+            if let Outcome::Open(path) = outcome {
+                self.open_file(&path);
+            }
+        }
+        // A file dropped on the window.
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        for path in dropped {
+            self.open_file(&path);
+        }
+        if std::mem::take(&mut self.want_shown) {
+            let error = self.error.take();
+            self.show(ctx);
+            self.error = error;
+        }
         if !self.open {
             return;
         }
