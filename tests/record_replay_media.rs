@@ -189,8 +189,19 @@ async fn an_hls_replay_shows_what_the_live_view_showed() {
     let mut h = record(&sim, "agentstation:ws-demo", &sink);
     // Moments across several segments.
     let timing = (Duration::from_millis(8), Duration::from_millis(1500));
-    let moments = still_moments(&mut h, &sink, 5, timing, Duration::from_secs(40)).await;
+    let mut moments = still_moments(&mut h, &sink, 2, timing, Duration::from_secs(40)).await;
+    // A player opened while the file is still being written (time-shift) plays on into
+    // what is written after it opened, once refreshed.
+    sink.flush();
+    let mut early = open_hls_player(&path, 0).unwrap();
+    let early_segments = early.segment_count();
+    moments.extend(still_moments(&mut h, &sink, 3, timing, Duration::from_secs(40)).await);
     finish(h, sink, writer).await;
+    early.refresh(&std::sync::Arc::default()).unwrap();
+    assert!(early.segment_count() > early_segments);
+    let (last_us, last) = moments.last().unwrap();
+    early.seek(*last_us).unwrap();
+    assert!(early.picture().unwrap().pixels() == &last[..]);
 
     // The same decoder decodes the same bytes: the pictures are equal, not close.
     for (n, (at_us, live)) in moments.iter().enumerate() {

@@ -155,7 +155,8 @@ fn red(s: &Setup) -> Option<u8> {
 fn clicking_the_timeline_seeks_and_the_picture_and_log_are_there_at_once() {
     let mut s = setup();
     settle(&mut s, |s| {
-        s.harness.query_by_label("0:00 / 0:20").is_some()
+        // A replay opens on its first picture: second 1's.
+        s.harness.query_by_label("0:01 / 0:20").is_some() && red(s) == Some(10)
     });
     let bar = s.harness.get_by_label("Timeline").rect();
     // 12.5 s of 20: the picture of second 12, lines A and B, the prompt waiting.

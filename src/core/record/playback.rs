@@ -33,6 +33,8 @@ pub const SPEEDS: [f64; 8] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0];
 pub const IDLE_SKIP: Duration = Duration::from_secs(2);
 /// Most bytes of log lines a replay loads (past it, the rest of the log is left out).
 pub const MAX_LOG_BYTES: usize = 256 << 20;
+/// How many recorded changes in a replay looks for its first picture.
+const FIRST_PICTURE_CHANGES: usize = 200;
 /// How often the picture moves while playing.
 const TICK: Duration = Duration::from_millis(15);
 /// How often a replay of a recording still being written takes in what was added.
@@ -55,6 +57,8 @@ pub struct PlaybackStatus {
 enum Ask {
     Seek(u64),
     Step,
+    /// To the first moment with a picture (where a replay opens).
+    First,
 }
 
 struct Control {
@@ -97,7 +101,8 @@ enum LogItem {
     Prompt(Option<PendingPrompt>),
 }
 
-/// Opens `path` for playback, paused at its start. `label` names it in the views.
+/// Opens `path` for playback, paused at its first picture (or its start, when it has
+/// none). `label` names it in the views.
 pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayError> {
     open_with(path, label, waker, false)
 }
@@ -149,9 +154,10 @@ fn open_with(
         .filter(|(_, item)| matches!(item, LogItem::Line(_)))
         .map(|(t, _)| *t)
         .collect();
-    let picture = player
-        .is_some()
-        .then(|| SessionHandle::pair(format!("{label} (replay)"), waker.clone()));
+    let picture = player.is_some().then(|| {
+        let what = if follow { "time-shift" } else { "replay" };
+        SessionHandle::pair(format!("{label} ({what})"), waker.clone())
+    });
     let log = (log_track.is_some() || (player.is_none() && !follow))
         .then(|| SessionHandle::pair(format!("{label} (replay log)"), waker.clone()));
     let shared = Arc::new(Shared {
@@ -164,7 +170,7 @@ fn open_with(
                 skip_idle: false,
                 problem: None,
             },
-            asks: vec![Ask::Seek(0)],
+            asks: vec![if follow { Ask::Seek(0) } else { Ask::First }],
             stop: false,
         }),
         wake: Condvar::new(),
@@ -423,6 +429,10 @@ impl Engine {
                         seeked = true;
                         self.seek(position);
                     }
+                    Ask::First => {
+                        position = self.first_picture(status.duration_us);
+                        seeked = true;
+                    }
                     Ask::Step => {
                         if let Some(next) = self.next_change() {
                             position = next.min(status.duration_us);
@@ -513,6 +523,32 @@ impl Engine {
             .status
             .duration_us = status.duration_us;
         status
+    }
+
+    /// Shows the first moment of the recording with a picture, looking no further than
+    /// [`FIRST_PICTURE_CHANGES`] changes in; returns that moment (0 if there was none).
+    fn first_picture(&mut self, duration_us: u64) -> u64 {
+        self.seek(0);
+        let mut position = 0;
+        for _ in 0..FIRST_PICTURE_CHANGES {
+            let Some(player) = &mut self.player else {
+                break;
+            };
+            if player.picture().is_some() {
+                return position;
+            }
+            let Some(next) = player.next_change_us() else {
+                break;
+            };
+            position = next.min(duration_us);
+            self.advance(position);
+        }
+        if self.player.as_ref().is_some_and(|p| p.picture().is_some()) {
+            position
+        } else {
+            self.seek(0);
+            0
+        }
     }
 
     /// The next moment anything recorded changes, after the position.
