@@ -139,6 +139,8 @@ fn settle(s: &mut Setup, done: impl Fn(&Setup) -> bool) {
     loop {
         s.harness.run_steps(2);
         if playback(s).is_settled() && done(s) {
+            // What the engine did is in the slots: frames to show it.
+            s.harness.run_steps(2);
             return;
         }
         assert!(Instant::now() < deadline, "{:?}", playback(s).status());

@@ -133,6 +133,7 @@ fn settle(s: &mut Setup, done: impl Fn(&Setup) -> bool) {
     loop {
         s.harness.run_steps(2);
         if done(s) {
+            s.harness.run_steps(2);
             return;
         }
         assert!(

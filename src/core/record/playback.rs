@@ -65,6 +65,8 @@ struct Control {
     status: PlaybackStatus,
     asks: Vec<Ask>,
     stop: bool,
+    /// The engine took asks and has not yet done them.
+    working: bool,
 }
 
 struct Shared {
@@ -172,6 +174,7 @@ fn open_with(
             },
             asks: vec![if follow { Ask::Seek(0) } else { Ask::First }],
             stop: false,
+            working: false,
         }),
         wake: Condvar::new(),
         index: Mutex::new(index),
@@ -351,7 +354,8 @@ impl Playback {
 
     /// Whether the engine has done every seek and step asked of it (for tests).
     pub fn is_settled(&self) -> bool {
-        self.lock().asks.is_empty()
+        let c = self.lock();
+        c.asks.is_empty() && !c.working
     }
 }
 
@@ -414,6 +418,7 @@ impl Engine {
                 if c.stop {
                     break;
                 }
+                c.working = !c.asks.is_empty();
                 (std::mem::take(&mut c.asks), c.status.clone())
             };
             let now = Instant::now();
@@ -464,6 +469,7 @@ impl Engine {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
                 // A seek asked meanwhile already moved the position.
+                c.working = false;
                 if c.asks.is_empty() {
                     c.status.position_us = position;
                 }
