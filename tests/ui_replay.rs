@@ -168,8 +168,10 @@ fn clicking_the_timeline_seeks_and_the_picture_and_log_are_there_at_once() {
     settle(&mut s, |s| red(s) == Some(120));
     let at = playback(&s).status().position_us;
     assert!((12_300_000..=12_700_000).contains(&at), "{at}");
-    // It says it is a replay, and there is no remote to take.
+    // It says it is a replay, and there is no remote to take (nor network rates to show).
     assert!(s.harness.query_by_label("live").is_none());
+    assert!(s.harness.query_by_label_contains("upd/s").is_none());
+    assert!(s.harness.query_by_label_contains("KiB/s").is_none());
     assert_eq!(
         s.harness.get_all_by_label("replay").count(),
         2,

@@ -24,8 +24,8 @@ use super::picture::{Backend, Picture, Showing};
 use super::rates::{self, RateMeter};
 use super::theme;
 use crate::core::event::{
-    Command, InputAccess, Note, PictureFormat, SessionEvent, SessionState, StatsSample, Waker,
-    noop_waker,
+    Command, InputAccess, Note, PictureFormat, REPLAY_PROTOCOL, SessionEvent, SessionState,
+    StatsSample, Waker, noop_waker,
 };
 use crate::core::session::SessionHandle;
 use crate::core::source::rfb;
@@ -145,6 +145,11 @@ impl TaskView {
     pub fn with_speaker(mut self, speaker: Option<Arc<Speaker>>) -> Self {
         self.speaker = speaker;
         self
+    }
+
+    /// Whether the picture comes from a recording (a replay or time-shift).
+    fn is_replay(&self) -> bool {
+        matches!(&self.state, SessionState::Live(info) if info.protocol == REPLAY_PROTOCOL)
     }
 
     /// Whether the picture is a video stream that can fall behind live.
@@ -568,8 +573,11 @@ impl TaskView {
                     };
                     ui.label(weak(name));
                 }
-                ui.label(weak(rates::format_bandwidth(self.rates.bytes_per_s())));
-                ui.label(weak(rates::format_update_rate(self.rates.updates_per_s())));
+                // A recording has no network: its rates would only say zero.
+                if !self.is_replay() {
+                    ui.label(weak(rates::format_bandwidth(self.rates.bytes_per_s())));
+                    ui.label(weak(rates::format_update_rate(self.rates.updates_per_s())));
+                }
                 match sample.captured_ms {
                     Some(captured) if self.is_video(sample) => {
                         let behind = format_behind(captured, sample.behind_live_estimated);

@@ -35,6 +35,9 @@ pub enum ReplayError {
     Keyframe { offset: u64, source: KeyframeError },
     #[error("a record at byte {offset} is not valid JSON: {detail}")]
     BadJson { offset: u64, detail: String },
+    /// A record that checks out but whose payload is not what its kind says.
+    #[error("at byte {offset}: {what}")]
+    BadRecord { offset: u64, what: String },
 }
 
 impl From<io::Error> for ReplayError {

@@ -10,7 +10,6 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,7 +17,7 @@ use serde::Deserialize;
 
 use super::format::Kind;
 use super::player::TrackPlayer;
-use super::reader::{ReadError, Reader};
+use super::reader::Reader;
 use super::replay::ReplayError;
 use crate::core::frame::Framebuffer;
 use crate::core::source::preview::{FrameDecoder, ImageFormat, ServerMessage};
@@ -60,10 +59,10 @@ pub fn parse_message(payload: &[u8], offset: u64) -> Result<RecordedMessage<'_>,
 
 /// A record that checks out but whose payload is not what its kind says, at `offset`.
 pub(crate) fn bad_record(offset: u64, what: &str) -> ReplayError {
-    ReplayError::Read(ReadError::Io(io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("at byte {offset}: {what}"),
-    )))
+    ReplayError::BadRecord {
+        offset,
+        what: what.to_string(),
+    }
 }
 
 /// Whether a recorded message is a frame (decoding says whether it is a good one).
