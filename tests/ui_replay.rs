@@ -333,17 +333,16 @@ fn the_rec_mark_shows_the_window_records_and_a_click_pauses_and_resumes_it() {
     writer.finish();
 }
 
-#[test]
-fn the_recordings_list_opens_a_recording_in_a_replay_of_its_own() {
+/// Paths the recordings list asked to open in a replay of their own.
+type Launched = Arc<std::sync::Mutex<Vec<std::path::PathBuf>>>;
+
+/// A live window offering the recordings list of `dir`; what it launches is noted.
+fn window_with_list(dir: &Path) -> (Harness<'static, ViewerApp>, Launched) {
     use lookout::ui::recordings::RecordingsList;
-    let dir = tempfile::tempdir().unwrap();
-    write_recording(&dir.path().join("a.lkrec"));
-    write_recording(&dir.path().join("b.lkrec"));
-    std::fs::write(dir.path().join("notes.txt"), b"not a recording").unwrap();
-    let launched = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let launched = Launched::default();
     let seen = launched.clone();
     let list = RecordingsList::new(
-        dir.path().to_path_buf(),
+        dir.to_path_buf(),
         Box::new(move |path: &Path| {
             seen.lock().unwrap().push(path.to_path_buf());
             Ok(())
@@ -357,6 +356,16 @@ fn the_recordings_list_opens_a_recording_in_a_replay_of_its_own() {
         .with_context_setup(theme::apply)
         .build_ui_state(|ui, app: &mut ViewerApp| app.ui(ui), app);
     harness.run_steps(2);
+    (harness, launched)
+}
+
+#[test]
+fn the_recordings_list_opens_a_recording_in_a_replay_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    write_recording(&dir.path().join("a.lkrec"));
+    write_recording(&dir.path().join("b.lkrec"));
+    std::fs::write(dir.path().join("notes.txt"), b"not a recording").unwrap();
+    let (mut harness, launched) = window_with_list(dir.path());
     harness.get_by_label("Recordings").click();
     let deadline = Instant::now() + Duration::from_secs(10);
     while harness.query_all_by_label("Play").count() < 2 {
@@ -393,30 +402,13 @@ impl egui::DroppedFile for Dropped {
 
 #[test]
 fn open_picks_a_recording_from_anywhere_and_a_dropped_file_opens_too() {
-    use lookout::ui::recordings::RecordingsList;
     let library = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     let sent = elsewhere.path().join("from a colleague.lkrec");
     write_recording(&sent);
     let wrong = elsewhere.path().join("notes.lkrec");
     std::fs::write(&wrong, b"not a recording at all").unwrap();
-    let launched = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = launched.clone();
-    let list = RecordingsList::new(
-        library.path().to_path_buf(),
-        Box::new(move |path: &Path| {
-            seen.lock().unwrap().push(path.to_path_buf());
-            Ok(())
-        }),
-    );
-    let (handle, _peer) = lookout::core::session::SessionHandle::pair("t", Arc::new(|| {}));
-    let app = ViewerApp::new(Some(TaskView::new(handle)), None, "t".into(), None)
-        .with_recordings_list(list);
-    let mut harness = Harness::builder()
-        .with_size(vec2(1000.0, 700.0))
-        .with_context_setup(theme::apply)
-        .build_ui_state(|ui, app: &mut ViewerApp| app.ui(ui), app);
-    harness.run_steps(2);
+    let (mut harness, launched) = window_with_list(library.path());
     std::fs::write(elsewhere.path().join("notes.txt"), b"text").unwrap();
     std::fs::create_dir(elsewhere.path().join("older")).unwrap();
     // Open… shows the file dialog, in the recordings directory (empty).
