@@ -290,6 +290,8 @@ fn snapshot_of_a_still_stream_matches_its_image() -> Result<()> {
 #[derive(Debug, Default)]
 struct CountingSink {
     samples: std::sync::atomic::AtomicU64,
+    /// Samples louder than 0.01.
+    audible: std::sync::atomic::AtomicU64,
     loudest: std::sync::Mutex<f32>,
 }
 
@@ -303,6 +305,9 @@ impl AudioSink for CountingSink {
     fn push(&self, samples: &[f32]) {
         self.samples
             .fetch_add(samples.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let audible = samples.iter().filter(|s| s.abs() > 0.01).count() as u64;
+        self.audible
+            .fetch_add(audible, std::sync::atomic::Ordering::Relaxed);
         let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         let mut loudest = self.loudest.lock().unwrap_or_else(|p| p.into_inner());
         *loudest = loudest.max(peak);
@@ -335,8 +340,13 @@ fn an_animated_stream_keeps_coming_and_stays_near_live() -> Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let source: SourceSpec = hls.playlist_url().parse()?;
     let sink = Arc::new(CountingSink::default());
+    // Recorded as the window records it: the sound is inside the picture's segments.
+    let recording = dir.path().join("peer.lkrec");
+    let meta = serde_json::json!({"tracks": lookout::commands::record::meta_tracks(&source)});
+    let (record, writer) = lookout::core::record::writer::create(&recording, &meta)?;
     let config = SessionConfig {
         audio: Some(sink.clone()),
+        record: Some(lookout::core::record::TrackSink::new(record, 0)),
         ..SessionConfig::default()
     };
     let mut handle = session::spawn(rt.handle(), source, config, noop_waker());
@@ -388,6 +398,7 @@ fn an_animated_stream_keeps_coming_and_stays_near_live() -> Result<()> {
     }
     let frames = last_updates - first;
     let samples = sink.samples.load(std::sync::atomic::Ordering::Relaxed) - samples_before;
+    let audible = sink.audible.load(std::sync::atomic::Ordering::Relaxed);
     let sound_rate = samples as f64 / 2.0 / watch.as_secs_f64();
     let loudest = *sink.loudest.lock().unwrap_or_else(|p| p.into_inner());
     println!("sound: {sound_rate:.0} frames/s at 44.1 kHz stereo, peak {loudest:.2}");
@@ -419,6 +430,35 @@ fn an_animated_stream_keeps_coming_and_stays_near_live() -> Result<()> {
         "{worst} ms behind live (median {median} ms); the target is under 3.5 s"
     );
     handle.send(lookout::core::event::Command::Stop);
+    std::thread::sleep(Duration::from_millis(300));
+    drop(handle);
+    writer.finish();
+    replays_its_sound(&recording, audible)
+}
+
+/// The recording's sound, replayed from its start to its end as a replay does, is the
+/// tone, about as much of it as the live view queued (`live_audible` samples louder than
+/// 0.01 in all).
+fn replays_its_sound(path: &Path, live_audible: u64) -> Result<()> {
+    use lookout::core::record::{index, replay_sound::SoundPlayer};
+    let (_, index) = index::open(path)?;
+    let mut player = SoundPlayer::open(path, &index)?.context("the recording has no sound")?;
+    let sink = CountingSink::default();
+    player.seek(0)?;
+    for t in (0..index.duration_us).step_by(20_000) {
+        player.fill(t, t + 150_000, &sink)?;
+    }
+    let replayed = sink.audible.load(std::sync::atomic::Ordering::Relaxed) as f64;
+    let loudest = *sink.loudest.lock().unwrap_or_else(|p| p.into_inner());
+    let live = live_audible as f64;
+    println!("replayed sound: {replayed} audible samples (live {live}), peak {loudest:.2}");
+    assert!(loudest > 0.05, "the replayed tone is silent");
+    // The live view's first sound may have been skipped to catch up; the last may not
+    // have been recorded.
+    assert!(
+        replayed > live * 0.9 && replayed < live * 1.1,
+        "{replayed} audible samples replayed, {live} live"
+    );
     Ok(())
 }
 

@@ -13,10 +13,7 @@ use crate::core::record::{TrackSink, writer};
 use crate::core::session::{self, SessionConfig};
 use crate::core::source::SourceSpec;
 
-/// The picture's track in a recording.
-pub const PICTURE_TRACK: u8 = 0;
-/// The task log's track in a recording.
-pub const LOG_TRACK: u8 = 1;
+pub use crate::core::record::{LOG_TRACK, PICTURE_TRACK, SOUND_TRACK};
 
 /// What `lookout record` recorded.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +33,18 @@ pub fn track_of(source: &SourceSpec) -> (u8, &'static str) {
         SourceSpec::AgentStation { .. } | SourceSpec::Hls { .. } => (PICTURE_TRACK, "hls-video"),
         _ => (PICTURE_TRACK, "rfb"),
     }
+}
+
+/// The `tracks` entries of a recording's `Meta` for `source`: its own track and, for a
+/// source whose sound may come apart from its picture (HLS), the sound's.
+pub fn meta_tracks(source: &SourceSpec) -> Vec<serde_json::Value> {
+    let (track, kind) = track_of(source);
+    let mut tracks =
+        vec![serde_json::json!({"track": track, "kind": kind, "source": source.label()})];
+    if kind == "hls-video" {
+        tracks.push(serde_json::json!({"track": SOUND_TRACK, "kind": "hls-audio", "source": source.label()}));
+    }
+    tracks
 }
 
 /// Whether Lookout records this source kind's stream (not only its states) yet.
@@ -87,13 +96,7 @@ pub async fn run(
         .map_or(0, |d| d.as_millis() as u64);
     let mut sessions = vec![source];
     sessions.extend(log);
-    let tracks: Vec<_> = sessions
-        .iter()
-        .map(|s| {
-            let (track, kind) = track_of(s);
-            serde_json::json!({"track": track, "kind": kind, "source": s.label()})
-        })
-        .collect();
+    let tracks: Vec<_> = sessions.iter().flat_map(meta_tracks).collect();
     let meta = serde_json::json!({
         "lookout": env!("CARGO_PKG_VERSION"),
         "started_unix_ms": started_unix_ms,

@@ -41,13 +41,17 @@ pub fn replay(
         scale: scale_mode(scale),
     };
     let path = path.to_path_buf();
+    // A window shows one recording: its sound starts unmuted.
+    let speaker = index
+        .may_have_sound()
+        .then(|| ui::audio::Speaker::open(ui::audio::starts_muted(1)));
     let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
     let failure = failed.clone();
     let shown = ui::run_viewer(
         options,
         rt.handle().clone(),
         Box::new(
-            move |waker| match crate::core::record::playback::open(&path, &label, waker) {
+            move |waker| match open_replay(&path, &label, waker, speaker.clone()) {
                 Ok(r) => {
                     if let Some(at) = at {
                         r.playback
@@ -60,7 +64,7 @@ pub fn replay(
                     Sessions {
                         picture: r.picture,
                         log: r.log,
-                        speaker: None,
+                        speaker,
                         playback: Some(r.playback),
                         recording: None,
                         recordings_dir: library::default_dir(),
@@ -77,6 +81,20 @@ pub fn replay(
         anyhow::bail!("cannot replay {title}: {e}");
     }
     shown
+}
+
+/// Opens a recording for the window, its sound on `speaker` when it has one.
+fn open_replay(
+    path: &std::path::Path,
+    label: &str,
+    waker: crate::core::event::Waker,
+    speaker: Option<std::sync::Arc<ui::audio::Speaker>>,
+) -> Result<crate::core::record::playback::Replayed, crate::core::record::replay::ReplayError> {
+    use crate::core::record::playback;
+    match speaker {
+        Some(s) => playback::open_with_sound(path, label, waker, s),
+        None => playback::open(path, label, waker),
+    }
 }
 
 /// Opens the viewer on `source` (with the task log `log` beside its picture, if given) and
@@ -180,12 +198,7 @@ fn start_recording<'a>(
         return None;
     };
     let now = std::time::SystemTime::now();
-    let tracks: Vec<_> = sources
-        .map(|s| {
-            let (track, kind) = super::record::track_of(s);
-            serde_json::json!({"track": track, "kind": kind, "source": s.label()})
-        })
-        .collect();
+    let tracks: Vec<_> = sources.flat_map(super::record::meta_tracks).collect();
     let meta = serde_json::json!({
         "lookout": env!("CARGO_PKG_VERSION"),
         "started_unix_ms": now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),

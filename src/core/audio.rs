@@ -26,3 +26,22 @@ pub trait AudioSink: Send + Sync + fmt::Debug {
     /// Drops everything queued (a jump to live, the end of the stream).
     fn clear(&self);
 }
+
+/// A sound output that hears nothing: sound that is recorded but has no device to play on
+/// is still decoded on time, so that the recording says when it would have been heard.
+#[derive(Debug)]
+pub struct Unheard;
+
+impl AudioSink for Unheard {
+    fn format(&self) -> Option<AudioFormat> {
+        Some(AudioFormat {
+            rate: 48_000,
+            channels: 2,
+        })
+    }
+    fn push(&self, _: &[f32]) {}
+    fn latency(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn clear(&self) {}
+}

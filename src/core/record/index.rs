@@ -144,6 +144,13 @@ impl Index {
             .find(|t| matches!(t.kind.as_str(), "rfb" | "preview" | "hls-video"))
     }
 
+    /// Whether the recording may have sound: an HLS track (whose segments may carry it).
+    pub fn may_have_sound(&self) -> bool {
+        self.tracks
+            .iter()
+            .any(|t| matches!(t.kind.as_str(), "hls-video" | "hls-audio"))
+    }
+
     /// The point `track` is best decoded from to show `at_us`: the last one at or before
     /// it in the file. `skip` leaves out that many of the best (a keyframe that did not
     /// read), falling back to earlier ones.

@@ -15,10 +15,18 @@ pub mod reader;
 pub mod replay;
 pub mod replay_hls;
 pub mod replay_preview;
+pub mod replay_sound;
 pub mod tee;
 pub mod writer;
 
 use std::time::{Duration, Instant};
+
+/// The picture's track in a recording.
+pub const PICTURE_TRACK: u8 = 0;
+/// The task log's track in a recording.
+pub const LOG_TRACK: u8 = 1;
+/// The sound's track, when it comes apart from the picture (an HLS audio playlist).
+pub const SOUND_TRACK: u8 = 2;
 
 use format::Kind;
 use writer::RecordSink;

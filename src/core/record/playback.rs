@@ -19,6 +19,8 @@ use super::reader::Reader;
 use super::replay::{ReplayError, RfbPlayer};
 use super::replay_hls::open_hls_player;
 use super::replay_preview::open_preview_player;
+use super::replay_sound::SoundPlayer;
+use crate::core::audio::AudioSink;
 use crate::core::event::{
     InputAccess, LiveInfo, REPLAY_PROTOCOL, SessionEvent, SessionState, Waker,
 };
@@ -39,6 +41,8 @@ const FIRST_PICTURE_CHANGES: usize = 200;
 const TICK: Duration = Duration::from_millis(15);
 /// How often a replay of a recording still being written takes in what was added.
 pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+/// How far ahead of the position a replay playing at 1× queues its sound.
+const SOUND_AHEAD_US: u64 = 150_000;
 
 /// Where a replay stands, for the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,7 +110,18 @@ enum LogItem {
 /// Opens `path` for playback, paused at its first picture (or its start, when it has
 /// none). `label` names it in the views.
 pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayError> {
-    open_with(path, label, waker, false)
+    open_with(path, label, waker, false, None)
+}
+
+/// [`open`], playing the recording's sound (an HLS recording's) on `sink` while it plays
+/// at 1×; other speeds, a pause and a seek silence it.
+pub fn open_with_sound(
+    path: &Path,
+    label: &str,
+    waker: Waker,
+    sink: Arc<dyn AudioSink>,
+) -> Result<Replayed, ReplayError> {
+    open_with(path, label, waker, false, Some(sink))
 }
 
 /// Opens the picture of a recording still being written (a live window's own), paused at
@@ -114,7 +129,7 @@ pub fn open(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayEr
 /// [`FOLLOW_EVERY`], and playing on at its end waits for more rather than stopping. The
 /// log is left out (the live window shows it).
 pub fn follow(path: &Path, label: &str, waker: Waker) -> Result<Replayed, ReplayError> {
-    open_with(path, label, waker, true)
+    open_with(path, label, waker, true, None)
 }
 
 fn open_with(
@@ -122,6 +137,7 @@ fn open_with(
     label: &str,
     waker: Waker,
     follow: bool,
+    sink: Option<Arc<dyn AudioSink>>,
 ) -> Result<Replayed, ReplayError> {
     let (reader, index) = index::open(path)?;
     let follower = if follow {
@@ -140,6 +156,14 @@ fn open_with(
     let picture_track = index.picture_track().cloned();
     let player = match &picture_track {
         Some(t) => Some(open_player(path, reader, index.clone(), t)?),
+        None => None,
+    };
+    let sound = match sink {
+        Some(sink) => SoundPlayer::open(path, &index)?.map(|player| Sound {
+            player,
+            sink,
+            on: false,
+        }),
         None => None,
     };
     let log_track = index
@@ -193,6 +217,7 @@ fn open_with(
         size: None,
         log_live: false,
         follower,
+        sound,
         waker,
     };
     let thread = std::thread::Builder::new()
@@ -382,7 +407,16 @@ struct Engine {
     log_live: bool,
     /// Reads on in a recording still being written.
     follower: Option<Follower>,
+    sound: Option<Sound>,
     waker: Waker,
+}
+
+/// A replay's sound and where it plays.
+struct Sound {
+    player: SoundPlayer,
+    sink: Arc<dyn AudioSink>,
+    /// Sound is being queued (playing at 1×, since the last seek).
+    on: bool,
 }
 
 /// What a followed recording has been read to.
@@ -447,6 +481,7 @@ impl Engine {
                 }
             }
             let mut playing = status.playing;
+            let mut moved = !asks.is_empty();
             if playing && asks.is_empty() && !seeked {
                 position += (elapsed.as_secs_f64() * status.speed * 1e6) as u64;
                 if status.skip_idle
@@ -454,6 +489,7 @@ impl Engine {
                     && next > position + IDLE_SKIP.as_micros() as u64
                 {
                     position = next;
+                    moved = true;
                 }
                 if position >= status.duration_us {
                     position = status.duration_us;
@@ -462,6 +498,9 @@ impl Engine {
                 }
                 self.advance(position);
             }
+            #[allow(clippy::float_cmp)] // a speed is one of `SPEEDS`, exactly
+            let heard = playing && status.speed == 1.0 && position < status.duration_us;
+            self.sound(position, heard, moved);
             {
                 let mut c = self
                     .shared
@@ -482,12 +521,42 @@ impl Engine {
                 std::thread::sleep(TICK);
             }
         }
+        if let Some(sound) = &self.sound {
+            sound.sink.clear();
+        }
         for peer in [&self.picture, &self.log].into_iter().flatten() {
             let _ = peer
                 .events
                 .try_send(SessionEvent::State(SessionState::Ended {
                     reason: "replay closed".into(),
                 }));
+        }
+    }
+
+    /// Queues the sound due a little past `position` while it is `heard`; silences it
+    /// when not, and starts it again from the position after a jump (`moved`).
+    fn sound(&mut self, position: u64, heard: bool, moved: bool) {
+        let Some(s) = &mut self.sound else {
+            return;
+        };
+        if !heard {
+            if std::mem::take(&mut s.on) {
+                s.sink.clear();
+            }
+            return;
+        }
+        let mut queue = || {
+            if !s.on || moved {
+                s.sink.clear();
+                s.player.seek(position)?;
+                s.on = true;
+            }
+            s.player.fill(position, position + SOUND_AHEAD_US, &*s.sink)
+        };
+        if let Err(e) = queue() {
+            // The picture plays on, silently.
+            self.note(&e);
+            self.sound = None;
         }
     }
 

@@ -130,37 +130,40 @@ pub fn split_segment(payload: &[u8], offset: u64) -> Result<(SegmentHeader, &[u8
 
 /// A recorded segment: when the live view began to show it and where its record is.
 #[derive(Clone, Debug)]
-struct Seg {
-    t_us: u64,
-    offset: u64,
+pub(super) struct Seg {
+    pub t_us: u64,
+    pub offset: u64,
     /// Which connection it came on.
-    conn: u32,
+    pub conn: u32,
     /// When its frames were shown (timestamp, when), by timestamp, if the file says.
     shown: Option<Vec<(i64, u64)>>,
 }
 
 /// Where each segment begins in the byte stream fed to the demuxer.
 #[derive(Debug)]
-struct FeedMark {
+pub(super) struct FeedMark {
     start: u64,
-    seg: usize,
-    first_ts: Option<i64>,
+    pub seg: usize,
+    pub first_ts: Option<i64>,
 }
 
 /// What the feed (read inside FFmpeg) and the player share.
 #[derive(Debug, Default)]
-struct Shared {
-    marks: Vec<FeedMark>,
+pub(super) struct Shared {
+    pub marks: Vec<FeedMark>,
     /// Why the feed stopped early.
-    error: Option<ReplayError>,
+    pub error: Option<ReplayError>,
 }
 
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+pub(super) fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A demuxer reading a [`Feed`], and what the feed shares with its reader.
+pub(super) type Fed = (ffmpeg::format::context::Input, Arc<Mutex<Shared>>);
+
 /// Recorded segments read one after another, as the live decoder reads fetched ones.
-struct Feed {
+pub(super) struct Feed {
     reader: Reader<File>,
     /// (segment, record offset), in order.
     segs: Vec<(usize, u64)>,
@@ -172,6 +175,31 @@ struct Feed {
 }
 
 impl Feed {
+    /// Opens the demuxer on the segments of `segs[from]`'s connection from `from` on;
+    /// `None` if they hold nothing. The marks say where each segment began.
+    pub fn open(path: &Path, segs: &[Seg], from: usize) -> Result<Option<Fed>, ReplayError> {
+        let offset = segs[from].offset;
+        let conn = segs[from].conn;
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let feed = Feed {
+            reader: Reader::open(File::open(path)?)?,
+            segs: (from..segs.len())
+                .take_while(|&i| segs[i].conn == conn)
+                .map(|i| (i, segs[i].offset))
+                .collect(),
+            next: 0,
+            payload: Vec::new(),
+            at: 0,
+            offset: 0,
+            shared: shared.clone(),
+        };
+        let input = open_segments(feed).map_err(|e| hls_error(offset, &e))?;
+        if let Some(e) = lock(&shared).error.take() {
+            return Err(e);
+        }
+        Ok(input.map(|input| (input, shared)))
+    }
+
     fn load(&mut self, seg: usize, offset: u64) -> Result<(), ReplayError> {
         self.reader.seek_to(offset);
         let record = match self.reader.next_record()? {
@@ -211,6 +239,36 @@ impl Read for Feed {
     }
 }
 
+/// Notes the segment a packet came from's first timestamp (of the packet's kind), as the
+/// live decoder does.
+pub(super) fn mark(shared: &Mutex<Shared>, packet: &ffmpeg::Packet) {
+    let ts = packet.pts().or(packet.dts());
+    let mut shared = lock(shared);
+    let pos = u64::try_from(packet.position()).ok();
+    let mark = match pos {
+        Some(pos) => shared.marks.iter_mut().rev().find(|m| m.start <= pos),
+        None => shared.marks.last_mut(),
+    };
+    if let (Some(mark), Some(ts)) = (mark, ts)
+        && mark.first_ts.is_none()
+    {
+        mark.first_ts = Some(ts);
+    }
+}
+
+/// The demuxer's next packet and its stream's index; `None` at the end of the feed, the
+/// feed's error if it stopped on one.
+pub(super) fn next_packet(
+    input: &mut ffmpeg::format::context::Input,
+    shared: &Mutex<Shared>,
+) -> Result<Option<(usize, ffmpeg::Packet)>, ReplayError> {
+    let next = input.packets().next().map(|(s, p)| (s.index(), p));
+    match lock(shared).error.take() {
+        Some(e) => Err(e),
+        None => Ok(next),
+    }
+}
+
 /// One connection's segments being decoded, from some segment on.
 struct Run {
     input: ffmpeg::format::context::Input,
@@ -231,7 +289,7 @@ struct Next {
     seg: usize,
 }
 
-fn hls_error(offset: u64, e: &HlsError) -> ReplayError {
+pub(super) fn hls_error(offset: u64, e: &HlsError) -> ReplayError {
     bad_record(
         offset,
         &format!("the recorded HLS stream does not decode: {e}"),
@@ -243,25 +301,7 @@ impl Run {
     /// there is nothing to decode.
     fn start(path: &Path, segs: &[Seg], from: usize) -> Result<Option<Run>, ReplayError> {
         let offset = segs[from].offset;
-        let conn = segs[from].conn;
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let feed = Feed {
-            reader: Reader::open(File::open(path)?)?,
-            segs: (from..segs.len())
-                .take_while(|&i| segs[i].conn == conn)
-                .map(|i| (i, segs[i].offset))
-                .collect(),
-            next: 0,
-            payload: Vec::new(),
-            at: 0,
-            offset: 0,
-            shared: shared.clone(),
-        };
-        let input = open_segments(feed).map_err(|e| hls_error(offset, &e))?;
-        if let Some(e) = lock(&shared).error.take() {
-            return Err(e);
-        }
-        let Some(input) = input else {
+        let Some((input, shared)) = Feed::open(path, segs, from)? else {
             return Ok(None);
         };
         let Some((decoder, stream, time_base)) =
@@ -297,18 +337,14 @@ impl Run {
                 self.flushed = true;
                 continue;
             }
-            let next = self.input.packets().next().map(|(s, p)| (s.index(), p));
-            if let Some(e) = lock(&self.shared).error.take() {
-                return Err(e);
-            }
-            let Some((index, packet)) = next else {
+            let Some((index, packet)) = next_packet(&mut self.input, &self.shared)? else {
                 self.eof = true;
                 continue;
             };
             if index != self.stream {
                 continue;
             }
-            self.mark(&packet);
+            mark(&self.shared, &packet);
             if self.wait_key && !packet.is_key() {
                 continue;
             }
@@ -322,22 +358,6 @@ impl Run {
             } else {
                 self.bad = 0;
             }
-        }
-    }
-
-    /// Notes a video packet's segment's first timestamp, as the live decoder does.
-    fn mark(&self, packet: &ffmpeg::Packet) {
-        let ts = packet.pts().or(packet.dts());
-        let mut shared = lock(&self.shared);
-        let pos = u64::try_from(packet.position()).ok();
-        let mark = match pos {
-            Some(pos) => shared.marks.iter_mut().rev().find(|m| m.start <= pos),
-            None => shared.marks.last_mut(),
-        };
-        if let (Some(mark), Some(ts)) = (mark, ts)
-            && mark.first_ts.is_none()
-        {
-            mark.first_ts = Some(ts);
         }
     }
 
@@ -381,7 +401,7 @@ pub struct HlsPlayer {
 }
 
 /// Where the track's segments are read from, on from where the file last ended.
-struct Scan {
+pub(super) struct Scan {
     reader: Reader<File>,
     track: u8,
     /// Connections seen so far.
@@ -391,9 +411,21 @@ struct Scan {
 }
 
 impl Scan {
+    /// Reads track `track` of the recording at `path` from its start.
+    pub fn open(path: &Path, track: u8) -> Result<Self, ReplayError> {
+        let mut reader = Reader::open(File::open(path)?)?;
+        reader.seek_to(0);
+        Ok(Scan {
+            reader,
+            track,
+            conn: 0,
+            by_seq: std::collections::HashMap::new(),
+        })
+    }
+
     /// Notes the segments (and when their frames were shown) recorded from the reader's
     /// position to the file's end.
-    fn more(&mut self, segs: &mut Vec<Seg>) -> Result<(), ReplayError> {
+    pub fn more(&mut self, segs: &mut Vec<Seg>) -> Result<(), ReplayError> {
         let (track, conn, by_seq) = (self.track, &mut self.conn, &mut self.by_seq);
         while let Some(record) = self.reader.next_record()? {
             let head = record.head;
@@ -481,12 +513,7 @@ impl HlsPlayer {
     pub fn open(path: &Path, track: u8) -> Result<Self, ReplayError> {
         let mut player = HlsPlayer {
             path: path.to_path_buf(),
-            scan: Scan {
-                reader: Reader::open(File::open(path)?)?,
-                track,
-                conn: 0,
-                by_seq: std::collections::HashMap::new(),
-            },
+            scan: Scan::open(path, track)?,
             segs: Vec::new(),
             run: None,
             run_end: 0,
@@ -498,7 +525,6 @@ impl HlsPlayer {
             position_us: 0,
             changed: false,
         };
-        player.scan.reader.seek_to(0);
         player.scan.more(&mut player.segs)?;
         Ok(player)
     }

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 use super::HlsError;
 use super::clock::{PlayClock, Verdict};
-use crate::core::audio::AudioSink;
+use crate::core::audio::{AudioFormat, AudioSink};
 use crate::core::event::{StreamStats, Waker};
 use crate::core::frame::{FrameSlot, Framebuffer};
 
@@ -219,8 +219,11 @@ struct AudioOut {
     index: usize,
     time_base: f64,
     sink: Arc<dyn AudioSink>,
-    resampler: Option<software::resampling::Context>,
+    converter: SoundConverter,
     bad: u32,
+    /// When recording: when the sound queued so far will have been heard (microseconds of
+    /// the recording), as the output plays what it is given one piece after another.
+    heard_until_us: u64,
 }
 
 fn run(mut parts: DecodeParts) -> Result<(), HlsError> {
@@ -296,6 +299,13 @@ fn decode_all(
             codec: codec_name(a.decoder.id()),
         });
     }
+    // A stream with no picture (a separate audio playlist) records its segments as their
+    // sound is queued; one with a picture, as its pictures are shown.
+    let sound_record = if video.is_none() {
+        out.record.clone()
+    } else {
+        None
+    };
     let mut decoded = frame::Video::empty();
     let mut sound = frame::Audio::empty();
     for (stream, packet) in input.packets() {
@@ -305,7 +315,8 @@ fn decode_all(
             video_packet(v, &packet, &mut decoded, (marks, &clock, &out))?
         } else if let Some(a) = audio.as_mut().filter(|a| a.index == index) {
             mark_segment(marks, &packet, 1);
-            match audio_packet(a, &packet, &mut sound, marks, &clock)? {
+            let timing = (marks, &*clock, sound_record.as_deref());
+            match audio_packet(a, &packet, &mut sound, timing)? {
                 AudioStep::GoOn => true,
                 AudioStep::Stop => false,
                 AudioStep::GiveUp => {
@@ -412,8 +423,7 @@ fn audio_packet(
     a: &mut AudioOut,
     packet: &ffmpeg::Packet,
     sound: &mut frame::Audio,
-    marks: &Marks,
-    clock: &PlayClock,
+    timing: (&Marks, &PlayClock, Option<&SegmentRecorder>),
 ) -> Result<AudioStep, HlsError> {
     if let Err(e) = a.decoder.send_packet(packet) {
         a.bad += 1;
@@ -426,7 +436,7 @@ fn audio_packet(
     }
     a.bad = 0;
     while a.decoder.receive_frame(sound).is_ok() {
-        if !play_audio(a, sound, marks, clock)? {
+        if !play_audio(a, sound, timing)? {
             return Ok(AudioStep::Stop);
         }
     }
@@ -506,8 +516,9 @@ fn open_audio(
             index: stream.index(),
             time_base: f64::from(stream.time_base()),
             sink,
-            resampler: None,
+            converter: SoundConverter::default(),
             bad: 0,
+            heard_until_us: 0,
         })),
         Err(e) => {
             tracing::warn!("no decoder for the sound ({e}); going on without it");
@@ -549,18 +560,24 @@ pub fn segment_of(
         .or_else(|| known.clone().next())
 }
 
-/// A picture (timestamp `ts`) was shown now: records the segments up to the one it came
-/// from, stamped when that segment's first frame would have shown, then the frame times
-/// of the segments before it (the view has moved on from them), and notes this frame's.
-fn record_shown(marks: &Marks, rec: &SegmentRecorder, ts: Option<i64>, time_base: f64) {
-    let now = rec.now_us();
+/// A picture (kind 0) was shown, or a piece of sound (kind 1) queued to be heard, at
+/// `due_us` (timestamp `ts`): records the segments up to the one it came from, stamped
+/// when that segment's first frame of its kind would have been due, then the picture
+/// times of the segments before it (the view has moved on from them), and notes this
+/// picture's.
+fn record_due(
+    marks: &Marks,
+    rec: &SegmentRecorder,
+    (kind, ts, time_base): (usize, Option<i64>, f64),
+    due_us: u64,
+) {
     let mut m = lock(marks);
-    let Some((i, first)) = segment_of(m.iter().map(|mk| mk.first_ts[0]), ts) else {
+    let Some((i, first)) = segment_of(m.iter().map(|mk| mk.first_ts[kind]), ts) else {
         return;
     };
     let into = ts.map_or(0.0, |ts| ts.saturating_sub(first) as f64 * time_base);
     let into_us = (into.clamp(0.0, 600.0) * 1e6) as u64;
-    let t_us = now.saturating_sub(into_us);
+    let t_us = due_us.saturating_sub(into_us);
     for mk in m.iter_mut().take(i + 1) {
         if let Some(pending) = mk.record.take() {
             rec.put(pending, t_us);
@@ -569,8 +586,10 @@ fn record_shown(marks: &Marks, rec: &SegmentRecorder, ts: Option<i64>, time_base
     for mk in m.iter_mut().take(i) {
         rec.put_frames(mk.seq, mk.shown.take());
     }
-    if let (Some(ts), Some(shown)) = (ts, m[i].shown.as_mut()) {
-        shown.push((ts, now));
+    if kind == 0
+        && let (Some(ts), Some(shown)) = (ts, m[i].shown.as_mut())
+    {
+        shown.push((ts, due_us));
     }
 }
 
@@ -598,7 +617,12 @@ fn show_video(
     }
     v.frames.publish(fb, &[fb.full_rect()]);
     if let Some(rec) = &parts.record {
-        record_shown(marks, rec, decoded.timestamp(), v.time_base);
+        record_due(
+            marks,
+            rec,
+            (0, decoded.timestamp(), v.time_base),
+            rec.now_us(),
+        );
     }
     parts.stats.add_update(1);
     let behind = Instant::now().saturating_duration_since(capture);
@@ -691,13 +715,12 @@ impl RgbaConverter {
     }
 }
 
-/// Judges, waits for and queues one decoded piece of sound; false once the clock is
-/// closed.
+/// Judges, waits for and queues one decoded piece of sound (recording its segment when
+/// `record` says to); false once the clock is closed.
 fn play_audio(
     a: &mut AudioOut,
     sound: &frame::Audio,
-    marks: &Marks,
-    clock: &PlayClock,
+    (marks, clock, record): (&Marks, &PlayClock, Option<&SegmentRecorder>),
 ) -> Result<bool, HlsError> {
     let Some(out) = a.sink.format() else {
         return Ok(true);
@@ -706,60 +729,84 @@ fn play_audio(
     let Some((capture, _)) = timing(marks, 1, sound.timestamp(), a.time_base) else {
         return Ok(true);
     };
-    match clock.judge_sound(capture, now) {
+    let at = match clock.judge_sound(capture, now) {
         Verdict::Drop => return Ok(true),
         Verdict::ShowAt(at) => {
             let early = at.checked_sub(a.sink.latency()).unwrap_or(at);
             if !clock.wait_until(early) {
                 return Ok(false);
             }
+            at
         }
-    }
-    let layout = if sound.channel_layout().is_empty() {
-        ffmpeg::ChannelLayout::default(i32::from(sound.channels().max(1)))
-    } else {
-        sound.channel_layout()
     };
-    let out_layout = ffmpeg::ChannelLayout::default(i32::from(out.channels));
-    let packed = ffmpeg::format::Sample::F32(ffmpeg::format::sample::Type::Packed);
-    let fits = a.resampler.as_ref().is_some_and(|r| {
-        r.input().format == sound.format()
-            && r.input().rate == sound.rate()
-            && r.input().channel_layout == layout
-            && r.output().rate == out.rate
-            && r.output().channel_layout == out_layout
-    });
-    if !fits {
-        match software::resampling::Context::get(
-            sound.format(),
-            layout,
-            sound.rate(),
-            packed,
-            out_layout,
-            out.rate,
-        ) {
-            Ok(r) => a.resampler = Some(r),
-            Err(e) => {
-                tracing::warn!("cannot resample the sound ({e}); going on without it");
-                return Ok(true);
+    let Some(samples) = a.converter.convert(sound, out) else {
+        return Ok(true);
+    };
+    a.sink.push(&samples);
+    if let Some(rec) = record {
+        // Heard when it is due, or once what was queued before it has played (sound
+        // queued in a burst, catching up, is heard one piece after another).
+        let ahead = at.saturating_duration_since(Instant::now()).as_micros() as u64;
+        let due_us = rec.now_us().saturating_add(ahead).max(a.heard_until_us);
+        let frames = (samples.len() / usize::from(out.channels.max(1))) as u64;
+        a.heard_until_us = due_us + frames * 1_000_000 / u64::from(out.rate.max(1));
+        record_due(marks, rec, (1, sound.timestamp(), a.time_base), due_us);
+    }
+    Ok(true)
+}
+
+/// Resamples decoded sound to an output's format (interleaved `f32`) with swresample,
+/// keeping its context while the sound's format stays the same.
+#[derive(Default)]
+pub struct SoundConverter {
+    resampler: Option<software::resampling::Context>,
+}
+
+impl SoundConverter {
+    /// The sound as `out` plays it; `None` (and a warning) if it cannot be resampled.
+    pub fn convert(&mut self, sound: &frame::Audio, out: AudioFormat) -> Option<Vec<f32>> {
+        let layout = if sound.channel_layout().is_empty() {
+            ffmpeg::ChannelLayout::default(i32::from(sound.channels().max(1)))
+        } else {
+            sound.channel_layout()
+        };
+        let out_layout = ffmpeg::ChannelLayout::default(i32::from(out.channels));
+        let packed = ffmpeg::format::Sample::F32(ffmpeg::format::sample::Type::Packed);
+        let fits = self.resampler.as_ref().is_some_and(|r| {
+            r.input().format == sound.format()
+                && r.input().rate == sound.rate()
+                && r.input().channel_layout == layout
+                && r.output().rate == out.rate
+                && r.output().channel_layout == out_layout
+        });
+        if !fits {
+            match software::resampling::Context::get(
+                sound.format(),
+                layout,
+                sound.rate(),
+                packed,
+                out_layout,
+                out.rate,
+            ) {
+                Ok(r) => self.resampler = Some(r),
+                Err(e) => {
+                    tracing::warn!("cannot resample the sound ({e}); going on without it");
+                    return None;
+                }
             }
         }
+        let resampler = self.resampler.as_mut()?;
+        let capacity = sound.samples() * out.rate as usize / sound.rate().max(1) as usize + 64;
+        let mut converted = frame::Audio::new(packed, capacity, out_layout);
+        resampler.run(sound, &mut converted).ok()?;
+        let n = converted.samples() * usize::from(out.channels);
+        Some(
+            converted
+                .data(0)
+                .chunks_exact(4)
+                .take(n)
+                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        )
     }
-    let Some(resampler) = a.resampler.as_mut() else {
-        return Ok(true);
-    };
-    let capacity = sound.samples() * out.rate as usize / sound.rate().max(1) as usize + 64;
-    let mut converted = frame::Audio::new(packed, capacity, out_layout);
-    if resampler.run(sound, &mut converted).is_err() {
-        return Ok(true);
-    }
-    let n = converted.samples() * usize::from(out.channels);
-    let bytes = converted.data(0);
-    let samples: Vec<f32> = bytes
-        .chunks_exact(4)
-        .take(n)
-        .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    a.sink.push(&samples);
-    Ok(true)
 }

@@ -17,6 +17,7 @@ use crate::core::provider::agentstation::{
     AgentStationClient, AgentStationError, MediaKind, RecorderStatus,
 };
 use crate::core::record::format::Kind;
+use crate::core::record::{SOUND_TRACK, TrackSink};
 use crate::core::session::driver::{
     ConnEnd, Driver, DriverCommand, Outlet, Resolve, Routed, Session, Stop,
 };
@@ -205,7 +206,12 @@ impl Driver for HlsDriver {
     async fn run(&mut self, connection: Connection, s: &mut Session) -> ConnEnd {
         let out = &s.out;
         let record = out.config.record.clone();
-        if let Some(record) = &record {
+        // A separate audio playlist's segments go to the recording's sound track.
+        let record_sound = record.as_ref().and_then(|r| {
+            connection.opened.choice.audio.as_ref()?;
+            Some(TrackSink::new(r.sink.clone(), SOUND_TRACK))
+        });
+        for record in record.iter().chain(&record_sound) {
             record.put_json(Kind::Connect, &serde_json::json!({"protocol": "hls"}));
         }
         let mut player = Player::start(
@@ -217,6 +223,7 @@ impl Driver for HlsDriver {
                 stats: out.stats.clone(),
                 waker: out.waker.clone(),
                 record,
+                record_sound,
             },
         );
         out.stats.set_picture_format(PictureFormat::H264);

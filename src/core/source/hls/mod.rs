@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::core::audio::AudioSink;
+use crate::core::audio::{AudioSink, Unheard};
 use crate::core::event::{StreamStats, Waker};
 use crate::core::frame::FrameSlot;
 use clock::PlayClock;
@@ -126,6 +126,8 @@ pub struct Outputs {
     pub waker: Waker,
     /// Where the main playlist's segments go when the session is recorded.
     pub record: Option<crate::core::record::TrackSink>,
+    /// Where a separate audio playlist's segments go when the session is recorded.
+    pub record_sound: Option<crate::core::record::TrackSink>,
 }
 
 impl Player {
@@ -142,8 +144,17 @@ impl Player {
         let clock = Arc::new(PlayClock::new(first_duration, target, reload));
         let (notes_tx, notes) = mpsc::channel(16);
         let mut fetchers = Vec::new();
-        // No output device: no sound is fetched or decoded.
-        let audio = out.audio.clone().filter(|a| a.format().is_some());
+        // No output device: no sound is fetched or decoded, unless it is recorded (then
+        // it is decoded on time and heard nowhere, so that it is stamped as it would play).
+        let audio = out
+            .audio
+            .clone()
+            .filter(|a| a.format().is_some())
+            .or_else(|| {
+                out.record_sound
+                    .is_some()
+                    .then(|| Arc::new(Unheard) as Arc<dyn AudioSink>)
+            });
         let separate_audio = opened.choice.audio.is_some();
 
         // The main stream: video, and its audio unless that comes separately.
@@ -182,7 +193,7 @@ impl Player {
                     stats: out.stats.clone(),
                     waker: out.waker.clone(),
                     notes: mpsc::channel(1).0,
-                    record: None,
+                    record: out.record_sound.clone(),
                 },
                 false,
                 notes_tx,
