@@ -25,6 +25,9 @@ pub enum Command {
     /// Open a window watching a task or a VNC server.
     #[cfg(feature = "gui")]
     View(ViewArgs),
+    /// Open the console: many tasks on one wall, the one that needs you first.
+    #[cfg(feature = "gui")]
+    Watch(WatchArgs),
     /// Connect headless, save the first complete picture as PNG and exit.
     Snapshot(SnapshotArgs),
     /// Run the built-in simulator of the provider APIs until interrupted.
@@ -120,6 +123,27 @@ pub struct ViewArgs {
     /// `agentstation:ID`): one view with picture, log and prompts.
     #[arg(long, value_name = "SOURCE")]
     pub log: Option<String>,
+}
+
+#[cfg(feature = "gui")]
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The tasks to watch: anything `lookout view` takes (an AgentStation workstation
+    /// brings its log).
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<String>,
+
+    /// Config file (default: the platform config dir's lookout/config.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Profile in the config file (default: its default_profile; also LOOKOUT_PROFILE).
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// Endpoints, credentials and picture options, per provider.
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 #[derive(Debug, Args)]

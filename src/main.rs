@@ -178,6 +178,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             commands::view::run(&rt, source, log, config, args.scale)
         }
         #[cfg(feature = "gui")]
+        Command::Watch(args) => {
+            let sources = args
+                .sources
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<Vec<_>, _>>()?;
+            let settings = commands::settings(
+                args.config.as_deref(),
+                args.profile.as_deref(),
+                args.settings,
+            )?;
+            let config = lookout::core::session::SessionConfig {
+                settings,
+                ..Default::default()
+            };
+            commands::watch::run(&rt, sources, config)
+        }
+        #[cfg(feature = "gui")]
         Command::Replay(args) => {
             let at = args
                 .at

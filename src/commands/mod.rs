@@ -10,6 +10,8 @@ pub mod serve;
 pub mod snapshot;
 #[cfg(feature = "gui")]
 pub mod view;
+#[cfg(feature = "gui")]
+pub mod watch;
 
 use std::path::Path;
 use std::sync::Arc;

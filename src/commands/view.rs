@@ -106,79 +106,114 @@ pub fn run(
     config: SessionConfig,
     scale: ScaleArg,
 ) -> anyhow::Result<()> {
-    let log = match log {
-        Some(l) => Some(l.as_log().ok_or_else(|| {
-            anyhow::anyhow!(
-                "--log takes a task-log source (waldiez:, tasklog+ws://, agentstation:), not {}",
-                l.label()
-            )
-        })?),
-        None => None,
-    };
-    let (picture, log) = match (source.is_log(), log) {
-        (true, None) => (None, Some(source)),
-        // A workstation's view carries its log stream too.
-        (false, None) if matches!(source, SourceSpec::AgentStation { .. }) => {
-            let log = source.as_log();
-            (Some(source), log)
-        }
-        (false, log) => (Some(source), log),
-        (true, Some(_)) => anyhow::bail!(
-            "--log adds a task log beside a picture; {} is already a task log",
-            source.label()
-        ),
-    };
-    // Video streams have sound; a window shows one task, so it starts unmuted.
-    let speaker = picture
-        .as_ref()
-        .is_some_and(SourceSpec::has_sound)
-        .then(|| ui::audio::Speaker::open(ui::audio::starts_muted(1)));
-    let mut config = config;
-    config.audio = speaker
-        .clone()
-        .map(|s| s as std::sync::Arc<dyn crate::core::audio::AudioSink>);
-    let title = match (&picture, &log) {
-        (Some(p), _) => p.label(),
-        (None, Some(l)) => l.label(),
-        (None, None) => String::new(),
-    };
-    let recording = start_recording(&config, &title, picture.iter().chain(&log));
-    let recordings_dir = config.settings.recording.dir();
-    let sink = recording.as_ref().map(|(sink, _)| sink.clone());
-    let track = |s: &SourceSpec| {
-        sink.as_ref()
-            .map(|sink| TrackSink::new(sink.clone(), super::record::track_of(s).0))
-    };
-    let picture_config = SessionConfig {
-        record: picture.as_ref().and_then(track),
-        ..config.clone()
-    };
-    let config = SessionConfig {
-        record: log.as_ref().and_then(track),
-        ..config
-    };
+    // A window shows one task: its sound starts unmuted.
+    let (task, writer) = Prepared::new(source, log, config, false)?;
     let handle = rt.handle().clone();
     let options = ViewerOptions {
-        title,
+        title: task.title.clone(),
         scale: scale_mode(scale),
     };
     let shown = ui::run_viewer(
         options,
         rt.handle().clone(),
-        Box::new(move |waker| Sessions {
-            picture: picture.map(|p| session::spawn(&handle, p, picture_config, waker.clone())),
-            log: log.map(|l| session::spawn(&handle, l, config, waker)),
-            speaker,
-            playback: None,
-            recording: sink,
-            recordings_dir,
-        }),
+        Box::new(move |waker| task.spawn(&handle, waker)),
     );
-    if let Some((sink, writer)) = recording {
-        drop(sink);
+    if let Some(writer) = writer {
         finish_recording(writer);
     }
     shown
+}
+
+/// One task made ready to watch: its sessions' sources and settings, its sound and its
+/// recording.
+pub struct Prepared {
+    pub title: String,
+    picture: Option<(SourceSpec, SessionConfig)>,
+    log: Option<(SourceSpec, SessionConfig)>,
+    speaker: Option<std::sync::Arc<ui::audio::Speaker>>,
+    recording: Option<RecordSink>,
+    recordings_dir: Option<std::path::PathBuf>,
+}
+
+impl Prepared {
+    /// Pairs `source` with its log (`log`, or an AgentStation workstation's own), opens
+    /// its sound output (`muted` at first) and starts its recording (unless recording is
+    /// off); the recording's writer is returned, to finish when the window closes.
+    pub fn new(
+        source: SourceSpec,
+        log: Option<SourceSpec>,
+        mut config: SessionConfig,
+        muted: bool,
+    ) -> anyhow::Result<(Prepared, Option<Writer>)> {
+        let log = match log {
+            Some(l) => Some(l.as_log().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--log takes a task-log source (waldiez:, tasklog+ws://, agentstation:), not {}",
+                    l.label()
+                )
+            })?),
+            None => None,
+        };
+        let (picture, log) = match (source.is_log(), log) {
+            (true, None) => (None, Some(source)),
+            // A workstation's view carries its log stream too.
+            (false, None) if matches!(source, SourceSpec::AgentStation { .. }) => {
+                let log = source.as_log();
+                (Some(source), log)
+            }
+            (false, log) => (Some(source), log),
+            (true, Some(_)) => anyhow::bail!(
+                "--log adds a task log beside a picture; {} is already a task log",
+                source.label()
+            ),
+        };
+        let speaker = picture
+            .as_ref()
+            .is_some_and(SourceSpec::has_sound)
+            .then(|| ui::audio::Speaker::open(muted));
+        config.audio = speaker
+            .clone()
+            .map(|s| s as std::sync::Arc<dyn crate::core::audio::AudioSink>);
+        let title = match (&picture, &log) {
+            (Some(p), _) => p.label(),
+            (None, Some(l)) => l.label(),
+            (None, None) => String::new(),
+        };
+        let recording = start_recording(&config, &title, picture.iter().chain(&log));
+        let sink = recording.as_ref().map(|(sink, _)| sink.clone());
+        let with_track = |s: SourceSpec| {
+            let record = sink
+                .as_ref()
+                .map(|sink| TrackSink::new(sink.clone(), super::record::track_of(&s).0));
+            let config = SessionConfig {
+                record,
+                ..config.clone()
+            };
+            (s, config)
+        };
+        let task = Prepared {
+            title,
+            picture: picture.map(with_track),
+            log: log.map(with_track),
+            speaker,
+            recording: sink,
+            recordings_dir: config.settings.recording.dir(),
+        };
+        Ok((task, recording.map(|(_, writer)| writer)))
+    }
+
+    /// Starts the task's sessions on `rt`, waking the window with `waker`.
+    pub fn spawn(self, rt: &tokio::runtime::Handle, waker: crate::core::event::Waker) -> Sessions {
+        let start = |(s, c): (SourceSpec, SessionConfig)| session::spawn(rt, s, c, waker.clone());
+        Sessions {
+            picture: self.picture.map(start),
+            log: self.log.map(start),
+            speaker: self.speaker,
+            playback: None,
+            recording: self.recording,
+            recordings_dir: self.recordings_dir,
+        }
+    }
 }
 
 /// Starts the window's recording of `sources` in the recordings directory, unless
@@ -236,7 +271,7 @@ fn start_recording<'a>(
 /// Waits a little for the sessions to let go of the recording and its last records to
 /// reach the file. What is written is already safe (it is flushed every 250 ms), so a
 /// session slow to end does not hold the program open.
-fn finish_recording(writer: Writer) {
+pub(super) fn finish_recording(writer: Writer) {
     let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
     let spawned = std::thread::Builder::new()
         .name("record-finish".into())

@@ -49,6 +49,8 @@ pub struct ViewerApp {
     recordings: Option<RecordingsList>,
     /// A live window's timeline, to see the past of its own recording.
     timeshift: Option<TimeShift>,
+    /// Drawn inside the console, which owns the window title and the alerts.
+    embedded: bool,
 }
 
 impl ViewerApp {
@@ -71,9 +73,41 @@ impl ViewerApp {
             bookmarks: 0,
             recordings: None,
             timeshift: None,
+            embedded: false,
         };
         app.shown_title = app.window_title();
         app
+    }
+
+    /// A task of the console: the console sets the window title and sends the alerts.
+    pub fn embedded(mut self) -> Self {
+        self.embedded = true;
+        self
+    }
+
+    /// The task as the title names it (already redacted).
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// The recording the task goes to, if it is recorded.
+    pub fn recording(&self) -> Option<&RecordSink> {
+        self.recording.as_ref()
+    }
+
+    /// A frame in which the task is not drawn (the console shows its wall, or another
+    /// task): its sessions' news is taken and control of the remote is given back.
+    pub fn step_aside(&mut self, ctx: &egui::Context) {
+        if let Some(picture) = &mut self.picture {
+            picture.step_aside(ctx);
+        }
+        if let Some(log) = &mut self.log {
+            log.step_aside();
+        }
+    }
+
+    pub fn log_mut(&mut self) -> Option<&mut LogView> {
+        self.log.as_mut()
     }
 
     /// Shows a replay's timeline under the task.
@@ -272,6 +306,9 @@ impl ViewerApp {
             }
         }
         self.top_marks(ui.ctx());
+        if self.embedded {
+            return;
+        }
         self.attention(ui.ctx());
         let title = self.window_title();
         if title != self.shown_title {
@@ -370,7 +407,7 @@ pub fn notification_text(title: &str, prompt: &PendingPrompt) -> (String, String
 }
 
 /// Sends a desktop notification; a desktop without a notification service is not an error.
-fn notify(rt: &tokio::runtime::Handle, title: &str, prompt: &PendingPrompt) {
+pub(super) fn notify(rt: &tokio::runtime::Handle, title: &str, prompt: &PendingPrompt) {
     let (summary, body) = notification_text(title, prompt);
     rt.spawn(async move {
         let sent = notify_rust::Notification::new()
@@ -392,7 +429,7 @@ pub fn window_title(title: &str, state: &SessionState) -> String {
 
 /// Text for the window manager (a title, a notification): secrets masked, control
 /// characters shown, as a terminal would get it.
-fn shown(text: &str) -> String {
+pub(super) fn shown(text: &str) -> String {
     let masked = redact::text(text);
     untrusted::printable(&masked, Lines::Show, 512).into_owned()
 }

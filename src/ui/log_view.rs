@@ -146,7 +146,48 @@ impl LogView {
             .fill(theme::CHROME)
             .inner_margin(Margin::symmetric(10, 5));
         bar.show(ui, |ui| self.header_ui(ui));
+        self.body_ui(ui, true);
+    }
 
+    /// Draws the waiting prompt alone, with what became of the last answer: answering
+    /// from the console's wall.
+    pub fn prompt_ui(&mut self, ui: &mut Ui) {
+        self.drain_events();
+        self.body_ui(ui, false);
+    }
+
+    /// Takes the session's news without drawing (the view is not shown this frame).
+    pub fn step_aside(&mut self) {
+        self.drain_events();
+    }
+
+    /// The texts of the last `n` lines, oldest first.
+    pub fn tail(&self, n: usize) -> Vec<String> {
+        let state = self.handle.log().lock();
+        let lines = state.log.lines();
+        lines
+            .iter()
+            .skip(lines.len().saturating_sub(n))
+            .map(|l| l.rendered.text.clone())
+            .collect()
+    }
+
+    /// How long the task still waits for the answer to its prompt, when known.
+    pub fn time_left(&self) -> Option<Duration> {
+        let state = self.handle.log().lock();
+        match (state.log.pending_prompt(), state.input_timeout_s) {
+            (
+                Some(PendingPrompt {
+                    asked_at: Some(at), ..
+                }),
+                Some(timeout_s),
+            ) => Some(time_left(at.as_micros(), timeout_s, SystemTime::now())),
+            _ => None,
+        }
+    }
+
+    /// The prompt, notices and (with `with_log`) the log.
+    fn body_ui(&mut self, ui: &mut Ui, with_log: bool) {
         let slot = self.handle.log().clone();
         let state = slot.lock();
         let prompt = state.log.pending_prompt().cloned();
@@ -191,7 +232,9 @@ impl LogView {
             };
             ui.label(RichText::new(text).color(color));
         }
-        self.log_panel.ui(ui, &state.log);
+        if with_log {
+            self.log_panel.ui(ui, &state.log);
+        }
         drop(state);
         if let Some(PromptAction::Answer { request_id, answer }) = action {
             self.notice = None;

@@ -19,6 +19,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod console;
 pub mod control;
 pub mod keys;
 pub mod layout;
@@ -39,6 +40,7 @@ pub mod timeshift;
 
 use std::sync::Arc;
 
+pub use console::ConsoleApp;
 pub use layout::ScaleMode;
 pub use log_panel::{LogPanel, LogPanelResponse};
 pub use log_view::LogView;
@@ -108,35 +110,95 @@ pub fn run_viewer(
             let waker: Waker =
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
             let sessions = start(waker.clone());
-            let speaker = sessions.speaker;
-            let picture = sessions.picture.map(|h| {
-                let backend = self::picture::Backend::choose(cc.gl.clone(), x11_window(cc));
-                TaskView::new(h)
-                    .with_scale(scale)
-                    .with_speaker(speaker)
-                    .with_backend(backend, &waker)
-            });
-            let log = sessions.log.map(LogView::new);
-            let mut app = app::ViewerApp::new(picture, log, title.clone(), Some(rt));
-            if let Some(playback) = sessions.playback {
-                app = app.with_timeline(timeline::Timeline::new(playback));
-            }
-            if let Some(sink) = sessions.recording {
-                if app.picture().is_some() {
-                    let shift = timeshift::TimeShift::new(sink.clone(), title.clone(), waker);
-                    app = app.with_timeshift(shift);
-                }
-                app = app.with_recording(sink);
-            }
-            if let Some(dir) = sessions.recordings_dir {
-                let launch = Box::new(recordings::launch_replay);
-                app = app.with_recordings_list(recordings::RecordingsList::new(dir, launch));
-            }
+            let backend = || self::picture::Backend::choose(cc.gl.clone(), x11_window(cc));
+            let app = task_app(sessions, (title.clone(), scale), &backend, &waker, rt);
             Ok(Box::new(app))
         }),
     )
     // eframe's error is not Send; keep its text.
     .map_err(|e| anyhow::anyhow!("could not open the viewer window: {e}"))
+}
+
+/// One task's view, from its sessions: the picture drawn through `backend`, the log beside
+/// it, a replay's timeline or a live task's time-shift, the REC mark and the recordings.
+fn task_app(
+    sessions: Sessions,
+    (title, scale): (String, ScaleMode),
+    backend: &dyn Fn() -> self::picture::Backend,
+    waker: &Waker,
+    rt: tokio::runtime::Handle,
+) -> app::ViewerApp {
+    let speaker = sessions.speaker;
+    let picture = sessions.picture.map(|h| {
+        TaskView::new(h)
+            .with_scale(scale)
+            .with_speaker(speaker)
+            .with_backend(backend(), waker)
+    });
+    let log = sessions.log.map(LogView::new);
+    let mut app = app::ViewerApp::new(picture, log, title.clone(), Some(rt));
+    if let Some(playback) = sessions.playback {
+        app = app.with_timeline(timeline::Timeline::new(playback));
+    }
+    if let Some(sink) = sessions.recording {
+        if app.picture().is_some() {
+            let shift = timeshift::TimeShift::new(sink.clone(), title, waker.clone());
+            app = app.with_timeshift(shift);
+        }
+        app = app.with_recording(sink);
+    }
+    if let Some(dir) = sessions.recordings_dir {
+        let launch = Box::new(recordings::launch_replay);
+        app = app.with_recordings_list(recordings::RecordingsList::new(dir, launch));
+    }
+    app
+}
+
+/// One task of the console: its title and its sessions.
+pub struct ConsoleTask {
+    pub title: String,
+    pub sessions: Sessions,
+}
+
+/// Opens the console on the tasks `start` returns (called once with the window's
+/// [`Waker`]) and runs until the window closes.
+pub fn run_console(
+    rt: tokio::runtime::Handle,
+    start: Box<dyn FnOnce(Waker) -> Vec<ConsoleTask>>,
+) -> anyhow::Result<()> {
+    let viewport = egui::ViewportBuilder::default()
+        .with_title("Lookout")
+        .with_app_id(APP_ID)
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([480.0, 320.0]);
+    let native = eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport,
+        dithering: false,
+        ..Default::default()
+    };
+    eframe::run_native(
+        APP_ID,
+        native,
+        Box::new(move |cc| {
+            theme::apply(&cc.egui_ctx);
+            let ctx = cc.egui_ctx.clone();
+            let waker: Waker =
+                Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
+            let tasks = start(waker.clone())
+                .into_iter()
+                .map(|t| {
+                    // Pictures are drawn in the window: one child window per task would
+                    // have to be hidden and shown as the wall changes.
+                    let backend = || self::picture::Backend::choose(cc.gl.clone(), None);
+                    let title = (t.title, ScaleMode::Fit);
+                    task_app(t.sessions, title, &backend, &waker, rt.clone())
+                })
+                .collect();
+            Ok(Box::new(console::ConsoleApp::new(tasks, Some(rt))))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the console window: {e}"))
 }
 
 /// The window's X11 id, when it is an X11 window.

@@ -697,6 +697,15 @@ impl FrameSlot {
         Some(out)
     }
 
+    /// Calls `f` with the current picture and how many updates were published, leaving
+    /// the change set to the consumer that takes it: a second, occasional reader (a
+    /// thumbnail). `None` before the first picture.
+    pub fn peek<T>(&self, f: impl FnOnce(&Framebuffer, u64) -> T) -> Option<T> {
+        let s = self.lock();
+        let frame = s.frame.as_ref()?;
+        Some(f(frame, s.seq))
+    }
+
     /// A copy of the current picture, if any update was published.
     pub fn snapshot(&self) -> Option<Framebuffer> {
         self.lock().frame.clone()

@@ -1,0 +1,369 @@
+//! The operator console: many tasks in one window. Its wall shows a tile per task
+//! ([`tile`]); a click selects one, a double click or Enter opens it full-size (the task
+//! view a single-task window shows: picture, log, prompt, control) and Esc returns to the
+//! wall. Arrow keys move between tiles; Ctrl+J opens the task that has waited longest for
+//! an answer.
+//!
+//! Tasks that need an answer sort first (pinned ones keep their place at the front), the
+//! window title counts them, and a prompt that arrives while the window is not focused
+//! asks the window manager for attention and sends a desktop notification. Every task's
+//! sessions run whether or not it is drawn: a task off screen takes its sessions' news
+//! each frame ([`ViewerApp::step_aside`]).
+
+pub mod tile;
+
+use std::time::Instant;
+
+use egui::{Key, KeyboardShortcut, Modifiers, Panel, RichText, UserAttentionType, ViewportCommand};
+
+use super::app::{ViewerApp, notify, shown};
+use super::theme;
+use tile::{GAP, Thumbnail, TileAction, TileView};
+
+/// Opens the task that has waited longest for an answer.
+pub const NEXT_WAITING_SHORTCUT: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND, Key::J);
+
+/// One task of the console.
+struct Task {
+    app: ViewerApp,
+    thumbnail: Thumbnail,
+    pinned: bool,
+    /// The prompt it waits on, and since when the console has seen it wait.
+    waiting: Option<(String, Instant)>,
+}
+
+/// The console's window.
+pub struct ConsoleApp {
+    tasks: Vec<Task>,
+    /// The task shown full-size, by its index in `tasks`.
+    focused: Option<usize>,
+    /// The tile the keyboard is on.
+    selected: usize,
+    /// Columns of the wall as last drawn, for the arrow keys.
+    columns: usize,
+    shown_title: String,
+    rt: Option<tokio::runtime::Handle>,
+}
+
+impl ConsoleApp {
+    /// A console of `tasks` (each made [`ViewerApp::embedded`]); `rt` sends desktop
+    /// notifications.
+    pub fn new(tasks: Vec<ViewerApp>, rt: Option<tokio::runtime::Handle>) -> Self {
+        let tasks = tasks
+            .into_iter()
+            .map(|app| Task {
+                app: app.embedded(),
+                thumbnail: Thumbnail::default(),
+                pinned: false,
+                waiting: None,
+            })
+            .collect();
+        ConsoleApp {
+            tasks,
+            focused: None,
+            selected: 0,
+            columns: 1,
+            shown_title: String::new(),
+            rt,
+        }
+    }
+
+    /// The task shown full-size, by its place in the order given.
+    pub fn focused(&self) -> Option<usize> {
+        self.focused
+    }
+
+    /// The task the keyboard is on, by its place in the order given.
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// The task at `index`.
+    pub fn task(&self, index: usize) -> Option<&ViewerApp> {
+        self.tasks.get(index).map(|t| &t.app)
+    }
+
+    /// How many tasks wait for an answer.
+    pub fn needing_you(&self) -> usize {
+        self.tasks.iter().filter(|t| t.waiting.is_some()).count()
+    }
+
+    /// Pins (or unpins) the task at `index`: it keeps its place at the front of the wall.
+    pub fn set_pinned(&mut self, index: usize, pinned: bool) {
+        if let Some(t) = self.tasks.get_mut(index) {
+            t.pinned = pinned;
+        }
+    }
+
+    /// The tasks in the order the wall shows them: pinned ones first as given, then those
+    /// that need you, longest waiting first, then the rest as given.
+    pub fn order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.tasks.len()).collect();
+        order.sort_by_key(|&i| {
+            let t = &self.tasks[i];
+            match (&t.waiting, t.pinned) {
+                (_, true) => (0, None, i),
+                (Some((_, since)), false) => (1, Some(*since), i),
+                (None, false) => (2, None, i),
+            }
+        });
+        order
+    }
+
+    /// Opens the task at `index` full-size.
+    pub fn open(&mut self, index: usize) {
+        if index < self.tasks.len() {
+            self.selected = index;
+            self.focused = Some(index);
+        }
+    }
+
+    /// Returns to the wall.
+    pub fn back_to_wall(&mut self) {
+        self.focused = None;
+    }
+
+    /// The task that has waited longest for an answer, if any does.
+    pub fn longest_waiting(&self) -> Option<usize> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.waiting.as_ref().map(|(_, since)| (*since, i)))
+            .min()
+            .map(|(_, i)| i)
+    }
+
+    /// The window title: how many tasks need you, and the task shown or the wall's size.
+    pub fn window_title(&self) -> String {
+        let waiting = self.needing_you();
+        let mark = match waiting {
+            0 => String::new(),
+            1 => "● 1 needs you — ".to_string(),
+            n => format!("● {n} need you — "),
+        };
+        let rest = match self.focused.and_then(|i| self.tasks.get(i)) {
+            Some(t) => format!("Lookout — {} — {}", t.app.title(), t.app.state().label()),
+            None => match self.tasks.len() {
+                1 => "Lookout — 1 task".to_string(),
+                n => format!("Lookout — {n} tasks"),
+            },
+        };
+        shown(&format!("{mark}{rest}"))
+    }
+
+    /// Notes which tasks wait for an answer; alerts once per new prompt when the window
+    /// is not focused.
+    fn watch_prompts(&mut self, ctx: &egui::Context) {
+        let focused = ctx.input(|i| i.viewport().focused).unwrap_or(true);
+        for task in &mut self.tasks {
+            let prompt = task.app.log().and_then(|l| l.waiting_prompt());
+            let id = prompt.as_ref().map(|p| p.request_id.clone());
+            if id.as_deref() == task.waiting.as_ref().map(|w| w.0.as_str()) {
+                continue;
+            }
+            task.waiting = id.map(|id| (id, Instant::now()));
+            if let Some(prompt) = prompt.filter(|_| !focused) {
+                ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
+                    UserAttentionType::Critical,
+                ));
+                if let Some(rt) = &self.rt {
+                    notify(rt, task.app.title(), &prompt);
+                }
+            }
+        }
+    }
+
+    /// The wall's keys: arrows move, Enter opens, Ctrl+J opens the longest waiting. Not
+    /// while a text field (a tile's answer box) has the keys.
+    fn wall_keys(&mut self, ctx: &egui::Context) {
+        if ctx.memory(|m| m.focused().is_some()) {
+            return;
+        }
+        let order = self.order();
+        let Some(at) = order.iter().position(|&i| i == self.selected) else {
+            self.selected = order.first().copied().unwrap_or(0);
+            return;
+        };
+        let cols = self.columns.max(1);
+        let moved = ctx.input_mut(|i| {
+            if i.consume_key(Modifiers::NONE, Key::ArrowRight) {
+                Some(at + 1)
+            } else if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
+                at.checked_sub(1)
+            } else if i.consume_key(Modifiers::NONE, Key::ArrowDown) {
+                Some(at + cols)
+            } else if i.consume_key(Modifiers::NONE, Key::ArrowUp) {
+                at.checked_sub(cols)
+            } else {
+                None
+            }
+        });
+        if let Some(&to) = moved.and_then(|m| order.get(m)) {
+            self.selected = to;
+        }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
+            self.open(self.selected);
+        }
+    }
+
+    /// Draws the console: the wall, or the task opened full-size.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.watch_prompts(&ctx);
+        if ctx.input_mut(|i| i.consume_shortcut(&NEXT_WAITING_SHORTCUT))
+            && let Some(i) = self.longest_waiting()
+        {
+            self.open(i);
+        }
+        match self.focused {
+            Some(i) if i < self.tasks.len() => self.focused_ui(ui, i),
+            _ => {
+                self.focused = None;
+                self.wall_keys(&ctx);
+                self.wall_ui(ui);
+            }
+        }
+        let title = self.window_title();
+        if title != self.shown_title {
+            ctx.send_viewport_cmd(ViewportCommand::Title(title.clone()));
+            self.shown_title = title;
+        }
+    }
+
+    /// The task `index` full-size, under a bar back to the wall; the others step aside.
+    fn focused_ui(&mut self, ui: &mut egui::Ui, index: usize) {
+        let ctx = ui.ctx().clone();
+        for (i, t) in self.tasks.iter_mut().enumerate() {
+            if i != index {
+                t.app.step_aside(&ctx);
+            }
+        }
+        let others = self
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| *i != index && t.waiting.is_some())
+            .count();
+        let mut back = false;
+        Panel::top("lookout_console_bar")
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::CHROME)
+                    .inner_margin(egui::Margin::symmetric(8, 4)),
+            )
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    back = ui
+                        .button("Wall")
+                        .on_hover_text("Back to every task (Esc)")
+                        .clicked();
+                    if others > 0 {
+                        let key = ui.ctx().format_shortcut(&NEXT_WAITING_SHORTCUT);
+                        let text = match others {
+                            1 => format!("1 other task needs you ({key})"),
+                            n => format!("{n} other tasks need you ({key})"),
+                        };
+                        ui.label(RichText::new(text).color(theme::ATTENTION).strong());
+                    }
+                });
+            });
+        let task = &mut self.tasks[index];
+        let in_control = task.app.picture().is_some_and(|p| p.is_interactive());
+        task.app.ui(ui);
+        let esc = !in_control
+            && ctx.memory(|m| m.focused().is_none())
+            && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape));
+        if back || esc {
+            self.back_to_wall();
+        }
+    }
+
+    /// Every task's tile, in order, as large as the window allows.
+    fn wall_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        for t in &mut self.tasks {
+            t.app.step_aside(&ctx);
+        }
+        let order = self.order();
+        egui::CentralPanel::default()
+            .frame(egui::Frame::new().inner_margin(egui::Margin::same(GAP as i8)))
+            .show(ui, |ui| {
+                if order.is_empty() {
+                    ui.centered_and_justified(|ui| {
+                        ui.label(
+                            RichText::new("No tasks. Name some: lookout watch SOURCE…")
+                                .color(theme::TEXT_WEAK),
+                        );
+                    });
+                    return;
+                }
+                let (cols, size) = tile::grid(order.len(), ui.available_size());
+                self.columns = cols;
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        let rows = order.len().div_ceil(cols);
+                        let total = egui::vec2(
+                            cols as f32 * (size.x + GAP) - GAP,
+                            rows as f32 * (size.y + GAP) - GAP,
+                        );
+                        // Centred across the window.
+                        let spare = (ui.available_width() - total.x).max(0.0);
+                        let origin = ui.cursor().min + egui::vec2(spare / 2.0, 0.0);
+                        ui.allocate_space(egui::vec2(total.x + spare, total.y));
+                        for (at, &i) in order.iter().enumerate() {
+                            let (row, col) = (at / cols, at % cols);
+                            let min = origin
+                                + egui::vec2(
+                                    col as f32 * (size.x + GAP),
+                                    row as f32 * (size.y + GAP),
+                                );
+                            let rect = egui::Rect::from_min_size(min, size);
+                            if !ui.is_rect_visible(rect) {
+                                continue;
+                            }
+                            let selected = self.selected == i;
+                            let t = &mut self.tasks[i];
+                            let view = TileView {
+                                id: ui.scope_id().with(("lookout_tile", i)),
+                                app: &mut t.app,
+                                thumbnail: &mut t.thumbnail,
+                                selected,
+                                pinned: t.pinned,
+                                needs_you: t.waiting.is_some(),
+                            };
+                            match tile::tile_ui(ui, rect, view) {
+                                Some(TileAction::Select) => self.selected = i,
+                                Some(TileAction::Open) => self.open(i),
+                                Some(TileAction::TogglePin) => {
+                                    self.tasks[i].pinned = !self.tasks[i].pinned;
+                                }
+                                None => {}
+                            }
+                        }
+                    });
+            });
+    }
+
+    /// Ends every task's sessions (the window is closing).
+    pub fn stop(&self) {
+        for t in &self.tasks {
+            t.app.stop();
+        }
+    }
+}
+
+impl eframe::App for ConsoleApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        ConsoleApp::ui(self, ui);
+    }
+
+    fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
+        theme::BACKDROP.to_normalized_gamma_f32()
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.stop();
+    }
+}

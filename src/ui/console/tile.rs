@@ -1,0 +1,381 @@
+//! One task on the console's wall: a live thumbnail of its picture (or the tail of its
+//! log, for a task that has only a log), its name and state, its latest log line, the REC
+//! mark, and a "needs you" badge with the time left to answer. The tile that is selected
+//! and needs you shows the question with an answer box instead of its picture.
+
+use std::time::{Duration, Instant};
+
+use egui::{
+    Color32, ColorImage, CornerRadius, FontId, Rect, RichText, Sense, Stroke, TextureHandle,
+    TextureOptions, Ui, pos2, vec2,
+};
+
+use super::super::app::{ViewerApp, shown};
+use super::super::picture::resample::Downscale;
+use super::super::prompt_panel::time_left_text;
+use super::super::theme;
+use crate::core::event::SessionState;
+use crate::core::frame::{FrameSlot, Rect as FrameRect};
+
+/// How often a tile's picture is made again, at most: tiles are glances, not views.
+pub const THUMBNAIL_EVERY: Duration = Duration::from_millis(250);
+/// The largest thumbnail made, in pixels.
+const MAX_THUMBNAIL: [u32; 2] = [480, 270];
+/// The height of a tile's name row and of its last-line row.
+const ROW: f32 = 22.0;
+/// The space between tiles.
+pub const GAP: f32 = 8.0;
+/// The narrowest a tile gets; past it the wall scrolls.
+pub const MIN_TILE_WIDTH: f32 = 220.0;
+
+/// What the operator did to a tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileAction {
+    /// Clicked: select it.
+    Select,
+    /// Double-clicked: open it full-size.
+    Open,
+    /// Pin or unpin it.
+    TogglePin,
+}
+
+/// A tile's picture, made small from the task's frame slot a few times a second.
+#[derive(Default)]
+pub struct Thumbnail {
+    texture: Option<TextureHandle>,
+    /// The slot's update count the texture shows.
+    seq: u64,
+    made: Option<Instant>,
+    downscale: Downscale,
+    packed: Vec<u8>,
+}
+
+impl Thumbnail {
+    /// Makes the picture again when the slot has a newer one and [`THUMBNAIL_EVERY`] has
+    /// passed (asking for a repaint when it is due).
+    pub fn update(&mut self, ui: &Ui, slot: &FrameSlot) {
+        if self.texture.is_some() && slot.seq() == self.seq {
+            return;
+        }
+        if let Some(made) = self.made {
+            let since = made.elapsed();
+            if since < THUMBNAIL_EVERY {
+                ui.ctx().request_repaint_after(THUMBNAIL_EVERY - since);
+                return;
+            }
+        }
+        let made = slot.peek(|fb, seq| {
+            let source = [fb.width(), fb.height()];
+            let output = fit(source, MAX_THUMBNAIL);
+            if self.downscale.source_size() != source || self.downscale.output_size() != output {
+                self.downscale = Downscale::new(source, output);
+            }
+            let whole = FrameRect::new(0, 0, output[0], output[1]);
+            self.packed.clear();
+            if !self.downscale.draw(fb, whole, &mut self.packed) {
+                return None;
+            }
+            // BGRA to RGBA.
+            for px in self.packed.chunks_exact_mut(4) {
+                px.swap(0, 2);
+            }
+            let size = [output[0] as usize, output[1] as usize];
+            Some((ColorImage::from_rgba_premultiplied(size, &self.packed), seq))
+        });
+        let Some(Some((image, seq))) = made else {
+            return;
+        };
+        self.seq = seq;
+        self.made = Some(Instant::now());
+        match &mut self.texture {
+            Some(t) => t.set(image, TextureOptions::LINEAR),
+            None => {
+                let name = format!("lookout_tile_{seq}_{:p}", self);
+                self.texture = Some(ui.ctx().load_texture(name, image, TextureOptions::LINEAR));
+            }
+        }
+    }
+
+    /// The thumbnail's size in pixels, once made.
+    pub fn size(&self) -> Option<[usize; 2]> {
+        self.texture.as_ref().map(TextureHandle::size)
+    }
+}
+
+/// `source` made to fit in `bound`, keeping its shape; never larger than it is.
+pub fn fit(source: [u32; 2], bound: [u32; 2]) -> [u32; 2] {
+    let [w, h] = source;
+    if w == 0 || h == 0 {
+        return [0, 0];
+    }
+    let scale = (f64::from(bound[0]) / f64::from(w))
+        .min(f64::from(bound[1]) / f64::from(h))
+        .min(1.0);
+    [
+        ((f64::from(w) * scale).round() as u32).max(1),
+        ((f64::from(h) * scale).round() as u32).max(1),
+    ]
+}
+
+/// How a wall of `n` tiles is laid out in `area`: its columns and each tile's size. Tiles
+/// are as large as they can be with every one on screen, their pictures 16:9 under a name
+/// row and over a line row; when even the narrowest do not fit, they are
+/// [`MIN_TILE_WIDTH`] wide and the wall scrolls.
+pub fn grid(n: usize, area: egui::Vec2) -> (usize, egui::Vec2) {
+    let n = n.max(1);
+    let height_of = |w: f32| w * 9.0 / 16.0 + 2.0 * ROW;
+    let mut best: Option<(usize, egui::Vec2)> = None;
+    for cols in 1..=n {
+        let rows = n.div_ceil(cols);
+        let by_width = (area.x - GAP * (cols as f32 - 1.0)) / cols as f32;
+        let by_height = {
+            let h = (area.y - GAP * (rows as f32 - 1.0)) / rows as f32;
+            (h - 2.0 * ROW) * 16.0 / 9.0
+        };
+        let w = by_width.min(by_height);
+        if w >= MIN_TILE_WIDTH && best.is_none_or(|(_, b)| w > b.x) {
+            best = Some((cols, vec2(w, height_of(w))));
+        }
+    }
+    best.unwrap_or_else(|| {
+        let cols = (((area.x + GAP) / (MIN_TILE_WIDTH + GAP)).floor() as usize).clamp(1, n);
+        let w = ((area.x - GAP * (cols as f32 - 1.0)) / cols as f32).max(MIN_TILE_WIDTH);
+        (cols, vec2(w, height_of(w)))
+    })
+}
+
+/// The word and colour of a task's state on its tile.
+pub fn state_word(state: &SessionState) -> (&'static str, Color32) {
+    match state {
+        SessionState::Loading | SessionState::Connecting { .. } => ("connecting", theme::WARN),
+        SessionState::WaitingForTask { .. } => ("queued", theme::TEXT_WEAK),
+        SessionState::Live(_) => ("live", theme::LIVE),
+        SessionState::Reconnecting { .. } => ("reconnecting", theme::WARN),
+        SessionState::Ended { .. } => ("ended", theme::TEXT_WEAK),
+        SessionState::Failed { .. } => ("failed", theme::ERROR),
+    }
+}
+
+/// What a tile shows of its task this frame.
+pub struct TileView<'a> {
+    /// The tile's own id (its task's place), for its clicks.
+    pub id: egui::Id,
+    pub app: &'a mut ViewerApp,
+    pub thumbnail: &'a mut Thumbnail,
+    pub selected: bool,
+    pub pinned: bool,
+    /// The task waits for an answer.
+    pub needs_you: bool,
+}
+
+/// Draws a tile in `rect`; what the operator did to it, if anything.
+pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction> {
+    let TileView {
+        id,
+        app,
+        thumbnail,
+        selected,
+        pinned,
+        needs_you,
+    } = tile;
+    let title = app.title().to_string();
+    let response = ui.interact(rect, id, Sense::click());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &title));
+    let state = app.state().clone();
+    let (word, colour) = state_word(&state);
+    let over = matches!(
+        state,
+        SessionState::Ended { .. } | SessionState::Failed { .. }
+    );
+    let painter = ui.painter_at(rect);
+    let edge = if needs_you {
+        Stroke::new(2.0, theme::ATTENTION)
+    } else if selected {
+        Stroke::new(2.0, theme::ACCENT)
+    } else {
+        Stroke::new(1.0, theme::CARD_EDGE)
+    };
+    painter.rect_filled(rect, CornerRadius::same(6), theme::CARD);
+
+    // The name row: state dot, name, REC, pin.
+    let name_row = Rect::from_min_size(rect.min, vec2(rect.width(), ROW));
+    let mut row = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(name_row.shrink2(vec2(6.0, 2.0)))
+            .layout(egui::Layout::left_to_right(egui::Align::Center)),
+    );
+    let (dot, _) = row.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+    row.painter().circle_filled(dot.center(), 4.0, colour);
+    row.label(RichText::new(word).color(colour).small());
+    let name_colour = if over { theme::TEXT_WEAK } else { theme::TEXT };
+    row.add(egui::Label::new(RichText::new(shown(&title)).color(name_colour).strong()).truncate());
+    let mut action = None;
+    row.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        let pin = if pinned { "Unpin" } else { "Pin" };
+        if ui
+            .small_button(pin)
+            .on_hover_text("Pinned tasks keep their place at the front")
+            .clicked()
+        {
+            action = Some(TileAction::TogglePin);
+        }
+        if app.recording().is_some_and(|r| !r.is_paused()) {
+            ui.label(RichText::new("REC").color(theme::ERROR).small().strong());
+        }
+    });
+
+    // The body: the question (selected and waiting), the picture, or the log's tail.
+    let body = Rect::from_min_max(
+        pos2(rect.left() + 4.0, rect.top() + ROW),
+        pos2(rect.right() - 4.0, rect.bottom() - ROW),
+    );
+    if needs_you && selected && app.log().is_some() {
+        let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(body.shrink(4.0)));
+        egui::ScrollArea::vertical()
+            .id_salt(("tile_prompt", id))
+            .show(&mut inner, |ui| {
+                if let Some(log) = app.log_mut() {
+                    log.prompt_ui(ui);
+                }
+            });
+    } else if let Some(picture) = app.picture() {
+        thumbnail.update(ui, picture.frames());
+        picture_ui(ui, body, thumbnail, over);
+    } else if let Some(log) = app.log() {
+        let tail = log.tail(6);
+        let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(body.shrink(6.0)));
+        for line in tail {
+            inner.add(
+                egui::Label::new(
+                    RichText::new(shown(&line))
+                        .monospace()
+                        .small()
+                        .color(theme::TEXT_WEAK),
+                )
+                .truncate(),
+            );
+        }
+    }
+    let answering = needs_you && selected;
+    if !(matches!(state, SessionState::Live(_)) || answering) {
+        let text = match &state {
+            SessionState::Failed { error } => error.message.clone(),
+            SessionState::Ended { reason } => reason.clone(),
+            other => other.label().to_string(),
+        };
+        painter.text(
+            body.center(),
+            egui::Align2::CENTER_CENTER,
+            shown(&text).chars().take(80).collect::<String>(),
+            FontId::proportional(13.0),
+            colour,
+        );
+    }
+
+    // The last row: the latest log line.
+    let last_row = Rect::from_min_max(pos2(rect.left(), rect.bottom() - ROW), rect.max);
+    if let Some(line) = app.log().and_then(|l| l.tail(1).pop()) {
+        let mut row = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(last_row.shrink2(vec2(6.0, 2.0)))
+                .layout(egui::Layout::left_to_right(egui::Align::Center)),
+        );
+        row.add(
+            egui::Label::new(RichText::new(shown(&line)).small().color(theme::TEXT_WEAK))
+                .truncate(),
+        );
+    }
+
+    if needs_you {
+        badge(ui, rect, app);
+    }
+    painter.rect_stroke(rect, CornerRadius::same(6), edge, egui::StrokeKind::Inside);
+    if response.double_clicked() {
+        return Some(TileAction::Open);
+    }
+    if response.clicked() {
+        return Some(action.unwrap_or(TileAction::Select));
+    }
+    action
+}
+
+/// The thumbnail, letterboxed in `body` (dimmed when the task is over).
+fn picture_ui(ui: &Ui, body: Rect, thumbnail: &Thumbnail, over: bool) {
+    let Some(texture) = &thumbnail.texture else {
+        return;
+    };
+    let [w, h] = texture.size();
+    let [w, h] = fit(
+        [w as u32, h as u32],
+        [body.width().max(1.0) as u32, body.height().max(1.0) as u32],
+    )
+    .map(|v| v as f32);
+    // Letterboxed, at the picture's own shape (`fit` never makes it larger: allow that).
+    let scale = (body.width() / w).min(body.height() / h).max(1.0);
+    let size = vec2(w * scale, h * scale).min(body.size());
+    let shown_at = Rect::from_center_size(body.center(), size);
+    let tint = if over {
+        Color32::from_gray(110)
+    } else {
+        Color32::WHITE
+    };
+    ui.painter().image(
+        texture.id(),
+        shown_at,
+        Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
+        tint,
+    );
+}
+
+/// "Needs you", with the time left to answer when known, over the tile's top right.
+fn badge(ui: &Ui, rect: Rect, app: &ViewerApp) {
+    let left = app.log().and_then(|l| l.time_left());
+    let text = match left {
+        Some(left) => format!("Needs you · {}", time_left_text(left)),
+        None => "Needs you".to_string(),
+    };
+    if left.is_some() {
+        ui.ctx().request_repaint_after(Duration::from_secs(1));
+    }
+    let painter = ui.painter();
+    let galley = painter.layout_no_wrap(text, FontId::proportional(12.0), theme::ON_CONTROL);
+    let size = galley.size() + vec2(14.0, 6.0);
+    let pill = Rect::from_min_size(
+        pos2(rect.right() - size.x - 8.0, rect.top() + ROW + 6.0),
+        size,
+    );
+    painter.rect_filled(pill, CornerRadius::same(10), theme::ATTENTION);
+    painter.galley(pill.min + vec2(7.0, 3.0), galley, theme::ON_CONTROL);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_keeps_the_shape_and_never_enlarges() {
+        assert_eq!(fit([1920, 1080], [480, 270]), [480, 270]);
+        assert_eq!(fit([1280, 1024], [480, 270]), [338, 270]);
+        assert_eq!(fit([320, 240], [480, 270]), [320, 240]);
+        assert_eq!(fit([0, 10], [480, 270]), [0, 0]);
+    }
+
+    #[test]
+    fn the_grid_shows_every_tile_as_large_as_it_can() {
+        // One task fills the width of a wide window.
+        let (cols, size) = grid(1, vec2(1280.0, 800.0));
+        assert_eq!(cols, 1);
+        assert!((size.y - (1280.0 * 9.0 / 16.0 + 2.0 * ROW)).abs() < 0.5 || size.y <= 800.0);
+        // Sixteen in a 1280×800 window: four by four, all on screen.
+        let (cols, size) = grid(16, vec2(1280.0, 800.0));
+        assert_eq!(cols, 4);
+        assert!(size.y * 4.0 + GAP * 3.0 <= 800.5, "{size:?}");
+        // A tall narrow window stacks them.
+        let (cols, _) = grid(4, vec2(500.0, 1600.0));
+        assert_eq!(cols, 1);
+        // Sixty-four in a small window: the narrowest tiles, and the wall scrolls.
+        let (cols, size) = grid(64, vec2(900.0, 600.0));
+        assert_eq!(cols, 3);
+        assert!(size.x >= MIN_TILE_WIDTH);
+    }
+}
