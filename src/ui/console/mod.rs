@@ -42,6 +42,9 @@ pub struct ConsoleApp {
     selected: usize,
     /// Columns of the wall as last drawn, for the arrow keys.
     columns: usize,
+    /// A widget (a text field) had the keyboard at the end of the last frame: egui takes
+    /// it away on Esc before the frame is drawn.
+    field_had_keys: bool,
     shown_title: String,
     rt: Option<tokio::runtime::Handle>,
 }
@@ -64,6 +67,7 @@ impl ConsoleApp {
             focused: None,
             selected: 0,
             columns: 1,
+            field_had_keys: false,
             shown_title: String::new(),
             rt,
         }
@@ -177,7 +181,7 @@ impl ConsoleApp {
     /// The wall's keys: arrows move, Enter opens, Ctrl+J opens the longest waiting. Not
     /// while a text field (a tile's answer box) has the keys.
     fn wall_keys(&mut self, ctx: &egui::Context) {
-        if ctx.memory(|m| m.focused().is_some()) {
+        if self.field_had_keys || ctx.memory(|m| m.focused().is_some()) {
             return;
         }
         let order = self.order();
@@ -224,6 +228,7 @@ impl ConsoleApp {
                 self.wall_ui(ui);
             }
         }
+        self.field_had_keys = ctx.memory(|m| m.focused().is_some());
         let title = self.window_title();
         if title != self.shown_title {
             ctx.send_viewport_cmd(ViewportCommand::Title(title.clone()));
@@ -269,11 +274,12 @@ impl ConsoleApp {
                 });
             });
         let task = &mut self.tasks[index];
-        let in_control = task.app.picture().is_some_and(|p| p.is_interactive());
+        // Esc in a text field (the answer box, the log's search) leaves the field, and in
+        // control it belongs to the remote: only otherwise does it leave the task.
+        let keys_free =
+            !task.app.picture().is_some_and(|p| p.is_interactive()) && !self.field_had_keys;
         task.app.ui(ui);
-        let esc = !in_control
-            && ctx.memory(|m| m.focused().is_none())
-            && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape));
+        let esc = keys_free && ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape));
         if back || esc {
             self.back_to_wall();
         }

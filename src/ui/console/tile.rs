@@ -180,7 +180,9 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
     } = tile;
     let title = app.title().to_string();
     let response = ui.interact(rect, id, Sense::click());
-    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &title));
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::Role::Button, true, format!("{title} tile"))
+    });
     let state = app.state().clone();
     let (word, colour) = state_word(&state);
     let over = matches!(
@@ -263,12 +265,11 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
             SessionState::Ended { reason } => reason.clone(),
             other => other.label().to_string(),
         };
-        painter.text(
-            body.center(),
-            egui::Align2::CENTER_CENTER,
-            shown(&text).chars().take(80).collect::<String>(),
-            FontId::proportional(13.0),
-            colour,
+        let text: String = shown(&text).chars().take(80).collect();
+        let place = Rect::from_center_size(body.center(), vec2(body.width() - 16.0, 40.0));
+        ui.put(
+            place,
+            egui::Label::new(RichText::new(text).color(colour)).wrap(),
         );
     }
 
@@ -328,7 +329,7 @@ fn picture_ui(ui: &Ui, body: Rect, thumbnail: &Thumbnail, over: bool) {
 }
 
 /// "Needs you", with the time left to answer when known, over the tile's top right.
-fn badge(ui: &Ui, rect: Rect, app: &ViewerApp) {
+fn badge(ui: &mut Ui, rect: Rect, app: &ViewerApp) {
     let left = app.log().and_then(|l| l.time_left());
     let text = match left {
         Some(left) => format!("Needs you · {}", time_left_text(left)),
@@ -337,15 +338,25 @@ fn badge(ui: &Ui, rect: Rect, app: &ViewerApp) {
     if left.is_some() {
         ui.ctx().request_repaint_after(Duration::from_secs(1));
     }
-    let painter = ui.painter();
-    let galley = painter.layout_no_wrap(text, FontId::proportional(12.0), theme::ON_CONTROL);
+    let galley =
+        ui.painter()
+            .layout_no_wrap(text.clone(), FontId::proportional(12.0), theme::ON_CONTROL);
     let size = galley.size() + vec2(14.0, 6.0);
     let pill = Rect::from_min_size(
         pos2(rect.right() - size.x - 8.0, rect.top() + ROW + 6.0),
         size,
     );
-    painter.rect_filled(pill, CornerRadius::same(10), theme::ATTENTION);
-    painter.galley(pill.min + vec2(7.0, 3.0), galley, theme::ON_CONTROL);
+    ui.painter()
+        .rect_filled(pill, CornerRadius::same(10), theme::ATTENTION);
+    ui.put(
+        pill,
+        egui::Label::new(
+            RichText::new(text)
+                .font(FontId::proportional(12.0))
+                .color(theme::ON_CONTROL),
+        )
+        .selectable(false),
+    );
 }
 
 #[cfg(test)]
