@@ -12,8 +12,9 @@ use crate::core::config::Settings;
 #[derive(Debug, Parser)]
 #[command(name = "lookout", version, about, propagate_version = true)]
 pub struct Cli {
+    /// With none, the console opens on the workspace kept from last time.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 
     /// Diagnostics filter for stderr (e.g. `info`, `lookout=debug`); also LOOKOUT_LOG.
     #[arg(long, global = true, env = "LOOKOUT_LOG", default_value = "warn")]
@@ -129,8 +130,9 @@ pub struct ViewArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// The tasks to watch: anything `lookout view` takes (an AgentStation workstation
-    /// brings its log).
-    #[arg(value_name = "SOURCE", required = true)]
+    /// brings its log). They become the workspace; with none, the workspace kept from
+    /// last time opens.
+    #[arg(value_name = "SOURCE")]
     pub sources: Vec<String>,
 
     /// Config file (default: the platform config dir's lookout/config.toml).
@@ -325,7 +327,7 @@ mod tests {
             "--start-recording",
         ])
         .unwrap();
-        let Command::Logs(args) = cli.command else {
+        let Some(Command::Logs(args)) = cli.command else {
             panic!("not logs");
         };
         let s = args.connect.settings;
@@ -361,7 +363,7 @@ mod tests {
             "9",
         ])
         .unwrap();
-        let Command::Logs(args) = cli.command else {
+        let Some(Command::Logs(args)) = cli.command else {
             panic!("not logs");
         };
         let r = args.connect.settings.recording;
@@ -373,7 +375,7 @@ mod tests {
             Some(std::time::Duration::from_secs(9 * 86_400))
         );
         let cli = Cli::try_parse_from(["lookout", "logs", "x"]).unwrap();
-        let Command::Logs(args) = cli.command else {
+        let Some(Command::Logs(args)) = cli.command else {
             panic!("not logs");
         };
         assert!(args.connect.settings.recording.enabled());
@@ -394,7 +396,7 @@ mod tests {
         ])
         .unwrap();
         match cli.command {
-            Command::Snapshot(s) => {
+            Some(Command::Snapshot(s)) => {
                 assert_eq!(s.output, PathBuf::from("out.png"));
                 assert_eq!(s.timeout, 5.0);
                 assert_eq!(

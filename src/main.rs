@@ -24,6 +24,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// `lookout` alone: the console on the kept workspace.
+#[cfg(feature = "gui")]
+fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
+    let settings = commands::settings(None, None, Default::default())?;
+    let config = lookout::core::session::SessionConfig {
+        settings,
+        ..Default::default()
+    };
+    commands::watch::run(rt, Vec::new(), config).map(|()| 0)
+}
+
+#[cfg(not(feature = "gui"))]
+fn console(_: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
+    use clap::CommandFactory;
+    Cli::command().print_help()?;
+    Ok(2)
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .thread_name("lookout-worker")
@@ -33,7 +51,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let rt = runtime()?;
-    let done = match cli.command {
+    let Some(command) = cli.command else {
+        return console(&rt);
+    };
+    let done = match command {
         Command::Logs(args) if commands::snapshot::is_recording(&args.connect.source) => {
             return commands::logs::print_recording(
                 std::path::Path::new(&args.connect.source),
@@ -179,11 +200,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         #[cfg(feature = "gui")]
         Command::Watch(args) => {
-            let sources = args
-                .sources
-                .iter()
-                .map(|s| s.parse())
-                .collect::<Result<Vec<_>, _>>()?;
             let settings = commands::settings(
                 args.config.as_deref(),
                 args.profile.as_deref(),
@@ -193,7 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 settings,
                 ..Default::default()
             };
-            commands::watch::run(&rt, sources, config)
+            commands::watch::run(&rt, args.sources, config)
         }
         #[cfg(feature = "gui")]
         Command::Replay(args) => {

@@ -1,7 +1,8 @@
 //! UI tests of the console, headless with egui_kittest: a wall of tasks whose sessions are
 //! driven by hand through their `SessionPeer`s: the layout at several window sizes, a
 //! prompt's badge and the title's count, waiting tasks first, Ctrl+J, opening a task and
-//! going back, the arrow keys, and an answer sent from a tile.
+//! going back, the arrow keys, an answer sent from a tile, tasks added and removed, the
+//! workspace kept across a restart, and only the task opened heard.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,11 +10,14 @@ use egui::accesskit::Role;
 use egui::{Key, Modifiers, Vec2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use lookout::core::audio::AudioFormat;
 use lookout::core::event::{Command, LiveInfo, SessionEvent, SessionState, noop_waker};
 use lookout::core::frame::Framebuffer;
 use lookout::core::session::{SessionHandle, SessionPeer};
+use lookout::core::workspace::Workspace;
 use lookout::ui::app::ViewerApp;
-use lookout::ui::console::ConsoleApp;
+use lookout::ui::audio::Speaker;
+use lookout::ui::console::{ConsoleApp, TaskMaker};
 use lookout::ui::{LogView, TaskView, theme};
 
 /// One task's peers: its picture's and its log's, as it has them.
@@ -283,4 +287,141 @@ fn ended_and_failed_tasks_say_so_on_their_tiles() {
     w.harness.get_by_label("the task finished");
     w.harness.get_by_label("failed");
     w.harness.get_by_label("no such task");
+}
+
+/// A task made as the Add box makes one: a log session for `source`, its peer kept.
+fn maker(peers: std::rc::Rc<std::cell::RefCell<Vec<SessionPeer>>>) -> TaskMaker {
+    Box::new(move |source: &str| {
+        if !source.contains(':') {
+            return Err(format!("{source} is not a source"));
+        }
+        let (h, p) = SessionHandle::pair(source, noop_waker());
+        peers.borrow_mut().push(p);
+        Ok(ViewerApp::new(
+            None,
+            Some(LogView::new(h)),
+            source.into(),
+            None,
+        ))
+    })
+}
+
+#[test]
+fn tasks_are_added_from_the_wall_and_removed_from_their_tiles() {
+    let mut w = wall(2, vec2(1280.0, 800.0));
+    let made = std::rc::Rc::default();
+    let console = std::mem::replace(w.harness.state_mut(), ConsoleApp::new(Vec::new(), None));
+    *w.harness.state_mut() = console.with_maker(maker(std::rc::Rc::clone(&made)));
+    w.harness.run();
+    w.harness
+        .get_all_by_role(Role::TextInput)
+        .next()
+        .expect("the Add box")
+        .click();
+    w.harness.run();
+    w.harness
+        .get_all_by_role(Role::TextInput)
+        .next()
+        .unwrap()
+        .type_text("nonsense");
+    w.harness.run();
+    w.harness.get_by_label("Add").click();
+    w.harness.run();
+    w.harness.get_by_label("nonsense is not a source");
+    assert_eq!(w.harness.state().len(), 2);
+    w.harness.state_mut().add("waldiez:added").unwrap();
+    w.harness.run();
+    assert_eq!(w.harness.state().len(), 3);
+    w.harness.get_by_label("waldiez:added tile");
+    assert_eq!(made.borrow().len(), 1);
+
+    // Remove on a tile stops its sessions.
+    let remove = w
+        .harness
+        .get_all_by_label("Remove")
+        .last()
+        .expect("a Remove button");
+    remove.click();
+    w.harness.run();
+    assert_eq!(w.harness.state().len(), 2);
+    assert!(w.harness.query_by_label("waldiez:added tile").is_none());
+    let mut commands = Vec::new();
+    while let Ok(c) = made.borrow_mut()[0].commands.try_recv() {
+        commands.push(c);
+    }
+    assert!(matches!(commands[..], [Command::Stop]), "{commands:?}");
+}
+
+#[test]
+fn the_workspace_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspace.json");
+    let made = std::rc::Rc::default();
+    let mut console = ConsoleApp::new(Vec::new(), None)
+        .with_workspace(path.clone(), &Workspace::default())
+        .with_maker(maker(std::rc::Rc::clone(&made)));
+    for source in ["waldiez:a", "chaser:b", "optexity:c"] {
+        console.add(source).unwrap();
+    }
+    console
+        .add("rfb+ws://127.0.0.1:1/ws?token=sk-never-kept-1234")
+        .unwrap();
+    console.set_pinned(2, true);
+    console.open(1);
+    console.stop();
+    drop(console);
+    let kept = Workspace::load(&path).unwrap();
+    let sources: Vec<_> = kept.tasks.iter().map(|t| t.source.as_str()).collect();
+    assert_eq!(sources, ["waldiez:a", "chaser:b", "optexity:c"]);
+    assert_eq!(
+        kept.tasks.iter().map(|t| t.pinned).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+    assert_eq!(kept.focused, Some(1));
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("sk-never-kept")
+    );
+
+    // Opened again on what was kept: the same tasks, pins and the one opened.
+    let apps = kept
+        .tasks
+        .iter()
+        .map(|t| {
+            let (h, _) = SessionHandle::pair(t.source.as_str(), noop_waker());
+            ViewerApp::new(None, Some(LogView::new(h)), t.source.clone(), None)
+        })
+        .collect();
+    let again = ConsoleApp::new(apps, None).with_workspace(path, &kept);
+    assert_eq!(again.focused(), Some(1));
+    assert_eq!(again.order()[0], 2, "the pinned task first");
+    assert_eq!(again.workspace(), kept);
+}
+
+#[test]
+fn only_the_task_opened_is_heard() {
+    let format = AudioFormat {
+        rate: 48_000,
+        channels: 2,
+    };
+    let speakers: Vec<_> = (0..3).map(|_| Speaker::detached(format, true)).collect();
+    let apps = speakers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let (h, _) = SessionHandle::pair(format!("hls-{i}"), noop_waker());
+            let view = TaskView::new(h).with_speaker(Some(s.clone()));
+            ViewerApp::new(Some(view), None, format!("hls-{i}"), None)
+        })
+        .collect();
+    let mut console = ConsoleApp::new(apps, None);
+    let heard = || speakers.iter().map(|s| !s.is_muted()).collect::<Vec<_>>();
+    assert_eq!(heard(), [false, false, false]);
+    console.open(1);
+    assert_eq!(heard(), [false, true, false]);
+    console.open(2);
+    assert_eq!(heard(), [false, false, true]);
+    console.back_to_wall();
+    assert_eq!(heard(), [false, false, false]);
 }

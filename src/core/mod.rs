@@ -16,3 +16,4 @@ pub mod redact;
 pub mod session;
 pub mod source;
 pub mod untrusted;
+pub mod workspace;

@@ -106,6 +106,13 @@ impl ViewerApp {
         }
     }
 
+    /// Lets the task's sound be heard, or mutes it.
+    pub fn set_heard(&self, heard: bool) {
+        if let Some(picture) = &self.picture {
+            picture.set_heard(heard);
+        }
+    }
+
     pub fn log_mut(&mut self) -> Option<&mut LogView> {
         self.log.as_mut()
     }

@@ -160,11 +160,23 @@ pub struct ConsoleTask {
     pub sessions: Sessions,
 }
 
-/// Opens the console on the tasks `start` returns (called once with the window's
-/// [`Waker`]) and runs until the window closes.
+/// Makes a task's sessions from a source the operator typed, or says why it cannot.
+pub type SessionsMaker = Box<dyn FnMut(&str) -> Result<ConsoleTask, String>>;
+
+/// What the console opens with.
+pub struct ConsoleStart {
+    pub tasks: Vec<ConsoleTask>,
+    /// Makes the tasks the operator adds.
+    pub maker: Option<SessionsMaker>,
+    /// Where the workspace is kept, and what `tasks` are in it.
+    pub workspace: Option<(std::path::PathBuf, crate::core::workspace::Workspace)>,
+}
+
+/// Opens the console on what `start` returns (called once with the window's [`Waker`])
+/// and runs until the window closes.
 pub fn run_console(
     rt: tokio::runtime::Handle,
-    start: Box<dyn FnOnce(Waker) -> Vec<ConsoleTask>>,
+    start: Box<dyn FnOnce(Waker) -> ConsoleStart>,
 ) -> anyhow::Result<()> {
     let viewport = egui::ViewportBuilder::default()
         .with_title("Lookout")
@@ -185,17 +197,30 @@ pub fn run_console(
             let ctx = cc.egui_ctx.clone();
             let waker: Waker =
                 Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)));
-            let tasks = start(waker.clone())
-                .into_iter()
-                .map(|t| {
-                    // Pictures are drawn in the window: one child window per task would
-                    // have to be hidden and shown as the wall changes.
-                    let backend = || self::picture::Backend::choose(cc.gl.clone(), None);
-                    let title = (t.title, ScaleMode::Fit);
-                    task_app(t.sessions, title, &backend, &waker, rt.clone())
-                })
-                .collect();
-            Ok(Box::new(console::ConsoleApp::new(tasks, Some(rt))))
+            let started = start(waker.clone());
+            // Pictures are drawn in the window: one child window per task would have to
+            // be hidden and shown as the wall changes.
+            let gl = cc.gl.clone();
+            let alerts = rt.clone();
+            let build = move |t: ConsoleTask| {
+                let backend = || self::picture::Backend::choose(gl.clone(), None);
+                task_app(
+                    t.sessions,
+                    (t.title, ScaleMode::Fit),
+                    &backend,
+                    &waker,
+                    rt.clone(),
+                )
+            };
+            let tasks = started.tasks.into_iter().map(&build).collect();
+            let mut app = console::ConsoleApp::new(tasks, Some(alerts));
+            if let Some((path, kept)) = started.workspace {
+                app = app.with_workspace(path, &kept);
+            }
+            if let Some(mut maker) = started.maker {
+                app = app.with_maker(Box::new(move |source| maker(source).map(&build)));
+            }
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the console window: {e}"))

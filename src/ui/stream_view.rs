@@ -141,6 +141,14 @@ impl TaskView {
         self.picture.finish(ctx);
     }
 
+    /// Mutes or unmutes the session's sound (the console lets only the task it shows be
+    /// heard).
+    pub fn set_heard(&self, heard: bool) {
+        if let Some(speaker) = &self.speaker {
+            speaker.set_muted(!heard);
+        }
+    }
+
     /// Gives the view the speaker its session plays sound on (mute and volume controls).
     pub fn with_speaker(mut self, speaker: Option<Arc<Speaker>>) -> Self {
         self.speaker = speaker;

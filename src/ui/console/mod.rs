@@ -4,6 +4,10 @@
 //! wall. Arrow keys move between tiles; Ctrl+J opens the task that has waited longest for
 //! an answer.
 //!
+//! The wall's top bar adds a task (anything `lookout view` takes); a tile's Remove stops
+//! watching it. The workspace (the tasks, their pins, the one opened) is kept
+//! ([`crate::core::workspace`]) as it changes. Only the task opened full-size is heard.
+//!
 //! Tasks that need an answer sort first (pinned ones keep their place at the front), the
 //! window title counts them, and a prompt that arrives while the window is not focused
 //! asks the window manager for attention and sends a desktop notification. Every task's
@@ -18,15 +22,22 @@ use egui::{Key, KeyboardShortcut, Modifiers, Panel, RichText, UserAttentionType,
 
 use super::app::{ViewerApp, notify, shown};
 use super::theme;
+use crate::core::workspace::{Workspace, WorkspaceTask};
 use tile::{GAP, Thumbnail, TileAction, TileView};
 
 /// Opens the task that has waited longest for an answer.
 pub const NEXT_WAITING_SHORTCUT: KeyboardShortcut =
     KeyboardShortcut::new(Modifiers::COMMAND, Key::J);
 
+/// Makes a task from what the operator typed (anything `lookout view` takes), or says
+/// why it cannot be watched.
+pub type TaskMaker = Box<dyn FnMut(&str) -> Result<ViewerApp, String>>;
+
 /// One task of the console.
 struct Task {
     app: ViewerApp,
+    /// What was typed to watch it, when it is kept in the workspace.
+    source: Option<String>,
     thumbnail: Thumbnail,
     pinned: bool,
     /// The prompt it waits on, and since when the console has seen it wait.
@@ -47,6 +58,13 @@ pub struct ConsoleApp {
     field_had_keys: bool,
     shown_title: String,
     rt: Option<tokio::runtime::Handle>,
+    /// Where the workspace is kept, when it is.
+    workspace: Option<std::path::PathBuf>,
+    /// Makes the tasks the operator adds.
+    maker: Option<TaskMaker>,
+    /// What is typed in the Add box, and why the last one could not be added.
+    adding: String,
+    add_error: Option<String>,
 }
 
 impl ConsoleApp {
@@ -57,6 +75,7 @@ impl ConsoleApp {
             .into_iter()
             .map(|app| Task {
                 app: app.embedded(),
+                source: None,
                 thumbnail: Thumbnail::default(),
                 pinned: false,
                 waiting: None,
@@ -70,7 +89,111 @@ impl ConsoleApp {
             field_had_keys: false,
             shown_title: String::new(),
             rt,
+            workspace: None,
+            maker: None,
+            adding: String::new(),
+            add_error: None,
         }
+    }
+
+    /// Keeps the workspace in `path` from now on. `kept` is what the tasks given to
+    /// [`ConsoleApp::new`] are, in the same order: their sources, pins and the one opened.
+    pub fn with_workspace(mut self, path: std::path::PathBuf, kept: &Workspace) -> Self {
+        for (task, k) in self.tasks.iter_mut().zip(&kept.tasks) {
+            task.source = Some(k.source.clone());
+            task.pinned = k.pinned;
+        }
+        if let Some(i) = kept.focused {
+            self.open(i);
+        }
+        self.workspace = Some(path);
+        self
+    }
+
+    /// Lets the operator add tasks, made by `maker`.
+    pub fn with_maker(mut self, maker: TaskMaker) -> Self {
+        self.maker = Some(maker);
+        self
+    }
+
+    /// What the workspace holds now.
+    pub fn workspace(&self) -> Workspace {
+        let kept: Vec<&Task> = self.tasks.iter().filter(|t| t.source.is_some()).collect();
+        Workspace {
+            tasks: kept
+                .iter()
+                .map(|t| WorkspaceTask {
+                    source: t.source.clone().unwrap_or_default(),
+                    pinned: t.pinned,
+                })
+                .collect(),
+            focused: self.focused.and_then(|f| {
+                let task = self.tasks.get(f)?;
+                kept.iter().position(|k| std::ptr::eq(*k, task))
+            }),
+        }
+    }
+
+    /// Writes the workspace, if it is kept; a failure is logged (the console goes on).
+    fn keep(&self) {
+        if let Some(path) = &self.workspace
+            && let Err(e) = self.workspace().save(path)
+        {
+            tracing::warn!("{e}");
+        }
+    }
+
+    /// Adds the task `source` names (as the Add box does); why not, if it cannot be.
+    pub fn add(&mut self, source: &str) -> Result<(), String> {
+        let source = source.trim();
+        if source.is_empty() {
+            return Err(
+                "Name a task: optexity:ID, chaser:ID, waldiez:ID, agentstation:ID or a URL".into(),
+            );
+        }
+        let Some(maker) = &mut self.maker else {
+            return Err("this console cannot add tasks".into());
+        };
+        let app = maker(source)?;
+        let kept = crate::core::workspace::keepable(source);
+        if !kept {
+            tracing::info!(
+                "a task whose source holds a secret is watched but not kept in the workspace"
+            );
+        }
+        self.tasks.push(Task {
+            app: app.embedded(),
+            source: kept.then(|| source.to_string()),
+            thumbnail: Thumbnail::default(),
+            pinned: false,
+            waiting: None,
+        });
+        self.selected = self.tasks.len() - 1;
+        self.keep();
+        Ok(())
+    }
+
+    /// Stops watching the task at `index`.
+    pub fn remove(&mut self, index: usize) {
+        if index >= self.tasks.len() {
+            return;
+        }
+        let task = self.tasks.remove(index);
+        task.app.stop();
+        let shift = |i: usize| if i > index { i - 1 } else { i };
+        self.focused = self.focused.filter(|&f| f != index).map(shift);
+        self.selected = shift(self.selected).min(self.tasks.len().saturating_sub(1));
+        self.keep();
+    }
+
+    /// How many tasks the console watches.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether it watches none.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
     }
 
     /// The task shown full-size, by its place in the order given.
@@ -98,6 +221,7 @@ impl ConsoleApp {
         if let Some(t) = self.tasks.get_mut(index) {
             t.pinned = pinned;
         }
+        self.keep();
     }
 
     /// The tasks in the order the wall shows them: pinned ones first as given, then those
@@ -120,12 +244,23 @@ impl ConsoleApp {
         if index < self.tasks.len() {
             self.selected = index;
             self.focused = Some(index);
+            self.hear_only(Some(index));
+            self.keep();
         }
     }
 
     /// Returns to the wall.
     pub fn back_to_wall(&mut self) {
         self.focused = None;
+        self.hear_only(None);
+        self.keep();
+    }
+
+    /// Only the task opened full-size is heard.
+    fn hear_only(&self, index: Option<usize>) {
+        for (i, t) in self.tasks.iter().enumerate() {
+            t.app.set_heard(Some(i) == index);
+        }
     }
 
     /// The task that has waited longest for an answer, if any does.
@@ -291,15 +426,19 @@ impl ConsoleApp {
         for t in &mut self.tasks {
             t.app.step_aside(&ctx);
         }
+        self.add_bar_ui(ui);
         let order = self.order();
+        let mut removed = None;
         egui::CentralPanel::default()
             .frame(egui::Frame::new().inner_margin(egui::Margin::same(GAP as i8)))
             .show(ui, |ui| {
                 if order.is_empty() {
                     ui.centered_and_justified(|ui| {
                         ui.label(
-                            RichText::new("No tasks. Name some: lookout watch SOURCE…")
-                                .color(theme::TEXT_WEAK),
+                            RichText::new(
+                                "No tasks yet: add one above, or name them: lookout watch SOURCE…",
+                            )
+                            .color(theme::TEXT_WEAK),
                         );
                     });
                     return;
@@ -343,17 +482,60 @@ impl ConsoleApp {
                                 Some(TileAction::Select) => self.selected = i,
                                 Some(TileAction::Open) => self.open(i),
                                 Some(TileAction::TogglePin) => {
-                                    self.tasks[i].pinned = !self.tasks[i].pinned;
+                                    let pinned = !self.tasks[i].pinned;
+                                    self.set_pinned(i, pinned);
                                 }
+                                Some(TileAction::Remove) => removed = Some(i),
                                 None => {}
                             }
                         }
                     });
             });
+        if let Some(i) = removed {
+            self.remove(i);
+        }
     }
 
-    /// Ends every task's sessions (the window is closing).
+    /// The wall's top bar: the Add box, and why the last task could not be added.
+    fn add_bar_ui(&mut self, ui: &mut egui::Ui) {
+        if self.maker.is_none() {
+            return;
+        }
+        Panel::top("lookout_console_add")
+            .frame(
+                egui::Frame::new()
+                    .fill(theme::CHROME)
+                    .inner_margin(egui::Margin::symmetric(8, 4)),
+            )
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let field = ui.add(
+                        egui::TextEdit::singleline(&mut self.adding)
+                            .hint_text("Add a task: optexity:ID, chaser:ID, waldiez:ID, agentstation:ID or a URL")
+                            .desired_width(460.0),
+                    );
+                    let entered =
+                        field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                    if ui.button("Add").clicked() || entered {
+                        let source = std::mem::take(&mut self.adding);
+                        match self.add(&source) {
+                            Ok(()) => self.add_error = None,
+                            Err(e) => {
+                                self.adding = source;
+                                self.add_error = Some(e);
+                            }
+                        }
+                    }
+                    if let Some(e) = &self.add_error {
+                        ui.label(RichText::new(shown(e)).color(theme::ERROR));
+                    }
+                });
+            });
+    }
+
+    /// Ends every task's sessions (the window is closing), keeping the workspace.
     pub fn stop(&self) {
+        self.keep();
         for t in &self.tasks {
             t.app.stop();
         }

@@ -37,6 +37,8 @@ pub enum TileAction {
     Open,
     /// Pin or unpin it.
     TogglePin,
+    /// Stop watching it.
+    Remove,
 }
 
 /// A tile's picture, made small from the task's frame slot a few times a second.
@@ -213,6 +215,13 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
     row.add(egui::Label::new(RichText::new(shown(&title)).color(name_colour).strong()).truncate());
     let mut action = None;
     row.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        if ui
+            .small_button("Remove")
+            .on_hover_text("Stop watching this task")
+            .clicked()
+        {
+            action = Some(TileAction::Remove);
+        }
         let pin = if pinned { "Unpin" } else { "Pin" };
         if ui
             .small_button(pin)
