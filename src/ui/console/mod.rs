@@ -107,6 +107,7 @@ impl ConsoleApp {
             self.open(i);
         }
         self.workspace = Some(path);
+        self.keep();
         self
     }
 
@@ -387,11 +388,7 @@ impl ConsoleApp {
             .count();
         let mut back = false;
         Panel::top("lookout_console_bar")
-            .frame(
-                egui::Frame::new()
-                    .fill(theme::CHROME)
-                    .inner_margin(egui::Margin::symmetric(8, 4)),
-            )
+            .frame(bar_frame())
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     back = ui
@@ -502,11 +499,7 @@ impl ConsoleApp {
             return;
         }
         Panel::top("lookout_console_add")
-            .frame(
-                egui::Frame::new()
-                    .fill(theme::CHROME)
-                    .inner_margin(egui::Margin::symmetric(8, 4)),
-            )
+            .frame(bar_frame())
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     let field = ui.add(
@@ -540,6 +533,13 @@ impl ConsoleApp {
             t.app.stop();
         }
     }
+}
+
+/// The console's bars: the Add box over the wall, the way back over a task.
+fn bar_frame() -> egui::Frame {
+    egui::Frame::new()
+        .fill(theme::CHROME)
+        .inner_margin(egui::Margin::symmetric(8, 4))
 }
 
 impl eframe::App for ConsoleApp {

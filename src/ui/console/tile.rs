@@ -19,8 +19,8 @@ use crate::core::frame::{FrameSlot, Rect as FrameRect};
 
 /// How often a tile's picture is made again, at most: tiles are glances, not views.
 pub const THUMBNAIL_EVERY: Duration = Duration::from_millis(250);
-/// The largest thumbnail made, in pixels.
-const MAX_THUMBNAIL: [u32; 2] = [480, 270];
+/// The largest thumbnail made, in pixels (a lone tile in a large window).
+const MAX_THUMBNAIL: [u32; 2] = [1920, 1080];
 /// The height of a tile's name row and of its last-line row.
 const ROW: f32 = 22.0;
 /// The space between tiles.
@@ -53,10 +53,18 @@ pub struct Thumbnail {
 }
 
 impl Thumbnail {
-    /// Makes the picture again when the slot has a newer one and [`THUMBNAIL_EVERY`] has
-    /// passed (asking for a repaint when it is due).
-    pub fn update(&mut self, ui: &Ui, slot: &FrameSlot) {
-        if self.texture.is_some() && slot.seq() == self.seq {
+    /// Makes the picture again, at most `bound` pixels, when the slot has a newer one (or
+    /// the tile changed size) and [`THUMBNAIL_EVERY`] has passed (asking for a repaint
+    /// when it is due).
+    pub fn update(&mut self, ui: &Ui, slot: &FrameSlot, bound: [u32; 2]) {
+        let bound = [
+            bound[0].min(MAX_THUMBNAIL[0]),
+            bound[1].min(MAX_THUMBNAIL[1]),
+        ];
+        let resized = slot
+            .size()
+            .is_some_and(|size| fit(size, bound) != self.downscale.output_size());
+        if self.texture.is_some() && slot.seq() == self.seq && !resized {
             return;
         }
         if let Some(made) = self.made {
@@ -68,7 +76,7 @@ impl Thumbnail {
         }
         let made = slot.peek(|fb, seq| {
             let source = [fb.width(), fb.height()];
-            let output = fit(source, MAX_THUMBNAIL);
+            let output = fit(source, bound);
             if self.downscale.source_size() != source || self.downscale.output_size() != output {
                 self.downscale = Downscale::new(source, output);
             }
@@ -201,38 +209,45 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
     };
     painter.rect_filled(rect, CornerRadius::same(6), theme::CARD);
 
-    // The name row: state dot, name, REC, pin.
+    // The name row: state dot and word, name; REC; Pin and Remove on the tile under the
+    // pointer or the keyboard. The buttons are laid out first, the name takes the rest.
     let name_row = Rect::from_min_size(rect.min, vec2(rect.width(), ROW));
     let mut row = ui.new_child(
         egui::UiBuilder::new()
             .max_rect(name_row.shrink2(vec2(6.0, 2.0)))
-            .layout(egui::Layout::left_to_right(egui::Align::Center)),
+            .layout(egui::Layout::right_to_left(egui::Align::Center)),
     );
-    let (dot, _) = row.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
-    row.painter().circle_filled(dot.center(), 4.0, colour);
-    row.label(RichText::new(word).color(colour).small());
-    let name_colour = if over { theme::TEXT_WEAK } else { theme::TEXT };
-    row.add(egui::Label::new(RichText::new(shown(&title)).color(name_colour).strong()).truncate());
     let mut action = None;
-    row.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-        if ui
-            .small_button("Remove")
-            .on_hover_text("Stop watching this task")
-            .clicked()
+    let hovered = ui.rect_contains_pointer(rect);
+    if hovered || selected || pinned {
+        if (hovered || selected)
+            && row
+                .small_button("Remove")
+                .on_hover_text("Stop watching this task")
+                .clicked()
         {
             action = Some(TileAction::Remove);
         }
         let pin = if pinned { "Unpin" } else { "Pin" };
-        if ui
+        if row
             .small_button(pin)
             .on_hover_text("Pinned tasks keep their place at the front")
             .clicked()
         {
             action = Some(TileAction::TogglePin);
         }
-        if app.recording().is_some_and(|r| !r.is_paused()) {
-            ui.label(RichText::new("REC").color(theme::ERROR).small().strong());
-        }
+    }
+    if app.recording().is_some_and(|r| !r.is_paused()) {
+        row.label(RichText::new("REC").color(theme::ERROR).small().strong());
+    }
+    row.with_layout(egui::Layout::left_to_right(egui::Align::Center), |row| {
+        let (dot, _) = row.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+        row.painter().circle_filled(dot.center(), 4.0, colour);
+        row.label(RichText::new(word).color(colour).small());
+        let name_colour = if over { theme::TEXT_WEAK } else { theme::TEXT };
+        row.add(
+            egui::Label::new(RichText::new(shown(&title)).color(name_colour).strong()).truncate(),
+        );
     });
 
     // The body: the question (selected and waiting), the picture, or the log's tail.
@@ -250,7 +265,9 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
                 }
             });
     } else if let Some(picture) = app.picture() {
-        thumbnail.update(ui, picture.frames());
+        let ppp = ui.pixels_per_point();
+        let bound = [(body.width() * ppp) as u32, (body.height() * ppp) as u32];
+        thumbnail.update(ui, picture.frames(), bound);
         picture_ui(ui, body, thumbnail, over);
     } else if let Some(log) = app.log() {
         let tail = log.tail(6);
