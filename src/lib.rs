@@ -57,6 +57,11 @@
 //!   [`core::jpeg`]) and memory shared with the X server (`ui::picture::x11`).
 //! * **Secrets.** Keys and tokens are [`core::redact::Secret`]s; URLs pass through
 //!   [`core::redact::url`] before they are shown anywhere.
+//! * **Many tasks.** The console (`ui::console`) is N tasks, each the same sessions and
+//!   task view a single-task window has: a task off screen takes its sessions' news each
+//!   frame, and its tile reads the picture from its `FrameSlot` without taking the change
+//!   set (`FrameSlot::peek`), so opening it full-size loses nothing. The workspace it
+//!   keeps is [`core::workspace`].
 //!
 //! Modules: [`core`] (headless: builds with `--no-default-features` and names no GUI
 //! crate), `sim` (the built-in provider simulator, behind the `sim` feature), `ui` (egui,

@@ -5,6 +5,9 @@
 //! both side by side. The core's [`Waker`] is built from the egui context, so the window
 //! repaints only when a session has something new.
 //!
+//! [`run_console`] opens the console instead: many tasks on a wall of tiles ([`console`]),
+//! each opened full-size as the single-task window shows it.
+//!
 //! Modules: [`app`] (the window), [`stream_view`] (a task's picture with its overlay,
 //! toolbar, status line and control), [`picture`] (putting the picture on screen: the egui
 //! texture, GL and X11 backends, the cursor, the downscale), [`layout`] (fit/1:1
