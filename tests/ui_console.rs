@@ -400,7 +400,7 @@ fn the_workspace_survives_a_restart() {
 }
 
 #[test]
-fn only_the_task_opened_is_heard() {
+fn only_the_task_opened_is_heard_and_runs_at_full_rate() {
     let format = AudioFormat {
         rate: 48_000,
         channels: 2,
@@ -417,11 +417,31 @@ fn only_the_task_opened_is_heard() {
         .collect();
     let mut console = ConsoleApp::new(apps, None);
     let heard = || speakers.iter().map(|s| !s.is_muted()).collect::<Vec<_>>();
+    let full_rate = |c: &ConsoleApp| {
+        (0..3)
+            .map(|i| {
+                c.task(i)
+                    .unwrap()
+                    .picture()
+                    .unwrap()
+                    .frames()
+                    .pace()
+                    .is_none()
+            })
+            .collect::<Vec<_>>()
+    };
     assert_eq!(heard(), [false, false, false]);
+    assert_eq!(
+        full_rate(&console),
+        [false, false, false],
+        "tiles are paced"
+    );
     console.open(1);
     assert_eq!(heard(), [false, true, false]);
+    assert_eq!(full_rate(&console), [false, true, false]);
     console.open(2);
     assert_eq!(heard(), [false, false, true]);
     console.back_to_wall();
     assert_eq!(heard(), [false, false, false]);
+    assert_eq!(full_rate(&console), [false, false, false]);
 }

@@ -113,6 +113,14 @@ impl ViewerApp {
         }
     }
 
+    /// Asks the task's picture source for a picture at most every `pace` (`None`: every
+    /// one): a console tile needs a few a second, the task opened full-size all of them.
+    pub fn set_pace(&self, pace: Option<std::time::Duration>) {
+        if let Some(picture) = &self.picture {
+            picture.frames().set_pace(pace);
+        }
+    }
+
     pub fn log_mut(&mut self) -> Option<&mut LogView> {
         self.log.as_mut()
     }

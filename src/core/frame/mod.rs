@@ -517,10 +517,17 @@ impl SlotState {
     }
 }
 
+/// How often a source waiting out its consumer's pace looks whether it changed (a console
+/// task opened full-size gets its full rate back within this).
+pub const PACE_CHECK: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The latest-wins hand-over point between a source and its consumer.
 #[derive(Default)]
 pub struct FrameSlot {
     state: Mutex<SlotState>,
+    /// The least time the consumer wants between pictures, in ms (0: every picture): a
+    /// console tile glances at its task, and its source need not work at full rate.
+    pace_ms: std::sync::atomic::AtomicU32,
     /// Who is told of a new picture instead of the session's waker, when set
     /// ([`FrameSlot::notify`]): a presenter that draws pictures without the UI.
     listener: Mutex<Option<Waker>>,
@@ -695,6 +702,24 @@ impl FrameSlot {
         });
         s.mark_taken();
         Some(out)
+    }
+
+    /// Asks the source for a picture at most every `pace` (`None`: every picture, the
+    /// default). The source applies it from its next picture on, and a source waiting
+    /// out a pace looks again at least every [`PACE_CHECK`].
+    pub fn set_pace(&self, pace: Option<std::time::Duration>) {
+        let ms = pace.map_or(0, |p| {
+            u32::try_from(p.as_millis()).unwrap_or(u32::MAX).max(1)
+        });
+        self.pace_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The least time the consumer wants between pictures; `None` for every picture.
+    pub fn pace(&self) -> Option<std::time::Duration> {
+        match self.pace_ms.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            ms => Some(std::time::Duration::from_millis(u64::from(ms))),
+        }
     }
 
     /// Calls `f` with the current picture and how many updates were published, leaving

@@ -6,7 +6,10 @@
 //!
 //! The wall's top bar adds a task (anything `lookout view` takes); a tile's Remove stops
 //! watching it. The workspace (the tasks, their pins, the one opened) is kept
-//! ([`crate::core::workspace`]) as it changes. Only the task opened full-size is heard.
+//! ([`crate::core::workspace`]) as it changes. Only the task opened full-size is heard
+//! and runs at full rate: the others' sources are asked for a picture a few times a
+//! second (`FrameSlot::set_pace`): RFB asks for updates that often, a Chaser preview for
+//! that frame rate, HLS decodes every frame but converts only those.
 //!
 //! Tasks that need an answer sort first (pinned ones keep their place at the front), the
 //! window title counts them, and a prompt that arrives while the window is not focused
@@ -71,7 +74,7 @@ impl ConsoleApp {
     /// A console of `tasks` (each made [`ViewerApp::embedded`]); `rt` sends desktop
     /// notifications.
     pub fn new(tasks: Vec<ViewerApp>, rt: Option<tokio::runtime::Handle>) -> Self {
-        let tasks = tasks
+        let tasks: Vec<Task> = tasks
             .into_iter()
             .map(|app| Task {
                 app: app.embedded(),
@@ -81,6 +84,9 @@ impl ConsoleApp {
                 waiting: None,
             })
             .collect();
+        for t in &tasks {
+            t.app.set_pace(Some(tile::THUMBNAIL_EVERY));
+        }
         ConsoleApp {
             tasks,
             focused: None,
@@ -156,6 +162,7 @@ impl ConsoleApp {
             return Err("this console cannot add tasks".into());
         };
         let app = maker(source)?;
+        app.set_pace(Some(tile::THUMBNAIL_EVERY));
         let kept = crate::core::workspace::keepable(source);
         if !kept {
             tracing::info!(
@@ -257,10 +264,13 @@ impl ConsoleApp {
         self.keep();
     }
 
-    /// Only the task opened full-size is heard.
+    /// Only the task opened full-size is heard and runs at full rate; the others' sources
+    /// are asked for a picture per [`tile::THUMBNAIL_EVERY`].
     fn hear_only(&self, index: Option<usize>) {
         for (i, t) in self.tasks.iter().enumerate() {
-            t.app.set_heard(Some(i) == index);
+            let shown = Some(i) == index;
+            t.app.set_heard(shown);
+            t.app.set_pace((!shown).then_some(tile::THUMBNAIL_EVERY));
         }
     }
 

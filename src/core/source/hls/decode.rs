@@ -212,6 +212,8 @@ struct VideoOut {
     shown_any: bool,
     bad: u32,
     wait_key: bool,
+    /// When a picture was last published.
+    published: Option<Instant>,
 }
 
 struct AudioOut {
@@ -463,6 +465,7 @@ fn open_video(
         shown_any: false,
         bad: 0,
         wait_key: true,
+        published: None,
     }))
 }
 
@@ -610,12 +613,24 @@ fn show_video(
         Verdict::Drop => return Ok(true),
         Verdict::ShowAt(at) => at,
     };
-    // Convert while waiting for its time, so it shows on time.
-    let fb = v.converter.convert(decoded)?;
-    if !clock.wait_until(at) {
+    // A consumer that asks for a pace (a console tile) gets a picture that often: the
+    // others are decoded (the next needs them) and timed (a recording holds them all),
+    // but not converted or published.
+    let wanted = match v.frames.pace() {
+        Some(pace) => v.published.is_none_or(|t| t.elapsed() >= pace),
+        None => true,
+    };
+    if wanted {
+        // Convert while waiting for its time, so it shows on time.
+        let fb = v.converter.convert(decoded)?;
+        if !clock.wait_until(at) {
+            return Ok(false);
+        }
+        v.frames.publish(fb, &[fb.full_rect()]);
+        v.published = Some(Instant::now());
+    } else if !clock.wait_until(at) {
         return Ok(false);
     }
-    v.frames.publish(fb, &[fb.full_rect()]);
     if let Some(rec) = &parts.record {
         record_due(
             marks,
@@ -632,7 +647,9 @@ fn show_video(
             .stats
             .set_captured_ms(u64::try_from(since_epoch.as_millis()).unwrap_or(0));
     }
-    v.frames.notify(&parts.waker);
+    if wanted {
+        v.frames.notify(&parts.waker);
+    }
     if !v.shown_any {
         v.shown_any = true;
         let _ = parts.notes.try_send(DecodeNote::Picture {

@@ -190,7 +190,10 @@ impl Driver for PreviewDriver {
             refresh_rx,
             refreshing: false,
             pacing: s.out.config.settings.preview.pacing(),
+            paced_fps: None,
         };
+        let mut pace_check = tokio::time::interval(crate::core::frame::PACE_CHECK);
+        pace_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let refresh_due = async {
                 match c.refresh_at {
@@ -207,6 +210,7 @@ impl Driver for PreviewDriver {
                 }
                 result = c.refresh_rx.recv(), if c.refreshing => c.refreshed(result, &s.out.label),
                 note = c.decoder.notes.recv() => self.on_decoded(note, &mut c, &s.out).await,
+                _ = pace_check.tick() => follow_pace(&mut c, &s.out).await,
                 routed = s.commands.next() => match routed {
                     Routed::End(ConnEnd::Stop) => {
                         let _ = c.current.close(None).await;
@@ -241,6 +245,36 @@ struct Connection {
     refreshing: bool,
     refresh_at: Option<tokio::time::Instant>,
     pacing: Pacing,
+    /// The frame rate asked for at the consumer's pace (a console tile), while it is.
+    paced_fps: Option<u32>,
+}
+
+/// The frame rate asked for at full rate when none is configured: the most an
+/// agent-browser stream sends (`maxFps` left out would keep a paced rate).
+const FULL_FPS: u32 = 30;
+
+/// Asks the server for fewer frames while the consumer wants pictures at a pace, and for
+/// the full rate again once it does not (`{"type":"config","maxFps":N}`); the message is
+/// sent again on each refreshed socket.
+async fn follow_pace(c: &mut Connection, out: &Outlet) -> Option<ConnEnd> {
+    let wanted = out.frames.pace().map(|pace| {
+        let fps = 1000 / pace.as_millis().max(1);
+        u32::try_from(fps).unwrap_or(FULL_FPS).clamp(1, FULL_FPS)
+    });
+    if wanted == c.paced_fps {
+        return None;
+    }
+    c.paced_fps = wanted;
+    let max_fps = out.config.settings.preview.max_fps;
+    let fps = wanted.map_or(max_fps.unwrap_or(FULL_FPS), |w| w.min(max_fps.unwrap_or(w)));
+    c.config = super::config_message(Some(fps), c.pacing);
+    match c.current.send(Message::text(c.config.clone())).await {
+        Ok(()) => None,
+        Err(e) => Some(ConnEnd::Dropped {
+            was_live: c.was_live(),
+            error: ws_error(&e).into(),
+        }),
+    }
 }
 
 /// How a socket's message is to be handled.

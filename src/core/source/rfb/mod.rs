@@ -40,8 +40,9 @@ mod tests;
 
 use std::io::{Read, Write};
 use std::sync::Arc;
+use std::time::Instant;
 
-use crate::core::frame::{self, CursorShape, FrameSlot, Framebuffer, Rect, StaleAreas};
+use crate::core::frame::{self, CursorShape, FrameSlot, Framebuffer, PACE_CHECK, Rect, StaleAreas};
 use crate::core::redact::Secret;
 
 pub use encodings::encoding_name;
@@ -157,6 +158,8 @@ pub struct RfbClient {
     pointer: Option<(u32, u32)>,
     /// Where each update is published by trading buffers ([`RfbClient::publish_to`]).
     publisher: Option<Publisher>,
+    /// When the last update was asked for.
+    requested: Instant,
 }
 
 struct Publisher {
@@ -193,6 +196,7 @@ impl RfbClient {
             cursor: None,
             pointer: None,
             publisher: None,
+            requested: Instant::now(),
         };
         client.request_update(w, false)?;
         Ok(client)
@@ -291,7 +295,13 @@ impl RfbClient {
     fn update(&mut self, r: &mut dyn Read, w: &mut dyn Write) -> Result<UpdateInfo, RfbError> {
         let [_, hi, lo] = r.array()?;
         let count = u16::from_be_bytes([hi, lo]);
-        self.request_update(w, true)?;
+        // At full rate the next update is asked for at once, so it is on its way while
+        // this one decodes; at a pace, once this one is decoded and the pace has passed.
+        let paced = self.paced();
+        if !paced {
+            self.request_update(w, true)?;
+            self.requested = Instant::now();
+        }
         let mut info = UpdateInfo::default();
         for _ in 0..count {
             let header = RectHeader::parse(r.array()?);
@@ -335,7 +345,34 @@ impl RfbClient {
         if let Some(p) = &mut self.publisher {
             p.slot.publish_swap(&mut self.fb, &info.dirty, &mut p.stale);
         }
+        if paced {
+            self.wait_for_pace();
+            self.request_update(w, true)?;
+            self.requested = Instant::now();
+        }
         Ok(info)
+    }
+
+    /// Whether the consumer asks for pictures at a pace (a console tile).
+    fn paced(&self) -> bool {
+        self.publisher
+            .as_ref()
+            .is_some_and(|p| p.slot.pace().is_some())
+    }
+
+    /// Waits until the pace has passed since the last request, looking every
+    /// [`PACE_CHECK`] whether the consumer wants full rate again.
+    fn wait_for_pace(&self) {
+        let Some(slot) = self.publisher.as_ref().map(|p| p.slot.clone()) else {
+            return;
+        };
+        while let Some(pace) = slot.pace() {
+            let left = pace.saturating_sub(self.requested.elapsed());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(PACE_CHECK));
+        }
     }
 }
 

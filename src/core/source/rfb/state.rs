@@ -140,6 +140,7 @@ impl RfbClient {
             qemu_keys,
             decoders,
             publisher: None,
+            requested: std::time::Instant::now(),
             cursor,
             pointer,
         })

@@ -739,3 +739,63 @@ fn a_new_connection_keeps_the_old_picture_where_it_has_not_painted() {
         "kept from the old picture"
     );
 }
+
+/// A client publishing to a slot whose consumer asks for `pace`.
+fn paced(s: &Script, pace: Option<std::time::Duration>) -> (RfbClient, &[u8], Arc<FrameSlot>) {
+    let (mut client, r) = session(s);
+    let slot = Arc::new(FrameSlot::new());
+    slot.set_pace(pace);
+    client.publish_to(slot.clone());
+    (client, r, slot)
+}
+
+#[test]
+fn a_paced_client_asks_for_the_next_update_once_this_one_is_decoded_and_the_pace_passed() {
+    use std::time::{Duration, Instant};
+    let mut s = Script::v38(10, 6);
+    s.update(1).rect(0, 0, 1, 1, enc::RAW).bytes(&[1, 2, 3, 0]);
+    let pace = Duration::from_millis(300);
+    let (mut client, mut r, _slot) = paced(&s, Some(pace));
+    let started = Instant::now();
+    let mut out = Vec::new();
+    client.read_message(&mut r, &mut out).unwrap();
+    assert!(
+        started.elapsed() >= pace - Duration::from_millis(50),
+        "asked after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out, messages::update_request(true, 0, 0, 10, 6));
+
+    // An update cut short asks for nothing: the request comes after the decoding.
+    let mut s = Script::v38(10, 6);
+    s.update(1).rect(0, 0, 1, 1, enc::RAW);
+    let (mut client, mut r, _slot) = paced(&s, Some(pace));
+    let mut out = Vec::new();
+    assert!(client.read_message(&mut r, &mut out).is_err());
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn full_rate_comes_back_while_a_paced_client_waits() {
+    use std::time::{Duration, Instant};
+    let mut s = Script::v38(10, 6);
+    s.update(1).rect(0, 0, 1, 1, enc::RAW).bytes(&[1, 2, 3, 0]);
+    let (mut client, mut r, slot) = paced(&s, Some(Duration::from_secs(60)));
+    let started = Instant::now();
+    let opener = std::thread::Builder::new()
+        .name("test-opener".into())
+        .spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            slot.set_pace(None);
+        })
+        .unwrap();
+    let mut out = Vec::new();
+    client.read_message(&mut r, &mut out).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited {:?} after full rate came back",
+        started.elapsed()
+    );
+    assert_eq!(out, messages::update_request(true, 0, 0, 10, 6));
+    opener.join().unwrap();
+}
