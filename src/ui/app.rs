@@ -115,9 +115,16 @@ impl ViewerApp {
 
     /// Asks the task's picture source for a picture at most every `pace` (`None`: every
     /// one): a console tile needs a few a second, the task opened full-size all of them.
-    pub fn set_pace(&self, pace: Option<std::time::Duration>) {
+    /// `wake`, when given, is woken for each picture instead of the session's waker (the
+    /// console's wakes the window within a glance; the task opened wants it at once).
+    pub fn set_pace(
+        &self,
+        pace: Option<std::time::Duration>,
+        wake: Option<crate::core::event::Waker>,
+    ) {
         if let Some(picture) = &self.picture {
             picture.frames().set_pace(pace);
+            picture.frames().set_listener(wake);
         }
     }
 

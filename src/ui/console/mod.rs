@@ -65,6 +65,11 @@ pub struct ConsoleApp {
     workspace: Option<std::path::PathBuf>,
     /// Makes the tasks the operator adds.
     maker: Option<TaskMaker>,
+    /// Wakes the window at once (made from its context on the first frame): the task
+    /// opened full-size wakes it with each picture.
+    wake_now: Option<crate::core::event::Waker>,
+    /// Where the wall's thumbnail ticks count from.
+    epoch: Instant,
     /// What is typed in the Add box, and why the last one could not be added.
     adding: String,
     add_error: Option<String>,
@@ -85,7 +90,7 @@ impl ConsoleApp {
             })
             .collect();
         for t in &tasks {
-            t.app.set_pace(Some(tile::THUMBNAIL_EVERY));
+            t.app.set_pace(Some(tile::THUMBNAIL_EVERY), None);
         }
         ConsoleApp {
             tasks,
@@ -97,6 +102,8 @@ impl ConsoleApp {
             rt,
             workspace: None,
             maker: None,
+            wake_now: None,
+            epoch: Instant::now(),
             adding: String::new(),
             add_error: None,
         }
@@ -162,7 +169,7 @@ impl ConsoleApp {
             return Err("this console cannot add tasks".into());
         };
         let app = maker(source)?;
-        app.set_pace(Some(tile::THUMBNAIL_EVERY));
+        app.set_pace(Some(tile::THUMBNAIL_EVERY), None);
         let kept = crate::core::workspace::keepable(source);
         if !kept {
             tracing::info!(
@@ -264,13 +271,17 @@ impl ConsoleApp {
         self.keep();
     }
 
-    /// Only the task opened full-size is heard and runs at full rate; the others' sources
-    /// are asked for a picture per [`tile::THUMBNAIL_EVERY`].
+    /// Only the task opened full-size is heard and runs at full rate, each of its
+    /// pictures waking the window at once; the others' sources are asked for a picture
+    /// per [`tile::THUMBNAIL_EVERY`], and wake it within a glance.
     fn hear_only(&self, index: Option<usize>) {
         for (i, t) in self.tasks.iter().enumerate() {
             let shown = Some(i) == index;
             t.app.set_heard(shown);
-            t.app.set_pace((!shown).then_some(tile::THUMBNAIL_EVERY));
+            match shown {
+                true => t.app.set_pace(None, self.wake_now.clone()),
+                false => t.app.set_pace(Some(tile::THUMBNAIL_EVERY), None),
+            }
         }
     }
 
@@ -360,6 +371,13 @@ impl ConsoleApp {
     /// Draws the console: the wall, or the task opened full-size.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if self.wake_now.is_none() {
+            let waking = ctx.clone();
+            self.wake_now = Some(std::sync::Arc::new(move || {
+                waking.request_repaint_after(std::time::Duration::from_millis(1));
+            }));
+            self.hear_only(self.focused);
+        }
         self.watch_prompts(&ctx);
         if ctx.input_mut(|i| i.consume_shortcut(&NEXT_WAITING_SHORTCUT))
             && let Some(i) = self.longest_waiting()
@@ -436,6 +454,10 @@ impl ConsoleApp {
         self.add_bar_ui(ui);
         let order = self.order();
         let mut removed = None;
+        let every = tile::THUMBNAIL_EVERY.as_millis();
+        let since = self.epoch.elapsed().as_millis();
+        let tick = u64::try_from(since / every).unwrap_or(u64::MAX);
+        let mut stale = false;
         egui::CentralPanel::default()
             .frame(egui::Frame::new().inner_margin(egui::Margin::same(GAP as i8)))
             .show(ui, |ui| {
@@ -484,8 +506,11 @@ impl ConsoleApp {
                                 selected,
                                 pinned: t.pinned,
                                 needs_you: t.waiting.is_some(),
+                                tick,
                             };
-                            match tile::tile_ui(ui, rect, view) {
+                            let outcome = tile::tile_ui(ui, rect, view);
+                            stale |= outcome.stale;
+                            match outcome.action {
                                 Some(TileAction::Select) => self.selected = i,
                                 Some(TileAction::Open) => self.open(i),
                                 Some(TileAction::TogglePin) => {
@@ -498,6 +523,11 @@ impl ConsoleApp {
                         }
                     });
             });
+        if stale {
+            // The pictures with news are made at the next tick, together.
+            let next = std::time::Duration::from_millis((every - since % every) as u64);
+            ctx.request_repaint_after(next);
+        }
         if let Some(i) = removed {
             self.remove(i);
         }

@@ -3,7 +3,7 @@
 //! mark, and a "needs you" badge with the time left to answer. The tile that is selected
 //! and needs you shows the question with an answer box instead of its picture.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui::{
     Color32, ColorImage, CornerRadius, FontId, Rect, RichText, Sense, Stroke, TextureHandle,
@@ -11,11 +11,10 @@ use egui::{
 };
 
 use super::super::app::{ViewerApp, shown};
-use super::super::picture::resample::Downscale;
 use super::super::prompt_panel::time_left_text;
 use super::super::theme;
 use crate::core::event::SessionState;
-use crate::core::frame::{FrameSlot, Rect as FrameRect};
+use crate::core::frame::FrameSlot;
 
 /// How often a tile's picture is made again, at most: tiles are glances, not views.
 pub const THUMBNAIL_EVERY: Duration = Duration::from_millis(250);
@@ -47,56 +46,47 @@ pub struct Thumbnail {
     texture: Option<TextureHandle>,
     /// The slot's update count the texture shows.
     seq: u64,
-    made: Option<Instant>,
-    downscale: Downscale,
+    /// The wall's tick it was made in.
+    made: Option<u64>,
+    /// The size made last, in pixels.
+    output: [u32; 2],
     packed: Vec<u8>,
 }
 
 impl Thumbnail {
     /// Makes the picture again, at most `bound` pixels, when the slot has a newer one (or
-    /// the tile changed size) and [`THUMBNAIL_EVERY`] has passed (asking for a repaint
-    /// when it is due).
-    pub fn update(&mut self, ui: &Ui, slot: &FrameSlot, bound: [u32; 2]) {
+    /// the tile changed size), once per `tick` of the wall (a [`THUMBNAIL_EVERY`]: every
+    /// tile is made in the same frame, so a wall of them draws four frames a second, not
+    /// four per tile). True when a newer picture waits for the next tick.
+    pub fn update(&mut self, ui: &Ui, slot: &FrameSlot, bound: [u32; 2], tick: u64) -> bool {
         let bound = [
             bound[0].min(MAX_THUMBNAIL[0]),
             bound[1].min(MAX_THUMBNAIL[1]),
         ];
         let resized = slot
             .size()
-            .is_some_and(|size| fit(size, bound) != self.downscale.output_size());
+            .is_some_and(|size| fit(size, bound) != self.output);
         if self.texture.is_some() && slot.seq() == self.seq && !resized {
-            return;
+            return false;
         }
-        if let Some(made) = self.made {
-            let since = made.elapsed();
-            if since < THUMBNAIL_EVERY {
-                ui.ctx().request_repaint_after(THUMBNAIL_EVERY - since);
-                return;
-            }
+        if self.made == Some(tick) {
+            return true;
         }
         let made = slot.peek(|fb, seq| {
-            let source = [fb.width(), fb.height()];
-            let output = fit(source, bound);
-            if self.downscale.source_size() != source || self.downscale.output_size() != output {
-                self.downscale = Downscale::new(source, output);
-            }
-            let whole = FrameRect::new(0, 0, output[0], output[1]);
-            self.packed.clear();
-            if !self.downscale.draw(fb, whole, &mut self.packed) {
+            let output = fit([fb.width(), fb.height()], bound);
+            if output[0] == 0 || output[1] == 0 {
                 return None;
             }
-            // BGRA to RGBA.
-            for px in self.packed.chunks_exact_mut(4) {
-                px.swap(0, 2);
-            }
+            shrink(fb, output, &mut self.packed);
             let size = [output[0] as usize, output[1] as usize];
             Some((ColorImage::from_rgba_premultiplied(size, &self.packed), seq))
         });
         let Some(Some((image, seq))) = made else {
-            return;
+            return false;
         };
+        self.output = [image.width() as u32, image.height() as u32];
         self.seq = seq;
-        self.made = Some(Instant::now());
+        self.made = Some(tick);
         match &mut self.texture {
             Some(t) => t.set(image, TextureOptions::LINEAR),
             None => {
@@ -104,11 +94,61 @@ impl Thumbnail {
                 self.texture = Some(ui.ctx().load_texture(name, image, TextureOptions::LINEAR));
             }
         }
+        false
     }
 
     /// The thumbnail's size in pixels, once made.
     pub fn size(&self) -> Option<[usize; 2]> {
         self.texture.as_ref().map(TextureHandle::size)
+    }
+}
+
+/// `fb` made `out` pixels (no larger than it) into `rgba`: each pixel the mean of eight
+/// samples spread over the area it stands for. A glance, not a view: for a tile a
+/// fifteenth of the work of averaging the whole area (the window's box filter), which for
+/// a wall of tiles a few times a second is the difference between a little of a core and
+/// all of it (measured: the box filter took the UI thread to 100 % with 16 tiles).
+pub fn shrink(fb: &crate::core::frame::Framebuffer, out: [u32; 2], rgba: &mut Vec<u8>) {
+    let [sw, sh] = [fb.width() as usize, fb.height() as usize];
+    let [ow, oh] = [out[0] as usize, out[1] as usize];
+    rgba.clear();
+    if sw == 0 || sh == 0 || ow == 0 || oh == 0 {
+        return;
+    }
+    // The sample at a quarter and three quarters across each output pixel's area.
+    let at = |o: usize, len: usize, n: usize, q: usize| ((4 * o + q) * len / (4 * n)).min(len - 1);
+    // Each sample is a pair of neighbouring pixels across, so that lines one pixel wide
+    // (text, borders) count as they should.
+    let xs: Vec<[usize; 4]> = (0..ow)
+        .map(|x| {
+            // The source columns of this output pixel's area: the quarter sample pairs
+            // with its right neighbour, the three-quarter one with its left, inside it.
+            let first = x * sw / ow;
+            let last = ((x + 1) * sw / ow).clamp(first + 1, sw) - 1;
+            let (q1, q3) = (at(x, sw, ow, 1), at(x, sw, ow, 3));
+            [q1, (q1 + 1).min(last), q3.saturating_sub(1).max(first), q3].map(|c| c * 4)
+        })
+        .collect();
+    let px = fb.pixels();
+    let row = sw * 4;
+    rgba.resize(ow * oh * 4, 255);
+    for (y, out) in rgba.chunks_exact_mut(ow * 4).enumerate() {
+        let (a, b) = (at(y, sh, oh, 1) * row, at(y, sh, oh, 3) * row);
+        let (ra, rb) = (&px[a..a + row], &px[b..b + row]);
+        for (o, &[x0, x1, x2, x3]) in out.chunks_exact_mut(4).zip(&xs) {
+            for c in 0..3 {
+                let at = |r: &[u8], x: usize| u32::from(r[x + c]);
+                let sum = at(ra, x0)
+                    + at(ra, x1)
+                    + at(ra, x2)
+                    + at(ra, x3)
+                    + at(rb, x0)
+                    + at(rb, x1)
+                    + at(rb, x2)
+                    + at(rb, x3);
+                o[c] = ((sum + 4) / 8) as u8;
+            }
+        }
     }
 }
 
@@ -176,10 +216,20 @@ pub struct TileView<'a> {
     pub pinned: bool,
     /// The task waits for an answer.
     pub needs_you: bool,
+    /// The wall's thumbnail tick ([`Thumbnail::update`]).
+    pub tick: u64,
+}
+
+/// What a tile drawn says back.
+#[derive(Default)]
+pub struct TileOutcome {
+    pub action: Option<TileAction>,
+    /// Its picture has news for the next tick.
+    pub stale: bool,
 }
 
 /// Draws a tile in `rect`; what the operator did to it, if anything.
-pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction> {
+pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> TileOutcome {
     let TileView {
         id,
         app,
@@ -187,7 +237,9 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
         selected,
         pinned,
         needs_you,
+        tick,
     } = tile;
+    let mut stale = false;
     let title = app.title().to_string();
     let response = ui.interact(rect, id, Sense::click());
     response.widget_info(|| {
@@ -267,7 +319,7 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
     } else if let Some(picture) = app.picture() {
         let ppp = ui.pixels_per_point();
         let bound = [(body.width() * ppp) as u32, (body.height() * ppp) as u32];
-        thumbnail.update(ui, picture.frames(), bound);
+        stale = thumbnail.update(ui, picture.frames(), bound, tick);
         picture_ui(ui, body, thumbnail, over);
     } else if let Some(log) = app.log() {
         let tail = log.tail(6);
@@ -285,13 +337,24 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
         }
     }
     let answering = needs_you && selected;
-    if !(matches!(state, SessionState::Live(_)) || answering) {
+    // Why a task is not live: over its picture (or where a log without lines would be),
+    // else in the last row, in place of the latest line.
+    let why = (!(matches!(state, SessionState::Live(_)) || answering)).then(|| {
         let text = match &state {
             SessionState::Failed { error } => error.message.clone(),
             SessionState::Ended { reason } => reason.clone(),
             other => other.label().to_string(),
         };
-        let text: String = shown(&text).chars().take(80).collect();
+        shown(&text).chars().take(80).collect::<String>()
+    });
+    let latest = app.log().and_then(|l| l.tail(1).pop());
+    let body_free = app.picture().is_some() || latest.is_none();
+    let (centre, last) = match why {
+        Some(why) if body_free => (Some(why), latest.map(|l| (shown(&l), theme::TEXT_WEAK))),
+        Some(why) => (None, Some((why, colour))),
+        None => (None, latest.map(|l| (shown(&l), theme::TEXT_WEAK))),
+    };
+    if let Some(text) = centre {
         let place = Rect::from_center_size(body.center(), vec2(body.width() - 16.0, 40.0));
         ui.put(
             place,
@@ -299,31 +362,29 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> Option<TileAction
         );
     }
 
-    // The last row: the latest log line.
+    // The last row: the latest log line (or why the task is not live).
     let last_row = Rect::from_min_max(pos2(rect.left(), rect.bottom() - ROW), rect.max);
-    if let Some(line) = app.log().and_then(|l| l.tail(1).pop()) {
+    if let Some((text, text_colour)) = last {
         let mut row = ui.new_child(
             egui::UiBuilder::new()
                 .max_rect(last_row.shrink2(vec2(6.0, 2.0)))
                 .layout(egui::Layout::left_to_right(egui::Align::Center)),
         );
-        row.add(
-            egui::Label::new(RichText::new(shown(&line)).small().color(theme::TEXT_WEAK))
-                .truncate(),
-        );
+        row.add(egui::Label::new(RichText::new(text).small().color(text_colour)).truncate());
     }
 
     if needs_you {
         badge(ui, rect, app);
     }
     painter.rect_stroke(rect, CornerRadius::same(6), edge, egui::StrokeKind::Inside);
-    if response.double_clicked() {
-        return Some(TileAction::Open);
-    }
-    if response.clicked() {
-        return Some(action.unwrap_or(TileAction::Select));
-    }
-    action
+    let action = if response.double_clicked() {
+        Some(TileAction::Open)
+    } else if response.clicked() {
+        Some(action.unwrap_or(TileAction::Select))
+    } else {
+        action
+    };
+    TileOutcome { action, stale }
 }
 
 /// The thumbnail, letterboxed in `body` (dimmed when the task is over).
@@ -388,6 +449,35 @@ fn badge(ui: &mut Ui, rect: Rect, app: &ViewerApp) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thumbnail_averages_what_each_pixel_stands_for() {
+        let mut fb = crate::core::frame::Framebuffer::new(8, 4).unwrap();
+        fb.fill_rect(crate::core::frame::Rect::new(0, 0, 4, 4), [200, 0, 0, 255])
+            .unwrap();
+        fb.fill_rect(crate::core::frame::Rect::new(4, 0, 4, 4), [0, 0, 100, 255])
+            .unwrap();
+        let mut out = Vec::new();
+        shrink(&fb, [2, 1], &mut out);
+        assert_eq!(out, [200, 0, 0, 255, 0, 0, 100, 255]);
+        // Fine stripes come out as their mean.
+        for x in 0..8 {
+            let v = if x % 2 == 0 { 0 } else { 200 };
+            fb.fill_rect(crate::core::frame::Rect::new(x, 0, 1, 4), [v, v, v, 255])
+                .unwrap();
+        }
+        shrink(&fb, [2, 2], &mut out);
+        assert!(out.chunks(4).all(|p| p == [100, 100, 100, 255]), "{out:?}");
+        // Its own size: the picture as it is.
+        shrink(&fb, [8, 4], &mut out);
+        assert_eq!(
+            out,
+            fb.pixels()
+                .chunks(4)
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn fit_keeps_the_shape_and_never_enlarges() {
