@@ -88,19 +88,7 @@ pub fn run_viewer(
     start: Box<dyn FnOnce(Waker) -> Sessions>,
 ) -> anyhow::Result<()> {
     let ViewerOptions { title, scale } = options;
-    let viewport = egui::ViewportBuilder::default()
-        .with_title(app::window_title(&title, &SessionState::Loading))
-        .with_app_id(APP_ID)
-        .with_inner_size([1280.0, 800.0])
-        .with_min_inner_size([480.0, 320.0]);
-    let native = eframe::NativeOptions {
-        renderer: eframe::Renderer::Glow,
-        viewport,
-        // Dithering adds shader work to every pixel and nothing to a picture that is
-        // already 8-bit.
-        dithering: false,
-        ..Default::default()
-    };
+    let native = native_options(&app::window_title(&title, &SessionState::Loading));
     eframe::run_native(
         APP_ID,
         native,
@@ -120,6 +108,23 @@ pub fn run_viewer(
     )
     // eframe's error is not Send; keep its text.
     .map_err(|e| anyhow::anyhow!("could not open the viewer window: {e}"))
+}
+
+/// The window: glow, titled `title`, 1280×800 to begin with.
+fn native_options(title: &str) -> eframe::NativeOptions {
+    let viewport = egui::ViewportBuilder::default()
+        .with_title(title)
+        .with_app_id(APP_ID)
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([480.0, 320.0]);
+    eframe::NativeOptions {
+        renderer: eframe::Renderer::Glow,
+        viewport,
+        // Dithering adds shader work to every pixel and nothing to a picture that is
+        // already 8-bit.
+        dithering: false,
+        ..Default::default()
+    }
 }
 
 /// One task's view, from its sessions: the picture drawn through `backend`, the log beside
@@ -181,20 +186,9 @@ pub fn run_console(
     rt: tokio::runtime::Handle,
     start: Box<dyn FnOnce(Waker) -> ConsoleStart>,
 ) -> anyhow::Result<()> {
-    let viewport = egui::ViewportBuilder::default()
-        .with_title("Lookout")
-        .with_app_id(APP_ID)
-        .with_inner_size([1280.0, 800.0])
-        .with_min_inner_size([480.0, 320.0]);
-    let native = eframe::NativeOptions {
-        renderer: eframe::Renderer::Glow,
-        viewport,
-        dithering: false,
-        ..Default::default()
-    };
     eframe::run_native(
         APP_ID,
-        native,
+        native_options("Lookout"),
         Box::new(move |cc| {
             theme::apply(&cc.egui_ctx);
             // News of a task on the wall is a glance: the window draws it within an eighth

@@ -259,7 +259,7 @@ impl ConsoleApp {
         if index < self.tasks.len() {
             self.selected = index;
             self.focused = Some(index);
-            self.hear_only(Some(index));
+            self.show_only(Some(index));
             self.keep();
         }
     }
@@ -267,14 +267,14 @@ impl ConsoleApp {
     /// Returns to the wall.
     pub fn back_to_wall(&mut self) {
         self.focused = None;
-        self.hear_only(None);
+        self.show_only(None);
         self.keep();
     }
 
     /// Only the task opened full-size is heard and runs at full rate, each of its
     /// pictures waking the window at once; the others' sources are asked for a picture
     /// per [`tile::THUMBNAIL_EVERY`], and wake it within a glance.
-    fn hear_only(&self, index: Option<usize>) {
+    fn show_only(&self, index: Option<usize>) {
         for (i, t) in self.tasks.iter().enumerate() {
             let shown = Some(i) == index;
             t.app.set_heard(shown);
@@ -376,7 +376,7 @@ impl ConsoleApp {
             self.wake_now = Some(std::sync::Arc::new(move || {
                 waking.request_repaint_after(std::time::Duration::from_millis(1));
             }));
-            self.hear_only(self.focused);
+            self.show_only(self.focused);
         }
         self.watch_prompts(&ctx);
         if ctx.input_mut(|i| i.consume_shortcut(&NEXT_WAITING_SHORTCUT))

@@ -96,11 +96,6 @@ impl Thumbnail {
         }
         false
     }
-
-    /// The thumbnail's size in pixels, once made.
-    pub fn size(&self) -> Option<[usize; 2]> {
-        self.texture.as_ref().map(TextureHandle::size)
-    }
 }
 
 /// `fb` made `out` pixels (no larger than it) into `rgba`: each pixel the mean of eight
@@ -345,7 +340,11 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> TileOutcome {
             SessionState::Ended { reason } => reason.clone(),
             other => other.label().to_string(),
         };
-        shown(&text).chars().take(80).collect::<String>()
+        let text = shown(&text);
+        match text.char_indices().nth(80) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text,
+        }
     });
     let latest = app.log().and_then(|l| l.tail(1).pop());
     let body_free = app.picture().is_some() || latest.is_none();
@@ -392,16 +391,11 @@ fn picture_ui(ui: &Ui, body: Rect, thumbnail: &Thumbnail, over: bool) {
     let Some(texture) = &thumbnail.texture else {
         return;
     };
-    let [w, h] = texture.size();
-    let [w, h] = fit(
-        [w as u32, h as u32],
-        [body.width().max(1.0) as u32, body.height().max(1.0) as u32],
-    )
-    .map(|v| v as f32);
-    // Letterboxed, at the picture's own shape (`fit` never makes it larger: allow that).
-    let scale = (body.width() / w).min(body.height() / h).max(1.0);
-    let size = vec2(w * scale, h * scale).min(body.size());
-    let shown_at = Rect::from_center_size(body.center(), size);
+    // Letterboxed at the picture's own shape (a picture smaller than the tile is
+    // stretched to it).
+    let [w, h] = texture.size().map(|v| (v as f32).max(1.0));
+    let scale = (body.width() / w).min(body.height() / h);
+    let shown_at = Rect::from_center_size(body.center(), vec2(w * scale, h * scale));
     let tint = if over {
         Color32::from_gray(110)
     } else {
