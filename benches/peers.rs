@@ -50,6 +50,9 @@ mod process;
 #[path = "../tests/peers/x11.rs"]
 mod x11;
 
+#[allow(dead_code)]
+#[path = "support/procstat.rs"]
+mod procstat;
 #[path = "peers/proxy.rs"]
 mod proxy;
 
@@ -63,6 +66,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use process::{Proc, READY_TIMEOUT, free_port, run_bounded, wait_for_rfb};
+use procstat::{clock_ticks_per_s, cpu_ticks, env_u64, process_ticks, read_stat};
 use proxy::{Counters, Proxy};
 use x11::XServer;
 
@@ -659,44 +663,6 @@ fn yes_no(ok: bool) -> &'static str {
 // ---------------------------------------------------------------------------------------
 // CPU clocks from /proc
 
-/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`, 100 on Linux).
-fn clock_ticks_per_s() -> Result<f64> {
-    let out = Command::new("getconf").arg("CLK_TCK").output();
-    let ticks = match out {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .context("parsing `getconf CLK_TCK`")?,
-        _ => 100.0,
-    };
-    Ok(ticks)
-}
-
-/// A /proc `stat` file: the command name and the numbers after the state letter (field 0
-/// is ppid, 1 pgrp, …, 10 utime, 11 stime).
-fn read_stat(path: &Path) -> Result<(String, Vec<u64>)> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let (head, rest) = text.rsplit_once(')').context("malformed /proc stat")?;
-    let name = head.split_once('(').map_or("", |(_, name)| name).to_owned();
-    let fields = rest
-        .split_whitespace()
-        .skip(1)
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    Ok((name, fields))
-}
-
-fn cpu_ticks(fields: &[u64]) -> u64 {
-    fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0)
-}
-
-/// utime + stime of a process (all its threads), in clock ticks.
-fn process_ticks(pid: u32) -> Result<u64> {
-    Ok(cpu_ticks(
-        &read_stat(Path::new(&format!("/proc/{pid}/stat")))?.1,
-    ))
-}
-
 /// utime + stime per thread name (numbered threads such as `llvmpipe-3` grouped).
 fn thread_ticks(pid: u32) -> BTreeMap<String, u64> {
     let mut ticks = BTreeMap::new();
@@ -738,15 +704,6 @@ fn machine_ticks() -> Result<(u64, u64)> {
     let total: u64 = v.iter().sum();
     let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
     Ok((total - idle, total))
-}
-
-fn env_u64(name: &str, default: u64) -> Result<u64> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .with_context(|| format!("{name}={v:?} is not a number")),
-        Err(_) => Ok(default),
-    }
 }
 
 fn on_path(program: &str) -> bool {

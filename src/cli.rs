@@ -280,6 +280,16 @@ pub struct ServeArgs {
     /// API key the simulator accepts.
     #[arg(long, default_value = "sim-optexity-key")]
     pub api_key: String,
+
+    /// Also serve a fleet of N tasks of all four kinds that start, ask, finish and fail at
+    /// random times, and print the `lookout watch` line that shows them all.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub tasks: Option<u16>,
+
+    /// The seed of the fleet's random lives (the same seed, the same fleet; default: the
+    /// time).
+    #[arg(long, value_name = "SEED", requires = "tasks")]
+    pub seed: Option<u64>,
 }
 
 #[cfg(all(feature = "gui", feature = "sim"))]
@@ -293,6 +303,12 @@ pub struct DemoArgs {
     /// (video, sound and log) or `chaser:demo` (`lookout serve` lists them).
     #[arg(long, value_name = "SOURCE", conflicts_with = "task")]
     pub source: Option<String>,
+
+    /// Watch a simulated fleet of N tasks on the console instead (what
+    /// `lookout serve --tasks N` serves).
+    #[arg(long, value_name = "N", conflicts_with_all = ["task", "source"],
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub tasks: Option<u16>,
 
     /// How to size the picture.
     #[arg(long, value_enum, default_value_t = ScaleArg::Fit)]

@@ -32,7 +32,8 @@ fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
         settings,
         ..Default::default()
     };
-    commands::watch::run(rt, Vec::new(), config).map(|()| 0)
+    let kept = lookout::core::workspace::default_path();
+    commands::watch::run(rt, Vec::new(), config, kept).map(|()| 0)
 }
 
 #[cfg(not(feature = "gui"))]
@@ -187,11 +188,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             ))
         }
         #[cfg(feature = "sim")]
-        Command::Serve(args) => rt.block_on(commands::serve::run(lookout::sim::SimConfig {
-            addr: args.addr,
-            api_key: args.api_key,
-            ..Default::default()
-        })),
+        Command::Serve(args) => {
+            let fleet = args.tasks.map(|n| {
+                let seed = args.seed.unwrap_or_else(commands::serve::clock_seed);
+                (usize::from(n), seed)
+            });
+            let config = lookout::sim::SimConfig {
+                addr: args.addr,
+                api_key: args.api_key,
+                ..Default::default()
+            };
+            rt.block_on(commands::serve::run(config, fleet))
+        }
         #[cfg(feature = "gui")]
         Command::View(args) => {
             let (source, config) = commands::session_setup(&args.connect)?;
@@ -209,7 +217,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 settings,
                 ..Default::default()
             };
-            commands::watch::run(&rt, args.sources, config)
+            let kept = lookout::core::workspace::default_path();
+            commands::watch::run(&rt, args.sources, config, kept)
         }
         #[cfg(feature = "gui")]
         Command::Replay(args) => {
@@ -222,6 +231,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         #[cfg(all(feature = "gui", feature = "sim"))]
         Command::Demo(args) => {
+            if let Some(n) = args.tasks {
+                let seed = commands::serve::clock_seed();
+                return commands::watch::demo(&rt, usize::from(n), seed).map(|()| 0);
+            }
             let source = args.source.as_deref().map(str::parse).transpose()?;
             commands::view::demo(&rt, &args.task, source, args.scale)
         }

@@ -107,7 +107,7 @@ async fn a_recording_workstation_goes_live_then_ends_with_the_stream() {
 
     assert!(sim.agentstation_hls_fault(WS, HlsFault::EndList));
     match final_state(&mut h).await {
-        SessionState::Ended { reason } => assert_eq!(reason, STREAM_ENDED),
+        SessionState::Ended { reason, .. } => assert_eq!(reason, STREAM_ENDED),
         other => panic!("{other:?}"),
     }
     sim.shutdown().await;
@@ -198,7 +198,7 @@ async fn a_playlist_that_goes_away_ends_the_view_after_one_fresh_stream() {
     live(&mut h).await;
     assert!(sim.agentstation_hls_fault(WS, HlsFault::Gone));
     match final_state(&mut h).await {
-        SessionState::Ended { reason } => assert_eq!(reason, STREAM_ENDED),
+        SessionState::Ended { reason, .. } => assert_eq!(reason, STREAM_ENDED),
         other => panic!("{other:?}"),
     }
     // Retry after the recorder restarts: live again.

@@ -248,7 +248,7 @@ async fn close_codes_end_resume_or_stop_the_session() {
     sim.delete_chaser_session("demo");
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Ended { reason } if reason.starts_with("The session was deleted (4404)")),
+        matches!(&state, SessionState::Ended { reason, .. } if reason.starts_with("The session was deleted (4404)")),
         "{state:?}"
     );
 
@@ -259,7 +259,7 @@ async fn close_codes_end_resume_or_stop_the_session() {
     sim.end_chaser_session("other");
     let (state, _) = wait_state(&mut h, SessionState::is_final).await;
     assert!(
-        matches!(&state, SessionState::Ended { reason } if reason.starts_with("The session ended")),
+        matches!(&state, SessionState::Ended { reason, .. } if reason.starts_with("The session ended")),
         "{state:?}"
     );
 }

@@ -124,7 +124,10 @@ async fn queued_task_waits_then_streams_then_ends() {
     assert!(waited.is_some(), "never waited: {states:#?}");
     assert!(live > waited, "never went live after waiting: {states:#?}");
     match states.last().unwrap() {
-        SessionState::Ended { reason } => assert!(reason.contains("success"), "{reason}"),
+        SessionState::Ended {
+            reason,
+            task_failed: false,
+        } => assert!(reason.contains("success"), "{reason}"),
         other => panic!("ended as {other:?}"),
     }
     assert!(handle.frames().seq() > 0, "no picture while live");
@@ -165,7 +168,7 @@ async fn provider_errors_are_named() {
     let (mut finished, _) = watch(&sim, "demo-finished", sim.api_key());
     let states = states_until(&mut finished, 10, SessionState::is_final).await;
     match states.last().unwrap() {
-        SessionState::Ended { reason } => {
+        SessionState::Ended { reason, .. } => {
             assert!(
                 reason.contains("task demo-finished is not running (409)"),
                 "{reason}"
@@ -248,7 +251,10 @@ async fn task_finishing_while_live_ends_the_view() {
     sim.set_status("short", TaskStatus::Failed);
     let states = states_until(&mut handle, 10, SessionState::is_final).await;
     match states.last().unwrap() {
-        SessionState::Ended { reason } => assert!(reason.contains("failed"), "{reason}"),
+        SessionState::Ended {
+            reason,
+            task_failed: true,
+        } => assert!(reason.contains("failed"), "{reason}"),
         other => panic!("{other:?}"),
     }
     sim.shutdown().await;

@@ -262,13 +262,14 @@ fn a_prompt_is_answered_from_its_tile_without_leaving_the_wall() {
 }
 
 #[test]
-fn ended_and_failed_tasks_say_so_on_their_tiles() {
+fn ended_failed_and_unwatchable_tasks_say_so_on_their_tiles() {
     let mut w = wall(3, vec2(1280.0, 800.0));
     let picture = w.peers[2].picture.as_ref().unwrap();
     picture
         .events
         .try_send(SessionEvent::State(SessionState::Ended {
             reason: "the task finished".into(),
+            task_failed: false,
         }))
         .unwrap();
     let log = w.peers[0].log.as_ref().unwrap();
@@ -281,12 +282,26 @@ fn ended_and_failed_tasks_say_so_on_their_tiles() {
             ),
         }))
         .unwrap();
+    // The provider says the task failed: that is the task's state, not an error of ours.
+    let both = &w.peers[1];
+    for peer in [&both.picture, &both.log] {
+        peer.as_ref()
+            .unwrap()
+            .events
+            .try_send(SessionEvent::State(SessionState::Ended {
+                reason: "the task is over (failed)".into(),
+                task_failed: true,
+            }))
+            .unwrap();
+    }
     w.harness.run();
     w.harness.run();
     w.harness.get_by_label("ended");
     w.harness.get_by_label("the task finished");
-    w.harness.get_by_label("failed");
+    w.harness.get_by_label("error");
     w.harness.get_by_label("no such task");
+    w.harness.get_by_label("failed");
+    w.harness.get_by_label("the task is over (failed)");
 }
 
 /// A task made as the Add box makes one: a log session for `source`, its peer kept.

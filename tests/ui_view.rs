@@ -125,6 +125,7 @@ fn starts_loading_and_shows_each_waiting_state() {
 
     s.send(SessionState::Ended {
         reason: "The task finished.".into(),
+        task_failed: false,
     });
     s.harness.get_by_label("Stream ended");
     s.harness.get_by_label("The task finished.");

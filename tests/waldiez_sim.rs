@@ -280,7 +280,8 @@ async fn a_prompt_answered_over_the_socket_closes_and_the_task_goes_on() {
     assert_eq!(
         state,
         SessionState::Ended {
-            reason: "The task completed".into()
+            reason: "The task completed".into(),
+            task_failed: false,
         }
     );
     assert_eq!(
@@ -440,7 +441,8 @@ async fn refusals_each_get_their_own_message() {
     assert_eq!(
         state,
         SessionState::Ended {
-            reason: "The task failed".into()
+            reason: "The task failed".into(),
+            task_failed: true,
         }
     );
     assert_eq!(h.log().lock().log.status(), Some(&TaskStatus::Failed));
@@ -937,7 +939,8 @@ async fn lines_the_runners_read_loop_holds_at_the_end_still_reach_the_log() {
     assert_eq!(
         state,
         SessionState::Ended {
-            reason: "The task completed".into()
+            reason: "The task completed".into(),
+            task_failed: false,
         }
     );
     let lines = texts(&h);

@@ -52,7 +52,7 @@ pub async fn run(
                     handle.send(Command::Stop);
                     bail!("{label}: {}", terminal_note(&error.to_string()));
                 }
-                SessionEvent::State(SessionState::Ended { reason }) => {
+                SessionEvent::State(SessionState::Ended { reason, .. }) => {
                     bail!("{label}: {}; nothing to answer", terminal_note(&reason));
                 }
                 SessionEvent::AnswerFailed { message, .. } => {

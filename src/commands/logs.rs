@@ -238,7 +238,7 @@ pub async fn run(
                             eprintln!("lookout: {label}: {error}");
                             return Ok(EXIT_ERROR);
                         }
-                        SessionState::Ended { reason } => {
+                        SessionState::Ended { reason, .. } => {
                             follower.finish(&handle)?;
                             let status = handle.log().lock().log.status().cloned();
                             eprintln!("lookout: {label}: {}", terminal_note(&reason));

@@ -3,6 +3,7 @@
 
 use anyhow::Context as _;
 
+use crate::sim::fleet::FleetTask;
 use crate::sim::{SimConfig, SimHandle};
 
 /// Starts the simulator and prints how to reach it.
@@ -56,39 +57,86 @@ pub fn banner(sim: &SimHandle) -> String {
     out.push_str(
         "  recorder : POST /v1/workstations/{id}/recorder/start, GET …/recorder,\n             POST …/recorder/stream {\"type\":\"video\"|\"audio\",\"protocol\":\"hls\"} -> HLS playlist URL\n",
     );
+    let [optexity, chaser, waldiez, agentstation] = provider_env(sim);
     out.push_str(&format!(
-        "Try:\n  OPTEXITY_BASE_URL={} OPTEXITY_API_KEY={} lookout view optexity:demo\n",
-        sim.base_url(),
-        sim.api_key()
+        "Try:\n  {optexity} lookout view optexity:demo\n  {chaser} lookout view chaser:human\n  \
+         {agentstation} lookout view agentstation:ws-demo\n"
     ));
     out.push_str(&format!(
-        "  CHASER_BASE_URL={} CHASER_KEY={} lookout view chaser:human\n",
-        sim.chaser_base_url(),
-        sim.chaser_key()
-    ));
-    out.push_str(&format!(
-        "  AGENTSTATION_BASE_URL={} AGENTSTATION_TOKEN={} lookout view agentstation:ws-demo\n",
-        sim.agentstation_base_url(),
-        sim.agentstation_token()
-    ));
-    out.push_str(&format!(
-        "Task-log providers' environment:\n  WALDIEZ_BASE_URL={} WALDIEZ_CLIENT_ID={} WALDIEZ_CLIENT_SECRET={}\n",
-        sim.waldiez_base_url(),
-        sim.waldiez_client_id(),
-        sim.waldiez_client_secret()
-    ));
-    out.push_str(&format!(
-        "  AGENTSTATION_BASE_URL={} AGENTSTATION_TOKEN={}\n",
-        sim.agentstation_base_url(),
-        sim.agentstation_token()
+        "Task-log providers' environment:\n  {waldiez}\n  {agentstation}\n"
     ));
     out
 }
 
-/// Runs until Ctrl-C.
-pub async fn run(config: SimConfig) -> anyhow::Result<()> {
+/// Each provider's settings for this simulator, as `VAR=value` words: Optexity, Chaser,
+/// Waldiez, AgentStation.
+fn provider_env(sim: &SimHandle) -> [String; 4] {
+    let words = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    [
+        words(&[
+            ("OPTEXITY_BASE_URL", &sim.base_url()),
+            ("OPTEXITY_API_KEY", sim.api_key()),
+        ]),
+        words(&[
+            ("CHASER_BASE_URL", &sim.chaser_base_url()),
+            ("CHASER_KEY", sim.chaser_key()),
+        ]),
+        words(&[
+            ("WALDIEZ_BASE_URL", &sim.waldiez_base_url()),
+            ("WALDIEZ_CLIENT_ID", sim.waldiez_client_id()),
+            ("WALDIEZ_CLIENT_SECRET", sim.waldiez_client_secret()),
+        ]),
+        words(&[
+            ("AGENTSTATION_BASE_URL", &sim.agentstation_base_url()),
+            ("AGENTSTATION_TOKEN", sim.agentstation_token()),
+        ]),
+    ]
+}
+
+/// How to watch a fleet from another terminal: an `export` line for each provider's
+/// settings, then one `lookout watch` line naming every task.
+pub fn fleet_banner(sim: &SimHandle, fleet: &[FleetTask], seed: u64) -> String {
+    let mut out = format!(
+        "Serving a fleet of {} tasks (seed {seed}; `--seed {seed}` serves it again).\n\
+         Watch it from another terminal:\n",
+        fleet.len()
+    );
+    for env in provider_env(sim) {
+        out.push_str(&format!("export {env}\n"));
+    }
+    out.push_str("lookout watch");
+    for task in fleet {
+        out.push(' ');
+        out.push_str(&task.source());
+    }
+    out.push('\n');
+    out
+}
+
+/// A seed from the clock, for a fleet that differs from run to run.
+pub fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs until Ctrl-C; with `fleet` (its size and seed), serves that fleet too.
+pub async fn run(config: SimConfig, fleet: Option<(usize, u64)>) -> anyhow::Result<()> {
     let sim = start(config).await?;
     print!("{}", banner(&sim));
+    if let Some((tasks, seed)) = fleet {
+        let fleet = sim.start_fleet(tasks, seed);
+        print!("{}", fleet_banner(&sim, &fleet, seed));
+    }
+    // Whoever reads the lines (a script, the benchmark) has them now.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;

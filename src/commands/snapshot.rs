@@ -34,7 +34,7 @@ pub async fn run(
             if let SessionEvent::State(s) = event {
                 match &s {
                     SessionState::Failed { error } => bail!("{label}: {error}"),
-                    SessionState::Ended { reason } => bail!("{label}: stream ended: {reason}"),
+                    SessionState::Ended { reason, .. } => bail!("{label}: stream ended: {reason}"),
                     _ => state = s,
                 }
             }

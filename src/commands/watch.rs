@@ -2,23 +2,24 @@
 //! recorded as a single-task window records it. Named sources become the workspace; with
 //! none, the workspace kept from last time opens.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::view::{Prepared, finish_recording};
 use crate::core::record::writer::Writer;
 use crate::core::session::SessionConfig;
 use crate::core::source::SourceSpec;
-use crate::core::workspace::{self, Workspace, WorkspaceTask};
+use crate::core::workspace::{Workspace, WorkspaceTask};
 use crate::ui::{self, ConsoleStart, ConsoleTask};
 
-/// Opens the console on `sources` (the kept workspace when there are none) and blocks
-/// until the window closes.
+/// Opens the console on `sources` (the workspace kept at `path` when there are none) and
+/// blocks until the window closes. Changes are kept at `path`; with none, nothing is.
 pub fn run(
     rt: &tokio::runtime::Runtime,
     sources: Vec<String>,
     config: SessionConfig,
+    path: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let path = workspace::default_path();
     let kept = match (&path, sources.is_empty()) {
         (Some(path), true) => Workspace::load(path)?,
         _ => Workspace {
@@ -74,5 +75,28 @@ pub fn run(
     for writer in writers {
         finish_recording(writer);
     }
+    shown
+}
+
+/// `lookout demo --tasks N`: the simulator serving a fleet of `tasks` tasks drawn from
+/// `seed`, and the console watching it, in one process. The user's workspace is neither
+/// read nor written.
+#[cfg(feature = "sim")]
+pub fn demo(rt: &tokio::runtime::Runtime, tasks: usize, seed: u64) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let sim = rt
+        .block_on(super::serve::start(crate::sim::SimConfig::default()))
+        .context("cannot start the built-in simulator")?;
+    let fleet = {
+        let _entered = rt.enter();
+        sim.start_fleet(tasks, seed)
+    };
+    let config = SessionConfig {
+        settings: sim.settings(),
+        ..SessionConfig::default()
+    };
+    let sources = fleet.iter().map(|t| t.source()).collect();
+    let shown = run(rt, sources, config, None);
+    rt.block_on(sim.shutdown());
     shown
 }

@@ -37,7 +37,8 @@ pub enum SessionState {
         error: SessionError,
     },
     /// The stream is over for good (the task finished, or the operator stopped it).
-    Ended { reason: String },
+    /// `task_failed`: the provider says the task itself failed.
+    Ended { reason: String, task_failed: bool },
     /// Something failed that waiting will not fix; the operator may Retry.
     Failed { error: SessionError },
 }

@@ -14,6 +14,7 @@ use super::agentstation::station::{AgentStation, AgentStationSettings, DEMO_WORK
 use super::chaser::sessions::{Chaser, DEMO_SESSIONS};
 use super::config::SimConfig;
 use super::desktop::Script;
+use super::fleet::{self, FleetTask, Life};
 use super::hls::recorder::{HlsCounters, HlsFault, RecorderState};
 use super::interact::{Pages, VNC_PAGE};
 use super::optexity::tasks::{DEMO_TASKS, TaskPlan, TaskStatus, TaskTable};
@@ -264,6 +265,35 @@ impl SimHandle {
         self.chaser
             .binary_frames
             .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Adds a fleet of `tasks` tasks whose lives `seed` draws ([`fleet::plan`]) and
+    /// starts ending its Chaser sessions on time. Returns the fleet.
+    pub fn start_fleet(&self, tasks: usize, seed: u64) -> Vec<FleetTask> {
+        let fleet = fleet::plan(tasks, seed);
+        for task in &fleet {
+            let id = task.id.as_str();
+            match &task.life {
+                Life::Optexity { plan, human } => {
+                    self.tasks.add(id, *plan);
+                    if *human {
+                        self.tasks.set_script(id, Script::AwaitHuman);
+                    }
+                }
+                Life::Chaser { .. } => self.chaser.add(id, true, Script::Agent),
+                Life::Waldiez(plan) => self.waldiez.tasks.add(id, plan.clone()),
+                Life::AgentStation => {
+                    self.agentstation.add_workstation(id, true);
+                    self.agentstation.recorders().start(id);
+                }
+            }
+        }
+        tokio::spawn(fleet::end_sessions(
+            self.chaser.clone(),
+            fleet.clone(),
+            self.shutdown.subscribe(),
+        ));
+        fleet
     }
 
     /// Test hook: adds or restarts a task following `plan` from now.

@@ -48,6 +48,7 @@
 //!
 //! ```text
 //! handle -> config       SimHandle: starts everything, test hooks, shutdown; SimConfig
+//! fleet                  `--tasks N`: the lives of a random fleet, ended on time
 //! routes/                the HTTP server: mod.rs (the router) -> optexity.rs, chaser.rs,
 //!                        waldiez.rs, agentstation.rs (each provider's handlers) ->
 //!                        state.rs (AppState, the URLs handed out), fastapi.rs (error bodies)
@@ -73,6 +74,7 @@ mod clock;
 mod config;
 mod credentials;
 pub mod desktop;
+pub mod fleet;
 mod handle;
 mod hls;
 mod interact;

@@ -263,7 +263,7 @@ impl LogView {
             let (text, color) = match &self.state {
                 SessionState::Live(_) => (self.state.label().to_string(), theme::LIVE),
                 SessionState::Failed { error } => (error.message.clone(), theme::ERROR),
-                SessionState::Ended { reason } => (reason.clone(), theme::TEXT_WEAK),
+                SessionState::Ended { reason, .. } => (reason.clone(), theme::TEXT_WEAK),
                 SessionState::Reconnecting { error, .. } => {
                     (format!("reconnecting: {error}"), theme::TEXT_WEAK)
                 }

@@ -54,7 +54,7 @@ pub fn for_state(state: &SessionState) -> Option<OverlayText> {
             };
             text(title, Some(&error.message))
         }
-        SessionState::Ended { reason } => text("Stream ended".into(), Some(reason)),
+        SessionState::Ended { reason, .. } => text("Stream ended".into(), Some(reason)),
         SessionState::Failed { error } => OverlayText {
             // Trying the same again cannot help a missing setting or a refused key.
             retry: error.kind.retry_may_help(),
@@ -179,6 +179,7 @@ mod tests {
         assert_eq!(failed.detail, None);
         let ended = for_state(&SessionState::Ended {
             reason: "done".into(),
+            task_failed: false,
         })
         .unwrap();
         assert!(!ended.retry);
@@ -217,7 +218,11 @@ mod tests {
     #[test]
     fn long_untrusted_text_is_clipped_on_a_char_boundary() {
         let long = "é".repeat(MAX_DETAIL_CHARS + 50);
-        let o = for_state(&SessionState::Ended { reason: long }).unwrap();
+        let o = for_state(&SessionState::Ended {
+            reason: long,
+            task_failed: false,
+        })
+        .unwrap();
         let detail = o.detail.unwrap();
         assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1);
         assert!(detail.ends_with('…'));

@@ -529,6 +529,7 @@ impl Engine {
                 .events
                 .try_send(SessionEvent::State(SessionState::Ended {
                     reason: "replay closed".into(),
+                    task_failed: false,
                 }));
         }
     }

@@ -68,6 +68,8 @@ pub(crate) enum Stop {
     Stopped,
     /// The stream is over for good.
     Ended(String),
+    /// The stream is over for good: the provider says the task failed.
+    TaskFailed(String),
     /// A failure that needs the operator.
     Failed(SessionError),
 }
@@ -82,8 +84,16 @@ impl Stop {
         match self {
             Stop::Stopped => SessionState::Ended {
                 reason: "stopped".into(),
+                task_failed: false,
             },
-            Stop::Ended(reason) => SessionState::Ended { reason },
+            Stop::Ended(reason) => SessionState::Ended {
+                reason,
+                task_failed: false,
+            },
+            Stop::TaskFailed(reason) => SessionState::Ended {
+                reason,
+                task_failed: true,
+            },
             Stop::Failed(error) => SessionState::Failed { error },
         }
     }
@@ -176,7 +186,7 @@ fn state_event(state: &SessionState) -> serde_json::Value {
         SessionState::Reconnecting { error, .. } | SessionState::Failed { error } => {
             Some(error.message.clone())
         }
-        SessionState::Ended { reason } => Some(reason.clone()),
+        SessionState::Ended { reason, .. } => Some(reason.clone()),
         _ => None,
     };
     serde_json::json!({"type": "state", "state": state.label(), "message": message})

@@ -17,6 +17,7 @@
 //! sessions run whether or not it is drawn: a task off screen takes its sessions' news
 //! each frame ([`ViewerApp::step_aside`]).
 
+pub mod stats;
 pub mod tile;
 
 use std::time::Instant;
@@ -73,6 +74,8 @@ pub struct ConsoleApp {
     /// What is typed in the Add box, and why the last one could not be added.
     adding: String,
     add_error: Option<String>,
+    /// Frame and badge times for the benchmark (`LOOKOUT_STATS=1`).
+    stats: Option<stats::Stats>,
 }
 
 impl ConsoleApp {
@@ -106,6 +109,7 @@ impl ConsoleApp {
             epoch: Instant::now(),
             adding: String::new(),
             add_error: None,
+            stats: stats::Stats::from_env(),
         }
     }
 
@@ -324,6 +328,11 @@ impl ConsoleApp {
                 continue;
             }
             task.waiting = id.map(|id| (id, Instant::now()));
+            if let (Some(stats), Some(at)) =
+                (&mut self.stats, prompt.as_ref().and_then(|p| p.asked_at))
+            {
+                stats.badge(at.0);
+            }
             if let Some(prompt) = prompt.filter(|_| !focused) {
                 ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
                     UserAttentionType::Critical,
@@ -583,7 +592,10 @@ fn bar_frame() -> egui::Frame {
 }
 
 impl eframe::App for ConsoleApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        if let Some(stats) = &mut self.stats {
+            stats.frame(frame.info().cpu_usage);
+        }
         ConsoleApp::ui(self, ui);
     }
 

@@ -22,6 +22,8 @@ pub const THUMBNAIL_EVERY: Duration = Duration::from_millis(250);
 const MAX_THUMBNAIL: [u32; 2] = [1920, 1080];
 /// The height of a tile's name row and of its last-line row.
 const ROW: f32 = 22.0;
+/// Height the "Needs you" badge takes from the top of a tile's body.
+const BADGE_ROOM: f32 = 24.0;
 /// The space between tiles.
 pub const GAP: f32 = 8.0;
 /// The narrowest a tile gets; past it the wall scrolls.
@@ -196,8 +198,12 @@ pub fn state_word(state: &SessionState) -> (&'static str, Color32) {
         SessionState::WaitingForTask { .. } => ("queued", theme::TEXT_WEAK),
         SessionState::Live(_) => ("live", theme::LIVE),
         SessionState::Reconnecting { .. } => ("reconnecting", theme::WARN),
+        SessionState::Ended {
+            task_failed: true, ..
+        } => ("failed", theme::ERROR),
         SessionState::Ended { .. } => ("ended", theme::TEXT_WEAK),
-        SessionState::Failed { .. } => ("failed", theme::ERROR),
+        // Lookout could not watch it (the task itself may be fine).
+        SessionState::Failed { .. } => ("error", theme::ERROR),
     }
 }
 
@@ -317,14 +323,17 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> TileOutcome {
         stale = thumbnail.update(ui, picture.frames(), bound, tick);
         picture_ui(ui, body, thumbnail, over);
     } else if let Some(log) = app.log() {
-        let tail = log.tail(6);
-        let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(body.shrink(6.0)));
-        for line in tail {
+        // Below the badge when there is one. Monospace: the proportional font has no
+        // arrows, and agent messages read `sender → recipient`.
+        let top = if needs_you { BADGE_ROOM } else { 0.0 };
+        let rows = if needs_you { 5 } else { 6 };
+        let area = Rect::from_min_max(body.min + vec2(0.0, top), body.max).shrink(6.0);
+        let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(area));
+        for line in log.tail(rows) {
             inner.add(
                 egui::Label::new(
                     RichText::new(shown(&line))
-                        .monospace()
-                        .small()
+                        .font(FontId::monospace(10.0))
                         .color(theme::TEXT_WEAK),
                 )
                 .truncate(),
@@ -337,7 +346,7 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> TileOutcome {
     let why = (!(matches!(state, SessionState::Live(_)) || answering)).then(|| {
         let text = match &state {
             SessionState::Failed { error } => error.message.clone(),
-            SessionState::Ended { reason } => reason.clone(),
+            SessionState::Ended { reason, .. } => reason.clone(),
             other => other.label().to_string(),
         };
         let text = shown(&text);
@@ -369,7 +378,14 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> TileOutcome {
                 .max_rect(last_row.shrink2(vec2(6.0, 2.0)))
                 .layout(egui::Layout::left_to_right(egui::Align::Center)),
         );
-        row.add(egui::Label::new(RichText::new(text).small().color(text_colour)).truncate());
+        row.add(
+            egui::Label::new(
+                RichText::new(text)
+                    .font(FontId::monospace(10.0))
+                    .color(text_colour),
+            )
+            .truncate(),
+        );
     }
 
     if needs_you {

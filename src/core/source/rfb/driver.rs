@@ -17,7 +17,7 @@ use super::{RfbError, messages};
 use crate::core::error::CoreError;
 use crate::core::event::{LiveInfo, SessionEvent, SessionState};
 use crate::core::net::{self, Budget, Budgeted, BytePipe, Held, NetError, Outgoing};
-use crate::core::provider::optexity::{OptexityClient, OptexityError};
+use crate::core::provider::optexity::{OptexityClient, OptexityError, TaskStatus};
 use crate::core::record::format::Kind;
 use crate::core::redact::Secret;
 use crate::core::session::driver::{
@@ -110,7 +110,11 @@ impl RfbDriver {
                     } else {
                         format!("{not_running}; the task is over ({})", status.as_str())
                     };
-                    return Err(Resolve::Stop(Stop::Ended(why)));
+                    return Err(Resolve::Stop(if status == TaskStatus::Failed {
+                        Stop::TaskFailed(why)
+                    } else {
+                        Stop::Ended(why)
+                    }));
                 }
                 Some(status) => {
                     if status.is_pending() {

@@ -338,7 +338,7 @@ fn on_message(
         Some(Ok(Message::Text(text))) => {
             let status = runner_text(text.as_str(), out);
             match status.filter(TaskStatus::is_final) {
-                Some(status) if no_rest => Some(ConnEnd::Over(Stop::Ended(outcome_text(&status)))),
+                Some(status) if no_rest => Some(ConnEnd::Over(over(&status))),
                 _ => None,
             }
         }
@@ -449,9 +449,19 @@ fn finish(out: &Outlet, info: TaskInfo, task_id: &str) -> Stop {
             tracing::debug!(source = %out.label, added, "lines taken from the task's results");
         }
     }
-    let reason = outcome_text(&info.status);
+    let stop = over(&info.status);
     note_status(out, info.status, task_id);
-    Stop::Ended(reason)
+    stop
+}
+
+/// How a session ends on a final status: the task failed, or it is over.
+fn over(status: &TaskStatus) -> Stop {
+    let reason = outcome_text(status);
+    if *status == TaskStatus::Failed {
+        Stop::TaskFailed(reason)
+    } else {
+        Stop::Ended(reason)
+    }
 }
 
 /// Records a status learnt over REST as a log line (when it changed).

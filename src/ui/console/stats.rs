@@ -1,0 +1,103 @@
+//! `LOOKOUT_STATS=1`: what the console benchmark (`cargo bench --bench console`) reads.
+//! Every [`EVERY`] the console writes one line to stderr:
+//!
+//! ```text
+//! console-stats frames=N frame_ms_p50=… frame_ms_p95=… frame_ms_max=… badges=K badge_ms_max=…
+//! ```
+//!
+//! A frame's time is eframe's `cpu_usage`: the app's update, tessellation and painting,
+//! without waiting for the screen. A badge's time runs from the moment the task asked
+//! (the runner's own timestamp on its `input_request`) to the frame that first drew it.
+//! Each line covers the time since the last.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often a line is written.
+pub const EVERY: Duration = Duration::from_secs(5);
+
+/// Frame and badge times since the last line.
+#[derive(Debug)]
+pub struct Stats {
+    frame_ms: Vec<f32>,
+    badge_ms: Vec<u64>,
+    since: Instant,
+}
+
+impl Stats {
+    /// Stats when `LOOKOUT_STATS` is set (to anything but `0`).
+    pub fn from_env() -> Option<Self> {
+        let on = std::env::var_os("LOOKOUT_STATS").is_some_and(|v| v != "0");
+        on.then(|| Self {
+            frame_ms: Vec::new(),
+            badge_ms: Vec::new(),
+            since: Instant::now(),
+        })
+    }
+
+    /// A frame took `cpu_s` seconds; writes the line when it is due.
+    pub fn frame(&mut self, cpu_s: Option<f32>) {
+        if let Some(s) = cpu_s {
+            self.frame_ms.push(s * 1000.0);
+        }
+        if self.since.elapsed() >= EVERY {
+            eprintln!("{}", self.line());
+            self.frame_ms.clear();
+            self.badge_ms.clear();
+            self.since = Instant::now();
+        }
+    }
+
+    /// A badge is drawn for a prompt asked at `asked_at_us` (µs since the Unix epoch).
+    pub fn badge(&mut self, asked_at_us: i64) {
+        let now_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        let ms = now_us.saturating_sub(asked_at_us).max(0) / 1000;
+        self.badge_ms.push(u64::try_from(ms).unwrap_or(0));
+    }
+
+    fn line(&mut self) -> String {
+        self.frame_ms.sort_by(f32::total_cmp);
+        let at = |q: f32| -> f32 {
+            let n = self.frame_ms.len();
+            if n == 0 {
+                return 0.0;
+            }
+            let i = ((n as f32 * q) as usize).min(n - 1);
+            self.frame_ms[i]
+        };
+        format!(
+            "console-stats frames={} frame_ms_p50={:.2} frame_ms_p95={:.2} frame_ms_max={:.2} badges={} badge_ms_max={}",
+            self.frame_ms.len(),
+            at(0.5),
+            at(0.95),
+            self.frame_ms.last().copied().unwrap_or(0.0),
+            self.badge_ms.len(),
+            self.badge_ms.iter().max().copied().unwrap_or(0),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_counts_frames_and_badges_and_takes_the_quantiles() {
+        let mut s = Stats {
+            frame_ms: (1..=100).rev().map(|v| v as f32).collect(),
+            badge_ms: vec![120, 800, 40],
+            since: Instant::now(),
+        };
+        assert_eq!(
+            s.line(),
+            "console-stats frames=100 frame_ms_p50=51.00 frame_ms_p95=96.00 frame_ms_max=100.00 badges=3 badge_ms_max=800"
+        );
+        let asked = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as i64;
+        s.badge(asked - 250_000);
+        assert!((250..400).contains(&s.badge_ms[3]), "{:?}", s.badge_ms);
+    }
+}
