@@ -2,7 +2,7 @@
 //! 64 tasks, each fleet served by a separate process as an operator would run it:
 //!
 //! ```text
-//! lookout serve --addr 127.0.0.1:0 --tasks N --seed S   (prints export lines and a watch line)
+//! nice -n 19 lookout serve --addr 127.0.0.1:0 --tasks N --seed S  (export and watch lines)
 //! Xvfb :D 1280x860 ── lookout watch SOURCE…   (the exports in its environment, LOOKOUT_STATS=1,
 //!                                              a fresh XDG config and data folder: it records
 //!                                              every task, as it does by default)
@@ -14,7 +14,9 @@
 //! memory at the end and at its peak (VmRSS, VmHWM), its frame times (eframe's
 //! `cpu_usage`: update, tessellation and painting, from the `console-stats` lines that
 //! `LOOKOUT_STATS=1` makes it write; see `ui::console::stats`), and the serving
-//! simulator's CPU share for context. Prompts the fleet's Waldiez tasks raise during the
+//! simulator's CPU share for context. The simulator runs at nice 19: it stands for the
+//! providers' machines, and its HLS encoders alone would otherwise take the console's turns
+//! on a 2-core machine (each workstation's x264 costs about a quarter of a core). Prompts the fleet's Waldiez tasks raise during the
 //! whole run are timed from the runner's timestamp to the frame that drew the badge.
 //!
 //! Targets (issue 19): at 16 tasks ≤ 1 core and ≤ 600 MiB; at 64 tasks a frame in ≤ 16 ms
@@ -191,8 +193,13 @@ fn measure(
     (warmup, span): (Duration, Duration),
     ticks_per_s: f64,
 ) -> Result<Row> {
-    let mut serve_cmd = Command::new(bin);
+    // The simulator stands for the providers' machines, which are elsewhere: it runs at
+    // the lowest priority, so that its encoders (a workstation's H.264 costs about a
+    // quarter of a core) take what the console leaves rather than the console's turn.
+    let mut serve_cmd = Command::new("nice");
     serve_cmd
+        .args(["-n", "19"])
+        .arg(bin)
         .args([
             "serve",
             "--addr",

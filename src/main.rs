@@ -33,7 +33,8 @@ fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
         ..Default::default()
     };
     let kept = lookout::core::workspace::default_path();
-    commands::watch::run(rt, Vec::new(), config, kept).map(|()| 0)
+    let also = commands::config_file(None)?.watch;
+    commands::watch::run(rt, Vec::new(), also, config, kept).map(|()| 0)
 }
 
 #[cfg(not(feature = "gui"))]
@@ -193,11 +194,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 let seed = args.seed.unwrap_or_else(commands::serve::clock_seed);
                 (usize::from(n), seed)
             });
-            let config = lookout::sim::SimConfig {
+            let mut config = lookout::sim::SimConfig {
                 addr: args.addr,
                 api_key: args.api_key,
                 ..Default::default()
             };
+            if fleet.is_some() {
+                (config.width, config.height) = lookout::sim::fleet::DESKTOP;
+            }
             rt.block_on(commands::serve::run(config, fleet))
         }
         #[cfg(feature = "gui")]
@@ -218,7 +222,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ..Default::default()
             };
             let kept = lookout::core::workspace::default_path();
-            commands::watch::run(&rt, args.sources, config, kept)
+            let also = commands::config_file(args.config.as_deref())?.watch;
+            commands::watch::run(&rt, args.sources, also, config, kept)
         }
         #[cfg(feature = "gui")]
         Command::Replay(args) => {

@@ -2,7 +2,8 @@
 //! (twelve of a `--tasks` fleet and four this test steers). A prompt raised on a task in
 //! the background badges its tile, Ctrl+J opens it, the answer typed on its tile reaches
 //! the runner, a failed and an ended task say so on their tiles, and the workspace brings
-//! the same wall back after a restart.
+//! the same wall back after a restart. Following the runner's task list (`waldiez:*`)
+//! adds its tasks as they start and shows them end.
 #![cfg(all(feature = "gui", feature = "sim"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -171,6 +172,7 @@ fn sixteen_simulated_tasks_on_one_wall_badge_answer_end_fail_and_come_back() {
             })
             .collect(),
         focused: None,
+        follow: Vec::new(),
     };
     let mut wall = console(&rt, &sim, &kept, path.clone());
     assert_eq!(wall.state().len(), 16);
@@ -343,5 +345,84 @@ fn a_served_fleet_has_every_task_it_names() {
             "{banner}"
         );
     }
+    rt.block_on(sim.shutdown());
+}
+
+#[test]
+fn following_the_runner_adds_its_tasks_as_they_start_and_shows_them_end() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = rt.block_on(SimHandle::start(SimConfig::default())).unwrap();
+    let _in_rt = rt.enter();
+    let mut config = SessionConfig {
+        settings: sim.settings(),
+        ..SessionConfig::default()
+    };
+    config.settings.recording.no_record = true;
+    let settings = config.settings.clone();
+    let handle = rt.handle().clone();
+    let maker = {
+        let handle = handle.clone();
+        Box::new(move |text: &str| {
+            let source = text.parse().map_err(|e| format!("{e}"))?;
+            let (task, _) =
+                Prepared::new(source, None, config.clone(), true).map_err(|e| format!("{e:#}"))?;
+            let title = task.title.clone();
+            let sessions = task.spawn(&handle, noop_waker());
+            Ok(ViewerApp::new(
+                sessions.picture.map(TaskView::new),
+                sessions.log.map(LogView::new),
+                title,
+                None,
+            ))
+        })
+    };
+    let listing =
+        lookout::core::listing::follow(&handle, "waldiez:*", &settings, noop_waker()).unwrap();
+    let console = ConsoleApp::new(Vec::new(), None)
+        .with_maker(maker)
+        .with_follows(vec![listing]);
+    let mut wall = Harness::builder()
+        .with_size(vec2(1280.0, 800.0))
+        .with_context_setup(theme::apply)
+        .build_ui_state(|ui, app: &mut ConsoleApp| app.ui(ui), console);
+    // The runner's running demo tasks come first; the one over ("done") does not.
+    until(
+        &mut wall,
+        Duration::from_secs(10),
+        "the running tasks",
+        |h| {
+            h.query_by_label("waldiez:demo tile").is_some()
+                && h.query_by_label("waldiez:human tile").is_some()
+        },
+    );
+    assert!(wall.query_by_label("waldiez:done tile").is_none());
+    // A task that starts later is added within a reading or two.
+    let forever = WaldiezPlan {
+        repeat: true,
+        ..WaldiezPlan::new(vec![WaldiezStep::print("on duty")])
+    };
+    sim.add_waldiez_task("late", forever);
+    let found_after = until(&mut wall, Duration::from_secs(15), "the new task", |h| {
+        h.query_by_label("waldiez:late tile").is_some()
+    });
+    println!("a new task on the wall after {found_after:?}");
+    until(&mut wall, Duration::from_secs(15), "it is live", |h| {
+        let c = h.state();
+        let i = index_of(c, "waldiez:late");
+        matches!(c.task(i).map(ViewerApp::state), Some(SessionState::Live(_)))
+    });
+    // It ends: its tile stays, greyed, and says so; the list no longer names it.
+    sim.set_waldiez_status("late", lookout::sim::WaldiezStatus::Completed);
+    until(&mut wall, Duration::from_secs(15), "ended", |h| {
+        let c = h.state();
+        let i = index_of(c, "waldiez:late");
+        matches!(
+            c.task(i).map(ViewerApp::state),
+            Some(SessionState::Ended { .. })
+        )
+    });
+    assert!(wall.query_by_label("waldiez:late tile").is_some());
+    wall.state().stop();
+    drop(wall);
     rt.block_on(sim.shutdown());
 }

@@ -2,7 +2,8 @@
 //! driven by hand through their `SessionPeer`s: the layout at several window sizes, a
 //! prompt's badge and the title's count, waiting tasks first, Ctrl+J, opening a task and
 //! going back, the arrow keys, an answer sent from a tile, tasks added and removed, the
-//! workspace kept across a restart, and only the task opened heard.
+//! workspace kept across a restart, only the task opened heard, and a followed task list
+//! adding its tasks once.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +14,7 @@ use egui_kittest::kittest::Queryable;
 use lookout::core::audio::AudioFormat;
 use lookout::core::event::{Command, LiveInfo, SessionEvent, SessionState, noop_waker};
 use lookout::core::frame::Framebuffer;
+use lookout::core::listing::{ListNews, Listing};
 use lookout::core::session::{SessionHandle, SessionPeer};
 use lookout::core::workspace::Workspace;
 use lookout::ui::app::ViewerApp;
@@ -459,4 +461,77 @@ fn only_the_task_opened_is_heard_and_runs_at_full_rate() {
     console.back_to_wall();
     assert_eq!(heard(), [false, false, false]);
     assert_eq!(full_rate(&console), [false, false, false]);
+}
+
+#[test]
+fn a_followed_list_adds_each_task_once_and_is_kept_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("workspace.json");
+    let made = std::rc::Rc::default();
+    let (listing, news) = Listing::fed("waldiez:*");
+    let feeds = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let follower = {
+        let feeds = std::rc::Rc::clone(&feeds);
+        Box::new(move |text: &str| {
+            let (listing, tx) = Listing::fed(text);
+            feeds.borrow_mut().push(tx);
+            Ok(listing)
+        })
+    };
+    let console = ConsoleApp::new(Vec::new(), None)
+        .with_workspace(path.clone(), &Workspace::default())
+        .with_maker(maker(std::rc::Rc::clone(&made)))
+        .with_follows(vec![listing])
+        .with_follower(follower);
+    let mut harness = Harness::builder()
+        .with_size(vec2(1280.0, 800.0))
+        .with_context_setup(theme::apply)
+        .build_ui_state(|ui, app: &mut ConsoleApp| app.ui(ui), console);
+    let list = |ids: &[&str]| {
+        Some(ListNews::Tasks(
+            ids.iter().map(|i| format!("waldiez:{i}")).collect(),
+        ))
+    };
+    news.send(list(&["a", "b"])).unwrap();
+    harness.run();
+    harness.get_by_label("waldiez:a tile");
+    harness.get_by_label("waldiez:b tile");
+    harness.get_by_label("Following waldiez:*: 2 listed");
+    // Listed again with a new one: only the new one is added.
+    news.send(list(&["a", "b", "c"])).unwrap();
+    harness.run();
+    assert_eq!(harness.state().len(), 3);
+    // A task removed stays removed while the list names it.
+    let b = (0..3)
+        .find(|&i| harness.state().task(i).unwrap().title() == "waldiez:b")
+        .unwrap();
+    harness.state_mut().remove(b);
+    news.send(list(&["a", "b", "c"])).unwrap();
+    harness.run();
+    assert!(harness.query_by_label("waldiez:b tile").is_none());
+    // A reading that fails says so; the tasks stay.
+    news.send(Some(ListNews::Failed(
+        "the runner refused the credentials (401)".into(),
+    )))
+    .unwrap();
+    harness.run();
+    harness.get_by_label("the runner refused the credentials (401)");
+    assert_eq!(harness.state().len(), 2);
+
+    // The list is kept, the tasks it found are not; following it twice is refused.
+    let kept = Workspace::load(&path).unwrap();
+    assert_eq!(kept.follow, ["waldiez:*"]);
+    assert!(kept.tasks.is_empty(), "{kept:?}");
+    assert!(harness.state_mut().add("waldiez:*").is_err());
+    // Stop following: the list goes, its tasks stay.
+    harness.get_by_label("Stop following").click();
+    harness.run();
+    assert!(harness.state().follows().is_empty());
+    assert_eq!(harness.state().len(), 2);
+    assert!(Workspace::load(&path).unwrap().follow.is_empty());
+    // Typed in the Add box, it is followed again.
+    harness.state_mut().add("waldiez:*").unwrap();
+    assert_eq!(feeds.borrow().len(), 1);
+    assert_eq!(harness.state().follows().len(), 1);
+    harness.state().stop();
 }

@@ -58,15 +58,20 @@ pub fn settings(
     profile: Option<&str>,
     flags: Settings,
 ) -> anyhow::Result<Settings> {
-    let path = match config {
-        Some(p) => p.to_path_buf(),
-        None => config::default_path().context("cannot find the config directory")?,
-    };
-    let file = config::load(&path)?;
+    let file = config_file(config)?;
     Ok(config::resolve(
         &file,
         |k| std::env::var(k).ok(),
         profile,
         flags,
     )?)
+}
+
+/// The config file at `config`, else at its default place (none there reads as empty).
+pub fn config_file(config: Option<&Path>) -> anyhow::Result<config::ConfigFile> {
+    let path = match config {
+        Some(p) => p.to_path_buf(),
+        None => config::default_path().context("cannot find the config directory")?,
+    };
+    Ok(config::load(&path)?)
 }

@@ -6,33 +6,54 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::view::{Prepared, finish_recording};
+use crate::core::listing;
 use crate::core::record::writer::Writer;
 use crate::core::session::SessionConfig;
 use crate::core::source::SourceSpec;
 use crate::core::workspace::{Workspace, WorkspaceTask};
 use crate::ui::{self, ConsoleStart, ConsoleTask};
 
-/// Opens the console on `sources` (the workspace kept at `path` when there are none) and
-/// blocks until the window closes. Changes are kept at `path`; with none, nothing is.
+/// Opens the console on `sources` (the workspace kept at `path` when there are none),
+/// with the config's `[[watch]]` list (`also`) added, and blocks until the window closes.
+/// Changes are kept at `path`; with none, nothing is.
 pub fn run(
     rt: &tokio::runtime::Runtime,
     sources: Vec<String>,
+    also: Vec<String>,
     config: SessionConfig,
     path: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let kept = match (&path, sources.is_empty()) {
+    let mut kept = match (&path, sources.is_empty()) {
         (Some(path), true) => Workspace::load(path)?,
-        _ => Workspace {
-            tasks: sources
-                .iter()
-                .map(|s| WorkspaceTask {
-                    source: s.clone(),
-                    pinned: false,
-                })
-                .collect(),
-            focused: None,
-        },
+        _ => {
+            let (follow, tasks): (Vec<String>, Vec<String>) =
+                sources.into_iter().partition(|s| listing::is_listing(s));
+            Workspace {
+                tasks: tasks
+                    .into_iter()
+                    .map(|source| WorkspaceTask {
+                        source,
+                        pinned: false,
+                    })
+                    .collect(),
+                focused: None,
+                follow,
+            }
+        }
     };
+    for source in also {
+        if listing::is_listing(&source) {
+            if !kept.follow.contains(&source) {
+                kept.follow.push(source);
+            }
+        } else if !kept.tasks.iter().any(|t| t.source == source) {
+            kept.tasks.push(WorkspaceTask {
+                source,
+                pinned: false,
+            });
+        }
+    }
+    let settings = config.settings.clone();
     let writers: Arc<Mutex<Vec<Writer>>> = Arc::default();
     let prepare = {
         let writers = writers.clone();
@@ -55,11 +76,25 @@ pub fn run(
     let shown = ui::run_console(
         rt.handle().clone(),
         Box::new(move |waker| {
+            let lists = handle.clone();
             let spawn = move |task: Prepared, waker: &crate::core::event::Waker| ConsoleTask {
                 title: task.title.clone(),
                 sessions: task.spawn(&handle, waker.clone()),
             };
             let tasks = tasks.into_iter().map(|t| spawn(t, &waker)).collect();
+            let follow = {
+                let waker = waker.clone();
+                move |text: &str| listing::follow(&lists, text, &settings, waker.clone())
+            };
+            let follows = kept
+                .follow
+                .iter()
+                .filter_map(|text| {
+                    follow(text)
+                        .map_err(|e| tracing::warn!("cannot follow {text}: {e}"))
+                        .ok()
+                })
+                .collect();
             let maker: ui::SessionsMaker = Box::new(move |text| {
                 let task = prepare(text).map_err(|e| format!("{e:#}"))?;
                 Ok(spawn(task, &waker))
@@ -68,6 +103,8 @@ pub fn run(
                 tasks,
                 maker: Some(maker),
                 workspace: path.map(|p| (p, kept)),
+                follows,
+                follower: Some(Box::new(follow)),
             }
         }),
     );
@@ -84,8 +121,14 @@ pub fn run(
 #[cfg(feature = "sim")]
 pub fn demo(rt: &tokio::runtime::Runtime, tasks: usize, seed: u64) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    let (width, height) = crate::sim::fleet::DESKTOP;
+    let config = crate::sim::SimConfig {
+        width,
+        height,
+        ..crate::sim::SimConfig::default()
+    };
     let sim = rt
-        .block_on(super::serve::start(crate::sim::SimConfig::default()))
+        .block_on(super::serve::start(config))
         .context("cannot start the built-in simulator")?;
     let fleet = {
         let _entered = rt.enter();
@@ -96,7 +139,7 @@ pub fn demo(rt: &tokio::runtime::Runtime, tasks: usize, seed: u64) -> anyhow::Re
         ..SessionConfig::default()
     };
     let sources = fleet.iter().map(|t| t.source()).collect();
-    let shown = run(rt, sources, config, None);
+    let shown = run(rt, sources, Vec::new(), config, None);
     rt.block_on(sim.shutdown());
     shown
 }

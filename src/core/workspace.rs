@@ -23,6 +23,9 @@ pub struct Workspace {
     /// The task shown full-size, by its place in `tasks`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub focused: Option<usize>,
+    /// The task lists followed (`waldiez:*`): the tasks they find are not kept one by one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow: Vec<String>,
 }
 
 /// One kept task.
@@ -147,6 +150,7 @@ mod tests {
                 task("chaser:human", true),
             ],
             focused: Some(2),
+            follow: vec!["waldiez:*".into()],
         };
         workspace.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -157,6 +161,7 @@ mod tests {
             Workspace {
                 tasks: vec![task("optexity:demo", false), task("chaser:human", true)],
                 focused: Some(1),
+                follow: vec!["waldiez:*".into()],
             }
         );
     }

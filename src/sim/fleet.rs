@@ -6,7 +6,7 @@
 //! record and log for as long as the simulator runs. The same seed gives the same fleet.
 //!
 //! [`plan`] only decides; [`SimHandle::start_fleet`](super::SimHandle::start_fleet) adds
-//! the tasks and [`end_sessions`] ends the Chaser sessions when their time comes.
+//! the tasks and `end_sessions` ends the Chaser sessions when their time comes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +23,11 @@ use crate::core::source::preview::{CLOSE_ENDED, CLOSE_SESSION_DELETED};
 
 /// The most tasks a fleet has: more would only measure the machine.
 pub const MAX_FLEET: usize = 256;
+
+/// A fleet's desktops, smaller than one demo task's 1920×1080: the simulator encodes every
+/// workstation's HLS itself, and sixteen 1080p encoders would take the machine the
+/// console is measured on.
+pub const DESKTOP: (u32, u32) = (1280, 720);
 
 /// One task of a fleet and the life it leads.
 #[derive(Clone, Debug, PartialEq)]

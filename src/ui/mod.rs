@@ -178,6 +178,9 @@ pub struct ConsoleStart {
     pub maker: Option<SessionsMaker>,
     /// Where the workspace is kept, and what `tasks` are in it.
     pub workspace: Option<(std::path::PathBuf, crate::core::workspace::Workspace)>,
+    /// The task lists followed from the start, and what starts following another.
+    pub follows: Vec<crate::core::listing::Listing>,
+    pub follower: Option<console::FollowMaker>,
 }
 
 /// Opens the console on what `start` returns (called once with the window's [`Waker`])
@@ -220,6 +223,10 @@ pub fn run_console(
             }
             if let Some(mut maker) = started.maker {
                 app = app.with_maker(Box::new(move |source| maker(source).map(&build)));
+            }
+            app = app.with_follows(started.follows);
+            if let Some(follower) = started.follower {
+                app = app.with_follower(follower);
             }
             Ok(Box::new(app))
         }),

@@ -26,6 +26,12 @@
 //! recordings_dir = "/data/lookout"   # default: ~/.local/share/lookout/recordings
 //! recordings_max_gib = 20            # retention: total size (0: no limit)
 //! recordings_max_days = 30           # retention: age (0: no limit)
+//!
+//! # What `lookout` (the console) always watches, besides its workspace:
+//! [[watch]]
+//! source = "optexity:42"
+//! [[watch]]
+//! source = "waldiez:*"   # every task of the runner that is not over
 //! ```
 //!
 //! The file lives in the platform config directory (`~/.config/lookout/config.toml` on Linux).
@@ -67,6 +73,9 @@ pub enum ConfigError {
 pub struct ConfigFile {
     pub default_profile: Option<String>,
     pub profiles: BTreeMap<String, Settings>,
+    /// The `[[watch]]` list: what the console always watches (sources as `lookout view`
+    /// takes them, or `waldiez:*`), in the file's order.
+    pub watch: Vec<String>,
 }
 
 /// The file as serde reads it: a profile's keys that no setting takes are collected, so
@@ -78,6 +87,15 @@ struct RawFile {
     default_profile: Option<String>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
+    #[serde(default)]
+    watch: Vec<RawWatch>,
+}
+
+/// One `[[watch]]` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWatch {
+    source: String,
 }
 
 /// One profile: each group takes its keys; what is left over is unknown. (Flattening
@@ -170,9 +188,20 @@ pub fn parse(text: &str) -> Result<ConfigFile, String> {
         }
         profiles.insert(name, profile.settings());
     }
+    let mut watch = Vec::with_capacity(raw.watch.len());
+    for (i, entry) in raw.watch.into_iter().enumerate() {
+        let source = entry.source.trim();
+        if source.is_empty() {
+            return Err(format!("[[watch]] entry {} has an empty source", i + 1));
+        }
+        if !watch.iter().any(|s| s == source) {
+            watch.push(source.to_string());
+        }
+    }
     Ok(ConfigFile {
         default_profile: raw.default_profile,
         profiles,
+        watch,
     })
 }
 
@@ -256,6 +285,22 @@ lossless = true
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn the_watch_list_keeps_its_order_once_and_refuses_what_it_cannot_take() {
+        let file = parse(
+            "[[watch]]\nsource = \"optexity:42\"\n[[watch]]\nsource = \" waldiez:* \"\n\
+             [[watch]]\nsource = \"optexity:42\"\n[profiles.a]\n",
+        )
+        .unwrap();
+        assert_eq!(file.watch, ["optexity:42", "waldiez:*"]);
+        assert!(file.profiles.contains_key("a"));
+        assert_eq!(parse("").unwrap().watch, Vec::<String>::new());
+        let empty = parse("[[watch]]\nsource = \"  \"\n").unwrap_err();
+        assert!(empty.contains("[[watch]] entry 1"), "{empty}");
+        let unknown = parse("[[watch]]\nsource = \"a:b\"\npinned = true\n").unwrap_err();
+        assert!(unknown.contains("pinned"), "{unknown}");
     }
 
     #[test]

@@ -160,6 +160,25 @@ pub struct TaskInfo {
     pub results: Option<serde_json::Value>,
 }
 
+/// A task in the runner's list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedTask {
+    pub id: String,
+    pub status: TaskStatus,
+}
+
+/// The most tasks [`WaldiezClient::unfinished_tasks`] returns.
+pub const MAX_LISTED: usize = 500;
+/// Tasks asked for per page (the most the runner gives).
+const LIST_PAGE_SIZE: u32 = 100;
+/// Pages read per status at most.
+const MAX_LIST_PAGES: u32 = 5;
+/// Largest page of the task list: a hundred task records (results are `null` until a task
+/// is over).
+const MAX_LIST_BODY_BYTES: usize = 4 << 20;
+/// The longest task id taken from the list (the runner's are UUIDs).
+const MAX_LISTED_ID: usize = 128;
+
 /// The log WebSocket of one task, with the token placed as configured.
 #[derive(Clone)]
 pub struct WsTarget {
@@ -354,6 +373,45 @@ impl WaldiezClient {
         }
     }
 
+    /// The tasks that are not over (pending, running or waiting for input), as the
+    /// runner lists them (`GET /api/v1/tasks?status=S&page=P&size=100`, one status at a
+    /// time, as its filter takes one), in the runner's order. At most [`MAX_LISTED`]; a
+    /// listed id that is not a plain word is left out.
+    pub async fn unfinished_tasks(&self) -> Result<Vec<ListedTask>, WaldiezError> {
+        let mut tasks: Vec<ListedTask> = Vec::new();
+        for status in [
+            TaskStatus::Pending,
+            TaskStatus::Running,
+            TaskStatus::WaitingForInput,
+        ] {
+            let mut page = 1;
+            loop {
+                let mut url = self.url(&["api", "v1", "tasks"])?;
+                url.query_pairs_mut()
+                    .append_pair("status", status.name())
+                    .append_pair("page", &page.to_string())
+                    .append_pair("size", &LIST_PAGE_SIZE.to_string());
+                let answer = self
+                    .authorised(MAX_LIST_BODY_BYTES, |http| Ok(http.get(url.clone())))
+                    .await?;
+                if answer.status != 200 {
+                    return Err(error_for(answer.status, &answer.body, "(the task list)"));
+                }
+                let (listed, pages) = parse_task_page(&answer.body)?;
+                for task in listed {
+                    if tasks.len() < MAX_LISTED && !tasks.iter().any(|t| t.id == task.id) {
+                        tasks.push(task);
+                    }
+                }
+                if page >= pages.min(MAX_LIST_PAGES) || tasks.len() >= MAX_LISTED {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        Ok(tasks)
+    }
+
     /// Answers a prompt over REST (the fallback when the socket is down).
     pub async fn send_input(
         &self,
@@ -502,6 +560,40 @@ fn as_text(v: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// One page of the runner's task list (fastapi-pagination's `Page`): its tasks and how
+/// many pages there are (`null` counts as this one).
+fn parse_task_page(body: &[u8]) -> Result<(Vec<ListedTask>, u32), WaldiezError> {
+    #[derive(Deserialize)]
+    struct Page {
+        items: Vec<serde_json::Value>,
+        #[serde(default)]
+        pages: Option<serde_json::Value>,
+    }
+    let page: Page = serde_json::from_slice(body)
+        .map_err(|e| WaldiezError::BadResponse(format!("task list: {e}")))?;
+    let pages = page
+        .pages
+        .as_ref()
+        .and_then(as_text)
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .unwrap_or(1);
+    let tasks = page
+        .items
+        .iter()
+        .filter_map(|item| {
+            let id = item.get("id").and_then(as_text)?;
+            let plain = !id.is_empty()
+                && id.len() <= MAX_LISTED_ID
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            let status = TaskStatus::from_name(&item.get("status").and_then(as_text)?);
+            plain.then_some(ListedTask { id, status })
+        })
+        .collect();
+    Ok((tasks, pages))
+}
+
 fn parse_task(body: &[u8]) -> Result<TaskInfo, WaldiezError> {
     let t: TaskBody = serde_json::from_slice(body)
         .map_err(|e| WaldiezError::BadResponse(format!("task answer: {e}")))?;
@@ -534,6 +626,38 @@ fn parse_task(body: &[u8]) -> Result<TaskInfo, WaldiezError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_task_list_page_gives_plain_ids_and_statuses() {
+        let body = br#"{"items":[
+            {"id":"a1b2","status":"RUNNING","results":null},
+            {"id":"x/../y","status":"RUNNING"},
+            {"id":7,"status":"PENDING"},
+            {"status":"RUNNING"},
+            {"id":"w","status":"WAITING_FOR_INPUT"}],"total":5,"page":1,"size":100,"pages":"3"}"#;
+        let (tasks, pages) = parse_task_page(body).unwrap();
+        assert_eq!(pages, 3);
+        let got: Vec<(&str, TaskStatus)> = tasks
+            .iter()
+            .map(|t| (t.id.as_str(), t.status.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a1b2", TaskStatus::Running),
+                ("7", TaskStatus::Pending),
+                ("w", TaskStatus::WaitingForInput)
+            ]
+        );
+        let (_, pages) = parse_task_page(br#"{"items":[],"pages":null}"#).unwrap();
+        assert_eq!(pages, 1);
+        assert!(parse_task_page(br#"{"detail":"no"}"#).is_err());
+        let long = format!(
+            r#"{{"items":[{{"id":"{}","status":"RUNNING"}}]}}"#,
+            "a".repeat(129)
+        );
+        assert!(parse_task_page(long.as_bytes()).unwrap().0.is_empty());
+    }
 
     #[test]
     fn task_record_reads_loose_types() {

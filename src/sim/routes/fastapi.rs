@@ -19,3 +19,13 @@ pub(crate) fn missing_field(location: &str, field: &str) -> Response {
     }]});
     (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
 }
+
+/// FastAPI's answer to a query parameter it cannot take.
+pub(crate) fn bad_query(field: &str, msg: &str) -> Response {
+    let body = json!({ "detail": [{
+        "type": "value_error",
+        "loc": ["query", field],
+        "msg": msg,
+    }]});
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}

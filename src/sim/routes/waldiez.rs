@@ -12,6 +12,10 @@
 //!   "Invalid credentials."}`; 404 `{"detail":"Task not found"}`. Optexity's status route
 //!   has the same path: a request with an `Authorization` header and no `x-api-key` is
 //!   Waldiez's ([`is_waldiez_request`]).
+//! - `GET /api/v1/tasks[/]?status=S&page=P&size=N`, Bearer → 200 fastapi-pagination's
+//!   `Page`: `{"items":[task…],"total","page","size","pages"}`, the client's tasks oldest
+//!   first, only those with status `S` when given (one status; page from 1, size 1–100,
+//!   default 50); 422 for a status, page or size it cannot take.
 //! - `POST /api/v1/tasks/{id}/input`, Bearer, JSON `{"request_id","data"}` (strings) →
 //!   204; 400 `{"detail":"Invalid input request"}` when the task does not wait for input or
 //!   waits on another request; 404 `{"detail":"Task {id} not found"}`; 422 malformed body.
@@ -34,10 +38,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::Value;
 
-use super::fastapi::{detail, missing_field};
+use super::fastapi::{bad_query, detail, missing_field};
 use super::state::AppState;
 use crate::core::provider::waldiez::AUDIENCE;
 use crate::sim::token::TokenRejection;
+use crate::sim::waldiez::plan::WaldiezStatus;
 use crate::sim::waldiez::socket::{SocketContext, TokenSource, serve_viewer, socket_token};
 
 /// Largest client message a task socket accepts (answers are short text).
@@ -51,6 +56,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/auth/token", post(token))
         .route("/auth/token/refresh", post(refresh))
+        .route("/api/v1/tasks", axum::routing::get(list_tasks))
+        .route("/api/v1/tasks/", axum::routing::get(list_tasks))
         .route("/api/v1/tasks/{id}/input", post(input))
         .route("/ws/{task_id}", axum::routing::get(task_socket))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -116,6 +123,36 @@ pub(crate) async fn get_task(s: &AppState, id: &str, headers: &HeaderMap) -> Res
         Some(task) => axum::Json(task).into_response(),
         None => detail(StatusCode::NOT_FOUND, "Task not found"),
     }
+}
+
+/// `GET /api/v1/tasks`: the client's tasks, a page at a time.
+async fn list_tasks(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let w = &s.waldiez;
+    if !w.authorised(&headers) {
+        return invalid_credentials();
+    }
+    let status = match query.get("status").map(String::as_str) {
+        None => None,
+        Some(name) => match WaldiezStatus::ALL.iter().find(|s| s.name() == name) {
+            Some(s) => Some(*s),
+            None => return bad_query("status", "Input should be a task status"),
+        },
+    };
+    let number = |name: &str, default: usize, max: usize| match query.get(name) {
+        None => Some(default),
+        Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)),
+    };
+    let Some(page) = number("page", 1, usize::MAX / 128) else {
+        return bad_query("page", "Input should be greater than or equal to 1");
+    };
+    let Some(size) = number("size", 50, 100) else {
+        return bad_query("size", "Input should be between 1 and 100");
+    };
+    axum::Json(w.tasks_page(status, page, size)).into_response()
 }
 
 /// `POST /api/v1/tasks/{id}/input`.

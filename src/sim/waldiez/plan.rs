@@ -23,6 +23,16 @@ pub enum WaldiezStatus {
 }
 
 impl WaldiezStatus {
+    /// Every status, in the runner's order.
+    pub const ALL: [WaldiezStatus; 6] = [
+        WaldiezStatus::Pending,
+        WaldiezStatus::Running,
+        WaldiezStatus::WaitingForInput,
+        WaldiezStatus::Completed,
+        WaldiezStatus::Failed,
+        WaldiezStatus::Cancelled,
+    ];
+
     /// `PENDING`, `RUNNING`, …
     pub fn name(self) -> &'static str {
         match self {
@@ -215,14 +225,7 @@ mod tests {
 
     #[test]
     fn statuses_use_the_runner_names() {
-        for s in [
-            WaldiezStatus::Pending,
-            WaldiezStatus::Running,
-            WaldiezStatus::WaitingForInput,
-            WaldiezStatus::Completed,
-            WaldiezStatus::Failed,
-            WaldiezStatus::Cancelled,
-        ] {
+        for s in WaldiezStatus::ALL {
             let v = serde_json::to_value(s).unwrap_or_default();
             assert_eq!(v, s.name());
         }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::plan::WaldiezStatus;
 use super::tasks::{JoinRefusal, Viewer, WaldiezTasks};
 use crate::core::provider::waldiez::AUDIENCE;
 use crate::sim::clock::rfc3339_ms;
@@ -120,6 +121,11 @@ impl Waldiez {
     /// The task as `GET /api/v1/tasks/{id}` shows it to this runner's client.
     pub fn task_json(&self, id: &str) -> Option<Value> {
         self.tasks.task_json(id, &self.client_id)
+    }
+
+    /// A page of this runner's client's tasks ([`WaldiezTasks::page_json`]).
+    pub fn tasks_page(&self, status: Option<WaldiezStatus>, page: usize, size: usize) -> Value {
+        self.tasks.page_json(&self.client_id, status, page, size)
     }
 
     /// A new viewer of task `id`, unless it is unknown, over or has all the viewers it takes.

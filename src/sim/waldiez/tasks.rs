@@ -346,6 +346,37 @@ impl WaldiezTasks {
         self.lock().get(id).map(|t| t.json(id, client_id))
     }
 
+    /// `GET /api/v1/tasks` as the runner answers it (fastapi-pagination's `Page`): the
+    /// tasks with `status` (all when `None`), oldest first, page `page` (from 1) of `size`.
+    pub fn page_json(
+        &self,
+        client_id: &str,
+        status: Option<WaldiezStatus>,
+        page: usize,
+        size: usize,
+    ) -> Value {
+        let tasks = self.lock();
+        let mut chosen: Vec<(&String, &TaskState)> = tasks
+            .iter()
+            .filter(|(_, t)| status.is_none_or(|s| t.status == s))
+            .collect();
+        chosen.sort_by_key(|(id, t)| (t.created_ms, id.as_str()));
+        let total = chosen.len();
+        let items: Vec<Value> = chosen
+            .iter()
+            .skip(page.saturating_sub(1).saturating_mul(size))
+            .take(size)
+            .map(|(id, t)| t.json(id, client_id))
+            .collect();
+        json!({
+            "items": items,
+            "total": total,
+            "page": page,
+            "size": size,
+            "pages": total.div_ceil(size.max(1)),
+        })
+    }
+
     /// Sets a task's status from now on and stops its script (adding an empty task if it
     /// is unknown); a pending prompt is dropped.
     pub fn set_status(&self, id: &str, status: WaldiezStatus) {

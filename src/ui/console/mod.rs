@@ -4,8 +4,9 @@
 //! wall. Arrow keys move between tiles; Ctrl+J opens the task that has waited longest for
 //! an answer.
 //!
-//! The wall's top bar adds a task (anything `lookout view` takes); a tile's Remove stops
-//! watching it. The workspace (the tasks, their pins, the one opened) is kept
+//! The wall's top bar adds a task (anything `lookout view` takes, or `waldiez:*` to follow
+//! the runner's task list, [`FollowMaker`]); a tile's Remove stops watching it. The
+//! workspace (the tasks, their pins, the one opened, the lists followed) is kept
 //! ([`crate::core::workspace`]) as it changes. Only the task opened full-size is heard
 //! and runs at full rate: the others' sources are asked for a picture a few times a
 //! second (`FrameSlot::set_pace`): RFB asks for updates that often, a Chaser preview for
@@ -17,6 +18,7 @@
 //! sessions run whether or not it is drawn: a task off screen takes its sessions' news
 //! each frame ([`ViewerApp::step_aside`]).
 
+mod follow;
 pub mod stats;
 pub mod tile;
 
@@ -26,7 +28,10 @@ use egui::{Key, KeyboardShortcut, Modifiers, Panel, RichText, UserAttentionType,
 
 use super::app::{ViewerApp, notify, shown};
 use super::theme;
+use crate::core::listing::{self, Listing};
 use crate::core::workspace::{Workspace, WorkspaceTask};
+use follow::Follow;
+pub use follow::{FollowMaker, MAX_FOUND};
 use tile::{GAP, Thumbnail, TileAction, TileView};
 
 /// Opens the task that has waited longest for an answer.
@@ -40,8 +45,13 @@ pub type TaskMaker = Box<dyn FnMut(&str) -> Result<ViewerApp, String>>;
 /// One task of the console.
 struct Task {
     app: ViewerApp,
-    /// What was typed to watch it, when it is kept in the workspace.
+    /// What was typed to watch it (or what a followed list found), when it can be kept.
     source: Option<String>,
+    /// A followed list found it: the list is kept in the workspace, not the task.
+    found: bool,
+    /// Its tile was on screen when the wall was last drawn (a tile scrolled away is
+    /// paced at [`tile::OFF_SCREEN_EVERY`]).
+    on_screen: bool,
     thumbnail: Thumbnail,
     pinned: bool,
     /// The prompt it waits on, and since when the console has seen it wait.
@@ -76,6 +86,9 @@ pub struct ConsoleApp {
     add_error: Option<String>,
     /// Frame and badge times for the benchmark (`LOOKOUT_STATS=1`).
     stats: Option<stats::Stats>,
+    /// The task lists followed, and what starts following one.
+    follows: Vec<Follow>,
+    follower: Option<FollowMaker>,
 }
 
 impl ConsoleApp {
@@ -87,6 +100,8 @@ impl ConsoleApp {
             .map(|app| Task {
                 app: app.embedded(),
                 source: None,
+                found: false,
+                on_screen: true,
                 thumbnail: Thumbnail::default(),
                 pinned: false,
                 waiting: None,
@@ -110,6 +125,8 @@ impl ConsoleApp {
             adding: String::new(),
             add_error: None,
             stats: stats::Stats::from_env(),
+            follows: Vec::new(),
+            follower: None,
         }
     }
 
@@ -128,6 +145,69 @@ impl ConsoleApp {
         self
     }
 
+    /// Follows `listings` from the start (the workspace's and the config's).
+    pub fn with_follows(mut self, listings: Vec<Listing>) -> Self {
+        self.follows.extend(listings.into_iter().map(Follow::new));
+        self
+    }
+
+    /// Lets the operator follow task lists (`waldiez:*`), started by `follower`.
+    pub fn with_follower(mut self, follower: FollowMaker) -> Self {
+        self.follower = Some(follower);
+        self
+    }
+
+    /// The task lists followed (what was typed), and why the last reading of each failed.
+    pub fn follows(&self) -> Vec<(String, Option<String>)> {
+        self.follows
+            .iter()
+            .map(|f| (f.listing.label.clone(), f.problem.clone()))
+            .collect()
+    }
+
+    /// Stops following the list at `index` (the tasks it found stay on the wall).
+    pub fn unfollow(&mut self, index: usize) {
+        if index < self.follows.len() {
+            self.follows.remove(index);
+            self.keep();
+        }
+    }
+
+    /// Adds what the followed lists found since the last frame.
+    fn take_found(&mut self) {
+        let mut found = Vec::new();
+        for f in &mut self.follows {
+            found.extend(f.found());
+        }
+        for source in found {
+            let known = self
+                .tasks
+                .iter()
+                .any(|t| t.source.as_deref() == Some(source.as_str()));
+            if known {
+                continue;
+            }
+            let Some(maker) = &mut self.maker else {
+                return;
+            };
+            match maker(&source) {
+                Ok(app) => {
+                    app.set_pace(Some(tile::THUMBNAIL_EVERY), None);
+                    self.tasks.push(Task {
+                        app: app.embedded(),
+                        source: Some(source),
+                        found: true,
+                        on_screen: true,
+                        thumbnail: Thumbnail::default(),
+                        pinned: false,
+                        waiting: None,
+                    });
+                }
+                Err(e) => tracing::warn!("cannot watch {source}, which a task list names: {e}"),
+            }
+        }
+    }
+
     /// Lets the operator add tasks, made by `maker`.
     pub fn with_maker(mut self, maker: TaskMaker) -> Self {
         self.maker = Some(maker);
@@ -136,7 +216,11 @@ impl ConsoleApp {
 
     /// What the workspace holds now.
     pub fn workspace(&self) -> Workspace {
-        let kept: Vec<&Task> = self.tasks.iter().filter(|t| t.source.is_some()).collect();
+        let kept: Vec<&Task> = self
+            .tasks
+            .iter()
+            .filter(|t| t.source.is_some() && !t.found)
+            .collect();
         Workspace {
             tasks: kept
                 .iter()
@@ -149,6 +233,11 @@ impl ConsoleApp {
                 let task = self.tasks.get(f)?;
                 kept.iter().position(|k| std::ptr::eq(*k, task))
             }),
+            follow: self
+                .follows
+                .iter()
+                .map(|f| f.listing.label.clone())
+                .collect(),
         }
     }
 
@@ -169,6 +258,9 @@ impl ConsoleApp {
                 "Name a task: optexity:ID, chaser:ID, waldiez:ID, agentstation:ID or a URL".into(),
             );
         }
+        if listing::is_listing(source) {
+            return self.follow(source);
+        }
         let Some(maker) = &mut self.maker else {
             return Err("this console cannot add tasks".into());
         };
@@ -183,11 +275,27 @@ impl ConsoleApp {
         self.tasks.push(Task {
             app: app.embedded(),
             source: kept.then(|| source.to_string()),
+            found: false,
+            on_screen: true,
             thumbnail: Thumbnail::default(),
             pinned: false,
             waiting: None,
         });
         self.selected = self.tasks.len() - 1;
+        self.keep();
+        Ok(())
+    }
+
+    /// Follows the task list `text` names (`waldiez:*`).
+    fn follow(&mut self, text: &str) -> Result<(), String> {
+        if self.follows.iter().any(|f| f.listing.label == text) {
+            return Err(format!("{text} is followed already"));
+        }
+        let Some(follower) = &mut self.follower else {
+            return Err("this console cannot follow task lists".into());
+        };
+        let listing = follower(text)?;
+        self.follows.push(Follow::new(listing));
         self.keep();
         Ok(())
     }
@@ -284,7 +392,7 @@ impl ConsoleApp {
             t.app.set_heard(shown);
             match shown {
                 true => t.app.set_pace(None, self.wake_now.clone()),
-                false => t.app.set_pace(Some(tile::THUMBNAIL_EVERY), None),
+                false => t.app.set_pace(Some(tile::pace(t.on_screen)), None),
             }
         }
     }
@@ -387,6 +495,7 @@ impl ConsoleApp {
             }));
             self.show_only(self.focused);
         }
+        self.take_found();
         self.watch_prompts(&ctx);
         if ctx.input_mut(|i| i.consume_shortcut(&NEXT_WAITING_SHORTCUT))
             && let Some(i) = self.longest_waiting()
@@ -503,7 +612,13 @@ impl ConsoleApp {
                                     row as f32 * (size.y + GAP),
                                 );
                             let rect = egui::Rect::from_min_size(min, size);
-                            if !ui.is_rect_visible(rect) {
+                            let visible = ui.is_rect_visible(rect);
+                            let t = &mut self.tasks[i];
+                            if visible != t.on_screen {
+                                t.on_screen = visible;
+                                t.app.set_pace(Some(tile::pace(visible)), None);
+                            }
+                            if !visible {
                                 continue;
                             }
                             let selected = self.selected == i;
@@ -544,7 +659,7 @@ impl ConsoleApp {
 
     /// The wall's top bar: the Add box, and why the last task could not be added.
     fn add_bar_ui(&mut self, ui: &mut egui::Ui) {
-        if self.maker.is_none() {
+        if self.maker.is_none() && self.follows.is_empty() {
             return;
         }
         Panel::top("lookout_console_add")
@@ -553,7 +668,7 @@ impl ConsoleApp {
                 ui.horizontal(|ui| {
                     let field = ui.add(
                         egui::TextEdit::singleline(&mut self.adding)
-                            .hint_text("Add a task: optexity:ID, chaser:ID, waldiez:ID, agentstation:ID or a URL")
+                            .hint_text("Add a task: optexity:ID, chaser:ID, waldiez:ID (waldiez:* every one), agentstation:ID or a URL")
                             .desired_width(460.0),
                     );
                     let entered =
@@ -570,6 +685,25 @@ impl ConsoleApp {
                     }
                     if let Some(e) = &self.add_error {
                         ui.label(RichText::new(shown(e)).color(theme::ERROR));
+                    }
+                    let mut unfollow = None;
+                    for (i, f) in self.follows.iter().enumerate() {
+                        ui.separator();
+                        let text = format!("Following {}: {} listed", f.listing.label, f.listed);
+                        ui.label(RichText::new(text).color(theme::TEXT_WEAK));
+                        if let Some(problem) = &f.problem {
+                            ui.label(RichText::new(shown(problem)).color(theme::ERROR));
+                        }
+                        if ui
+                            .small_button("Stop following")
+                            .on_hover_text("The tasks it found stay on the wall")
+                            .clicked()
+                        {
+                            unfollow = Some(i);
+                        }
+                    }
+                    if let Some(i) = unfollow {
+                        self.unfollow(i);
                     }
                 });
             });

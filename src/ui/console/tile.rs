@@ -18,6 +18,19 @@ use crate::core::frame::FrameSlot;
 
 /// How often a tile's picture is made again, at most: tiles are glances, not views.
 pub const THUMBNAIL_EVERY: Duration = Duration::from_millis(250);
+/// How often a task whose tile is scrolled off the wall is asked for a picture: its
+/// tile shows a fresh one within this long of coming back.
+pub const OFF_SCREEN_EVERY: Duration = Duration::from_secs(2);
+
+/// The pace of a task on the wall, its tile on screen or not.
+pub fn pace(on_screen: bool) -> Duration {
+    if on_screen {
+        THUMBNAIL_EVERY
+    } else {
+        OFF_SCREEN_EVERY
+    }
+}
+
 /// The largest thumbnail made, in pixels (a lone tile in a large window).
 const MAX_THUMBNAIL: [u32; 2] = [1920, 1080];
 /// The height of a tile's name row and of its last-line row.

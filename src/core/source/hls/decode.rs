@@ -172,6 +172,7 @@ pub fn spawn(
     let spawned = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
+            crate::core::priority::below_the_window();
             // The clock is shared with the other playlist's decoder: only the player
             // closes it.
             let _ = tx.send(run(parts));

@@ -92,6 +92,7 @@ pub(super) fn spawn(
     let spawned = std::thread::Builder::new()
         .name("preview-decode".into())
         .spawn(move || {
+            crate::core::priority::below_the_window();
             let mut decoder = FrameDecoder::default();
             while let Some(Handed { frame, raw }) = thread_slot.take() {
                 let seq = frame.seq;

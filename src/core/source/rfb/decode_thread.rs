@@ -44,6 +44,7 @@ pub(super) fn spawn(parts: DecoderParts) -> oneshot::Receiver<Result<(), RfbErro
     let spawned = std::thread::Builder::new()
         .name("rfb-decode".into())
         .spawn(move || {
+            crate::core::priority::below_the_window();
             let _ = done_tx.send(decode(parts));
         });
     if let Err(e) = spawned {
