@@ -483,6 +483,7 @@ fn a_followed_list_adds_each_task_once_and_is_kept_without_them() {
         .with_maker(maker(std::rc::Rc::clone(&made)))
         .with_follows(vec![listing])
         .with_follower(follower);
+    assert_eq!(Workspace::load(&path).unwrap().follow, ["waldiez:*"]);
     let mut harness = Harness::builder()
         .with_size(vec2(1280.0, 800.0))
         .with_context_setup(theme::apply)

@@ -58,6 +58,22 @@ struct Task {
     waiting: Option<(String, Instant)>,
 }
 
+impl Task {
+    /// `app` as a tile of the wall, paced as one.
+    fn on_wall(app: ViewerApp, source: Option<String>, found: bool) -> Task {
+        app.set_pace(Some(tile::THUMBNAIL_EVERY), None);
+        Task {
+            app: app.embedded(),
+            source,
+            found,
+            on_screen: true,
+            thumbnail: Thumbnail::default(),
+            pinned: false,
+            waiting: None,
+        }
+    }
+}
+
 /// The console's window.
 pub struct ConsoleApp {
     tasks: Vec<Task>,
@@ -97,19 +113,8 @@ impl ConsoleApp {
     pub fn new(tasks: Vec<ViewerApp>, rt: Option<tokio::runtime::Handle>) -> Self {
         let tasks: Vec<Task> = tasks
             .into_iter()
-            .map(|app| Task {
-                app: app.embedded(),
-                source: None,
-                found: false,
-                on_screen: true,
-                thumbnail: Thumbnail::default(),
-                pinned: false,
-                waiting: None,
-            })
+            .map(|app| Task::on_wall(app, None, false))
             .collect();
-        for t in &tasks {
-            t.app.set_pace(Some(tile::THUMBNAIL_EVERY), None);
-        }
         ConsoleApp {
             tasks,
             focused: None,
@@ -148,6 +153,7 @@ impl ConsoleApp {
     /// Follows `listings` from the start (the workspace's and the config's).
     pub fn with_follows(mut self, listings: Vec<Listing>) -> Self {
         self.follows.extend(listings.into_iter().map(Follow::new));
+        self.keep();
         self
     }
 
@@ -191,18 +197,7 @@ impl ConsoleApp {
                 return;
             };
             match maker(&source) {
-                Ok(app) => {
-                    app.set_pace(Some(tile::THUMBNAIL_EVERY), None);
-                    self.tasks.push(Task {
-                        app: app.embedded(),
-                        source: Some(source),
-                        found: true,
-                        on_screen: true,
-                        thumbnail: Thumbnail::default(),
-                        pinned: false,
-                        waiting: None,
-                    });
-                }
+                Ok(app) => self.tasks.push(Task::on_wall(app, Some(source), true)),
                 Err(e) => tracing::warn!("cannot watch {source}, which a task list names: {e}"),
             }
         }
@@ -265,22 +260,14 @@ impl ConsoleApp {
             return Err("this console cannot add tasks".into());
         };
         let app = maker(source)?;
-        app.set_pace(Some(tile::THUMBNAIL_EVERY), None);
         let kept = crate::core::workspace::keepable(source);
         if !kept {
             tracing::info!(
                 "a task whose source holds a secret is watched but not kept in the workspace"
             );
         }
-        self.tasks.push(Task {
-            app: app.embedded(),
-            source: kept.then(|| source.to_string()),
-            found: false,
-            on_screen: true,
-            thumbnail: Thumbnail::default(),
-            pinned: false,
-            waiting: None,
-        });
+        let source = kept.then(|| source.to_string());
+        self.tasks.push(Task::on_wall(app, source, false));
         self.selected = self.tasks.len() - 1;
         self.keep();
         Ok(())
