@@ -277,6 +277,17 @@ async fn follow_pace(c: &mut Connection, out: &Outlet) -> Option<ConnEnd> {
     }
 }
 
+/// What a close code means (`text`), with the server's reason after it unless the reason
+/// only repeats it ("The session ended", not "The session ended: session ended").
+fn close_text(text: &str, reason: &str) -> String {
+    let said = reason.trim().trim_end_matches('.').to_lowercase();
+    if said.is_empty() || text.to_lowercase().contains(&said) {
+        text.to_string()
+    } else {
+        format!("{text}: {reason}")
+    }
+}
+
 /// How a socket's message is to be handled.
 enum Incoming {
     /// A frame, and its message to record once shown.
@@ -482,10 +493,7 @@ impl PreviewDriver {
         chaser: bool,
         out: &Outlet,
     ) -> ConnEnd {
-        let why = |text: &str| match reason.is_empty() {
-            true => text.to_string(),
-            false => format!("{text}: {reason}"),
-        };
+        let why = |text: &str| close_text(text, &reason);
         match code {
             Some(CLOSE_ENDED) => ConnEnd::Over(Stop::Ended(why("The session ended"))),
             Some(CLOSE_SESSION_DELETED) => {
@@ -617,5 +625,27 @@ async fn next_pending(pending: &mut Option<WsStream>) -> WsMessage {
     match pending {
         Some(ws) => ws.next().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close_text;
+
+    #[test]
+    fn a_close_reason_is_added_unless_it_repeats_the_code() {
+        assert_eq!(
+            close_text("The session ended", "session ended"),
+            "The session ended"
+        );
+        assert_eq!(close_text("The session ended", " "), "The session ended");
+        assert_eq!(
+            close_text("The session ended", "Session ended."),
+            "The session ended"
+        );
+        assert_eq!(
+            close_text("The session ended", "the agent finished its run"),
+            "The session ended: the agent finished its run"
+        );
     }
 }
