@@ -14,7 +14,8 @@
 //! memory at the end and at its peak (VmRSS, VmHWM), its frame times (eframe's
 //! `cpu_usage`: update, tessellation and painting, from the `console-stats` lines that
 //! `LOOKOUT_STATS=1` makes it write; see `ui::console::stats`), and the serving
-//! simulator's CPU share for context. The simulator runs at nice 19: it stands for the
+//! simulator's CPU share for context. The frames that made thumbnails and the others get
+//! their own 95th percentile too ("thumb p95", "other p95"). The simulator runs at nice 19: it stands for the
 //! providers' machines, and its HLS encoders alone would otherwise take the console's turns
 //! on a 2-core machine (each workstation's x264 costs about a quarter of a core). Prompts the fleet's Waldiez tasks raise during the
 //! whole run are timed from the runner's timestamp to the frame that drew the badge.
@@ -78,6 +79,9 @@ struct Frames {
     p50_ms: f64,
     p95_ms: f64,
     max_ms: f64,
+    /// The 95th percentile of the frames that made thumbnails, and of the others.
+    thumbnail_p95_ms: f64,
+    other_p95_ms: f64,
     badges: u64,
     badge_max_ms: u64,
 }
@@ -117,7 +121,7 @@ fn run() -> Result<()> {
         bin.display()
     );
     println!(
-        "{:>5} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8}",
+        "{:>5} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
         "tasks",
         "CPU core",
         "RSS MiB",
@@ -126,13 +130,15 @@ fn run() -> Result<()> {
         "p50 ms",
         "p95 ms",
         "max ms",
-        "sim CPU"
+        "sim CPU",
+        "thumb p95",
+        "other p95"
     );
     let mut rows = Vec::new();
     for tasks in sizes {
         let row = measure(&bin, &screen, dir, tasks, (warmup, span), ticks_per_s)?;
         println!(
-            "{:>5} {:>9.2} {:>9.0} {:>9.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            "{:>5} {:>9.2} {:>9.0} {:>9.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>9.2}",
             row.tasks,
             row.cpu,
             row.rss_mib,
@@ -141,7 +147,9 @@ fn run() -> Result<()> {
             row.frames.p50_ms,
             row.frames.p95_ms,
             row.frames.max_ms,
-            row.sim_cpu
+            row.sim_cpu,
+            row.frames.thumbnail_p95_ms,
+            row.frames.other_p95_ms
         );
         rows.push(row);
     }
@@ -166,6 +174,10 @@ fn verdicts(rows: &[Row]) {
             r.frames.p95_ms,
             r.frames.max_ms,
             yes_no(r.frames.p95_ms <= 16.0)
+        );
+        println!(
+            "         frames that made thumbnails: {:.2} ms at the 95th percentile; the others: {:.2} ms",
+            r.frames.thumbnail_p95_ms, r.frames.other_p95_ms
         );
     }
     let badges: u64 = rows.iter().map(|r| r.frames.badges).sum();
@@ -323,6 +335,10 @@ fn frames(measured: &[String], all: &[String]) -> Frames {
         p50.push(field(line, "frame_ms_p50"));
         f.p95_ms = f.p95_ms.max(field(line, "frame_ms_p95"));
         f.max_ms = f.max_ms.max(field(line, "frame_ms_max"));
+        f.thumbnail_p95_ms = f
+            .thumbnail_p95_ms
+            .max(field(line, "thumbnail_frame_ms_p95"));
+        f.other_p95_ms = f.other_p95_ms.max(field(line, "other_frame_ms_p95"));
     }
     p50.sort_by(f64::total_cmp);
     f.p50_ms = p50.get(p50.len() / 2).copied().unwrap_or(0.0);

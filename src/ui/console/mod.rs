@@ -100,8 +100,10 @@ pub struct ConsoleApp {
     /// What is typed in the Add box, and why the last one could not be added.
     adding: String,
     add_error: Option<String>,
-    /// Frame and badge times for the benchmark (`LOOKOUT_STATS=1`).
+    /// Frame and badge times for the benchmark (`LOOKOUT_STATS=1`), and how many
+    /// thumbnails the last frame made.
     stats: Option<stats::Stats>,
+    thumbnails_made: u64,
     /// The task lists followed, and what starts following one.
     follows: Vec<Follow>,
     follower: Option<FollowMaker>,
@@ -130,6 +132,7 @@ impl ConsoleApp {
             adding: String::new(),
             add_error: None,
             stats: stats::Stats::from_env(),
+            thumbnails_made: 0,
             follows: Vec::new(),
             follower: None,
         }
@@ -715,9 +718,12 @@ fn bar_frame() -> egui::Frame {
 impl eframe::App for ConsoleApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         if let Some(stats) = &mut self.stats {
-            stats.frame(frame.info().cpu_usage);
+            stats.frame(frame.info().cpu_usage, self.thumbnails_made);
         }
+        let made = |c: &ConsoleApp| c.tasks.iter().map(|t| t.thumbnail.times_made).sum::<u64>();
+        let before = made(self);
         ConsoleApp::ui(self, ui);
+        self.thumbnails_made = made(self) - before;
     }
 
     fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {

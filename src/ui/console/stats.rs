@@ -3,7 +3,10 @@
 //!
 //! ```text
 //! console-stats frames=N frame_ms_p50=… frame_ms_p95=… frame_ms_max=… badges=K badge_ms_max=…
+//!   thumbnail_frames=T thumbnail_frame_ms_p95=… other_frame_ms_p95=…
 //! ```
+//!
+//! (one line). The last three split the frames that made thumbnails from the others.
 //!
 //! A frame's time is eframe's `cpu_usage`: the app's update, tessellation and painting,
 //! without waiting for the screen. A badge's time runs from the moment the task asked
@@ -19,6 +22,9 @@ pub const EVERY: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Stats {
     frame_ms: Vec<f32>,
+    /// The frames that made thumbnails, and the others.
+    thumbnail_ms: Vec<f32>,
+    other_ms: Vec<f32>,
     badge_ms: Vec<u64>,
     since: Instant,
 }
@@ -29,19 +35,27 @@ impl Stats {
         let on = std::env::var_os("LOOKOUT_STATS").is_some_and(|v| v != "0");
         on.then(|| Self {
             frame_ms: Vec::new(),
+            thumbnail_ms: Vec::new(),
+            other_ms: Vec::new(),
             badge_ms: Vec::new(),
             since: Instant::now(),
         })
     }
 
-    /// A frame took `cpu_s` seconds; writes the line when it is due.
-    pub fn frame(&mut self, cpu_s: Option<f32>) {
+    /// A frame took `cpu_s` seconds and made `thumbnails`; writes the line when it is due.
+    pub fn frame(&mut self, cpu_s: Option<f32>, thumbnails: u64) {
         if let Some(s) = cpu_s {
             self.frame_ms.push(s * 1000.0);
+            match thumbnails {
+                0 => self.other_ms.push(s * 1000.0),
+                _ => self.thumbnail_ms.push(s * 1000.0),
+            }
         }
         if self.since.elapsed() >= EVERY {
             eprintln!("{}", self.line());
             self.frame_ms.clear();
+            self.thumbnail_ms.clear();
+            self.other_ms.clear();
             self.badge_ms.clear();
             self.since = Instant::now();
         }
@@ -57,24 +71,34 @@ impl Stats {
     }
 
     fn line(&mut self) -> String {
-        self.frame_ms.sort_by(f32::total_cmp);
-        let at = |q: f32| -> f32 {
-            let n = self.frame_ms.len();
-            if n == 0 {
-                return 0.0;
-            }
-            let i = ((n as f32 * q) as usize).min(n - 1);
-            self.frame_ms[i]
-        };
+        for v in [
+            &mut self.frame_ms,
+            &mut self.thumbnail_ms,
+            &mut self.other_ms,
+        ] {
+            v.sort_by(f32::total_cmp);
+        }
         format!(
-            "console-stats frames={} frame_ms_p50={:.2} frame_ms_p95={:.2} frame_ms_max={:.2} badges={} badge_ms_max={}",
+            "console-stats frames={} frame_ms_p50={:.2} frame_ms_p95={:.2} frame_ms_max={:.2} badges={} badge_ms_max={} \
+             thumbnail_frames={} thumbnail_frame_ms_p95={:.2} other_frame_ms_p95={:.2}",
             self.frame_ms.len(),
-            at(0.5),
-            at(0.95),
+            quantile(&self.frame_ms, 0.5),
+            quantile(&self.frame_ms, 0.95),
             self.frame_ms.last().copied().unwrap_or(0.0),
             self.badge_ms.len(),
             self.badge_ms.iter().max().copied().unwrap_or(0),
+            self.thumbnail_ms.len(),
+            quantile(&self.thumbnail_ms, 0.95),
+            quantile(&self.other_ms, 0.95),
         )
+    }
+}
+
+/// The `q` quantile of `sorted` (0 when empty).
+fn quantile(sorted: &[f32], q: f32) -> f32 {
+    match sorted.len() {
+        0 => 0.0,
+        n => sorted[((n as f32 * q) as usize).min(n - 1)],
     }
 }
 
@@ -86,12 +110,15 @@ mod tests {
     fn a_line_counts_frames_and_badges_and_takes_the_quantiles() {
         let mut s = Stats {
             frame_ms: (1..=100).rev().map(|v| v as f32).collect(),
+            thumbnail_ms: vec![30.0, 10.0],
+            other_ms: vec![5.0],
             badge_ms: vec![120, 800, 40],
             since: Instant::now(),
         };
         assert_eq!(
             s.line(),
-            "console-stats frames=100 frame_ms_p50=51.00 frame_ms_p95=96.00 frame_ms_max=100.00 badges=3 badge_ms_max=800"
+            "console-stats frames=100 frame_ms_p50=51.00 frame_ms_p95=96.00 frame_ms_max=100.00 badges=3 badge_ms_max=800 \
+             thumbnail_frames=2 thumbnail_frame_ms_p95=30.00 other_frame_ms_p95=5.00"
         );
         let asked = SystemTime::now()
             .duration_since(UNIX_EPOCH)

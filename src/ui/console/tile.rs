@@ -66,6 +66,8 @@ pub struct Thumbnail {
     /// The size made last, in pixels.
     output: [u32; 2],
     packed: Vec<u8>,
+    /// How many times it was made.
+    pub times_made: u64,
 }
 
 impl Thumbnail {
@@ -102,6 +104,7 @@ impl Thumbnail {
         self.output = [image.width() as u32, image.height() as u32];
         self.seq = seq;
         self.made = Some(tick);
+        self.times_made += 1;
         match &mut self.texture {
             Some(t) => t.set(image, TextureOptions::LINEAR),
             None => {
