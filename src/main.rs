@@ -27,13 +27,12 @@ fn main() -> ExitCode {
 /// `lookout` alone: the console on the kept workspace.
 #[cfg(feature = "gui")]
 fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
-    let settings = commands::settings(None, None, Default::default())?;
+    let (settings, also) = commands::settings_and_watch(None, None, Default::default())?;
     let config = lookout::core::session::SessionConfig {
         settings,
         ..Default::default()
     };
     let kept = lookout::core::workspace::default_path();
-    let also = commands::config_file(None)?.watch;
     commands::watch::run(rt, Vec::new(), also, config, kept).map(|()| 0)
 }
 
@@ -212,7 +211,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         #[cfg(feature = "gui")]
         Command::Watch(args) => {
-            let settings = commands::settings(
+            let (settings, also) = commands::settings_and_watch(
                 args.config.as_deref(),
                 args.profile.as_deref(),
                 args.settings,
@@ -222,7 +221,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ..Default::default()
             };
             let kept = lookout::core::workspace::default_path();
-            let also = commands::config_file(args.config.as_deref())?.watch;
             commands::watch::run(&rt, args.sources, also, config, kept)
         }
         #[cfg(feature = "gui")]

@@ -58,17 +58,22 @@ pub fn settings(
     profile: Option<&str>,
     flags: Settings,
 ) -> anyhow::Result<Settings> {
+    Ok(settings_and_watch(config, profile, flags)?.0)
+}
+
+/// [`settings`], and the config file's `[[watch]]` list, from one reading of the file.
+pub fn settings_and_watch(
+    config: Option<&Path>,
+    profile: Option<&str>,
+    flags: Settings,
+) -> anyhow::Result<(Settings, Vec<String>)> {
     let file = config_file(config)?;
-    Ok(config::resolve(
-        &file,
-        |k| std::env::var(k).ok(),
-        profile,
-        flags,
-    )?)
+    let settings = config::resolve(&file, |k| std::env::var(k).ok(), profile, flags)?;
+    Ok((settings, file.watch))
 }
 
 /// The config file at `config`, else at its default place (none there reads as empty).
-pub fn config_file(config: Option<&Path>) -> anyhow::Result<config::ConfigFile> {
+fn config_file(config: Option<&Path>) -> anyhow::Result<config::ConfigFile> {
     let path = match config {
         Some(p) => p.to_path_buf(),
         None => config::default_path().context("cannot find the config directory")?,

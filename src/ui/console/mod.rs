@@ -31,7 +31,7 @@ use super::theme;
 use crate::core::listing::{self, Listing};
 use crate::core::workspace::{Workspace, WorkspaceTask};
 use follow::Follow;
-pub use follow::{FollowMaker, MAX_FOUND};
+pub use follow::FollowMaker;
 use tile::{GAP, Thumbnail, TileAction, TileView};
 
 /// Opens the task that has waited longest for an answer.
@@ -681,15 +681,24 @@ impl ConsoleApp {
                         ui.separator();
                         let text = format!("Following {}: {} listed", f.listing.label, f.listed);
                         ui.label(RichText::new(text).color(theme::TEXT_WEAK));
-                        if let Some(problem) = &f.problem {
-                            ui.label(RichText::new(shown(problem)).color(theme::ERROR));
-                        }
                         if ui
                             .small_button("Stop following")
                             .on_hover_text("The tasks it found stay on the wall")
                             .clicked()
                         {
                             unfollow = Some(i);
+                        }
+                        // Last and cut at the window's edge: a long reason keeps the
+                        // button in view (the whole reason shows on hover).
+                        if let Some(problem) = &f.problem {
+                            let problem = shown(problem);
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(problem.clone()).color(theme::ERROR),
+                                )
+                                .truncate(),
+                            )
+                            .on_hover_text(problem);
                         }
                     }
                     if let Some(i) = unfollow {
