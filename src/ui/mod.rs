@@ -194,12 +194,13 @@ pub fn run_console(
         native_options("Lookout"),
         Box::new(move |cc| {
             theme::apply(&cc.egui_ctx);
-            // News of a task on the wall is a glance: the window draws it within an eighth
-            // of a second, and sixteen tasks' news makes one frame, not sixteen. The task
-            // opened full-size wakes it at once with each picture (`ConsoleApp`).
+            // News of a task on the wall is a glance: the window draws it at the wall's
+            // next tick, within a quarter of a second, with the other tasks' news and the
+            // new pictures in one frame (`console::tile::until_next_tick`). The task opened
+            // full-size wakes it at once with each picture (`ConsoleApp`).
             let ctx = cc.egui_ctx.clone();
             let waker: Waker = Arc::new(move || {
-                ctx.request_repaint_after(std::time::Duration::from_millis(125));
+                ctx.request_repaint_after(console::tile::until_next_tick());
             });
             let started = start(waker.clone());
             // Pictures are drawn in the window: one child window per task would have to

@@ -20,6 +20,7 @@
 
 mod follow;
 pub mod stats;
+pub mod thumbnail;
 pub mod tile;
 
 use std::time::Instant;
@@ -32,7 +33,8 @@ use crate::core::listing::{self, Listing};
 use crate::core::workspace::{Workspace, WorkspaceTask};
 use follow::Follow;
 pub use follow::FollowMaker;
-use tile::{GAP, Thumbnail, TileAction, TileView};
+use thumbnail::{Thumbnail, Thumbnailer};
+use tile::{GAP, TileAction, TileView};
 
 /// Opens the task that has waited longest for an answer.
 pub const NEXT_WAITING_SHORTCUT: KeyboardShortcut =
@@ -95,8 +97,6 @@ pub struct ConsoleApp {
     /// Wakes the window at once (made from its context on the first frame): the task
     /// opened full-size wakes it with each picture.
     wake_now: Option<crate::core::event::Waker>,
-    /// Where the wall's thumbnail ticks count from.
-    epoch: Instant,
     /// What is typed in the Add box, and why the last one could not be added.
     adding: String,
     add_error: Option<String>,
@@ -104,6 +104,8 @@ pub struct ConsoleApp {
     /// thumbnails the last frame made.
     stats: Option<stats::Stats>,
     thumbnails_made: u64,
+    /// Makes the wall's thumbnails (started on the first wall drawn).
+    thumbnailer: Option<Thumbnailer>,
     /// The task lists followed, and what starts following one.
     follows: Vec<Follow>,
     follower: Option<FollowMaker>,
@@ -128,11 +130,11 @@ impl ConsoleApp {
             workspace: None,
             maker: None,
             wake_now: None,
-            epoch: Instant::now(),
             adding: String::new(),
             add_error: None,
             stats: stats::Stats::from_env(),
             thumbnails_made: 0,
+            thumbnailer: None,
             follows: Vec::new(),
             follower: None,
         }
@@ -562,10 +564,9 @@ impl ConsoleApp {
         self.add_bar_ui(ui);
         let order = self.order();
         let mut removed = None;
-        let every = tile::THUMBNAIL_EVERY.as_millis();
-        let since = self.epoch.elapsed().as_millis();
-        let tick = u64::try_from(since / every).unwrap_or(u64::MAX);
+        let tick = tile::tick();
         let mut stale = false;
+        let mut maker = self.thumbnailer.take().unwrap_or_else(Thumbnailer::start);
         egui::CentralPanel::default()
             .frame(egui::Frame::new().inner_margin(egui::Margin::same(GAP as i8)))
             .show(ui, |ui| {
@@ -621,6 +622,7 @@ impl ConsoleApp {
                                 pinned: t.pinned,
                                 needs_you: t.waiting.is_some(),
                                 tick,
+                                maker: &mut maker,
                             };
                             let outcome = tile::tile_ui(ui, rect, view);
                             stale |= outcome.stale;
@@ -637,10 +639,11 @@ impl ConsoleApp {
                         }
                     });
             });
+        maker.send();
+        self.thumbnailer = Some(maker);
         if stale {
             // The pictures with news are made at the next tick, together.
-            let next = std::time::Duration::from_millis((every - since % every) as u64);
-            ctx.request_repaint_after(next);
+            ctx.request_repaint_after(tile::until_next_tick());
         }
         if let Some(i) = removed {
             self.remove(i);
@@ -731,7 +734,11 @@ impl eframe::App for ConsoleApp {
         }
         let made = |c: &ConsoleApp| c.tasks.iter().map(|t| t.thumbnail.times_made).sum::<u64>();
         let before = made(self);
+        let started = Instant::now();
         ConsoleApp::ui(self, ui);
+        if let Some(stats) = &mut self.stats {
+            stats.ui_time(started.elapsed());
+        }
         self.thumbnails_made = made(self) - before;
     }
 

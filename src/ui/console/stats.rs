@@ -3,10 +3,11 @@
 //!
 //! ```text
 //! console-stats frames=N frame_ms_p50=… frame_ms_p95=… frame_ms_max=… badges=K badge_ms_max=…
-//!   thumbnail_frames=T thumbnail_frame_ms_p95=… other_frame_ms_p95=…
+//!   thumbnail_frames=T thumbnail_frame_ms_p95=… other_frame_ms_p95=… ui_ms_p95=…
 //! ```
 //!
-//! (one line). The last three split the frames that made thumbnails from the others.
+//! (one line). `thumbnail_frames` and the two after it split the frames that made
+//! thumbnails from the others; `ui_ms_p95` is the console's own part of a frame.
 //!
 //! A frame's time is eframe's `cpu_usage`: the app's update, tessellation and painting,
 //! without waiting for the screen. A badge's time runs from the moment the task asked
@@ -26,6 +27,8 @@ pub struct Stats {
     thumbnail_ms: Vec<f32>,
     other_ms: Vec<f32>,
     badge_ms: Vec<u64>,
+    /// The console's own part of each frame (its `ui`, before eframe tessellates and paints).
+    ui_ms: Vec<f32>,
     since: Instant,
 }
 
@@ -38,6 +41,7 @@ impl Stats {
             thumbnail_ms: Vec::new(),
             other_ms: Vec::new(),
             badge_ms: Vec::new(),
+            ui_ms: Vec::new(),
             since: Instant::now(),
         })
     }
@@ -57,8 +61,14 @@ impl Stats {
             self.thumbnail_ms.clear();
             self.other_ms.clear();
             self.badge_ms.clear();
+            self.ui_ms.clear();
             self.since = Instant::now();
         }
+    }
+
+    /// The console's own part of a frame took `d`.
+    pub fn ui_time(&mut self, d: std::time::Duration) {
+        self.ui_ms.push(d.as_secs_f32() * 1000.0);
     }
 
     /// A badge is drawn for a prompt asked at `asked_at_us` (µs since the Unix epoch).
@@ -75,12 +85,13 @@ impl Stats {
             &mut self.frame_ms,
             &mut self.thumbnail_ms,
             &mut self.other_ms,
+            &mut self.ui_ms,
         ] {
             v.sort_by(f32::total_cmp);
         }
         format!(
             "console-stats frames={} frame_ms_p50={:.2} frame_ms_p95={:.2} frame_ms_max={:.2} badges={} badge_ms_max={} \
-             thumbnail_frames={} thumbnail_frame_ms_p95={:.2} other_frame_ms_p95={:.2}",
+             thumbnail_frames={} thumbnail_frame_ms_p95={:.2} other_frame_ms_p95={:.2} ui_ms_p95={:.2}",
             self.frame_ms.len(),
             quantile(&self.frame_ms, 0.5),
             quantile(&self.frame_ms, 0.95),
@@ -90,6 +101,7 @@ impl Stats {
             self.thumbnail_ms.len(),
             quantile(&self.thumbnail_ms, 0.95),
             quantile(&self.other_ms, 0.95),
+            quantile(&self.ui_ms, 0.95),
         )
     }
 }
@@ -113,12 +125,13 @@ mod tests {
             thumbnail_ms: vec![30.0, 10.0],
             other_ms: vec![5.0],
             badge_ms: vec![120, 800, 40],
+            ui_ms: vec![2.0, 1.0],
             since: Instant::now(),
         };
         assert_eq!(
             s.line(),
             "console-stats frames=100 frame_ms_p50=51.00 frame_ms_p95=96.00 frame_ms_max=100.00 badges=3 badge_ms_max=800 \
-             thumbnail_frames=2 thumbnail_frame_ms_p95=30.00 other_frame_ms_p95=5.00"
+             thumbnail_frames=2 thumbnail_frame_ms_p95=30.00 other_frame_ms_p95=5.00 ui_ms_p95=2.00"
         );
         let asked = SystemTime::now()
             .duration_since(UNIX_EPOCH)

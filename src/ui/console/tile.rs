@@ -5,22 +5,43 @@
 
 use std::time::Duration;
 
-use egui::{
-    Color32, ColorImage, CornerRadius, FontId, Rect, RichText, Sense, Stroke, TextureHandle,
-    TextureOptions, Ui, pos2, vec2,
-};
+use egui::emath::GuiRounding as _;
+use egui::{Color32, CornerRadius, FontId, Rect, RichText, Sense, Stroke, Ui, pos2, vec2};
 
 use super::super::app::{ViewerApp, shown};
 use super::super::prompt_panel::time_left_text;
 use super::super::theme;
+use super::thumbnail::{Thumbnail, Thumbnailer};
 use crate::core::event::SessionState;
-use crate::core::frame::FrameSlot;
 
 /// How often a tile's picture is made again, at most: tiles are glances, not views.
 pub const THUMBNAIL_EVERY: Duration = Duration::from_millis(250);
 /// How often a task whose tile is scrolled off the wall is asked for a picture: its
 /// tile shows a fresh one within this long of coming back.
 pub const OFF_SCREEN_EVERY: Duration = Duration::from_secs(2);
+
+/// Where the wall's ticks count from: one clock for the whole process, so that what
+/// wakes the window for news of a task can wake it at the same tick as the pictures.
+fn epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+/// The wall's tick now: a count of [`THUMBNAIL_EVERY`]s.
+pub fn tick() -> u64 {
+    let every = THUMBNAIL_EVERY.as_millis();
+    u64::try_from(epoch().elapsed().as_millis() / every).unwrap_or(u64::MAX)
+}
+
+/// How long until the next tick begins. The wall draws its news and its new pictures at
+/// the ticks, together: a wall of 64 tasks then draws four or five frames a second rather
+/// than one for each task's news, and its software renderer's work falls with them.
+pub fn until_next_tick() -> Duration {
+    let every = THUMBNAIL_EVERY.as_millis();
+    let since = epoch().elapsed().as_millis();
+    // A millisecond into the tick, so that the frame is surely in it.
+    Duration::from_millis((every - since % every) as u64 + 1)
+}
 
 /// The pace of a task on the wall, its tile on screen or not.
 pub fn pace(on_screen: bool) -> Duration {
@@ -31,8 +52,6 @@ pub fn pace(on_screen: bool) -> Duration {
     }
 }
 
-/// The largest thumbnail made, in pixels (a lone tile in a large window).
-const MAX_THUMBNAIL: [u32; 2] = [1920, 1080];
 /// The height of a tile's name row and of its last-line row.
 const ROW: f32 = 22.0;
 /// Height the "Needs you" badge takes from the top of a tile's body.
@@ -53,131 +72,6 @@ pub enum TileAction {
     TogglePin,
     /// Stop watching it.
     Remove,
-}
-
-/// A tile's picture, made small from the task's frame slot a few times a second.
-#[derive(Default)]
-pub struct Thumbnail {
-    texture: Option<TextureHandle>,
-    /// The slot's update count the texture shows.
-    seq: u64,
-    /// The wall's tick it was made in.
-    made: Option<u64>,
-    /// The size made last, in pixels.
-    output: [u32; 2],
-    packed: Vec<u8>,
-    /// How many times it was made.
-    pub times_made: u64,
-}
-
-impl Thumbnail {
-    /// Makes the picture again, at most `bound` pixels, when the slot has a newer one (or
-    /// the tile changed size), once per `tick` of the wall (a [`THUMBNAIL_EVERY`]: every
-    /// tile is made in the same frame, so a wall of them draws four frames a second, not
-    /// four per tile). True when a newer picture waits for the next tick.
-    pub fn update(&mut self, ui: &Ui, slot: &FrameSlot, bound: [u32; 2], tick: u64) -> bool {
-        let bound = [
-            bound[0].min(MAX_THUMBNAIL[0]),
-            bound[1].min(MAX_THUMBNAIL[1]),
-        ];
-        let resized = slot
-            .size()
-            .is_some_and(|size| fit(size, bound) != self.output);
-        if self.texture.is_some() && slot.seq() == self.seq && !resized {
-            return false;
-        }
-        if self.made == Some(tick) {
-            return true;
-        }
-        let made = slot.peek(|fb, seq| {
-            let output = fit([fb.width(), fb.height()], bound);
-            if output[0] == 0 || output[1] == 0 {
-                return None;
-            }
-            shrink(fb, output, &mut self.packed);
-            let size = [output[0] as usize, output[1] as usize];
-            Some((ColorImage::from_rgba_premultiplied(size, &self.packed), seq))
-        });
-        let Some(Some((image, seq))) = made else {
-            return false;
-        };
-        self.output = [image.width() as u32, image.height() as u32];
-        self.seq = seq;
-        self.made = Some(tick);
-        self.times_made += 1;
-        match &mut self.texture {
-            Some(t) => t.set(image, TextureOptions::LINEAR),
-            None => {
-                let name = format!("lookout_tile_{seq}_{:p}", self);
-                self.texture = Some(ui.ctx().load_texture(name, image, TextureOptions::LINEAR));
-            }
-        }
-        false
-    }
-}
-
-/// `fb` made `out` pixels (no larger than it) into `rgba`: each pixel the mean of eight
-/// samples spread over the area it stands for. A glance, not a view: for a tile a
-/// fifteenth of the work of averaging the whole area (the window's box filter), which for
-/// a wall of tiles a few times a second is the difference between a little of a core and
-/// all of it (measured: the box filter took the UI thread to 100 % with 16 tiles).
-pub fn shrink(fb: &crate::core::frame::Framebuffer, out: [u32; 2], rgba: &mut Vec<u8>) {
-    let [sw, sh] = [fb.width() as usize, fb.height() as usize];
-    let [ow, oh] = [out[0] as usize, out[1] as usize];
-    rgba.clear();
-    if sw == 0 || sh == 0 || ow == 0 || oh == 0 {
-        return;
-    }
-    // The sample at a quarter and three quarters across each output pixel's area.
-    let at = |o: usize, len: usize, n: usize, q: usize| ((4 * o + q) * len / (4 * n)).min(len - 1);
-    // Each sample is a pair of neighbouring pixels across, so that lines one pixel wide
-    // (text, borders) count as they should.
-    let xs: Vec<[usize; 4]> = (0..ow)
-        .map(|x| {
-            // The source columns of this output pixel's area: the quarter sample pairs
-            // with its right neighbour, the three-quarter one with its left, inside it.
-            let first = x * sw / ow;
-            let last = ((x + 1) * sw / ow).clamp(first + 1, sw) - 1;
-            let (q1, q3) = (at(x, sw, ow, 1), at(x, sw, ow, 3));
-            [q1, (q1 + 1).min(last), q3.saturating_sub(1).max(first), q3].map(|c| c * 4)
-        })
-        .collect();
-    let px = fb.pixels();
-    let row = sw * 4;
-    rgba.resize(ow * oh * 4, 255);
-    for (y, out) in rgba.chunks_exact_mut(ow * 4).enumerate() {
-        let (a, b) = (at(y, sh, oh, 1) * row, at(y, sh, oh, 3) * row);
-        let (ra, rb) = (&px[a..a + row], &px[b..b + row]);
-        for (o, &[x0, x1, x2, x3]) in out.chunks_exact_mut(4).zip(&xs) {
-            for c in 0..3 {
-                let at = |r: &[u8], x: usize| u32::from(r[x + c]);
-                let sum = at(ra, x0)
-                    + at(ra, x1)
-                    + at(ra, x2)
-                    + at(ra, x3)
-                    + at(rb, x0)
-                    + at(rb, x1)
-                    + at(rb, x2)
-                    + at(rb, x3);
-                o[c] = ((sum + 4) / 8) as u8;
-            }
-        }
-    }
-}
-
-/// `source` made to fit in `bound`, keeping its shape; never larger than it is.
-pub fn fit(source: [u32; 2], bound: [u32; 2]) -> [u32; 2] {
-    let [w, h] = source;
-    if w == 0 || h == 0 {
-        return [0, 0];
-    }
-    let scale = (f64::from(bound[0]) / f64::from(w))
-        .min(f64::from(bound[1]) / f64::from(h))
-        .min(1.0);
-    [
-        ((f64::from(w) * scale).round() as u32).max(1),
-        ((f64::from(h) * scale).round() as u32).max(1),
-    ]
 }
 
 /// How a wall of `n` tiles is laid out in `area`: its columns and each tile's size. Tiles
@@ -235,6 +129,8 @@ pub struct TileView<'a> {
     pub needs_you: bool,
     /// The wall's thumbnail tick ([`Thumbnail::update`]).
     pub tick: u64,
+    /// Who makes the thumbnails.
+    pub maker: &'a mut Thumbnailer,
 }
 
 /// What a tile drawn says back.
@@ -255,6 +151,7 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> TileOutcome {
         pinned,
         needs_you,
         tick,
+        maker,
     } = tile;
     let mut stale = false;
     let title = app.title().to_string();
@@ -336,7 +233,7 @@ pub fn tile_ui(ui: &mut Ui, rect: Rect, tile: TileView<'_>) -> TileOutcome {
     } else if let Some(picture) = app.picture() {
         let ppp = ui.pixels_per_point();
         let bound = [(body.width() * ppp) as u32, (body.height() * ppp) as u32];
-        stale = thumbnail.update(ui, picture.frames(), bound, tick);
+        stale = thumbnail.update(ui, picture.frames(), bound, tick, maker);
         picture_ui(ui, body, thumbnail, over);
     } else if let Some(log) = app.log() {
         // Below the badge when there is one. Monospace: the proportional font has no
@@ -427,7 +324,9 @@ fn picture_ui(ui: &Ui, body: Rect, thumbnail: &Thumbnail, over: bool) {
     // stretched to it).
     let [w, h] = texture.size().map(|v| (v as f32).max(1.0));
     let scale = (body.width() / w).min(body.height() / h);
-    let shown_at = Rect::from_center_size(body.center(), vec2(w * scale, h * scale));
+    // On whole pixels: the picture is made at the tile's size and sampled pixel for pixel.
+    let shown_at = Rect::from_center_size(body.center(), vec2(w * scale, h * scale))
+        .round_to_pixels(ui.pixels_per_point());
     let tint = if over {
         Color32::from_gray(110)
     } else {
@@ -477,40 +376,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_thumbnail_averages_what_each_pixel_stands_for() {
-        let mut fb = crate::core::frame::Framebuffer::new(8, 4).unwrap();
-        fb.fill_rect(crate::core::frame::Rect::new(0, 0, 4, 4), [200, 0, 0, 255])
-            .unwrap();
-        fb.fill_rect(crate::core::frame::Rect::new(4, 0, 4, 4), [0, 0, 100, 255])
-            .unwrap();
-        let mut out = Vec::new();
-        shrink(&fb, [2, 1], &mut out);
-        assert_eq!(out, [200, 0, 0, 255, 0, 0, 100, 255]);
-        // Fine stripes come out as their mean.
-        for x in 0..8 {
-            let v = if x % 2 == 0 { 0 } else { 200 };
-            fb.fill_rect(crate::core::frame::Rect::new(x, 0, 1, 4), [v, v, v, 255])
-                .unwrap();
-        }
-        shrink(&fb, [2, 2], &mut out);
-        assert!(out.chunks(4).all(|p| p == [100, 100, 100, 255]), "{out:?}");
-        // Its own size: the picture as it is.
-        shrink(&fb, [8, 4], &mut out);
-        assert_eq!(
-            out,
-            fb.pixels()
-                .chunks(4)
-                .flat_map(|p| [p[0], p[1], p[2], 255])
-                .collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn fit_keeps_the_shape_and_never_enlarges() {
-        assert_eq!(fit([1920, 1080], [480, 270]), [480, 270]);
-        assert_eq!(fit([1280, 1024], [480, 270]), [338, 270]);
-        assert_eq!(fit([320, 240], [480, 270]), [320, 240]);
-        assert_eq!(fit([0, 10], [480, 270]), [0, 0]);
+    fn news_waits_for_the_next_tick_and_no_longer() {
+        let before = tick();
+        let wait = until_next_tick();
+        assert!(wait > Duration::ZERO && wait <= THUMBNAIL_EVERY + Duration::from_millis(1));
+        std::thread::sleep(wait);
+        assert!(tick() > before);
     }
 
     #[test]
