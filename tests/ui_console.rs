@@ -234,6 +234,33 @@ fn arrows_move_between_tiles_and_enter_opens_one() {
 }
 
 #[test]
+fn a_click_selects_a_tile_and_a_double_click_opens_it() {
+    let mut w = wall(6, vec2(1280.0, 800.0));
+    let order = w.harness.state().order();
+    let tile = w.harness.get_by_label("task-03 tile");
+    tile.click();
+    w.harness.run();
+    assert_eq!(w.harness.state().selected(), 3);
+    assert_eq!(w.harness.state().focused(), None, "one click only selects");
+    assert_ne!(order[0], 3);
+    // Two clicks in one frame (the harness gives each queued event a frame of its own,
+    // a quarter of a second apart: too slow for a double click).
+    let at = w.harness.get_by_label("task-03 tile").rect().center();
+    let input = w.harness.input_mut();
+    input.events.push(egui::Event::PointerMoved(at));
+    for pressed in [true, false, true, false] {
+        input.events.push(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    w.harness.run();
+    assert_eq!(w.harness.state().focused(), Some(3), "a double click opens");
+}
+
+#[test]
 fn a_prompt_is_answered_from_its_tile_without_leaving_the_wall() {
     let mut w = wall(6, vec2(1280.0, 800.0));
     w.ask(4, "r-4", "Pay 12 EUR?");
