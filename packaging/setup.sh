@@ -70,6 +70,18 @@ test_packages=(
     g++
 )
 
+# Packaging (packaging/build-deb.sh, and packaging/check-deb.sh, which the tests run):
+# dpkg-shlibdeps and strip to build the .deb, lintian to inspect it, the desktop-entry and
+# AppStream validators, and rsvg-convert for packaging/make-icons.sh.
+packaging_packages=(
+    dpkg-dev
+    binutils
+    lintian
+    desktop-file-utils
+    appstream
+    librsvg2-bin
+)
+
 required_rust="1.95"
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -83,7 +95,8 @@ is_installed() {
 }
 
 missing=()
-for package in "${build_packages[@]}" "${runtime_packages[@]}" "${test_packages[@]}"; do
+for package in "${build_packages[@]}" "${runtime_packages[@]}" "${test_packages[@]}" \
+    "${packaging_packages[@]}"; do
     is_installed "$package" || missing+=("$package")
 done
 

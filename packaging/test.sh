@@ -38,6 +38,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 step "tests"
 cargo test --locked
 
+# The Debian package of the debug binary the tests built: contents, lintian, the desktop
+# and AppStream validators, installed and run (then purged).
+step "the Debian package"
+bash packaging/check-deb.sh target/debug/lookout
+
 # Every fuzz target from its committed seeds, briefly: a regression of a parser that the
 # seeds reach fails here. LOOKOUT_FUZZ_SECS sets the time a target (README, "Fuzzing").
 step "fuzzing: each target for ${LOOKOUT_FUZZ_SECS:-30} s"

@@ -29,6 +29,14 @@ pub enum Command {
     /// Open the console: many tasks on one wall, the one that needs you first.
     #[cfg(feature = "gui")]
     Watch(WatchArgs),
+    /// Open links to tasks in the console: `lookout:optexity/TASK_ID`,
+    /// `lookout:chaser/SESSION_ID`, `lookout:waldiez/TASK_ID`,
+    /// `lookout:agentstation/WORKSTATION_ID`, or `vnc://HOST:PORT`.
+    ///
+    /// The tasks join the kept workspace and the first one opens full-size. What the
+    /// desktop runs for a `lookout:` link; with no link, the console as it was left.
+    #[cfg(feature = "gui")]
+    Open(OpenArgs),
     /// Connect headless, save the first complete picture as PNG and exit.
     Snapshot(SnapshotArgs),
     /// Run the built-in simulator of the provider APIs until interrupted.
@@ -55,6 +63,33 @@ pub enum Command {
     /// Write a recording's picture as an H.264 MP4 with its task log as subtitles (needs
     /// the `ffmpeg` program).
     Export(ExportArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    ///
+    /// bash: `lookout completions bash > ~/.local/share/bash-completion/completions/lookout`;
+    /// zsh: into a directory of your `fpath` as `_lookout`; fish:
+    /// `lookout completions fish > ~/.config/fish/completions/lookout.fish`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `lookout man | man -l -`.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command's own page (`lookout man watch` is lookout-watch(1)); the default is
+    /// lookout(1).
+    #[arg(value_name = "COMMAND", conflicts_with = "out")]
+    pub command: Option<String>,
+
+    /// Write every page (lookout.1 and lookout-COMMAND.1 for each command) into DIR
+    /// instead, as a package installs them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[cfg(feature = "gui")]
@@ -146,6 +181,22 @@ pub struct WatchArgs {
     /// Endpoints, credentials and picture options, per provider.
     #[command(flatten)]
     pub settings: Settings,
+}
+
+#[cfg(feature = "gui")]
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// The links.
+    #[arg(value_name = "LINK")]
+    pub links: Vec<String>,
+
+    /// Config file (default: the platform config dir's lookout/config.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Profile in the config file (default: its default_profile; also LOOKOUT_PROFILE).
+    #[arg(long)]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

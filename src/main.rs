@@ -33,7 +33,7 @@ fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
         ..Default::default()
     };
     let kept = lookout::core::workspace::default_path();
-    commands::watch::run(rt, Vec::new(), also, config, kept).map(|()| 0)
+    commands::watch::run(rt, Vec::new(), also, config, kept, None).map(|()| 0)
 }
 
 #[cfg(not(feature = "gui"))]
@@ -51,11 +51,28 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Some(Command::Completions(args)) => {
+            commands::docs::completions(args.shell, &mut std::io::stdout().lock())?;
+            return Ok(0);
+        }
+        Some(Command::Man(args)) => {
+            match &args.out {
+                Some(dir) => commands::docs::write_pages(dir)?,
+                None => {
+                    commands::docs::man(args.command.as_deref(), &mut std::io::stdout().lock())?
+                }
+            }
+            return Ok(0);
+        }
+        _ => {}
+    }
     let rt = runtime()?;
     let Some(command) = cli.command else {
         return console(&rt);
     };
     let done = match command {
+        Command::Completions(_) | Command::Man(_) => Ok(()),
         Command::Logs(args) if commands::snapshot::is_recording(&args.connect.source) => {
             return commands::logs::print_recording(
                 std::path::Path::new(&args.connect.source),
@@ -221,7 +238,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ..Default::default()
             };
             let kept = lookout::core::workspace::default_path();
-            commands::watch::run(&rt, args.sources, also, config, kept)
+            commands::watch::run(&rt, args.sources, also, config, kept, None)
+        }
+        #[cfg(feature = "gui")]
+        Command::Open(args) => {
+            let opened = args
+                .links
+                .iter()
+                .map(|link| lookout::core::link::source_of(link))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (settings, mut also) = commands::settings_and_watch(
+                args.config.as_deref(),
+                args.profile.as_deref(),
+                Default::default(),
+            )?;
+            let focus = opened.first().cloned();
+            also.extend(opened);
+            let config = lookout::core::session::SessionConfig {
+                settings,
+                ..Default::default()
+            };
+            let kept = lookout::core::workspace::default_path();
+            commands::watch::run(&rt, Vec::new(), also, config, kept, focus)
         }
         #[cfg(feature = "gui")]
         Command::Replay(args) => {

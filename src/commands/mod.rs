@@ -1,6 +1,7 @@
 //! What each CLI subcommand does, on top of the core. `main` only dispatches here.
 
 pub mod answer;
+pub mod docs;
 pub mod export;
 pub mod logs;
 pub mod output;

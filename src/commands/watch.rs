@@ -15,44 +15,17 @@ use crate::ui::{self, ConsoleStart, ConsoleTask};
 
 /// Opens the console on `sources` (the workspace kept at `path` when there are none),
 /// with the config's `[[watch]]` list (`also`) added, and blocks until the window closes.
-/// Changes are kept at `path`; with none, nothing is.
+/// Changes are kept at `path`; with none, nothing is. `focus`, when among the tasks, opens
+/// full-size (a link opened).
 pub fn run(
     rt: &tokio::runtime::Runtime,
     sources: Vec<String>,
     also: Vec<String>,
     config: SessionConfig,
     path: Option<PathBuf>,
+    focus: Option<String>,
 ) -> anyhow::Result<()> {
-    let mut kept = match (&path, sources.is_empty()) {
-        (Some(path), true) => Workspace::load(path)?,
-        _ => {
-            let (follow, tasks): (Vec<String>, Vec<String>) =
-                sources.into_iter().partition(|s| listing::is_listing(s));
-            Workspace {
-                tasks: tasks
-                    .into_iter()
-                    .map(|source| WorkspaceTask {
-                        source,
-                        pinned: false,
-                    })
-                    .collect(),
-                focused: None,
-                follow,
-            }
-        }
-    };
-    for source in also {
-        if listing::is_listing(&source) {
-            if !kept.follow.contains(&source) {
-                kept.follow.push(source);
-            }
-        } else if !kept.tasks.iter().any(|t| t.source == source) {
-            kept.tasks.push(WorkspaceTask {
-                source,
-                pinned: false,
-            });
-        }
-    }
+    let kept = opening(path.as_deref(), sources, also, focus)?;
     let settings = config.settings.clone();
     let writers: Arc<Mutex<Vec<Writer>>> = Arc::default();
     let prepare = {
@@ -139,7 +112,94 @@ pub fn demo(rt: &tokio::runtime::Runtime, tasks: usize, seed: u64) -> anyhow::Re
         ..SessionConfig::default()
     };
     let sources = fleet.iter().map(|t| t.source()).collect();
-    let shown = run(rt, sources, Vec::new(), config, None);
+    let shown = run(rt, sources, Vec::new(), config, None, None);
     rt.block_on(sim.shutdown());
     shown
+}
+
+/// The workspace the console opens on: `sources`, or with none the one kept at `path`;
+/// then `also` added where missing, and `focus` opened full-size when it is among them.
+fn opening(
+    path: Option<&std::path::Path>,
+    sources: Vec<String>,
+    also: Vec<String>,
+    focus: Option<String>,
+) -> anyhow::Result<Workspace> {
+    let mut kept = match (path, sources.is_empty()) {
+        (Some(path), true) => Workspace::load(path)?,
+        _ => {
+            let (follow, tasks): (Vec<String>, Vec<String>) =
+                sources.into_iter().partition(|s| listing::is_listing(s));
+            Workspace {
+                tasks: tasks
+                    .into_iter()
+                    .map(|source| WorkspaceTask {
+                        source,
+                        pinned: false,
+                    })
+                    .collect(),
+                focused: None,
+                follow,
+            }
+        }
+    };
+    for source in also {
+        if listing::is_listing(&source) {
+            if !kept.follow.contains(&source) {
+                kept.follow.push(source);
+            }
+        } else if !kept.tasks.iter().any(|t| t.source == source) {
+            kept.tasks.push(WorkspaceTask {
+                source,
+                pinned: false,
+            });
+        }
+    }
+    if let Some(focus) = focus {
+        kept.focused = kept.tasks.iter().position(|t| t.source == focus);
+    }
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(source: &str, pinned: bool) -> WorkspaceTask {
+        WorkspaceTask {
+            source: source.into(),
+            pinned,
+        }
+    }
+
+    #[test]
+    fn a_link_opened_joins_the_kept_workspace_and_opens_full_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("workspace.json");
+        let kept = Workspace {
+            tasks: vec![task("chaser:a", true), task("optexity:b", false)],
+            focused: Some(0),
+            follow: vec!["waldiez:*".into()],
+        };
+        kept.save(&path).unwrap();
+        let opened = |links: &[&str]| {
+            let sources: Vec<String> = links.iter().map(|s| s.to_string()).collect();
+            let focus = sources.first().cloned();
+            opening(Some(&path), Vec::new(), sources, focus).unwrap()
+        };
+        // A new task: added at the end, and opened.
+        let w = opened(&["optexity:new"]);
+        assert_eq!(w.tasks.len(), 3);
+        assert_eq!(w.tasks[2], task("optexity:new", false));
+        assert_eq!(w.focused, Some(2));
+        assert_eq!(w.follow, ["waldiez:*"]);
+        assert!(w.tasks[0].pinned, "the kept tasks keep their pins");
+        // A task already on the wall: opened, not added twice.
+        let w = opened(&["optexity:b"]);
+        assert_eq!(w.tasks.len(), 2);
+        assert_eq!(w.focused, Some(1));
+        // No link: the workspace as it was left.
+        let w = opened(&[]);
+        assert_eq!(w, kept);
+    }
 }

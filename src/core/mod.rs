@@ -8,6 +8,7 @@ pub mod event;
 pub mod frame;
 pub mod input;
 pub mod jpeg;
+pub mod link;
 pub mod listing;
 pub mod log_slot;
 pub mod net;

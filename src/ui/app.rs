@@ -434,6 +434,10 @@ pub(super) fn notify(rt: &tokio::runtime::Handle, title: &str, prompt: &PendingP
     rt.spawn(async move {
         let sent = notify_rust::Notification::new()
             .appname("Lookout")
+            .icon(super::icon::ICON_NAME)
+            .hint(notify_rust::Hint::DesktopEntry(
+                super::icon::ICON_NAME.into(),
+            ))
             .summary(&summary)
             .body(&body)
             .show_async()

@@ -24,6 +24,7 @@ pub mod app;
 pub mod audio;
 pub mod console;
 pub mod control;
+pub mod icon;
 pub mod keys;
 pub mod layout;
 pub mod log_panel;
@@ -54,7 +55,7 @@ use crate::core::event::{SessionState, Waker};
 use crate::core::session::SessionHandle;
 
 /// The application id: Wayland app id and X11 WM_CLASS, matching the .desktop file.
-pub const APP_ID: &str = "lookout";
+pub const APP_ID: &str = "dev.lookout.Lookout";
 
 /// How the viewer window starts.
 #[derive(Clone, Debug, Default)]
@@ -117,6 +118,10 @@ fn native_options(title: &str) -> eframe::NativeOptions {
         .with_app_id(APP_ID)
         .with_inner_size([1280.0, 800.0])
         .with_min_inner_size([480.0, 320.0]);
+    let viewport = match icon::window_icon() {
+        Some(icon) => viewport.with_icon(icon),
+        None => viewport,
+    };
     eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport,

@@ -1,0 +1,164 @@
+//! Links that open tasks: what `lookout open LINK` and the desktop's
+//! `x-scheme-handler/lookout` hand over, from an alert in a chat or a web dashboard.
+//!
+//! - `lookout:optexity/TASK_ID`, `lookout:chaser/SESSION_ID`, `lookout:waldiez/TASK_ID`,
+//!   `lookout:agentstation/WORKSTATION_ID` (also written `lookout://provider/ID`);
+//! - `vnc://HOST[:PORT]`, as other VNC viewers take it.
+//!
+//! A `lookout:` link names a provider and a task, nothing more: where the provider is and
+//! the key to it come from the operator's own settings, so a link cannot send Lookout,
+//! with the operator's key, to a server of the link's choosing.
+
+use std::fmt;
+
+/// Why a link does not open a task.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LinkError {
+    #[error(
+        "not a link Lookout opens: {0} (expected lookout:PROVIDER/ID, PROVIDER one of optexity, chaser, waldiez, agentstation, or vnc://HOST:PORT)"
+    )]
+    Unknown(Shown),
+    #[error(
+        "unknown provider {provider} in {link}: expected optexity, chaser, waldiez or agentstation"
+    )]
+    Provider { provider: Shown, link: Shown },
+    #[error("no task id in {0}")]
+    NoId(Shown),
+    #[error("the task id in {0} holds characters no task id has")]
+    BadId(Shown),
+}
+
+/// A piece of a link as an error message shows it: control characters escaped, and cut
+/// short (a link is untrusted text).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Shown(String);
+
+impl Shown {
+    fn of(text: &str) -> Self {
+        const MAX: usize = 200;
+        let mut shown: String = text
+            .chars()
+            .take(MAX)
+            .flat_map(char::escape_debug)
+            .collect();
+        if text.chars().count() > MAX {
+            shown.push('…');
+        }
+        Shown(format!("\"{shown}\""))
+    }
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The providers a `lookout:` link may name: the same words as a source's.
+const PROVIDERS: [&str; 4] = ["optexity", "chaser", "waldiez", "agentstation"];
+
+/// The longest task id taken, in bytes.
+const MAX_ID: usize = 256;
+
+/// The source (as `lookout view` takes it) that `link` opens.
+pub fn source_of(link: &str) -> Result<String, LinkError> {
+    let link = link.trim();
+    if let Some(rest) = strip_scheme(link, "lookout") {
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (provider, id) = rest
+            .split_once('/')
+            .ok_or_else(|| LinkError::NoId(Shown::of(link)))?;
+        let provider = provider.to_ascii_lowercase();
+        if !PROVIDERS.contains(&provider.as_str()) {
+            return Err(LinkError::Provider {
+                provider: Shown::of(&provider),
+                link: Shown::of(link),
+            });
+        }
+        // A trailing slash, query or fragment is decoration a browser may add.
+        let id = id.split(['?', '#']).next().unwrap_or_default();
+        let id = id.strip_suffix('/').unwrap_or(id);
+        let id =
+            super::source::percent_decode(id).ok_or_else(|| LinkError::BadId(Shown::of(link)))?;
+        if id.is_empty() {
+            return Err(LinkError::NoId(Shown::of(link)));
+        }
+        let fits = |c: char| c.is_ascii_alphanumeric() || "-_.:~@+=".contains(c);
+        if id.len() > MAX_ID || !id.chars().all(fits) {
+            return Err(LinkError::BadId(Shown::of(link)));
+        }
+        return Ok(format!("{provider}:{id}"));
+    }
+    if strip_scheme(link, "vnc").is_some_and(|rest| rest.starts_with("//")) {
+        return Ok(link.to_string());
+    }
+    Err(LinkError::Unknown(Shown::of(link)))
+}
+
+/// What follows `scheme:` in `link`, the scheme in any case.
+fn strip_scheme<'a>(link: &'a str, scheme: &str) -> Option<&'a str> {
+    let (head, rest) = link.split_once(':')?;
+    head.eq_ignore_ascii_case(scheme).then_some(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lookout_link_names_a_provider_and_a_task() {
+        for (link, source) in [
+            ("lookout:optexity/task-42", "optexity:task-42"),
+            ("lookout:chaser/sess_9", "chaser:sess_9"),
+            ("lookout:waldiez/abc123", "waldiez:abc123"),
+            ("lookout:agentstation/ws-demo", "agentstation:ws-demo"),
+            ("lookout://optexity/task-42/", "optexity:task-42"),
+            ("LOOKOUT:Optexity/T1?from=slack#x", "optexity:T1"),
+            ("lookout:waldiez/a%2Db", "waldiez:a-b"),
+            (" vnc://127.0.0.1:5901 ", "vnc://127.0.0.1:5901"),
+        ] {
+            assert_eq!(source_of(link).as_deref(), Ok(source), "{link}");
+        }
+    }
+
+    #[test]
+    fn a_link_carries_no_server_and_nothing_odd() {
+        // A link may not choose where Lookout connects with the operator's key.
+        assert!(matches!(
+            source_of("lookout:rfb+ws/evil.example:80"),
+            Err(LinkError::Provider { .. })
+        ));
+        assert!(matches!(
+            source_of("lookout:optexity/"),
+            Err(LinkError::NoId(_))
+        ));
+        assert!(matches!(
+            source_of("lookout:optexity"),
+            Err(LinkError::NoId(_))
+        ));
+        for bad in [
+            "lookout:optexity/a/b",
+            "lookout:optexity/a%2Fb",
+            "lookout:optexity/a b",
+            "lookout:optexity/%zz",
+            "lookout:optexity/%ff",
+            "lookout:optexity/a%0Ab",
+        ] {
+            assert!(matches!(source_of(bad), Err(LinkError::BadId(_))), "{bad}");
+        }
+        let long = format!("lookout:optexity/{}", "a".repeat(MAX_ID + 1));
+        assert!(matches!(source_of(&long), Err(LinkError::BadId(_))));
+        for other in ["https://example.com", "optexity:task", "vnc:host", ""] {
+            assert!(
+                matches!(source_of(other), Err(LinkError::Unknown(_))),
+                "{other}"
+            );
+        }
+        // Untrusted text is shown escaped and cut short.
+        let err = source_of("evil\u{1b}[31m\nlink").unwrap_err().to_string();
+        assert!(!err.contains('\u{1b}') && !err.contains('\n'), "{err}");
+        assert!(err.contains("\\u{1b}[31m\\nlink"), "{err}");
+        let err = source_of(&"x".repeat(10_000)).unwrap_err().to_string();
+        assert!(err.len() < 400 && err.contains('…'), "{}", err.len());
+    }
+}
