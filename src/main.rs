@@ -24,9 +24,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// `lookout` alone: the console on the kept workspace.
+/// `lookout` alone: the console on the kept workspace, or the one already running
+/// brought forward.
 #[cfg(feature = "gui")]
 fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
+    if lookout::core::instance::hand_over(&lookout::core::instance::socket_path(), &[])? {
+        return Ok(0);
+    }
     let (settings, also) = commands::settings_and_watch(None, None, Default::default())?;
     let config = lookout::core::session::SessionConfig {
         settings,
@@ -242,6 +246,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         #[cfg(feature = "gui")]
         Command::Open(args) => {
+            // This user's console, when one runs, takes the links.
+            if lookout::core::instance::hand_over(
+                &lookout::core::instance::socket_path(),
+                &args.links,
+            )? {
+                return Ok(0);
+            }
             let opened = args
                 .links
                 .iter()

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::view::{Prepared, finish_recording};
-use crate::core::listing;
 use crate::core::record::writer::Writer;
 use crate::core::session::SessionConfig;
 use crate::core::source::SourceSpec;
 use crate::core::workspace::{Workspace, WorkspaceTask};
+use crate::core::{instance, listing};
 use crate::ui::{self, ConsoleStart, ConsoleTask};
 
 /// Opens the console on `sources` (the workspace kept at `path` when there are none),
@@ -45,10 +45,31 @@ pub fn run(
     for task in &kept.tasks {
         tasks.push(prepare(&task.source)?);
     }
+    // The console of the kept workspace is this user's one console: links opened while it
+    // runs come to it (`lookout open`). A demo's console (no workspace) does not listen.
+    let (links_tx, links_rx) = std::sync::mpsc::sync_channel::<Vec<String>>(16);
+    let wake: Arc<std::sync::OnceLock<crate::core::event::Waker>> = Arc::default();
+    let _listener = match &path {
+        Some(_) => {
+            let wake = Arc::clone(&wake);
+            let socket = instance::socket_path();
+            instance::Listener::start(&socket, move |sources| {
+                if links_tx.send(sources).is_ok()
+                    && let Some(wake) = wake.get()
+                {
+                    wake();
+                }
+            })
+            .map_err(|e| tracing::warn!("links will not reach this console: {e}"))
+            .ok()
+        }
+        None => None,
+    };
     let handle = rt.handle().clone();
     let shown = ui::run_console(
         rt.handle().clone(),
         Box::new(move |waker| {
+            let _ = wake.set(waker.clone());
             let lists = handle.clone();
             let spawn = move |task: Prepared, waker: &crate::core::event::Waker| ConsoleTask {
                 title: task.title.clone(),
@@ -78,6 +99,7 @@ pub fn run(
                 workspace: path.map(|p| (p, kept)),
                 follows,
                 follower: Some(Box::new(follow)),
+                links: Some(links_rx),
             }
         }),
     );

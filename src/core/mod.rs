@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod input;
+pub mod instance;
 pub mod jpeg;
 pub mod link;
 pub mod listing;

@@ -186,6 +186,8 @@ pub struct ConsoleStart {
     /// The task lists followed from the start, and what starts following another.
     pub follows: Vec<crate::core::listing::Listing>,
     pub follower: Option<console::FollowMaker>,
+    /// Links handed over by another `lookout open` (`core::instance`).
+    pub links: Option<std::sync::mpsc::Receiver<Vec<String>>>,
 }
 
 /// Opens the console on what `start` returns (called once with the window's [`Waker`])
@@ -233,6 +235,9 @@ pub fn run_console(
             app = app.with_follows(started.follows);
             if let Some(follower) = started.follower {
                 app = app.with_follower(follower);
+            }
+            if let Some(links) = started.links {
+                app = app.with_links(links);
             }
             Ok(Box::new(app))
         }),

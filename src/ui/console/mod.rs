@@ -106,6 +106,8 @@ pub struct ConsoleApp {
     thumbnails_made: u64,
     /// Makes the wall's thumbnails (started on the first wall drawn).
     thumbnailer: Option<Thumbnailer>,
+    /// Links another `lookout open` handed over (`core::instance`): the sources of each.
+    links: Option<std::sync::mpsc::Receiver<Vec<String>>>,
     /// The task lists followed, and what starts following one.
     follows: Vec<Follow>,
     follower: Option<FollowMaker>,
@@ -135,6 +137,7 @@ impl ConsoleApp {
             stats: stats::Stats::from_env(),
             thumbnails_made: 0,
             thumbnailer: None,
+            links: None,
             follows: Vec::new(),
             follower: None,
         }
@@ -247,6 +250,45 @@ impl ConsoleApp {
             && let Err(e) = self.workspace().save(path)
         {
             tracing::warn!("{e}");
+        }
+    }
+
+    /// Opens the links that arrive on `links` (each message's sources): a task not on the
+    /// wall is added, the first of each message opens full-size, and the window comes
+    /// forward.
+    pub fn with_links(mut self, links: std::sync::mpsc::Receiver<Vec<String>>) -> Self {
+        self.links = Some(links);
+        self
+    }
+
+    /// Opens what [`ConsoleApp::with_links`] handed over since the last frame.
+    fn open_links(&mut self, ctx: &egui::Context) {
+        let Some(links) = &self.links else { return };
+        let messages: Vec<Vec<String>> = links.try_iter().collect();
+        for sources in messages {
+            let mut first = None;
+            for source in &sources {
+                let on_wall = |c: &Self| {
+                    c.tasks
+                        .iter()
+                        .position(|t| t.source.as_deref() == Some(source.as_str()))
+                };
+                let at = match on_wall(self) {
+                    Some(at) => Some(at),
+                    None => match self.add(source) {
+                        Ok(()) => Some(self.tasks.len() - 1),
+                        Err(why) => {
+                            self.add_error = Some(why);
+                            None
+                        }
+                    },
+                };
+                first = first.or(at);
+            }
+            if let Some(at) = first {
+                self.open(at);
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
         }
     }
 
@@ -480,6 +522,7 @@ impl ConsoleApp {
     /// Draws the console: the wall, or the task opened full-size.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.open_links(&ctx);
         if self.wake_now.is_none() {
             let waking = ctx.clone();
             self.wake_now = Some(std::sync::Arc::new(move || {
