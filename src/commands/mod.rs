@@ -79,5 +79,9 @@ fn config_file(config: Option<&Path>) -> anyhow::Result<config::ConfigFile> {
         Some(p) => p.to_path_buf(),
         None => config::default_path().context("cannot find the config directory")?,
     };
-    Ok(config::load(&path)?)
+    let file = config::load(&path)?;
+    if let Some(warning) = config::exposure(&path, &file) {
+        eprintln!("lookout: warning: {}", output::terminal_line(&warning));
+    }
+    Ok(file)
 }

@@ -167,6 +167,20 @@ pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
     })
 }
 
+/// A warning when the config file at `path` holds a key (in any profile) and users other
+/// than its owner can read it: it names the file and the fix.
+pub fn exposure(path: &Path, file: &ConfigFile) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    let exposed = mode & 0o044 != 0 && file.profiles.values().any(Settings::holds_secret);
+    exposed.then(|| {
+        let shown = path.display();
+        format!(
+            "{shown} holds a key and other users can read it (mode {mode:o}): run `chmod 600 {shown}`"
+        )
+    })
+}
+
 /// Parses config text; the error names the problem without echoing values.
 pub fn parse(text: &str) -> Result<ConfigFile, String> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
@@ -553,5 +567,31 @@ recordings_max_days = 0
             a.preview.pacing(),
             crate::core::source::preview::Pacing::Push
         );
+    }
+
+    #[test]
+    fn a_key_in_a_file_others_can_read_is_named_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, FILE).unwrap();
+        let file = load(&path).unwrap();
+        let mode = |m| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m)).unwrap();
+        mode(0o644);
+        let warning = exposure(&path, &file).expect("a warning");
+        assert!(warning.contains(&path.display().to_string()), "{warning}");
+        assert!(
+            warning.contains("mode 644") && warning.contains("chmod 600"),
+            "{warning}"
+        );
+        assert!(!warning.contains("file-key"), "never the key itself");
+        mode(0o640);
+        assert!(exposure(&path, &file).is_some(), "the group can read it");
+        mode(0o600);
+        assert_eq!(exposure(&path, &file), None);
+        // No key in it: nothing to warn of.
+        mode(0o644);
+        let keyless = parse("[profiles.a]\noptexity_base_url = \"https://a.example\"\n").unwrap();
+        assert_eq!(exposure(&path, &keyless), None);
     }
 }

@@ -256,6 +256,22 @@ impl Given for String {
     }
 }
 
+impl Settings {
+    /// Whether these settings hold a key, token, secret or password.
+    pub fn holds_secret(&self) -> bool {
+        [
+            &self.optexity.api_key,
+            &self.chaser.key,
+            &self.waldiez.token,
+            &self.waldiez.client_secret,
+            &self.agentstation.token,
+            &self.rfb.password,
+        ]
+        .iter()
+        .any(|s| s.is_some())
+    }
+}
+
 impl Given for Secret {
     fn is_given(&self) -> bool {
         !self.expose().trim().is_empty()
