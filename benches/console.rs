@@ -280,6 +280,8 @@ fn measure(
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
+        // Its own runtime directory: the bench's console is not the user's console.
+        .env("XDG_RUNTIME_DIR", private_dir(&home.join("run"))?)
         .env("LOOKOUT_STATS", "1");
     let mut watch = Proc::spawn(&format!("watch-{tasks}"), &mut watch_cmd, dir, false)?;
     let console = watch.child_mut().id();
@@ -308,6 +310,17 @@ fn measure(
         frames,
         sim_cpu: share(before.1, after.1),
     })
+}
+
+/// `path` made as a directory only its owner can open.
+fn private_dir(path: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    Ok(path.to_path_buf())
 }
 
 /// What the simulator prints for its watchers: the variables of its `export` lines, and

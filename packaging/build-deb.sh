@@ -106,7 +106,9 @@ chmod 0644 "$doc/changelog.gz" "$doc/copyright"
 # Dependencies: what the binary links, plus what the window loads at run time.
 mkdir -p "$work/debian"
 printf 'Source: lookout\n\nPackage: lookout\nArchitecture: any\n' > "$work/debian/control"
-linked=$(cd "$work" && dpkg-shlibdeps -O -e"root/usr/bin/lookout" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+shlibdeps=$(cd "$work" && dpkg-shlibdeps -O -e"root/usr/bin/lookout" 2>"$work/shlibdeps.err") \
+    || { echo "build-deb: dpkg-shlibdeps failed:" >&2; cat "$work/shlibdeps.err" >&2; exit 1; }
+linked=$(sed -n 's/^shlibs:Depends=//p' <<<"$shlibdeps")
 [[ -n "$linked" ]] || { echo "build-deb: dpkg-shlibdeps found no libraries" >&2; exit 1; }
 loaded="libegl1, libgl1, libgl1-mesa-dri, libxkbcommon0, libxkbcommon-x11-0, libx11-6, libx11-xcb1, libxcursor1, libxrandr2, libxi6, libwayland-client0, libwayland-cursor0, libwayland-egl1"
 

@@ -26,7 +26,10 @@ done
 work=$(mktemp -d)
 serve_pid=""
 cleanup() {
-    [[ -n "$serve_pid" ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+    if [[ -n "$serve_pid" ]]; then
+        kill "$serve_pid" 2>/dev/null || true
+        wait "$serve_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -52,9 +55,10 @@ for path in ./usr/bin/lookout \
     grep -qxF "$path" <<<"$contents" || fail "the package lacks $path"
 done
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libc6 libavcodec libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libx11-6 \
-    libwayland-client0 libwayland-egl1; do
-    grep -q "\b$lib" <<<"$depends" || fail "the package does not depend on $lib: $depends"
+for lib in libc6 libavcodec59 libegl1 libgl1 libgl1-mesa-dri libxkbcommon0 libxkbcommon-x11-0 \
+    libx11-6 libwayland-client0 libwayland-egl1; do
+    # A whole name in the comma-separated list, with or without a version.
+    grep -qE "(^|, )$lib( \(|,|$)" <<<"$depends" || fail "the package does not depend on $lib: $depends"
 done
 
 echo "check-deb: lintian"
@@ -66,7 +70,16 @@ if dpkg-query -W -f='${Status}' lookout 2>/dev/null | grep -q "ok installed"; th
     echo "check-deb: a lookout package is already installed; the install check is skipped"
     exit 0
 fi
-[[ $(id -u) == 0 ]] || fail "installing the package needs root"
+if [[ $(id -u) != 0 ]]; then
+    [[ "${CI:-}" == true ]] && fail "installing the package needs root"
+    echo "check-deb: not root; the install check is skipped"
+    exit 0
+fi
+if owner=$(dpkg -S /usr/bin/lookout 2>/dev/null) || [[ -e /usr/bin/lookout ]]; then
+    [[ "${CI:-}" == true ]] && fail "/usr/bin/lookout exists (${owner:-not from a package})"
+    echo "check-deb: /usr/bin/lookout exists already; the install check is skipped"
+    exit 0
+fi
 
 echo "check-deb: dpkg -i"
 purge() { dpkg --purge lookout >/dev/null 2>&1 || true; cleanup; }

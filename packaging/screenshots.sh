@@ -56,6 +56,7 @@ shoot() {
     shift 2
     "$bin" "$@" >"$work/$name.log" 2>&1 &
     local pid=$!
+    pids+=("$pid")
     sleep "$secs"
     kill -0 "$pid" 2>/dev/null || { echo "screenshots: lookout $* exited:" >&2; cat "$work/$name.log" >&2; exit 1; }
     /usr/bin/import -window root "$out/$name.png"

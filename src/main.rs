@@ -28,7 +28,7 @@ fn main() -> ExitCode {
 /// brought forward.
 #[cfg(feature = "gui")]
 fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
-    if lookout::core::instance::hand_over(&lookout::core::instance::socket_path(), &[])? {
+    if handed_over(&[])? {
         return Ok(0);
     }
     let (settings, also) = commands::settings_and_watch(None, None, Default::default())?;
@@ -38,6 +38,25 @@ fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
     };
     let kept = lookout::core::workspace::default_path();
     commands::watch::run(rt, Vec::new(), also, config, kept, None).map(|()| 0)
+}
+
+/// Hands `links` to this user's running console: true once it took them. A console that
+/// refuses them is an error; not reaching one (none runs, or its socket is not safe to
+/// use) is said and leaves the caller to open its own.
+#[cfg(feature = "gui")]
+fn handed_over(links: &[String]) -> anyhow::Result<bool> {
+    use lookout::core::instance::{InstanceError, hand_over, socket_path};
+    match hand_over(&socket_path(), links) {
+        Ok(handed) => Ok(handed),
+        Err(e @ InstanceError::Rejected(_)) => Err(e.into()),
+        Err(e) => {
+            eprintln!(
+                "lookout: warning: {}; opening a console of its own",
+                commands::output::terminal_line(&e.to_string())
+            );
+            Ok(false)
+        }
+    }
 }
 
 #[cfg(not(feature = "gui"))]
@@ -247,10 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         #[cfg(feature = "gui")]
         Command::Open(args) => {
             // This user's console, when one runs, takes the links.
-            if lookout::core::instance::hand_over(
-                &lookout::core::instance::socket_path(),
-                &args.links,
-            )? {
+            if handed_over(&args.links)? {
                 return Ok(0);
             }
             let opened = args

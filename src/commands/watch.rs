@@ -49,16 +49,16 @@ pub fn run(
     // runs come to it (`lookout open`). A demo's console (no workspace) does not listen.
     let (links_tx, links_rx) = std::sync::mpsc::sync_channel::<Vec<String>>(16);
     let wake: Arc<std::sync::OnceLock<crate::core::event::Waker>> = Arc::default();
-    let _listener = match &path {
+    let listener = match &path {
         Some(_) => {
             let wake = Arc::clone(&wake);
             let socket = instance::socket_path();
             instance::Listener::start(&socket, move |sources| {
-                if links_tx.send(sources).is_ok()
-                    && let Some(wake) = wake.get()
-                {
+                let taken = links_tx.try_send(sources).is_ok();
+                if taken && let Some(wake) = wake.get() {
                     wake();
                 }
+                taken
             })
             .map_err(|e| tracing::warn!("links will not reach this console: {e}"))
             .ok()
@@ -103,6 +103,8 @@ pub fn run(
             }
         }),
     );
+    // The window is closed: links go to the next console, not to this one finishing.
+    drop(listener);
     let writers = std::mem::take(&mut *writers.lock().unwrap_or_else(|p| p.into_inner()));
     for writer in writers {
         finish_recording(writer);

@@ -1,5 +1,5 @@
-//! One console per user: a second `lookout open LINK` (or `lookout`, `lookout watch …`)
-//! hands its links to the console already running instead of opening another window.
+//! One console per user: a second `lookout open LINK` (or `lookout` alone) hands its links
+//! to the console already running instead of opening another window.
 //!
 //! The running console listens on a Unix socket in a directory only its user can open:
 //! `$XDG_RUNTIME_DIR/lookout/instance.sock`, or `/tmp/lookout-UID/instance.sock` where
@@ -7,9 +7,10 @@
 //! reads one back: `ok`, or `error: WHY`. Both ends check who is at the other: the
 //! directory must belong to the user and be closed to everyone else, the caller talks
 //! only to a console of its own user, and the console answers only its own user's callers
-//! (the kernel's peer credentials, `SO_PEERCRED`). The console checks the links itself
-//! ([`super::link::source_of`]): what arrives is untrusted text, at most [`MAX_MESSAGE`]
-//! bytes.
+//! (the kernel's peer credentials, `SO_PEERCRED`). The directory is never a symbolic
+//! link. The console checks the links itself ([`super::link::source_of`]): what arrives
+//! is untrusted text, at most [`MAX_MESSAGE`] bytes. It answers `ok` only once the window
+//! has taken the links.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -36,6 +37,8 @@ pub enum InstanceError {
     NotYours { path: PathBuf, owner: u32, you: u32 },
     #[error("refused {path}: other users can open it (mode {mode:o}); it must be 700")]
     Open { path: PathBuf, mode: u32 },
+    #[error("refused {0}: it is not a directory (a symbolic link?)")]
+    NotADirectory(PathBuf),
     #[error("refused the console at {path}: it runs as user {peer}, not as you ({you})")]
     OtherUser { path: PathBuf, peer: u32, you: u32 },
     #[error("the running console did not open the links: {0}")]
@@ -72,7 +75,7 @@ pub fn hand_over(path: &Path, links: &[String]) -> Result<bool, InstanceError> {
     let Some(dir) = path.parent() else {
         return Ok(false);
     };
-    match std::fs::metadata(dir) {
+    match std::fs::symlink_metadata(dir) {
         Ok(meta) => check_private(dir, &meta)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io(e)),
@@ -109,9 +112,13 @@ pub fn hand_over(path: &Path, links: &[String]) -> Result<bool, InstanceError> {
 }
 
 /// The console's end: while it lives, links sent to the socket reach `on_open` (the
-/// sources they name); dropped, it stops and removes the socket.
+/// sources they name); dropped, it stops and removes the socket, if it is still its own.
 pub struct Listener {
     path: PathBuf,
+    /// The socket's file (device and inode), to remove only our own.
+    file: (u64, u64),
+    /// The listening socket, shut down to end the accepting thread.
+    socket: UnixListener,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -119,22 +126,24 @@ pub struct Listener {
 impl Listener {
     /// Listens at `path`, making its directory (700) if missing. A socket left by a
     /// console that has ended is replaced; one that answers is another console's, and an
-    /// error. `on_open` gets the sources of each message's links, checked.
+    /// error. `on_open` gets the sources of each message's links, checked, and says
+    /// whether the window took them.
     pub fn start(
         path: &Path,
-        on_open: impl Fn(Vec<String>) + Send + 'static,
+        on_open: impl Fn(Vec<String>) -> bool + Send + 'static,
     ) -> Result<Self, InstanceError> {
         let io = |source| InstanceError::Io {
             path: path.to_path_buf(),
             source,
         };
         let dir = path.parent().unwrap_or(Path::new("/"));
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
-        check_private(dir, &std::fs::metadata(dir).map_err(io)?)?;
+        // Only the last step is made: the runtime or temporary directory above it exists.
+        match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+        check_private(dir, &std::fs::symlink_metadata(dir).map_err(io)?)?;
         match UnixStream::connect(path) {
             Ok(_) => {
                 return Err(io(std::io::Error::new(
@@ -149,6 +158,8 @@ impl Listener {
         }
         let listener = UnixListener::bind(path).map_err(io)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        let meta = std::fs::symlink_metadata(path).map_err(io)?;
+        let socket = listener.try_clone().map_err(io)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -158,15 +169,22 @@ impl Listener {
                     if stopping.load(Ordering::Relaxed) {
                         break;
                     }
-                    let Ok(stream) = stream else { continue };
-                    if let Err(e) = serve(stream, &on_open) {
-                        tracing::info!("a caller of the console: {e}");
+                    match stream {
+                        Ok(stream) => {
+                            if let Err(e) = serve(stream, &on_open) {
+                                tracing::info!("a caller of the console: {e}");
+                            }
+                        }
+                        // Out of descriptors, say: wait rather than spin.
+                        Err(_) => std::thread::sleep(Duration::from_millis(100)),
                     }
                 }
             })
             .map_err(io)?;
         Ok(Self {
             path: path.to_path_buf(),
+            file: (meta.dev(), meta.ino()),
+            socket,
             stop,
             thread: Some(thread),
         })
@@ -175,18 +193,27 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
         self.stop.store(true, Ordering::Relaxed);
-        // Wakes the accept.
-        let _ = UnixStream::connect(&self.path);
+        // Ends the accept, whoever holds the path now.
+        // SAFETY: shutdown takes the descriptor `self.socket` keeps open and no memory.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR);
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        let _ = std::fs::remove_file(&self.path);
+        let ours =
+            std::fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.file);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
 /// Answers one caller.
-fn serve(mut stream: UnixStream, on_open: &dyn Fn(Vec<String>)) -> std::io::Result<()> {
+fn serve(mut stream: UnixStream, on_open: &dyn Fn(Vec<String>) -> bool) -> std::io::Result<()> {
     let peer = peer_uid(&stream)?;
     if peer != uid() {
         // Another user's process: not a word.
@@ -195,11 +222,9 @@ fn serve(mut stream: UnixStream, on_open: &dyn Fn(Vec<String>)) -> std::io::Resu
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     let line = read_line(&mut stream)?;
-    let reply = match opened(&line) {
-        Ok(sources) => {
-            on_open(sources);
-            "ok".to_string()
-        }
+    let reply = match opened(&line).map(on_open) {
+        Ok(true) => "ok".to_string(),
+        Ok(false) => "error: the console is closing or busy".to_string(),
         Err(why) => format!("error: {why}"),
     };
     stream.write_all(format!("{reply}\n").as_bytes())
@@ -235,8 +260,12 @@ fn read_line(stream: &mut UnixStream) -> std::io::Result<String> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "a message not UTF-8"))
 }
 
-/// The directory holding the socket belongs to this user and is closed to the others.
+/// The directory holding the socket is a directory (not a symbolic link), belongs to this
+/// user and is closed to the others.
 fn check_private(dir: &Path, meta: &std::fs::Metadata) -> Result<(), InstanceError> {
+    if !meta.is_dir() {
+        return Err(InstanceError::NotADirectory(dir.to_path_buf()));
+    }
     if meta.uid() != uid() {
         return Err(InstanceError::NotYours {
             path: dir.to_path_buf(),
@@ -315,7 +344,7 @@ mod tests {
         // Nobody listens yet: the caller opens the console itself.
         assert!(!hand_over(&path, &["lookout:optexity/a".into()]).unwrap());
         let (tx, rx) = mpsc::sync_channel(8);
-        let listener = Listener::start(&path, move |s| tx.send(s).unwrap()).unwrap();
+        let listener = Listener::start(&path, move |s| tx.send(s).is_ok()).unwrap();
         let mode = std::fs::metadata(path.parent().unwrap()).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o700);
         let links = vec!["lookout:optexity/a".to_string(), "lookout:waldiez/b".into()];
@@ -328,10 +357,30 @@ mod tests {
         let err = hand_over(&path, &["lookout:evil/x".into()]).unwrap_err();
         assert!(err.to_string().contains("unknown provider"), "{err}");
         // A second console cannot take the socket over.
-        assert!(Listener::start(&path, |_| {}).is_err());
+        assert!(Listener::start(&path, |_| true).is_err());
         drop(listener);
         assert!(!path.exists(), "the socket is removed");
         assert!(!hand_over(&path, &[]).unwrap());
+    }
+
+    #[test]
+    fn a_console_that_cannot_take_links_says_so_and_leaves_a_newer_socket_alone() {
+        let dir = private_dir();
+        let path = dir.path().join("instance.sock");
+        let closing = Listener::start(&path, |_| false).unwrap();
+        let err = hand_over(&path, &["lookout:optexity/a".into()]).unwrap_err();
+        assert!(err.to_string().contains("closing or busy"), "{err}");
+        // Its socket is replaced under it (a cleaner removed it, another console bound):
+        // dropped, it ends without waiting on the other, and leaves that one's socket.
+        std::fs::remove_file(&path).unwrap();
+        let (tx, rx) = mpsc::sync_channel(8);
+        let newer = Listener::start(&path, move |s| tx.send(s).is_ok()).unwrap();
+        drop(closing);
+        assert!(path.exists());
+        assert!(hand_over(&path, &["lookout:optexity/b".into()]).unwrap());
+        assert_eq!(rx.recv().unwrap(), ["optexity:b"]);
+        drop(newer);
+        assert!(!path.exists());
     }
 
     #[test]
@@ -342,9 +391,9 @@ mod tests {
         assert!(path.exists());
         assert!(!hand_over(&path, &[]).unwrap(), "nobody answers");
         let (tx, rx) = mpsc::sync_channel(8);
-        let _listener = Listener::start(&path, move |s| tx.send(s).unwrap()).unwrap();
-        assert!(hand_over(&path, &["vnc://127.0.0.1:5901".into()]).unwrap());
-        assert_eq!(rx.recv().unwrap(), ["vnc://127.0.0.1:5901"]);
+        let _listener = Listener::start(&path, move |s| tx.send(s).is_ok()).unwrap();
+        assert!(hand_over(&path, &["lookout:chaser/c".into()]).unwrap());
+        assert_eq!(rx.recv().unwrap(), ["chaser:c"]);
     }
 
     #[test]
@@ -358,7 +407,18 @@ mod tests {
             matches!(err, InstanceError::Open { mode: 0o755, .. }),
             "{err}"
         );
-        assert!(Listener::start(&open.join("instance.sock"), |_| {}).is_err());
+        assert!(Listener::start(&open.join("instance.sock"), |_| true).is_err());
+        // A symbolic link to a private directory of the user's is not the socket's place.
+        let real = dir.path().join("real");
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&real)
+            .unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = hand_over(&link.join("instance.sock"), &[]).unwrap_err();
+        assert!(matches!(err, InstanceError::NotADirectory(_)), "{err}");
+        assert!(Listener::start(&link.join("instance.sock"), |_| true).is_err());
         if uid() != 0 {
             return; // only root can give a directory away
         }
@@ -387,7 +447,7 @@ mod tests {
         let dir = private_dir();
         let path = dir.path().join("instance.sock");
         let (tx, rx) = mpsc::sync_channel(8);
-        let _listener = Listener::start(&path, move |s| tx.send(s).unwrap()).unwrap();
+        let _listener = Listener::start(&path, move |s| tx.send(s).is_ok()).unwrap();
         // A message without end, longer than the limit: dropped with no answer.
         let mut stream = UnixStream::connect(&path).unwrap();
         let _ = stream.write_all(&vec![b'x'; MAX_MESSAGE + 10]);

@@ -1,13 +1,14 @@
 //! Links that open tasks: what `lookout open LINK` and the desktop's
 //! `x-scheme-handler/lookout` hand over, from an alert in a chat or a web dashboard.
 //!
-//! - `lookout:optexity/TASK_ID`, `lookout:chaser/SESSION_ID`, `lookout:waldiez/TASK_ID`,
-//!   `lookout:agentstation/WORKSTATION_ID` (also written `lookout://provider/ID`);
-//! - `vnc://HOST[:PORT]`, as other VNC viewers take it.
+//! `lookout:optexity/TASK_ID`, `lookout:chaser/SESSION_ID`, `lookout:waldiez/TASK_ID`,
+//! `lookout:agentstation/WORKSTATION_ID` (also written `lookout://provider/ID`).
 //!
-//! A `lookout:` link names a provider and a task, nothing more: where the provider is and
-//! the key to it come from the operator's own settings, so a link cannot send Lookout,
-//! with the operator's key, to a server of the link's choosing.
+//! A link names a provider and a task, nothing more: where the provider is and the key to
+//! it come from the operator's own settings, so a link cannot send Lookout, with the
+//! operator's key, to a server of the link's choosing. For that reason `vnc://` links are
+//! not taken: a VNC link names its server, and a server without a password in the link
+//! would be answered with the configured VNC password.
 
 use std::fmt;
 
@@ -15,7 +16,7 @@ use std::fmt;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LinkError {
     #[error(
-        "not a link Lookout opens: {0} (expected lookout:PROVIDER/ID, PROVIDER one of optexity, chaser, waldiez, agentstation, or vnc://HOST:PORT)"
+        "not a link Lookout opens: {0} (expected lookout:PROVIDER/ID, PROVIDER one of optexity, chaser, waldiez or agentstation)"
     )]
     Unknown(Shown),
     #[error(
@@ -84,13 +85,11 @@ pub fn source_of(link: &str) -> Result<String, LinkError> {
             return Err(LinkError::NoId(Shown::of(link)));
         }
         let fits = |c: char| c.is_ascii_alphanumeric() || "-_.:~@+=".contains(c);
-        if id.len() > MAX_ID || !id.chars().all(fits) {
+        // Only dots would be a path step (`..`), not an id.
+        if id.len() > MAX_ID || !id.chars().all(fits) || id.chars().all(|c| c == '.') {
             return Err(LinkError::BadId(Shown::of(link)));
         }
         return Ok(format!("{provider}:{id}"));
-    }
-    if strip_scheme(link, "vnc").is_some_and(|rest| rest.starts_with("//")) {
-        return Ok(link.to_string());
     }
     Err(LinkError::Unknown(Shown::of(link)))
 }
@@ -115,7 +114,7 @@ mod tests {
             ("lookout://optexity/task-42/", "optexity:task-42"),
             ("LOOKOUT:Optexity/T1?from=slack#x", "optexity:T1"),
             ("lookout:waldiez/a%2Db", "waldiez:a-b"),
-            (" vnc://127.0.0.1:5901 ", "vnc://127.0.0.1:5901"),
+            ("lookout:waldiez/v1.2", "waldiez:v1.2"),
         ] {
             assert_eq!(source_of(link).as_deref(), Ok(source), "{link}");
         }
@@ -143,12 +142,22 @@ mod tests {
             "lookout:optexity/%zz",
             "lookout:optexity/%ff",
             "lookout:optexity/a%0Ab",
+            "lookout:agentstation/..",
+            "lookout:optexity/.",
+            "lookout:optexity/%2E%2E",
         ] {
             assert!(matches!(source_of(bad), Err(LinkError::BadId(_))), "{bad}");
         }
         let long = format!("lookout:optexity/{}", "a".repeat(MAX_ID + 1));
         assert!(matches!(source_of(&long), Err(LinkError::BadId(_))));
-        for other in ["https://example.com", "optexity:task", "vnc:host", ""] {
+        // A VNC link names its server: not taken (see the module's text).
+        for other in [
+            "https://example.com",
+            "optexity:task",
+            "vnc://127.0.0.1:5901",
+            "VNC://evil.example",
+            "",
+        ] {
             assert!(
                 matches!(source_of(other), Err(LinkError::Unknown(_))),
                 "{other}"

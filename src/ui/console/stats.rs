@@ -6,8 +6,9 @@
 //!   thumbnail_frames=T thumbnail_frame_ms_p95=… other_frame_ms_p95=… ui_ms_p95=…
 //! ```
 //!
-//! (one line). `thumbnail_frames` and the two after it split the frames that made
-//! thumbnails from the others; `ui_ms_p95` is the console's own part of a frame.
+//! (one line). `thumbnail_frames` and the two after it split the frames that uploaded
+//! thumbnails (made on their own thread) from the others; `ui_ms_p95` is the console's
+//! own part of a frame.
 //!
 //! A frame's time is eframe's `cpu_usage`: the app's update, tessellation and painting,
 //! without waiting for the screen. A badge's time runs from the moment the task asked

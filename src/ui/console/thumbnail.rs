@@ -89,7 +89,14 @@ impl Thumbnailer {
                 let mut packed = Vec::new();
                 while let Ok(batch) = rx.recv() {
                     for job in batch {
-                        job.make(&mut packed);
+                        // A picture that cannot be made must not leave its tile waiting.
+                        let out = Arc::clone(&job.out);
+                        let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            job.make(&mut packed);
+                        }));
+                        if made.is_err() {
+                            *lock(&out) = Handover::Nothing;
+                        }
                     }
                 }
             });
