@@ -257,8 +257,8 @@ impl Given for String {
 }
 
 impl Settings {
-    /// Whether these settings hold a key, token, secret or password.
-    pub fn holds_secret(&self) -> bool {
+    /// Every key, token, secret and password these settings can hold.
+    fn secrets(&self) -> [&Option<Secret>; 6] {
         [
             &self.optexity.api_key,
             &self.chaser.key,
@@ -267,8 +267,11 @@ impl Settings {
             &self.agentstation.token,
             &self.rfb.password,
         ]
-        .iter()
-        .any(|s| s.is_some())
+    }
+
+    /// Whether these settings hold a key, token, secret or password.
+    pub fn holds_secret(&self) -> bool {
+        self.secrets().iter().any(|s| s.is_some())
     }
 }
 
@@ -390,15 +393,7 @@ impl Settings {
     /// Keeps every key, token and password of these settings masked in all text the process
     /// writes, for as long as it runs (`redact::text`).
     pub fn pin_secrets(&self) {
-        let secrets = [
-            &self.optexity.api_key,
-            &self.chaser.key,
-            &self.waldiez.token,
-            &self.waldiez.client_secret,
-            &self.agentstation.token,
-            &self.rfb.password,
-        ];
-        for secret in secrets.into_iter().flatten() {
+        for secret in self.secrets().into_iter().flatten() {
             secret.pin();
         }
     }
