@@ -9,6 +9,7 @@ pub mod frame;
 pub mod input;
 pub mod instance;
 pub mod jpeg;
+pub mod keyring;
 pub mod link;
 pub mod listing;
 pub mod log_slot;

@@ -1,0 +1,132 @@
+//! Keys in the desktop keyring (the freedesktop Secret Service: GNOME Keyring, KWallet).
+//!
+//! `lookout login PROVIDER` stores a provider's key for a profile; the settings read it
+//! after the flags and the environment and before the config file. Each key is one item
+//! of the default collection, found by its attributes `service=lookout`,
+//! `provider=PROVIDER`, `profile=PROFILE`. Nothing here prompts: a locked collection is
+//! an error that says so. Every call gives up after [`TIMEOUT`], so a keyring that never
+//! answers cannot hold up a start.
+//!
+//! The calls block: they run on a runtime of their own and must not be made from async
+//! code.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secret_service::{EncryptionType, SecretService};
+
+use crate::core::redact::Secret;
+
+/// How long one keyring call may take.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The providers whose keys the keyring holds, as `lookout login` names them.
+pub const PROVIDERS: [&str; 4] = ["optexity", "chaser", "waldiez", "agentstation"];
+
+/// Why the keyring could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("no desktop keyring (Secret Service) answers: {0}")]
+    Unavailable(String),
+    #[error("the desktop keyring is locked: unlock it (log in to the desktop) and try again")]
+    Locked,
+    #[error("the desktop keyring did not answer within {} s", TIMEOUT.as_secs())]
+    Timeout,
+    #[error("the desktop keyring failed: {0}")]
+    Failed(String),
+}
+
+impl From<secret_service::Error> for KeyringError {
+    fn from(e: secret_service::Error) -> Self {
+        match e {
+            secret_service::Error::Locked => KeyringError::Locked,
+            secret_service::Error::Zbus(e) => KeyringError::Unavailable(e.to_string()),
+            secret_service::Error::ZbusFdo(e) => KeyringError::Unavailable(e.to_string()),
+            other => KeyringError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// One key's place: which provider, which profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyName {
+    pub provider: &'static str,
+    pub profile: String,
+}
+
+impl KeyName {
+    fn attributes(&self) -> HashMap<&str, &str> {
+        HashMap::from([
+            ("service", "lookout"),
+            ("provider", self.provider),
+            ("profile", self.profile.as_str()),
+        ])
+    }
+
+    fn label(&self) -> String {
+        format!("Lookout: {} key ({})", self.provider, self.profile)
+    }
+}
+
+/// Runs `f` on a runtime of its own, within [`TIMEOUT`].
+fn blocking<T>(
+    f: impl std::future::Future<Output = Result<T, KeyringError>>,
+) -> Result<T, KeyringError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| KeyringError::Failed(e.to_string()))?;
+    rt.block_on(async {
+        tokio::time::timeout(TIMEOUT, f)
+            .await
+            .map_err(|_| KeyringError::Timeout)?
+    })
+}
+
+/// Stores `secret` as `name`'s key, replacing the one there.
+pub fn store(name: &KeyName, secret: &Secret) -> Result<(), KeyringError> {
+    blocking(async {
+        let ss = SecretService::connect(EncryptionType::Dh).await?;
+        let collection = ss.get_default_collection().await?;
+        collection.ensure_unlocked().await?;
+        collection
+            .create_item(
+                &name.label(),
+                name.attributes(),
+                secret.expose().as_bytes(),
+                true,
+                "text/plain",
+            )
+            .await?;
+        Ok(())
+    })
+}
+
+/// `name`'s key, if the keyring holds one.
+pub fn lookup(name: &KeyName) -> Result<Option<Secret>, KeyringError> {
+    blocking(async {
+        let ss = SecretService::connect(EncryptionType::Dh).await?;
+        let found = ss.search_items(name.attributes()).await?;
+        let Some(item) = found.unlocked.first().or(found.locked.first()) else {
+            return Ok(None);
+        };
+        item.ensure_unlocked().await?;
+        let bytes = item.get_secret().await?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| KeyringError::Failed(format!("the {} key is not text", name.provider)))?;
+        Ok(Some(Secret::new(text)))
+    })
+}
+
+/// Removes `name`'s key; whether there was one.
+pub fn delete(name: &KeyName) -> Result<bool, KeyringError> {
+    blocking(async {
+        let ss = SecretService::connect(EncryptionType::Dh).await?;
+        let found = ss.search_items(name.attributes()).await?;
+        let items: Vec<_> = found.unlocked.iter().chain(found.locked.iter()).collect();
+        for item in &items {
+            item.delete().await?;
+        }
+        Ok(!items.is_empty())
+    })
+}
