@@ -49,7 +49,9 @@ runtime_packages=(
 # browser, screenshots (ImageMagick `import`), pointer control (xdotool), and libjpeg-turbo's
 # tjbench, the reference the preview decode benchmark compares with; the `ffmpeg` program
 # makes the real HLS streams the HLS tests play; g++ builds libFuzzer's C++ sources (the
-# libfuzzer-sys crate) for packaging/fuzz.sh.
+# libfuzzer-sys crate) for packaging/fuzz.sh. gnome-keyring, run under dbus-run-session
+# (dbus-daemon) and waited on with dbus-send (dbus-bin), is the Secret Service the keyring
+# test keeps a key in.
 test_packages=(
     xvfb
     xauth
@@ -68,6 +70,9 @@ test_packages=(
     libjpeg-turbo-progs
     ffmpeg
     g++
+    dbus-daemon
+    dbus-bin
+    gnome-keyring
 )
 
 # Packaging (packaging/build-deb.sh, and packaging/check-deb.sh, which the tests run):

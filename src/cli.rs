@@ -63,6 +63,14 @@ pub enum Command {
     /// Write a recording's picture as an H.264 MP4 with its task log as subtitles (needs
     /// the `ffmpeg` program).
     Export(ExportArgs),
+    /// Keep a provider's key or token in the desktop keyring (Secret Service: GNOME
+    /// Keyring, KWallet), asked for with hidden input or read from standard input.
+    ///
+    /// Keys are then read from the flags, the environment, the keyring and the config file,
+    /// in that order.
+    Login(LoginArgs),
+    /// Remove a provider's key or token from the desktop keyring.
+    Logout(LoginArgs),
     /// Print the shell completion script for bash, zsh or fish.
     ///
     /// bash: `lookout completions bash > ~/.local/share/bash-completion/completions/lookout`;
@@ -181,6 +189,48 @@ pub struct WatchArgs {
     /// Endpoints, credentials and picture options, per provider.
     #[command(flatten)]
     pub settings: Settings,
+}
+
+/// A provider whose key the desktop keyring keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyProvider {
+    /// The Optexity API key.
+    Optexity,
+    /// The Chaser API key.
+    Chaser,
+    /// The Waldiez Runner access token.
+    Waldiez,
+    /// The AgentStation API token.
+    Agentstation,
+}
+
+impl KeyProvider {
+    /// Its name as the keyring and `Settings::key_mut` know it.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyProvider::Optexity => "optexity",
+            KeyProvider::Chaser => "chaser",
+            KeyProvider::Waldiez => "waldiez",
+            KeyProvider::Agentstation => "agentstation",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Whose key.
+    #[arg(value_enum)]
+    pub provider: KeyProvider,
+
+    /// The profile the key is for (default: the config file's default_profile, else
+    /// "default"; also LOOKOUT_PROFILE).
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// Config file, for its default_profile (default: the platform config dir's
+    /// lookout/config.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 }
 
 #[cfg(feature = "gui")]

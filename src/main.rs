@@ -96,6 +96,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     let done = match command {
         Command::Completions(_) | Command::Man(_) => Ok(()),
+        Command::Login(args) => commands::login::login(&args),
+        Command::Logout(args) => commands::login::logout(&args),
         Command::Logs(args) if commands::snapshot::is_recording(&args.connect.source) => {
             return commands::logs::print_recording(
                 std::path::Path::new(&args.connect.source),

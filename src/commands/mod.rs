@@ -3,6 +3,7 @@
 pub mod answer;
 pub mod docs;
 pub mod export;
+pub mod login;
 pub mod logs;
 pub mod output;
 pub mod record;
@@ -14,7 +15,7 @@ pub mod view;
 #[cfg(feature = "gui")]
 pub mod watch;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -22,6 +23,7 @@ use anyhow::Context as _;
 use crate::cli::ConnectArgs;
 use crate::core::config::{self, Settings};
 use crate::core::event::Waker;
+use crate::core::keyring;
 use crate::core::session::SessionConfig;
 use crate::core::source::SourceSpec;
 
@@ -62,19 +64,73 @@ pub fn settings(
     Ok(settings_and_watch(config, profile, flags)?.0)
 }
 
-/// [`settings`], and the config file's `[[watch]]` list, from one reading of the file.
+/// [`settings`], and the config file's `[[watch]]` list, from one reading of the file. Keys
+/// come from the flags, the environment, the desktop keyring, then the file.
 pub fn settings_and_watch(
     config: Option<&Path>,
     profile: Option<&str>,
     flags: Settings,
 ) -> anyhow::Result<(Settings, Vec<String>)> {
-    let file = config_file(config)?;
-    let settings = config::resolve(&file, |k| std::env::var(k).ok(), profile, flags)?;
+    let (path, file) = config_file(config)?;
+    let env = |k: &str| std::env::var(k).ok();
+    let mut unavailable = None;
+    let mut from_keyring = |profile: &str, providers: &[&'static str]| {
+        keyring_layer(profile, providers, &env, &mut unavailable)
+    };
+    let settings = config::resolve_keyed(&file, env, profile, flags, &mut from_keyring)?;
+    if let Some(line) = unavailable.and_then(|e| keyring_fallback(&e, &path, &file, profile)) {
+        eprintln!("lookout: {}", output::terminal_line(&line));
+    }
     Ok((settings, file.watch))
 }
 
+/// The keys the desktop keyring holds for `providers` under `profile`, as a layer; why it
+/// could not be asked goes to `unavailable`.
+fn keyring_layer(
+    profile: &str,
+    providers: &[&'static str],
+    env: &dyn Fn(&str) -> Option<String>,
+    unavailable: &mut Option<keyring::KeyringError>,
+) -> Settings {
+    let mut layer = Settings::default();
+    if keyring::disabled(env) {
+        return layer;
+    }
+    match keyring::lookup_many(profile, providers) {
+        Ok(keys) => {
+            for (provider, key) in keys {
+                if let Some(slot) = layer.key_mut(provider) {
+                    *slot = Some(key);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::debug!("keyring not asked: {e}");
+            *unavailable = Some(e);
+        }
+    }
+    layer
+}
+
+/// The one line that says a key comes from the config file because the keyring could not be
+/// asked; `None` when the file gives no key either (nothing falls back).
+fn keyring_fallback(
+    why: &keyring::KeyringError,
+    path: &Path,
+    file: &config::ConfigFile,
+    profile: Option<&str>,
+) -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let name = config::profile_name(file, env, profile)?;
+    let from_file = file.profiles.get(&name)?;
+    keyring::PROVIDERS
+        .iter()
+        .any(|p| from_file.has_key(p))
+        .then(|| format!("{why}; using the keys in {}", path.display()))
+}
+
 /// The config file at `config`, else at its default place (none there reads as empty).
-fn config_file(config: Option<&Path>) -> anyhow::Result<config::ConfigFile> {
+pub(crate) fn config_file(config: Option<&Path>) -> anyhow::Result<(PathBuf, config::ConfigFile)> {
     let path = match config {
         Some(p) => p.to_path_buf(),
         None => config::default_path().context("cannot find the config directory")?,
@@ -83,5 +139,5 @@ fn config_file(config: Option<&Path>) -> anyhow::Result<config::ConfigFile> {
     if let Some(warning) = config::exposure(&path, &file) {
         eprintln!("lookout: warning: {}", output::terminal_line(&warning));
     }
-    Ok(file)
+    Ok((path, file))
 }

@@ -7,8 +7,8 @@
 //! an error that says so. Every call gives up after [`TIMEOUT`], so a keyring that never
 //! answers cannot hold up a start.
 //!
-//! The calls block: they run on a runtime of their own and must not be made from async
-//! code.
+//! The calls block the caller (on a thread and runtime of their own) for at most
+//! [`TIMEOUT`].
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +16,18 @@ use std::time::Duration;
 use secret_service::{EncryptionType, SecretService};
 
 use crate::core::redact::Secret;
+
+/// `LOOKOUT_KEYRING=off` leaves the keyring alone: keys come from flags, the environment
+/// and the config file only.
+pub const SWITCH: &str = "LOOKOUT_KEYRING";
+
+/// Whether `LOOKOUT_KEYRING` (read through `env`) turns the keyring off.
+pub fn disabled(env: impl Fn(&str) -> Option<String>) -> bool {
+    env(SWITCH).is_some_and(|v| matches!(v.trim(), "off" | "0" | "no" | "false"))
+}
+
+/// The profile a key is kept under when no profile is chosen.
+pub const DEFAULT_PROFILE: &str = "default";
 
 /// How long one keyring call may take.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -68,18 +80,25 @@ impl KeyName {
     }
 }
 
-/// Runs `f` on a runtime of its own, within [`TIMEOUT`].
-fn blocking<T>(
-    f: impl std::future::Future<Output = Result<T, KeyringError>>,
+/// Runs `f` on a runtime of its own, on a thread of its own (so that it may be called from
+/// inside another runtime), within [`TIMEOUT`].
+fn blocking<T: Send>(
+    f: impl std::future::Future<Output = Result<T, KeyringError>> + Send,
 ) -> Result<T, KeyringError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| KeyringError::Failed(e.to_string()))?;
-    rt.block_on(async {
-        tokio::time::timeout(TIMEOUT, f)
-            .await
-            .map_err(|_| KeyringError::Timeout)?
+    std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| KeyringError::Failed(e.to_string()))?;
+            rt.block_on(async {
+                tokio::time::timeout(TIMEOUT, f)
+                    .await
+                    .map_err(|_| KeyringError::Timeout)?
+            })
+        });
+        run.join()
+            .unwrap_or_else(|_| Err(KeyringError::Failed("the keyring call panicked".into())))
     })
 }
 
@@ -104,17 +123,34 @@ pub fn store(name: &KeyName, secret: &Secret) -> Result<(), KeyringError> {
 
 /// `name`'s key, if the keyring holds one.
 pub fn lookup(name: &KeyName) -> Result<Option<Secret>, KeyringError> {
+    let mut found = lookup_many(&name.profile, &[name.provider])?;
+    Ok(found.pop().map(|(_, key)| key))
+}
+
+/// The keys the keyring holds for `profile` among `providers`, over one connection.
+pub fn lookup_many(
+    profile: &str,
+    providers: &[&'static str],
+) -> Result<Vec<(&'static str, Secret)>, KeyringError> {
     blocking(async {
         let ss = SecretService::connect(EncryptionType::Dh).await?;
-        let found = ss.search_items(name.attributes()).await?;
-        let Some(item) = found.unlocked.first().or(found.locked.first()) else {
-            return Ok(None);
-        };
-        item.ensure_unlocked().await?;
-        let bytes = item.get_secret().await?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| KeyringError::Failed(format!("the {} key is not text", name.provider)))?;
-        Ok(Some(Secret::new(text)))
+        let mut keys = Vec::new();
+        for &provider in providers {
+            let name = KeyName {
+                provider,
+                profile: profile.to_string(),
+            };
+            let found = ss.search_items(name.attributes()).await?;
+            let Some(item) = found.unlocked.first().or(found.locked.first()) else {
+                continue;
+            };
+            item.ensure_unlocked().await?;
+            let bytes = item.get_secret().await?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| KeyringError::Failed(format!("the {provider} key is not text")))?;
+            keys.push((provider, Secret::new(text)));
+        }
+        Ok(keys)
     })
 }
 

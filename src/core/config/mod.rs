@@ -51,6 +51,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::core::keyring;
+
 /// Largest config file we read.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -242,6 +244,11 @@ fn line_of_key(text: &str, profile: &str, key: &str) -> Option<usize> {
     None
 }
 
+/// Keys kept apart from the config file (the desktop keyring): given a profile and the
+/// providers the flags and the environment leave without a key, a layer with the keys it
+/// holds for them.
+pub type KeySource<'a> = &'a mut dyn FnMut(&str, &[&'static str]) -> Settings;
+
 /// The one merge: flags over the environment over the chosen profile of the file. The
 /// profile is `--profile`, else `LOOKOUT_PROFILE`, else the file's `default_profile`.
 pub fn resolve(
@@ -250,10 +257,33 @@ pub fn resolve(
     profile: Option<&str>,
     flags: Settings,
 ) -> Result<Settings, ConfigError> {
-    let name = profile
+    resolve_keyed(file, env, profile, flags, &mut |_, _| Settings::default())
+}
+
+/// The profile chosen: `--profile`, else `LOOKOUT_PROFILE`, else the file's
+/// `default_profile`; `None` when none is.
+pub fn profile_name(
+    file: &ConfigFile,
+    env: impl Fn(&str) -> Option<String>,
+    profile: Option<&str>,
+) -> Option<String> {
+    profile
         .map(str::to_string)
         .or_else(|| env("LOOKOUT_PROFILE"))
-        .or_else(|| file.default_profile.clone());
+        .or_else(|| file.default_profile.clone())
+}
+
+/// [`resolve`] with keys kept apart from the file between the environment and the file:
+/// flags, environment, `keys`, file. `keys` is asked only for the providers still without
+/// a key, under the chosen profile's name ([`keyring::DEFAULT_PROFILE`] when none is).
+pub fn resolve_keyed(
+    file: &ConfigFile,
+    env: impl Fn(&str) -> Option<String>,
+    profile: Option<&str>,
+    flags: Settings,
+    keys: KeySource<'_>,
+) -> Result<Settings, ConfigError> {
+    let name = profile_name(file, &env, profile);
     let from_file = match &name {
         Some(name) => {
             file.profiles
@@ -270,7 +300,19 @@ pub fn resolve(
         }
         None => Settings::default(),
     };
-    let settings = flags.over(Settings::from_env(&env)?.over(from_file));
+    let upper = flags.over(Settings::from_env(&env)?);
+    let missing: Vec<&'static str> = keyring::PROVIDERS
+        .into_iter()
+        .filter(|p| !upper.has_key(p))
+        .collect();
+    let kept = match missing.is_empty() {
+        true => Settings::default(),
+        false => keys(
+            name.as_deref().unwrap_or(keyring::DEFAULT_PROFILE),
+            &missing,
+        ),
+    };
+    let settings = upper.over(kept.over(from_file));
     settings.validate()?;
     settings.pin_secrets();
     Ok(settings)
@@ -373,6 +415,71 @@ chaser_base_url = "https://chaser.example"
         )
         .unwrap();
         assert_eq!(s.chaser.base_url(), "https://api.chaser.sh");
+    }
+
+    #[test]
+    fn keys_come_from_flags_then_env_then_keyring_then_file() {
+        let file = parse(
+            "default_profile = \"p\"\n[profiles.p]\noptexity_api_key = \"file-o\"\n\
+             chaser_key = \"file-c\"\nwaldiez_client_id = \"id\"\n\
+             waldiez_client_secret = \"file-w\"\n",
+        )
+        .unwrap();
+        let env = env_of(&[("CHASER_KEY", "env-c")]);
+        let mut flags = Settings::default();
+        flags.agentstation.token = Some(Secret::new("flag-a"));
+        let mut asked = Vec::new();
+        let mut keys = |profile: &str, providers: &[&'static str]| {
+            asked.push((profile.to_string(), providers.to_vec()));
+            let mut layer = Settings::default();
+            for p in ["optexity", "chaser", "agentstation"] {
+                *layer.key_mut(p).unwrap() = Some(Secret::new(format!("ring-{p}")));
+            }
+            layer
+        };
+        let s = resolve_keyed(&file, &env, None, flags, &mut keys).unwrap();
+        // Asked only for what flags and environment leave out, under the chosen profile.
+        assert_eq!(asked, vec![("p".to_string(), vec!["optexity", "waldiez"])]);
+        assert_eq!(
+            s.optexity.api_key.as_ref().unwrap().expose(),
+            "ring-optexity"
+        );
+        assert_eq!(s.chaser.key.as_ref().unwrap().expose(), "env-c");
+        assert_eq!(s.agentstation.token.as_ref().unwrap().expose(), "flag-a");
+        // The keyring has no Waldiez token: the file's client credentials stand.
+        assert_eq!(s.waldiez.client_secret.as_ref().unwrap().expose(), "file-w");
+        assert!(s.waldiez.token.is_none());
+
+        // No profile chosen: the keyring's "default"; nothing asked when all keys are given.
+        let mut asked = Vec::new();
+        let mut keys = |profile: &str, _: &[&'static str]| {
+            asked.push(profile.to_string());
+            Settings::default()
+        };
+        resolve_keyed(
+            &ConfigFile::default(),
+            env_of(&[]),
+            None,
+            Settings::default(),
+            &mut keys,
+        )
+        .unwrap();
+        assert_eq!(asked, ["default"]);
+        let env = env_of(&[
+            ("OPTEXITY_API_KEY", "e"),
+            ("CHASER_KEY", "e"),
+            ("WALDIEZ_TOKEN", "e"),
+            ("AGENTSTATION_TOKEN", "e"),
+        ]);
+        let mut never = |_: &str, _: &[&'static str]| -> Settings { panic!("asked") };
+        resolve_keyed(
+            &ConfigFile::default(),
+            env,
+            None,
+            Settings::default(),
+            &mut never,
+        )
+        .unwrap();
     }
 
     #[test]

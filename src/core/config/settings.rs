@@ -269,6 +269,31 @@ impl Settings {
         ]
     }
 
+    /// The key or token of `provider` (a name of [`PROVIDERS`](crate::core::keyring::PROVIDERS)): what `lookout
+    /// login PROVIDER` keeps in the keyring. `None` for any other name.
+    pub fn key_mut(&mut self, provider: &str) -> Option<&mut Option<Secret>> {
+        match provider {
+            "optexity" => Some(&mut self.optexity.api_key),
+            "chaser" => Some(&mut self.chaser.key),
+            "waldiez" => Some(&mut self.waldiez.token),
+            "agentstation" => Some(&mut self.agentstation.token),
+            _ => None,
+        }
+    }
+
+    /// Whether `provider` has what it signs in with: its key or token (Waldiez: or a client
+    /// secret).
+    pub fn has_key(&self, provider: &str) -> bool {
+        let set = |s: &Option<Secret>| s.as_ref().is_some_and(Given::is_given);
+        match provider {
+            "optexity" => set(&self.optexity.api_key),
+            "chaser" => set(&self.chaser.key),
+            "waldiez" => set(&self.waldiez.token) || set(&self.waldiez.client_secret),
+            "agentstation" => set(&self.agentstation.token),
+            _ => false,
+        }
+    }
+
     /// Whether these settings hold a key, token, secret or password.
     pub fn holds_secret(&self) -> bool {
         self.secrets().iter().any(|s| s.is_some())

@@ -30,7 +30,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum AgentStationError {
     #[error(
-        "no AgentStation token: set AGENTSTATION_TOKEN, pass --agentstation-token, or add agentstation_token to the config file"
+        "no AgentStation token: run `lookout login agentstation`, set AGENTSTATION_TOKEN, pass --agentstation-token, or add agentstation_token to the config file"
     )]
     MissingToken,
     #[error("AgentStation rejected the request (400): {detail}")]

@@ -25,7 +25,9 @@ use super::parse_retry_after;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ChaserError {
-    #[error("no Chaser API key: set CHASER_KEY, pass --chaser-key, or add it to the config file")]
+    #[error(
+        "no Chaser API key: run `lookout login chaser`, set CHASER_KEY, pass --chaser-key, or add it to the config file"
+    )]
     MissingApiKey,
     #[error("Chaser rejected the API key (401)")]
     Unauthorized,

@@ -18,7 +18,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum OptexityError {
     #[error(
-        "no Optexity API key: set OPTEXITY_API_KEY, pass --optexity-api-key, or add it to the config file"
+        "no Optexity API key: run `lookout login optexity`, set OPTEXITY_API_KEY, pass --optexity-api-key, or add it to the config file"
     )]
     MissingApiKey,
     #[error("Optexity rejected the API key: {detail} (401)")]

@@ -43,7 +43,7 @@ pub enum WaldiezError {
     )]
     MissingBaseUrl,
     #[error(
-        "no Waldiez Runner credentials: set WALDIEZ_TOKEN, or WALDIEZ_CLIENT_ID and WALDIEZ_CLIENT_SECRET (or the matching flags or config entries)"
+        "no Waldiez Runner credentials: run `lookout login waldiez`, set WALDIEZ_TOKEN, or WALDIEZ_CLIENT_ID and WALDIEZ_CLIENT_SECRET (or the matching flags or config entries)"
     )]
     MissingCredentials,
     #[error("Waldiez Runner refused the credentials (401): {detail}")]
