@@ -58,6 +58,20 @@ fn fresh_key() -> String {
     format!("kr-{:x}-{:x}", nanos, std::process::id())
 }
 
+/// A fresh key, a simulator that takes only it, and a user's folder with a home in it.
+async fn user() -> (String, SimHandle, tempfile::TempDir, std::path::PathBuf) {
+    let key = fresh_key();
+    let sim = SimHandle::start(SimConfig {
+        api_key: key.clone(),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_in(dir.path());
+    (key, sim, dir, home)
+}
+
 /// A home of the test's own: config, data and runtime folders, the runtime one 0700.
 fn home_in(dir: &Path) -> std::path::PathBuf {
     let home = dir.join("home");
@@ -129,15 +143,7 @@ async fn login_keeps_the_key_in_the_keyring_snapshot_uses_it_logout_removes_it()
         eprintln!("skipping: no dbus-run-session or gnome-keyring-daemon");
         return;
     }
-    let key = fresh_key();
-    let sim = SimHandle::start(SimConfig {
-        api_key: key.clone(),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let home = home_in(dir.path());
+    let (key, sim, dir, home) = user().await;
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
 
@@ -203,15 +209,7 @@ async fn login_keeps_the_key_in_the_keyring_snapshot_uses_it_logout_removes_it()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_keyring_the_file_key_is_used_with_one_line_saying_why() {
-    let key = fresh_key();
-    let sim = SimHandle::start(SimConfig {
-        api_key: key.clone(),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let home = home_in(dir.path());
+    let (key, sim, dir, home) = user().await;
     let config = home.join("config/lookout/config.toml");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(
