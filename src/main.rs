@@ -37,7 +37,8 @@ fn console(rt: &tokio::runtime::Runtime) -> anyhow::Result<u8> {
         ..Default::default()
     };
     let kept = lookout::core::workspace::default_path();
-    commands::watch::run(rt, Vec::new(), also, config, kept, None).map(|()| 0)
+    let origin = commands::Origin::default();
+    commands::watch::run(rt, Vec::new(), also, config, kept, None, Some(origin)).map(|()| 0)
 }
 
 /// Hands `links` to this user's running console: true once it took them. A console that
@@ -253,17 +254,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         #[cfg(feature = "gui")]
         Command::Watch(args) => {
+            let origin = commands::Origin {
+                config: args.config,
+                profile: args.profile,
+                flags: args.settings,
+            };
             let (settings, also) = commands::settings_and_watch(
-                args.config.as_deref(),
-                args.profile.as_deref(),
-                args.settings,
+                origin.config.as_deref(),
+                origin.profile.as_deref(),
+                origin.flags.clone(),
             )?;
             let config = lookout::core::session::SessionConfig {
                 settings,
                 ..Default::default()
             };
             let kept = lookout::core::workspace::default_path();
-            commands::watch::run(&rt, args.sources, also, config, kept, None)
+            commands::watch::run(&rt, args.sources, also, config, kept, None, Some(origin))
         }
         #[cfg(feature = "gui")]
         Command::Open(args) => {
@@ -288,7 +294,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ..Default::default()
             };
             let kept = lookout::core::workspace::default_path();
-            commands::watch::run(&rt, Vec::new(), also, config, kept, focus)
+            let origin = commands::Origin {
+                config: args.config,
+                profile: args.profile,
+                flags: Default::default(),
+            };
+            commands::watch::run(&rt, Vec::new(), also, config, kept, focus, Some(origin))
         }
         #[cfg(feature = "gui")]
         Command::Replay(args) => {

@@ -64,6 +64,48 @@ pub fn settings(
     Ok(settings_and_watch(config, profile, flags)?.0)
 }
 
+/// Where a run's settings come from, to read them again (the console's settings window):
+/// the config file named, the profile chosen, the flags given.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub config: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub flags: Settings,
+}
+
+impl Origin {
+    /// The settings from here, read again.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        settings(
+            self.config.as_deref(),
+            self.profile.as_deref(),
+            self.flags.clone(),
+        )
+    }
+
+    /// The config file these settings are read from.
+    pub fn config_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.config {
+            Some(p) => Ok(p.clone()),
+            None => config::default_path().context("cannot find the config directory"),
+        }
+    }
+
+    /// The profile named by `--profile` or `LOOKOUT_PROFILE`.
+    pub fn chosen_profile(&self) -> Option<String> {
+        self.profile
+            .clone()
+            .or_else(|| std::env::var("LOOKOUT_PROFILE").ok())
+    }
+
+    /// What the flags and the environment set, over nothing else.
+    pub fn overriding(&self) -> Settings {
+        let env = |k: &str| std::env::var(k).ok();
+        let from_env = Settings::from_env(&env).unwrap_or_default();
+        self.flags.clone().over(from_env)
+    }
+}
+
 /// [`settings`], and the config file's `[[watch]]` list, from one reading of the file. Keys
 /// come from the flags, the environment, the desktop keyring, then the file.
 pub fn settings_and_watch(

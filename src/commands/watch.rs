@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use super::Origin;
 use super::view::{Prepared, finish_recording};
 use crate::core::record::writer::Writer;
 use crate::core::session::SessionConfig;
@@ -24,16 +25,21 @@ pub fn run(
     config: SessionConfig,
     path: Option<PathBuf>,
     focus: Option<String>,
+    origin: Option<Origin>,
 ) -> anyhow::Result<()> {
     let kept = opening(path.as_deref(), sources, also, focus)?;
-    let settings = config.settings.clone();
+    let in_force = config.settings.clone();
+    // What the tasks are made with: the settings window puts new settings here.
+    let config = Arc::new(Mutex::new(config));
     let writers: Arc<Mutex<Vec<Writer>>> = Arc::default();
     let prepare = {
         let writers = writers.clone();
+        let config = Arc::clone(&config);
         move |text: &str| -> anyhow::Result<Prepared> {
             let source: SourceSpec = text.parse()?;
+            let config = config.lock().unwrap_or_else(|p| p.into_inner()).clone();
             // Many tasks would talk over each other: each starts muted.
-            let (task, writer) = Prepared::new(source, None, config.clone(), true)?;
+            let (task, writer) = Prepared::new(source, None, config, true)?;
             writers
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -78,7 +84,15 @@ pub fn run(
             let tasks = tasks.into_iter().map(|t| spawn(t, &waker)).collect();
             let follow = {
                 let waker = waker.clone();
-                move |text: &str| listing::follow(&lists, text, &settings, waker.clone())
+                let config = Arc::clone(&config);
+                move |text: &str| {
+                    let settings = config
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .settings
+                        .clone();
+                    listing::follow(&lists, text, &settings, waker.clone())
+                }
             };
             let follows = kept
                 .follow
@@ -100,6 +114,7 @@ pub fn run(
                 follows,
                 follower: Some(Box::new(follow)),
                 links: Some(links_rx),
+                settings: origin.and_then(|o| settings_hook(o, config, in_force)),
             }
         }),
     );
@@ -110,6 +125,31 @@ pub fn run(
         finish_recording(writer);
     }
     shown
+}
+
+/// The settings window's needs: the config file, and a reload that reads the settings
+/// again from `origin` and puts them in `config` for the tasks made from then on.
+fn settings_hook(
+    origin: Origin,
+    config: Arc<Mutex<SessionConfig>>,
+    in_force: crate::core::config::Settings,
+) -> Option<(ui::console::SettingsHook, crate::core::config::Settings)> {
+    let path = origin
+        .config_path()
+        .map_err(|e| tracing::warn!("no settings window: {e:#}"))
+        .ok()?;
+    let hook = ui::console::SettingsHook {
+        path,
+        profile: origin.chosen_profile(),
+        overridden: origin.overriding(),
+        keys: Box::new(|| Box::new(crate::core::keyring::DesktopKeyring)),
+        reload: Box::new(move || {
+            let settings = origin.settings().map_err(|e| format!("{e:#}"))?;
+            config.lock().unwrap_or_else(|p| p.into_inner()).settings = settings.clone();
+            Ok(settings)
+        }),
+    };
+    Some((hook, in_force))
 }
 
 /// `lookout demo --tasks N`: the simulator serving a fleet of `tasks` tasks drawn from
@@ -136,7 +176,7 @@ pub fn demo(rt: &tokio::runtime::Runtime, tasks: usize, seed: u64) -> anyhow::Re
         ..SessionConfig::default()
     };
     let sources = fleet.iter().map(|t| t.source()).collect();
-    let shown = run(rt, sources, Vec::new(), config, None, None);
+    let shown = run(rt, sources, Vec::new(), config, None, None, None);
     rt.block_on(sim.shutdown());
     shown
 }

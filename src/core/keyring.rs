@@ -166,3 +166,28 @@ pub fn delete(name: &KeyName) -> Result<bool, KeyringError> {
         Ok(!items.is_empty())
     })
 }
+
+/// Where keys are kept apart from the config file: the desktop keyring
+/// ([`DesktopKeyring`]), or a stand-in in tests.
+pub trait KeyStore {
+    fn lookup(&self, name: &KeyName) -> Result<Option<Secret>, KeyringError>;
+    fn store(&self, name: &KeyName, key: &Secret) -> Result<(), KeyringError>;
+    fn delete(&self, name: &KeyName) -> Result<bool, KeyringError>;
+}
+
+/// The desktop keyring over the Secret Service.
+pub struct DesktopKeyring;
+
+impl KeyStore for DesktopKeyring {
+    fn lookup(&self, name: &KeyName) -> Result<Option<Secret>, KeyringError> {
+        lookup(name)
+    }
+
+    fn store(&self, name: &KeyName, key: &Secret) -> Result<(), KeyringError> {
+        store(name, key)
+    }
+
+    fn delete(&self, name: &KeyName) -> Result<bool, KeyringError> {
+        delete(name)
+    }
+}

@@ -37,6 +37,7 @@ pub mod picture;
 pub mod prompt_panel;
 pub mod rates;
 pub mod recordings;
+pub mod settings;
 pub mod stream_view;
 pub mod theme;
 pub mod timeline;
@@ -188,6 +189,8 @@ pub struct ConsoleStart {
     pub follower: Option<console::FollowMaker>,
     /// Links handed over by another `lookout open` (`core::instance`).
     pub links: Option<std::sync::mpsc::Receiver<Vec<String>>>,
+    /// The settings window's needs, and the settings the tasks are made with.
+    pub settings: Option<(console::SettingsHook, crate::core::config::Settings)>,
 }
 
 /// Opens the console on what `start` returns (called once with the window's [`Waker`])
@@ -226,6 +229,9 @@ pub fn run_console(
             };
             let tasks = started.tasks.into_iter().map(&build).collect();
             let mut app = console::ConsoleApp::new(tasks, Some(alerts));
+            if let Some((hook, in_force)) = started.settings {
+                app = app.with_settings(hook, in_force);
+            }
             if let Some((path, kept)) = started.workspace {
                 app = app.with_workspace(path, &kept);
             }

@@ -26,6 +26,8 @@
 //! recordings_dir = "/data/lookout"   # default: ~/.local/share/lookout/recordings
 //! recordings_max_gib = 20            # retention: total size (0: no limit)
 //! recordings_max_days = 30           # retention: age (0: no limit)
+//! notifications = true  # a prompt sends a desktop notification
+//! sound = true          # the task opened full-size is heard
 //!
 //! # What `lookout` (the console) always watches, besides its workspace:
 //! [[watch]]
@@ -39,11 +41,13 @@
 //! `settings`); [`resolve`] lays them over each other. Keys are held as
 //! [`Secret`](super::redact::Secret)s and never printed.
 
+pub mod edit;
 mod settings;
 
 pub use settings::{
-    AgentStationSettings, ChaserSettings, DEFAULT_COMPRESS_LEVEL, DEFAULT_JPEG_QUALITY, EnvLookup,
-    OptexitySettings, PreviewSettings, RecordingSettings, RfbSettings, Settings, WaldiezSettings,
+    AgentStationSettings, ChaserSettings, DEFAULT_COMPRESS_LEVEL, DEFAULT_JPEG_QUALITY,
+    DesktopSettings, EnvLookup, OptexitySettings, PreviewSettings, RecordingSettings, RfbSettings,
+    Settings, WaldiezSettings,
 };
 
 use std::collections::BTreeMap;
@@ -119,6 +123,8 @@ struct RawProfile {
     #[serde(flatten)]
     recording: RecordingSettings,
     #[serde(flatten)]
+    desktop: DesktopSettings,
+    #[serde(flatten)]
     unknown: BTreeMap<String, toml::Value>,
 }
 
@@ -132,6 +138,7 @@ impl RawProfile {
             rfb: self.rfb,
             preview: self.preview,
             recording: self.recording,
+            desktop: self.desktop,
         }
     }
 }
@@ -143,30 +150,28 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Reads a config file; a missing file is an empty config.
 pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
-        Err(e) => {
-            return Err(ConfigError::Read {
-                path: path.into(),
-                reason: e.to_string(),
-            });
-        }
-    };
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(ConfigError::Read {
-            path: path.into(),
-            reason: format!("larger than {MAX_CONFIG_BYTES} bytes"),
-        });
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.into(),
-        reason: e.to_string(),
-    })?;
+    let text = read_text(path)?;
     parse(&text).map_err(|reason| ConfigError::Parse {
         path: path.into(),
         reason,
     })
+}
+
+/// The text of the config file at `path` (at most 1 MiB); a missing file is empty.
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    let failed = |reason: String| ConfigError::Read {
+        path: path.into(),
+        reason,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(failed(e.to_string())),
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(failed(format!("larger than {MAX_CONFIG_BYTES} bytes")));
+    }
+    std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))
 }
 
 /// A warning when the config file at `path` holds a key (in any profile) and users other
@@ -249,8 +254,8 @@ fn line_of_key(text: &str, profile: &str, key: &str) -> Option<usize> {
 /// holds for them.
 pub type KeySource<'a> = &'a mut dyn FnMut(&str, &[&'static str]) -> Settings;
 
-/// The one merge: flags over the environment over the chosen profile of the file. The
-/// profile is `--profile`, else `LOOKOUT_PROFILE`, else the file's `default_profile`.
+/// The one merge: flags over the environment over the chosen profile of the file (see
+/// [`profile_name`]).
 pub fn resolve(
     file: &ConfigFile,
     env: impl Fn(&str) -> Option<String>,
@@ -261,7 +266,8 @@ pub fn resolve(
 }
 
 /// The profile chosen: `--profile`, else `LOOKOUT_PROFILE`, else the file's
-/// `default_profile`; `None` when none is.
+/// `default_profile`, else its profile named `default` when it has one; `None` when none
+/// is.
 pub fn profile_name(
     file: &ConfigFile,
     env: impl Fn(&str) -> Option<String>,
@@ -271,6 +277,10 @@ pub fn profile_name(
         .map(str::to_string)
         .or_else(|| env("LOOKOUT_PROFILE"))
         .or_else(|| file.default_profile.clone())
+        .or_else(|| {
+            let name = keyring::DEFAULT_PROFILE;
+            file.profiles.contains_key(name).then(|| name.to_string())
+        })
 }
 
 /// [`resolve`] with keys kept apart from the file between the environment and the file:
@@ -415,6 +425,21 @@ chaser_base_url = "https://chaser.example"
         )
         .unwrap();
         assert_eq!(s.chaser.base_url(), "https://api.chaser.sh");
+    }
+
+    #[test]
+    fn a_profile_named_default_is_used_when_none_is_chosen() {
+        let file =
+            parse("[profiles.default]\noptexity_base_url = \"https://d.example\"\n").unwrap();
+        let s = resolve(&file, env_of(&[]), None, Settings::default()).unwrap();
+        assert_eq!(s.optexity.base_url.as_deref(), Some("https://d.example"));
+        let file = parse(
+            "default_profile = \"x\"\n[profiles.x]\n[profiles.default]\n\
+             optexity_base_url = \"https://d.example\"\n",
+        )
+        .unwrap();
+        let s = resolve(&file, env_of(&[]), None, Settings::default()).unwrap();
+        assert_eq!(s.optexity.base_url, None);
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Settings {
     pub preview: PreviewSettings,
     #[command(flatten)]
     pub recording: RecordingSettings,
+    #[command(flatten)]
+    pub desktop: DesktopSettings,
 }
 
 /// Optexity: REST gives a websockify URL for each connection.
@@ -245,6 +247,32 @@ pub struct RecordingSettings {
     pub recordings_max_days: Option<u32>,
 }
 
+/// The desktop: how a prompt reaches the operator, and whether the task opened is heard.
+/// Config-file only (the settings window writes them).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, clap::Args)]
+#[serde(default)]
+pub struct DesktopSettings {
+    /// `notifications = false`: a prompt that arrives while the window is not focused sends
+    /// no desktop notification (the window still asks for attention).
+    #[arg(skip)]
+    pub notifications: Option<bool>,
+    /// `sound = false`: the task opened full-size is not heard either.
+    #[arg(skip)]
+    pub sound: Option<bool>,
+}
+
+impl DesktopSettings {
+    /// Whether prompts send desktop notifications (yes unless turned off).
+    pub fn notifications(&self) -> bool {
+        self.notifications.unwrap_or(true)
+    }
+
+    /// Whether the task opened full-size is heard (yes unless turned off).
+    pub fn sound(&self) -> bool {
+        self.sound.unwrap_or(true)
+    }
+}
+
 /// A value that counts as set: blank text (and an empty secret) does not.
 trait Given {
     fn is_given(&self) -> bool;
@@ -277,6 +305,17 @@ impl Settings {
             "chaser" => Some(&mut self.chaser.key),
             "waldiez" => Some(&mut self.waldiez.token),
             "agentstation" => Some(&mut self.agentstation.token),
+            _ => None,
+        }
+    }
+
+    /// The key or token of `provider`, when these settings hold one.
+    pub fn key(&self, provider: &str) -> Option<&Secret> {
+        match provider {
+            "optexity" => self.optexity.api_key.as_ref(),
+            "chaser" => self.chaser.key.as_ref(),
+            "waldiez" => self.waldiez.token.as_ref(),
+            "agentstation" => self.agentstation.token.as_ref(),
             _ => None,
         }
     }
@@ -363,6 +402,7 @@ impl Settings {
                 recordings_dir: text("LOOKOUT_RECORDINGS_DIR").map(PathBuf::from),
                 ..RecordingSettings::default()
             },
+            desktop: DesktopSettings::default(),
         })
     }
 
@@ -411,6 +451,10 @@ impl Settings {
                     self.recording.recordings_max_days,
                     lower.recording.recordings_max_days,
                 ),
+            },
+            desktop: DesktopSettings {
+                notifications: first(self.desktop.notifications, lower.desktop.notifications),
+                sound: first(self.desktop.sound, lower.desktop.sound),
             },
         }
     }

@@ -18,6 +18,7 @@
 //! sessions run whether or not it is drawn: a task off screen takes its sessions' news
 //! each frame ([`ViewerApp::step_aside`]).
 
+mod configure;
 mod follow;
 pub mod stats;
 pub mod thumbnail;
@@ -31,6 +32,7 @@ use super::app::{ViewerApp, notify, shown};
 use super::theme;
 use crate::core::listing::{self, Listing};
 use crate::core::workspace::{Workspace, WorkspaceTask};
+pub use configure::{SETTINGS_SHORTCUT, SettingsHook};
 use follow::Follow;
 pub use follow::FollowMaker;
 use thumbnail::{Thumbnail, Thumbnailer};
@@ -111,6 +113,11 @@ pub struct ConsoleApp {
     /// The task lists followed, and what starts following one.
     follows: Vec<Follow>,
     follower: Option<FollowMaker>,
+    /// The settings window and what puts saved settings in force ([`configure`]).
+    configure: Option<configure::Configure>,
+    /// A prompt sends a desktop notification; the task opened is heard.
+    notifications: bool,
+    sound: bool,
 }
 
 impl ConsoleApp {
@@ -140,6 +147,9 @@ impl ConsoleApp {
             links: None,
             follows: Vec::new(),
             follower: None,
+            configure: None,
+            notifications: true,
+            sound: true,
         }
     }
 
@@ -423,7 +433,7 @@ impl ConsoleApp {
     fn show_only(&self, index: Option<usize>) {
         for (i, t) in self.tasks.iter().enumerate() {
             let shown = Some(i) == index;
-            t.app.set_heard(shown);
+            t.app.set_heard(shown && self.sound);
             match shown {
                 true => t.app.set_pace(None, self.wake_now.clone()),
                 false => t.app.set_pace(Some(tile::pace(t.on_screen)), None),
@@ -479,7 +489,7 @@ impl ConsoleApp {
                 ctx.send_viewport_cmd(ViewportCommand::RequestUserAttention(
                     UserAttentionType::Critical,
                 ));
-                if let Some(rt) = &self.rt {
+                if let Some(rt) = self.rt.as_ref().filter(|_| self.notifications) {
                     notify(rt, task.app.title(), &prompt);
                 }
             }
@@ -545,6 +555,7 @@ impl ConsoleApp {
                 self.wall_ui(ui);
             }
         }
+        self.settings_ui(&ctx);
         self.field_had_keys = ctx.memory(|m| m.focused().is_some());
         let title = self.window_title();
         if title != self.shown_title {
@@ -584,6 +595,7 @@ impl ConsoleApp {
                         };
                         ui.label(RichText::new(text).color(theme::ATTENTION).strong());
                     }
+                    self.settings_button(ui);
                 });
             });
         let task = &mut self.tasks[index];
@@ -695,7 +707,7 @@ impl ConsoleApp {
 
     /// The wall's top bar: the Add box, and why the last task could not be added.
     fn add_bar_ui(&mut self, ui: &mut egui::Ui) {
-        if self.maker.is_none() && self.follows.is_empty() {
+        if self.maker.is_none() && self.follows.is_empty() && !self.has_settings() {
             return;
         }
         Panel::top("lookout_console_add")
@@ -750,8 +762,26 @@ impl ConsoleApp {
                     if let Some(i) = unfollow {
                         self.unfollow(i);
                     }
+                    self.settings_button(ui);
                 });
             });
+    }
+
+    /// The Settings button, at the right end of a bar (when the console has settings).
+    fn settings_button(&mut self, ui: &mut egui::Ui) {
+        if !self.has_settings() {
+            return;
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let key = ui.ctx().format_shortcut(&SETTINGS_SHORTCUT);
+            if ui
+                .button("Settings")
+                .on_hover_text(format!("Profiles, keys, pictures, recording ({key})"))
+                .clicked()
+            {
+                self.open_settings();
+            }
+        });
     }
 
     /// Ends every task's sessions (the window is closing), keeping the workspace.
@@ -782,7 +812,8 @@ impl eframe::App for ConsoleApp {
         if let Some(stats) = &mut self.stats {
             stats.ui_time(started.elapsed());
         }
-        self.thumbnails_made = made(self) - before;
+        // Tasks made again (new settings) start their counts anew.
+        self.thumbnails_made = made(self).saturating_sub(before);
     }
 
     fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
