@@ -179,6 +179,7 @@ fn main() {
             host: "127.0.0.1".into(),
             port,
             password: None,
+            linked: false,
         },
         SessionConfig {
             reconnect: false,

@@ -31,7 +31,8 @@ pub enum Command {
     Watch(WatchArgs),
     /// Open links to tasks in the console: `lookout:optexity/TASK_ID`,
     /// `lookout:chaser/SESSION_ID`, `lookout:waldiez/TASK_ID`,
-    /// `lookout:agentstation/WORKSTATION_ID`.
+    /// `lookout:agentstation/WORKSTATION_ID`, or a VNC server `vnc://HOST[:PORT]` (never sent
+    /// the configured VNC password; only one the link holds).
     ///
     /// The tasks join the kept workspace and the first one opens full-size. What the
     /// desktop runs for a `lookout:` link; with no link, the console as it was left.

@@ -276,3 +276,51 @@ async fn rfb_over_tcp_goes_live() {
     wait_for_frames(&handle, 1, 10).await;
     sim.shutdown().await;
 }
+
+/// A VNC server a link named (`vnc+link://`) is never sent the configured VNC password:
+/// without one in the link the session stops at the server's password question; with
+/// the link's own it goes live. The same server typed as `vnc://` gets the configured one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_vnc_server_never_gets_the_configured_password() {
+    let sim = SimHandle::start(SimConfig {
+        width: 320,
+        height: 200,
+        vnc_password: Some("right-pass".into()),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let addr = sim.rfb_tcp_addr();
+    let mut config = SessionConfig::default();
+    config.settings.rfb.password = Some(Secret::new("right-pass"));
+    let open = |source: String| {
+        let (waker, _) = counting_waker();
+        session::spawn(
+            &tokio::runtime::Handle::current(),
+            source.parse().unwrap(),
+            config.clone(),
+            waker,
+        )
+    };
+    let live = |s: &SessionState| matches!(s, SessionState::Live(_));
+    let over = |s: &SessionState| live(s) || matches!(s, SessionState::Failed { .. });
+
+    let mut typed = open(format!("vnc://{addr}"));
+    states_until(&mut typed, 10, live).await;
+
+    let mut linked = open(format!("vnc+link://{addr}"));
+    let states = states_until(&mut linked, 10, over).await;
+    match states.last() {
+        Some(SessionState::Failed { error }) => {
+            assert!(
+                error.message.contains("asks for a VNC password"),
+                "{error:?}"
+            )
+        }
+        other => panic!("a linked server went on without a password: {other:?}"),
+    }
+
+    let mut with_own = open(format!("vnc+link://:right-pass@{addr}"));
+    states_until(&mut with_own, 10, live).await;
+    sim.shutdown().await;
+}

@@ -33,6 +33,7 @@ async fn live_session(sim: &SimHandle) -> SessionHandle {
             host: addr.ip().to_string(),
             port: addr.port(),
             password: None,
+            linked: false,
         },
         SessionConfig {
             reconnect: false,

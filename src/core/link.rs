@@ -6,9 +6,12 @@
 //!
 //! A link names a provider and a task, nothing more: where the provider is and the key to
 //! it come from the operator's own settings, so a link cannot send Lookout, with the
-//! operator's key, to a server of the link's choosing. For that reason `vnc://` links are
-//! not taken: a VNC link names its server, and a server without a password in the link
-//! would be answered with the configured VNC password.
+//! operator's key, to a server of the link's choosing.
+//!
+//! `vnc://HOST[:PORT]` links (`x-scheme-handler/vnc`, where no other viewer is the
+//! desktop's choice) do name their server, so they open as `vnc+link://HOST:PORT`: a source
+//! to which the configured VNC password is never sent. Only a password the link itself
+//! holds (`vnc://:PASSWORD@HOST`) is.
 
 use std::fmt;
 
@@ -16,7 +19,7 @@ use std::fmt;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LinkError {
     #[error(
-        "not a link Lookout opens: {0} (expected lookout:PROVIDER/ID, PROVIDER one of optexity, chaser, waldiez or agentstation)"
+        "not a link Lookout opens: {0} (expected lookout:PROVIDER/ID, PROVIDER one of optexity, chaser, waldiez or agentstation, or vnc://HOST:PORT)"
     )]
     Unknown(Shown),
     #[error(
@@ -27,6 +30,8 @@ pub enum LinkError {
     NoId(Shown),
     #[error("the task id in {0} holds characters no task id has")]
     BadId(Shown),
+    #[error("not a VNC server link: {0} (expected vnc://HOST or vnc://HOST:PORT)")]
+    BadVnc(Shown),
 }
 
 /// A piece of a link as an error message shows it: control characters escaped, and cut
@@ -91,7 +96,25 @@ pub fn source_of(link: &str) -> Result<String, LinkError> {
         }
         return Ok(format!("{provider}:{id}"));
     }
+    if let Some(rest) = strip_scheme(link, "vnc") {
+        return vnc_source(link, rest);
+    }
     Err(LinkError::Unknown(Shown::of(link)))
+}
+
+/// The source a `vnc://` link opens: its server, and the password it holds if any, as
+/// `vnc+link://` (never answered with the configured VNC password).
+fn vnc_source(link: &str, rest: &str) -> Result<String, LinkError> {
+    let bad = || LinkError::BadVnc(Shown::of(link));
+    let url = url::Url::parse(&format!("vnc:{rest}")).map_err(|_| bad())?;
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+    // A trailing slash, query or fragment is decoration; a path is not a VNC server.
+    if !matches!(url.path(), "" | "/") {
+        return Err(bad());
+    }
+    let port = url.port().unwrap_or(crate::core::source::DEFAULT_VNC_PORT);
+    let password = url.password().map(|p| format!(":{p}@")).unwrap_or_default();
+    Ok(format!("vnc+link://{password}{host}:{port}"))
 }
 
 /// What follows `scheme:` in `link`, the scheme in any case.
@@ -118,6 +141,34 @@ mod tests {
         ] {
             assert_eq!(source_of(link).as_deref(), Ok(source), "{link}");
         }
+    }
+
+    #[test]
+    fn a_vnc_link_opens_its_server_without_the_configured_password() {
+        for (link, source) in [
+            ("vnc://127.0.0.1:5901", "vnc+link://127.0.0.1:5901"),
+            ("VNC://desk.example", "vnc+link://desk.example:5900"),
+            (
+                "vnc://desk.example:5902/?x=1#y",
+                "vnc+link://desk.example:5902",
+            ),
+            ("vnc://[::1]:5901", "vnc+link://[::1]:5901"),
+            ("vnc://user:pw%40x@h:5900", "vnc+link://:pw%40x@h:5900"),
+        ] {
+            assert_eq!(source_of(link).as_deref(), Ok(source), "{link}");
+        }
+        use crate::core::source::SourceSpec;
+        let spec: SourceSpec = source_of("vnc://[::1]:5901").unwrap().parse().unwrap();
+        assert!(matches!(
+            &spec,
+            SourceSpec::RfbTcp { host, port: 5901, password: None, linked: true } if host == "::1"
+        ));
+        assert_eq!(spec.label(), "vnc://[::1]:5901");
+        let spec: SourceSpec = source_of("vnc://:pw%40x@h").unwrap().parse().unwrap();
+        assert!(matches!(
+            &spec,
+            SourceSpec::RfbTcp { password: Some(p), linked: true, .. } if p.expose() == "pw@x"
+        ));
     }
 
     #[test]
@@ -150,18 +201,14 @@ mod tests {
         }
         let long = format!("lookout:optexity/{}", "a".repeat(MAX_ID + 1));
         assert!(matches!(source_of(&long), Err(LinkError::BadId(_))));
-        // A VNC link names its server: not taken (see the module's text).
-        for other in [
-            "https://example.com",
-            "optexity:task",
-            "vnc://127.0.0.1:5901",
-            "VNC://evil.example",
-            "",
-        ] {
+        for other in ["https://example.com", "optexity:task", "rfb+ws://h:1/x", ""] {
             assert!(
                 matches!(source_of(other), Err(LinkError::Unknown(_))),
                 "{other}"
             );
+        }
+        for bad in ["vnc://", "vnc://host/path", "vnc://host:99999", "vnc:///x"] {
+            assert!(matches!(source_of(bad), Err(LinkError::BadVnc(_))), "{bad}");
         }
         // Untrusted text is shown escaped and cut short.
         let err = source_of("evil\u{1b}[31m\nlink").unwrap_err().to_string();

@@ -552,13 +552,16 @@ impl RfbSettings {
         self.compress.unwrap_or(DEFAULT_COMPRESS_LEVEL)
     }
 
-    /// The client options for one connection; a password given in the source's URL wins.
-    pub fn options(&self, url_password: Option<&Secret>) -> RfbOptions {
+    /// The client options for one connection; a password given in the source's URL wins,
+    /// and the configured one is offered only when `configured` (never to a server a link
+    /// named).
+    pub fn options(&self, url_password: Option<&Secret>, configured: bool) -> RfbOptions {
+        let own = self.password.as_ref().filter(|_| configured);
         RfbOptions {
             encodings: self.encoding.unwrap_or_default(),
             jpeg_quality: self.jpeg_quality(),
             compress_level: self.compress_level(),
-            password: url_password.or(self.password.as_ref()).cloned(),
+            password: url_password.or(own).cloned(),
             shared: true,
         }
     }

@@ -244,7 +244,8 @@ pub fn spawn(
             host,
             port,
             password,
-        } => start.run(RfbDriver::tcp(host, port, password)),
+            linked,
+        } => start.run(RfbDriver::tcp(host, port, password, linked)),
         SourceSpec::Chaser { session_id } => start.run(PreviewDriver::chaser(session_id)),
         SourceSpec::Preview { url } => start.run(PreviewDriver::url(url)),
         SourceSpec::AgentStation { workstation_id } => {

@@ -49,6 +49,9 @@ pub enum SourceSpec {
         port: u16,
         /// A password given in the URL's userinfo.
         password: Option<redact::Secret>,
+        /// A link named this server (`vnc+link://`, what `lookout open vnc://…` makes): the
+        /// configured VNC password is never sent to it, only one the link holds.
+        linked: bool,
     },
 }
 
@@ -136,8 +139,12 @@ impl FromStr for SourceSpec {
             }
             return Ok(SourceSpec::Hls { url });
         }
-        if s.starts_with("vnc://") {
-            let url = url::Url::parse(s).map_err(|e| bad(e.to_string()))?;
+        let (linked, vnc) = match s.strip_prefix("vnc+link://") {
+            Some(rest) => (true, format!("vnc://{rest}")),
+            None => (false, s.to_string()),
+        };
+        if vnc.starts_with("vnc://") {
+            let url = url::Url::parse(&vnc).map_err(|e| bad(e.to_string()))?;
             let host = url
                 .host_str()
                 .filter(|h| !h.is_empty())
@@ -152,6 +159,7 @@ impl FromStr for SourceSpec {
                 password: url.password().map(|p| {
                     redact::Secret::new(percent_decode(p).unwrap_or_else(|| p.to_string()))
                 }),
+                linked,
             });
         }
         Err(SourceParseError::Unknown(redact::url(s)))
@@ -296,7 +304,9 @@ mod tests {
                 host,
                 port,
                 password,
+                linked,
             } => {
+                assert!(!linked, "typed, not linked");
                 assert_eq!((host.as_str(), port), ("::1", 5901));
                 assert_eq!(password.unwrap().expose(), "s@cret");
             }

@@ -34,6 +34,8 @@ enum Target {
         host: String,
         port: u16,
         password: Option<Secret>,
+        /// Named by a link: only `password` is ever sent, never the configured one.
+        linked: bool,
     },
 }
 
@@ -67,11 +69,12 @@ impl RfbDriver {
         Self::new(Target::WebSocket(url))
     }
 
-    pub fn tcp(host: String, port: u16, password: Option<Secret>) -> Self {
+    pub fn tcp(host: String, port: u16, password: Option<Secret>, linked: bool) -> Self {
         Self::new(Target::Tcp {
             host,
             port,
             password,
+            linked,
         })
     }
 
@@ -181,9 +184,11 @@ impl Driver for RfbDriver {
             mut closed,
             guard: _guard,
         } = pipe;
-        let password = match &self.target {
-            Target::Tcp { password, .. } => password.as_ref(),
-            _ => None,
+        let (password, linked) = match &self.target {
+            Target::Tcp {
+                password, linked, ..
+            } => (password.as_ref(), *linked),
+            _ => (None, false),
         };
         let (notes_tx, mut notes) = mpsc::channel(16);
         let record = s.out.config.record.clone();
@@ -195,7 +200,7 @@ impl Driver for RfbDriver {
         let mut decoder = decode_thread::spawn(DecoderParts {
             incoming,
             outgoing: outgoing.clone(),
-            options: s.out.config.settings.rfb.options(password),
+            options: s.out.config.settings.rfb.options(password, !linked),
             frames: s.out.frames.clone(),
             stats: s.out.stats.clone(),
             waker: s.out.waker.clone(),
