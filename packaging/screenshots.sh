@@ -5,10 +5,11 @@
 #   task-view.png    one task: its picture (Optexity's demo) beside its log (Waldiez)
 #   prompt.png       a task waiting for an answer (a password, hidden as it is typed)
 #   console-16.png   the console watching sixteen tasks, those that need you first
+#   settings.png     the console's settings window (Ctrl+,) over four tasks
 #
 #   bash packaging/screenshots.sh        (LOOKOUT_BIN=PATH to use a binary already built)
 #
-# Needs Xvfb and ImageMagick's import (packaging/setup.sh installs both). Everything it
+# Needs Xvfb, xdotool and ImageMagick's import (packaging/setup.sh installs them). Everything it
 # starts runs in a temporary HOME and is stopped when it ends; it writes nothing else.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,6 +52,9 @@ eval "$(grep '^export ' "$work/serve.out")"
 read -r -a fleet <<<"$(sed -n 's/^lookout watch //p' "$work/serve.out")"
 
 # Runs lookout with ARGS for SECS seconds, then shoots the screen into NAME.png.
+# shoot NAME SECONDS ARGS…: runs lookout ARGS, waits, runs $before_shot (if set) and
+# captures the screen.
+before_shot=
 shoot() {
     local name=$1 secs=$2
     shift 2
@@ -59,6 +63,10 @@ shoot() {
     pids+=("$pid")
     sleep "$secs"
     kill -0 "$pid" 2>/dev/null || { echo "screenshots: lookout $* exited:" >&2; cat "$work/$name.log" >&2; exit 1; }
+    if [[ -n "$before_shot" ]]; then
+        $before_shot
+        sleep 2
+    fi
     /usr/bin/import -window root "$out/$name.png"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
@@ -68,3 +76,14 @@ shoot() {
 shoot task-view 10 view optexity:demo --log waldiez:demo
 shoot prompt 8 view optexity:human --log waldiez:human
 shoot console-16 30 watch "${fleet[@]}"
+
+# The settings window: the window focused (there is no window manager), then Ctrl+,.
+open_settings() {
+    local window
+    window=$(xdotool search --name '^Lookout' | head -1)
+    xdotool windowfocus "$window"
+    sleep 0.5
+    xdotool key ctrl+comma
+}
+before_shot=open_settings
+shoot settings 15 watch "${fleet[@]:0:4}"

@@ -8,7 +8,7 @@
 //! Without dbus-run-session or gnome-keyring-daemon the first test prints a skip line,
 //! except under `CI`, where it fails.
 
-#![cfg(feature = "sim")]
+#![cfg(all(feature = "sim", feature = "keyring"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::os::unix::fs::PermissionsExt;

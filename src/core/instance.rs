@@ -13,7 +13,7 @@
 //! has taken the links.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -144,6 +144,17 @@ impl Listener {
             Err(e) => return Err(io(e)),
         }
         check_private(dir, &std::fs::symlink_metadata(dir).map_err(io)?)?;
+        // Two consoles starting at once check and bind one after the other (the lock is
+        // released when this returns): the second finds the first listening instead of
+        // taking its socket away.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join("instance.lock"))
+            .map_err(io)?;
+        lock.lock().map_err(io)?;
         match UnixStream::connect(path) {
             Ok(_) => {
                 return Err(io(std::io::Error::new(
@@ -381,6 +392,34 @@ mod tests {
         assert_eq!(rx.recv().unwrap(), ["optexity:b"]);
         drop(newer);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn of_two_consoles_starting_at_once_one_listens() {
+        for _ in 0..40 {
+            let dir = private_dir();
+            let path = dir.path().join("instance.sock");
+            let gate = Arc::new(std::sync::Barrier::new(2));
+            let start = || {
+                let (gate, path) = (Arc::clone(&gate), path.clone());
+                std::thread::Builder::new()
+                    .name("console".into())
+                    .spawn(move || {
+                        gate.wait();
+                        Listener::start(&path, |_| true)
+                    })
+                    .unwrap()
+            };
+            let (a, b) = (start(), start());
+            let (a, b) = (a.join().unwrap(), b.join().unwrap());
+            assert!(a.is_ok() != b.is_ok(), "both listen, or neither");
+            let listening = a.or(b).unwrap();
+            assert!(
+                hand_over(&path, &[]).unwrap(),
+                "the socket left is not the listener's"
+            );
+            drop(listening);
+        }
     }
 
     #[test]
