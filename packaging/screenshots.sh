@@ -80,7 +80,7 @@ shoot console-16 30 watch "${fleet[@]}"
 # The settings window: the window focused (there is no window manager), then Ctrl+,.
 open_settings() {
     local window
-    window=$(xdotool search --name '^Lookout' | head -1)
+    window=$(xdotool search --name 'Lookout' | head -1)
     xdotool windowfocus "$window"
     sleep 0.5
     xdotool key ctrl+comma
