@@ -85,10 +85,7 @@ impl Origin {
 
     /// The config file these settings are read from.
     pub fn config_path(&self) -> anyhow::Result<PathBuf> {
-        match &self.config {
-            Some(p) => Ok(p.clone()),
-            None => config::default_path().context("cannot find the config directory"),
-        }
+        config_path(self.config.as_deref())
     }
 
     /// The profile named by `--profile` or `LOOKOUT_PROFILE`.
@@ -171,12 +168,17 @@ fn keyring_fallback(
         .then(|| format!("{why}; using the keys in {}", path.display()))
 }
 
+/// `config`, else the default config file's place.
+fn config_path(config: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match config {
+        Some(p) => Ok(p.to_path_buf()),
+        None => config::default_path().context("cannot find the config directory"),
+    }
+}
+
 /// The config file at `config`, else at its default place (none there reads as empty).
 pub(crate) fn config_file(config: Option<&Path>) -> anyhow::Result<(PathBuf, config::ConfigFile)> {
-    let path = match config {
-        Some(p) => p.to_path_buf(),
-        None => config::default_path().context("cannot find the config directory")?,
-    };
+    let path = config_path(config)?;
     let file = config::load(&path)?;
     if let Some(warning) = config::exposure(&path, &file) {
         eprintln!("lookout: warning: {}", output::terminal_line(&warning));

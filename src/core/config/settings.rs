@@ -309,6 +309,18 @@ impl Settings {
         }
     }
 
+    /// The base URL set for `provider` (a name of
+    /// [`PROVIDERS`](crate::core::keyring::PROVIDERS)), if one is.
+    pub fn base_url_of(&self, provider: &str) -> Option<&str> {
+        match provider {
+            "optexity" => self.optexity.base_url.as_deref(),
+            "chaser" => self.chaser.base_url.as_deref(),
+            "waldiez" => self.waldiez.base_url.as_deref(),
+            "agentstation" => self.agentstation.base_url.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The key or token of `provider`, when these settings hold one.
     pub fn key(&self, provider: &str) -> Option<&Secret> {
         match provider {

@@ -258,12 +258,6 @@ fn provider_fields(
     profile: &str,
     store: &dyn KeyStore,
 ) -> ProviderFields {
-    let base_url = match p.name {
-        "optexity" => s.optexity.base_url.clone(),
-        "chaser" => s.chaser.base_url.clone(),
-        "waldiez" => s.waldiez.base_url.clone(),
-        _ => s.agentstation.base_url.clone(),
-    };
     let in_file = s.key(p.name).is_some();
     let name = KeyName {
         provider: p.name,
@@ -276,7 +270,7 @@ fn provider_fields(
         Err(e) => Kept::Unknown(e.to_string()),
     };
     ProviderFields {
-        base_url: base_url.unwrap_or_default(),
+        base_url: s.base_url_of(p.name).unwrap_or_default().to_string(),
         new_key: String::new(),
         kept,
         forget: false,

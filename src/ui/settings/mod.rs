@@ -319,7 +319,7 @@ impl SettingsWindow {
                                 .desired_width(300.0),
                         )
                         .labelled_by(url_label.id);
-                        overridden(ui, overridden_url(&self.overridden, p.name));
+                        overridden(ui, self.overridden.base_url_of(p.name).is_some());
                     });
                     ui.end_row();
 
@@ -406,16 +406,6 @@ impl SettingsWindow {
             "A desktop notification when a task asks and the window is not in front",
         );
         ui.checkbox(&mut f.sound, "Hear the task opened full-size");
-    }
-}
-
-/// Whether the flags or the environment set `provider`'s base URL.
-fn overridden_url(s: &Settings, provider: &str) -> bool {
-    match provider {
-        "optexity" => s.optexity.base_url.is_some(),
-        "chaser" => s.chaser.base_url.is_some(),
-        "waldiez" => s.waldiez.base_url.is_some(),
-        _ => s.agentstation.base_url.is_some(),
     }
 }
 
